@@ -1,0 +1,18 @@
+'use strict';
+
+const { Server, createServer } = require('./lib/server');
+const { defaultPage } = require('./lib/default_page');
+
+// Starts a server on port (and host) at once. Without a handler it serves
+// a page saying it is node-uring, on every path.
+function server_listen(port, host, handler) {
+  if (typeof host === 'function') {
+    handler = host;
+    host = undefined;
+  }
+  const server = createServer(handler || defaultPage);
+  server.listen(port, host);
+  return server;
+}
+
+module.exports = { Server, createServer, server_listen };

@@ -1,0 +1,118 @@
+'use strict';
+
+// The request a handler receives: method, url and version at once; headers
+// built on first read from the bytes the ring thread copied; the body as a
+// Readable fed by BODY events.
+const { Readable } = require('node:stream');
+
+const kBytes = Symbol('bytes');
+const kWords = Symbol('words');
+const kAt = Symbol('at');
+const kHeaders = Symbol('headers');
+const kRawHeaders = Symbol('rawHeaders');
+
+// Headers of which a second copy is dropped, as node:http does.
+const SINGLE_VALUED = new Set([
+  'age', 'authorization', 'content-length', 'content-type', 'etag',
+  'expires', 'from', 'host', 'if-modified-since', 'if-unmodified-since',
+  'last-modified', 'location', 'max-forwards', 'proxy-authorization',
+  'referer', 'retry-after', 'server', 'user-agent',
+]);
+
+function noRead() {}
+
+class IncomingMessage extends Readable {
+  // words[at..]: REQUEST slot gen seq info head_off nlens lens[nlens]; the
+  // head's bytes (url, then names and values) start at bytes[head_off].
+  constructor(socket, method, major, minor, words, bytes, at) {
+    super({ read: noRead });
+    this.socket = socket;
+    this.method = method;
+    this.httpVersionMajor = major;
+    this.httpVersionMinor = minor;
+    this.httpVersion = `${major}.${minor}`;
+    const off = words[at + 5];
+    this.url = bytes.latin1Slice(off, off + words[at + 7]);
+    this.complete = false;
+    this.aborted = false;
+    this[kWords] = words;
+    this[kBytes] = bytes;
+    this[kAt] = at;
+    this[kHeaders] = null;
+    this[kRawHeaders] = null;
+  }
+
+  get connection() {
+    return this.socket;
+  }
+
+  get rawHeaders() {
+    if (this[kRawHeaders] === null) {
+      const words = this[kWords];
+      const bytes = this[kBytes];
+      const at = this[kAt];
+      const nlens = words[at + 6];
+      const raw = new Array(nlens - 1);
+      let off = words[at + 5] + words[at + 7];
+      for (let i = 1; i < nlens; i++) {
+        const len = words[at + 7 + i];
+        raw[i - 1] = bytes.latin1Slice(off, off + len);
+        off += len;
+      }
+      this[kRawHeaders] = raw;
+    }
+    return this[kRawHeaders];
+  }
+
+  set rawHeaders(value) {
+    this[kRawHeaders] = value;
+  }
+
+  get headers() {
+    if (this[kHeaders] === null) this[kHeaders] = joinHeaders(this.rawHeaders);
+    return this[kHeaders];
+  }
+
+  set headers(value) {
+    this[kHeaders] = value;
+  }
+
+  get headersDistinct() {
+    const distinct = Object.create(null);
+    const raw = this.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i].toLowerCase();
+      (distinct[name] ||= []).push(raw[i + 1]);
+    }
+    return distinct;
+  }
+
+  get trailers() {
+    return {};
+  }
+
+  setTimeout(msecs, callback) {
+    if (callback) this.on('timeout', callback);
+    return this;
+  }
+}
+
+// rawHeaders -> the lower-cased headers object node:http builds.
+function joinHeaders(raw) {
+  const headers = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    const value = raw[i + 1];
+    const prev = headers[name];
+    if (prev === undefined) {
+      headers[name] = name === 'set-cookie' ? [value] : value;
+    } else if (name === 'set-cookie') {
+      prev.push(value);
+    } else if (!SINGLE_VALUED.has(name)) {
+      headers[name] = `${prev}${name === 'cookie' ? '; ' : ', '}${value}`;
+    }
+  }
+  return headers;
+}
+
+module.exports = { IncomingMessage };

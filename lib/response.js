@@ -1,0 +1,273 @@
+'use strict';
+
+// The response a handler writes. Nothing reaches the ring thread before
+// write() or end(): res.end(body) without an earlier write is the fast
+// path, one native call carrying head and body, sent with one send.
+const { Stream } = require('node:stream');
+const { STATUS_CODES, validateHeaderName, validateHeaderValue } = require('node:http');
+const { constants: C } = require('./native');
+const { codedError } = require('./errors');
+
+const kHeaders = Symbol('headers');
+const kHeadSent = Symbol('headSent');
+const kWroteHead = Symbol('wroteHead');
+const kChunked = Symbol('chunked');
+const kHasBody = Symbol('hasBody');
+const kSeq = Symbol('seq');
+
+let dateCache = '';
+
+function resetDate() {
+  dateCache = '';
+}
+
+// The Date header's value, computed at most once a second.
+function utcDate() {
+  if (dateCache === '') {
+    const now = new Date();
+    dateCache = now.toUTCString();
+    setTimeout(resetDate, 1000 - now.getMilliseconds()).unref();
+  }
+  return dateCache;
+}
+
+function headersSentError(what) {
+  return codedError(Error, 'ERR_HTTP_HEADERS_SENT',
+    `Cannot ${what} headers after they are sent to the client`);
+}
+
+// A chunk as the native side takes it: a string it writes as UTF-8, or
+// bytes. Other encodings are converted here.
+function toBody(chunk, encoding) {
+  if (typeof chunk === 'string') {
+    if (!encoding || encoding === 'utf8' || encoding === 'utf-8') return chunk;
+    return Buffer.from(chunk, encoding);
+  }
+  if (chunk instanceof Uint8Array) return chunk;
+  throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE',
+    'The "chunk" argument must be of type string or an instance of Buffer ' +
+    `or Uint8Array. Received ${chunk === null ? 'null' : typeof chunk}`);
+}
+
+function byteLength(body) {
+  return typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+}
+
+function emitFinish(res, callback) {
+  res.emit('finish');
+  if (callback) callback();
+  res.emit('close');
+}
+
+class ServerResponse extends Stream {
+  constructor(req, seq, keepAlive) {
+    super();
+    this.req = req;
+    this.socket = req.socket;
+    this.statusCode = 200;
+    this.statusMessage = undefined;
+    this.sendDate = true;
+    this.shouldKeepAlive = keepAlive;
+    this.writableEnded = false;
+    this.finished = false;
+    this[kSeq] = seq;
+    this[kHeaders] = null;
+    this[kHeadSent] = false;
+    this[kWroteHead] = false;
+    this[kChunked] = false;
+    this[kHasBody] = true;
+  }
+
+  get connection() {
+    return this.socket;
+  }
+
+  get headersSent() {
+    return this[kWroteHead] || this[kHeadSent];
+  }
+
+  get writableFinished() {
+    return this.finished;
+  }
+
+  setHeader(name, value) {
+    if (this.headersSent) throw headersSentError('set');
+    validateHeaderName(name);
+    validateHeaderValue(name, value);
+    (this[kHeaders] ||= Object.create(null))[name.toLowerCase()] = [name, value];
+    return this;
+  }
+
+  appendHeader(name, value) {
+    const prev = this.getHeader(name);
+    if (prev === undefined) return this.setHeader(name, value);
+    return this.setHeader(name, [].concat(prev, value));
+  }
+
+  getHeader(name) {
+    const entry = this[kHeaders] && this[kHeaders][name.toLowerCase()];
+    return entry ? entry[1] : undefined;
+  }
+
+  hasHeader(name) {
+    return this.getHeader(name) !== undefined;
+  }
+
+  removeHeader(name) {
+    if (this.headersSent) throw headersSentError('remove');
+    if (this[kHeaders]) delete this[kHeaders][name.toLowerCase()];
+  }
+
+  getHeaderNames() {
+    return this[kHeaders] ? Object.keys(this[kHeaders]) : [];
+  }
+
+  getHeaders() {
+    const out = Object.create(null);
+    for (const key of this.getHeaderNames()) out[key] = this[kHeaders][key][1];
+    return out;
+  }
+
+  writeHead(statusCode, statusMessage, headers) {
+    if (this.headersSent) throw headersSentError('write');
+    statusCode |= 0;
+    if (statusCode < 100 || statusCode > 999) {
+      throw codedError(RangeError, 'ERR_HTTP_INVALID_STATUS_CODE',
+        `Invalid status code: ${statusCode}`);
+    }
+    if (typeof statusMessage === 'string') {
+      this.statusMessage = statusMessage;
+    } else {
+      headers = statusMessage;
+    }
+    this.statusCode = statusCode;
+    if (Array.isArray(headers)) {
+      const pairs = Array.isArray(headers[0]) ? headers : null;
+      const n = pairs ? pairs.length : headers.length / 2;
+      for (let i = 0; i < n; i++) {
+        const [k, v] = pairs ? pairs[i] : [headers[2 * i], headers[2 * i + 1]];
+        this.appendHeader(k, v);
+      }
+    } else if (headers) {
+      for (const key of Object.keys(headers)) this.setHeader(key, headers[key]);
+    }
+    this[kWroteHead] = true;
+    return this;
+  }
+
+  // Sends "100 Continue" to a client that asked for it (Expect header).
+  writeContinue(callback) {
+    this.socket.server._sendChunk(this.socket, this[kSeq], 0,
+      'HTTP/1.1 100 Continue\r\n\r\n', undefined);
+    if (callback) process.nextTick(callback);
+  }
+
+  flushHeaders() {
+    if (!this[kHeadSent]) this._send(0, this._head(-1), undefined);
+  }
+
+  write(chunk, encoding, callback) {
+    if (typeof encoding === 'function') {
+      callback = encoding;
+      encoding = undefined;
+    }
+    if (this.writableEnded) {
+      const err = codedError(Error, 'ERR_STREAM_WRITE_AFTER_END', 'write after end');
+      process.nextTick(() => {
+        if (callback) callback(err);
+        this.emit('error', err);
+      });
+      return false;
+    }
+    const body = toBody(chunk, encoding);
+    const head = this[kHeadSent] ? undefined : this._head(-1);
+    this._send(this[kChunked] ? C.OUT_CHUNKED : 0, head,
+      this[kHasBody] ? body : undefined);
+    if (callback) process.nextTick(callback);
+    return true;
+  }
+
+  end(chunk, encoding, callback) {
+    if (typeof chunk === 'function') {
+      callback = chunk;
+      chunk = undefined;
+    } else if (typeof encoding === 'function') {
+      callback = encoding;
+      encoding = undefined;
+    }
+    if (this.writableEnded) {
+      if (callback) process.nextTick(callback);
+      return this;
+    }
+    let body = chunk == null ? undefined : toBody(chunk, encoding);
+    let head;
+    if (!this[kHeadSent]) head = this._head(body === undefined ? 0 : byteLength(body));
+    if (!this[kHasBody]) body = undefined;
+    let flags = C.OUT_END;
+    if (this[kChunked]) flags |= C.OUT_CHUNKED;
+    if (!this.shouldKeepAlive) flags |= C.OUT_CLOSE;
+    this._send(flags, head, body);
+    this.writableEnded = true;
+    this.finished = true;
+    this.socket.server._responseEnded(this);
+    process.nextTick(emitFinish, this, callback);
+    return this;
+  }
+
+  _send(flags, head, body) {
+    this[kHeadSent] = true;
+    this.socket.server._sendChunk(this.socket, this[kSeq], flags, head, body);
+  }
+
+  // Serializes the head. bodyLength is the whole body's size when end()
+  // knows it, -1 when writes will follow (chunked on HTTP/1.1).
+  _head(bodyLength) {
+    const status = this.statusCode;
+    const message = this.statusMessage || STATUS_CODES[status] || 'unknown';
+    let head = `HTTP/1.1 ${status} ${message}\r\n`;
+    let hasDate = false;
+    let hasConnection = false;
+    let hasFraming = false;
+    const headers = this[kHeaders];
+    if (headers !== null) {
+      for (const key in headers) {
+        const [name, value] = headers[key];
+        if (key === 'date') {
+          hasDate = true;
+        } else if (key === 'connection') {
+          hasConnection = true;
+          if (/\bclose\b/i.test(value)) this.shouldKeepAlive = false;
+        } else if (key === 'content-length') {
+          hasFraming = true;
+        } else if (key === 'transfer-encoding') {
+          hasFraming = true;
+          this[kChunked] = /\bchunked\b/i.test(value);
+        }
+        if (Array.isArray(value)) {
+          for (let i = 0; i < value.length; i++) head += `${name}: ${value[i]}\r\n`;
+        } else {
+          head += `${name}: ${value}\r\n`;
+        }
+      }
+    }
+    if (!hasDate && this.sendDate) head += `Date: ${utcDate()}\r\n`;
+    this[kHasBody] = this.req.method !== 'HEAD' && status !== 204 &&
+      status !== 304 && status >= 200;
+    if (!hasFraming && this[kHasBody]) {
+      if (bodyLength >= 0) {
+        head += `Content-Length: ${bodyLength}\r\n`;
+      } else if (this.req.httpVersionMajor === 1 && this.req.httpVersionMinor >= 1) {
+        head += 'Transfer-Encoding: chunked\r\n';
+        this[kChunked] = true;
+      } else {
+        this.shouldKeepAlive = false; // HTTP/1.0: the close ends the body
+      }
+    }
+    if (!hasConnection) {
+      head += this.shouldKeepAlive ? 'Connection: keep-alive\r\n' : 'Connection: close\r\n';
+    }
+    return `${head}\r\n`;
+  }
+}
+
+module.exports = { ServerResponse, kSeq };

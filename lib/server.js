@@ -1,0 +1,350 @@
+'use strict';
+
+// Server: net.Server's and http.Server's shape over a ring thread. The ring
+// thread accepts, parses and sends; this file turns its event batches into
+// 'request' events and hands responses back, one flush per batch.
+const { EventEmitter } = require('node:events');
+const dns = require('node:dns');
+const net = require('node:net');
+const native = require('./native');
+const { IncomingMessage } = require('./request');
+const { ServerResponse } = require('./response');
+const { UringSocket } = require('./socket');
+const { errnoException, uringUnavailable, codedError } = require('./errors');
+
+const C = native.constants;
+const METHODS = native.methods;
+
+const kHandle = Symbol('handle');
+const kConns = Symbol('conns');
+const kAddress = Symbol('address');
+const kState = Symbol('state');
+const kCorked = Symbol('corked');
+const kFlushPending = Symbol('flushPending');
+const kOnBatch = Symbol('onBatch');
+const kUnref = Symbol('unref');
+
+// kState: what listen() and close() have done so far.
+const IDLE = 0;
+const STARTING = 1;
+const LISTENING = 2;
+const CLOSING = 3;
+
+const DEFAULT_MAX_HEADER_SIZE = 16 * 1024;
+const DEFAULT_RING_ENTRIES = 512;
+
+function validateOptions(options) {
+  if (options === null || typeof options !== 'object') {
+    throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE',
+      'The "options" argument must be of type object');
+  }
+  const maxHeaderSize = options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE;
+  if (!Number.isInteger(maxHeaderSize) || maxHeaderSize < 1 || maxHeaderSize > 2 ** 30) {
+    throw codedError(RangeError, 'ERR_OUT_OF_RANGE',
+      `The value of "options.maxHeaderSize" is out of range. Received ${maxHeaderSize}`);
+  }
+  return { maxHeaderSize, reusePort: Boolean(options.reusePort) };
+}
+
+// listen(port[, host][, backlog][, cb]) or listen({ port, host, backlog }[, cb])
+function normalizeListenArgs(args) {
+  const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined;
+  let [port, host, backlog] = args;
+  if (port !== null && typeof port === 'object') ({ port, host, backlog } = port);
+  if (typeof host === 'number') [host, backlog] = [undefined, host];
+  port = port === undefined || port === null ? 0 : Number(port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw codedError(RangeError, 'ERR_SOCKET_BAD_PORT',
+      `Port should be >= 0 and < 65536. Received ${args[0]}.`);
+  }
+  if (host !== undefined && host !== null && typeof host !== 'string') {
+    throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE',
+      'The "host" argument must be of type string');
+  }
+  return { port, host: host || undefined, backlog: backlog ?? 511, callback };
+}
+
+function rethrow(err) {
+  throw err;
+}
+
+function flushNT(server) {
+  server._flush();
+}
+
+class Server extends EventEmitter {
+  constructor(options, requestListener) {
+    super();
+    if (typeof options === 'function') {
+      requestListener = options;
+      options = {};
+    }
+    const opts = validateOptions(options ?? {});
+    this.maxHeaderSize = opts.maxHeaderSize;
+    this.reusePort = opts.reusePort;
+    if (requestListener) this.on('request', requestListener);
+    this[kHandle] = null;
+    this[kConns] = [];
+    this[kAddress] = null;
+    this[kState] = IDLE;
+    this[kCorked] = false;
+    this[kFlushPending] = false;
+    this[kUnref] = false;
+    this[kOnBatch] = (buffer, nwords) => this._onBatch(buffer, nwords);
+  }
+
+  get listening() {
+    return this[kState] === LISTENING;
+  }
+
+  address() {
+    return this[kAddress] ? { ...this[kAddress] } : null;
+  }
+
+  listen(...args) {
+    const { port, host, backlog, callback } = normalizeListenArgs(args);
+    if (this[kState] !== IDLE) {
+      throw codedError(Error, 'ERR_SERVER_ALREADY_LISTEN',
+        'Listen method has been called more than once without closing.');
+    }
+    if (callback) this.once('listening', callback);
+    this[kState] = STARTING;
+    if (host === undefined || net.isIP(host)) {
+      this._bind(host, port, backlog);
+    } else {
+      dns.lookup(host, (err, address) => {
+        if (err) {
+          this[kState] = IDLE;
+          this.emit('error', err);
+        } else {
+          this._bind(address, port, backlog);
+        }
+      });
+    }
+    return this;
+  }
+
+  _bind(host, port, backlog) {
+    const handle = new native.NativeServer();
+    const result = handle.listen(host ?? null, port, backlog, this.reusePort,
+      this.maxHeaderSize, DEFAULT_RING_ENTRIES, this[kOnBatch]);
+    if (result.errno !== undefined) {
+      this[kState] = IDLE;
+      const { errno, syscall } = result;
+      const err = syscall.startsWith('io_uring')
+        ? uringUnavailable(errno, syscall)
+        : errnoException(errno, syscall === 'bind' ? 'listen' : syscall, host ?? '::', port);
+      process.nextTick(() => this.emit('error', err));
+      return;
+    }
+    this[kHandle] = handle;
+    if (this[kUnref]) handle.unref();
+    this[kState] = LISTENING;
+    this[kAddress] = {
+      address: host ?? '::',
+      family: host !== undefined && net.isIPv4(host) ? 'IPv4' : 'IPv6',
+      port: result.port,
+    };
+    process.nextTick(() => this.emit('listening'));
+  }
+
+  // Stops accepting, closes idle connections, lets in-flight responses
+  // finish, then emits 'close'.
+  close(callback) {
+    if (this[kState] !== LISTENING && this[kState] !== CLOSING) {
+      if (callback) {
+        process.nextTick(callback, codedError(Error, 'ERR_SERVER_NOT_RUNNING',
+          'Server is not running.'));
+      }
+      return this;
+    }
+    if (callback) this.once('close', callback);
+    if (this[kState] === LISTENING) {
+      this[kState] = CLOSING;
+      this[kHandle].stop(false);
+    }
+    return this;
+  }
+
+  // Closes every connection now, in-flight responses included.
+  closeAllConnections() {
+    if (this[kHandle]) this[kHandle].stop(true);
+  }
+
+  ref() {
+    this[kUnref] = false;
+    if (this[kHandle]) this[kHandle].ref();
+    return this;
+  }
+
+  unref() {
+    this[kUnref] = true;
+    if (this[kHandle]) this[kHandle].unref();
+    return this;
+  }
+
+  // One batch from the ring thread: the events of one completion drain.
+  _onBatch(buffer, nwords) {
+    const words = new Uint32Array(buffer, 0, nwords);
+    const bytes = Buffer.from(buffer, nwords * 4);
+    this[kCorked] = true;
+    try {
+      for (let i = 0; i < nwords;) {
+        switch (words[i]) {
+          case C.EV_REQUEST:
+            this._onRequest(words, bytes, i);
+            i += 7 + words[i + 6];
+            break;
+          case C.EV_OPEN:
+            this._onOpen(words, bytes, i);
+            i += 6;
+            break;
+          case C.EV_BODY:
+            this._onBody(words, bytes, i);
+            i += 5;
+            break;
+          case C.EV_END:
+            this._onEnd(words, i);
+            i += 3;
+            break;
+          case C.EV_CLOSE:
+            this._onClose(words, i);
+            i += 3;
+            break;
+          case C.EV_STOPPED:
+            this._onStopped();
+            i += 1;
+            break;
+          default:
+            throw new Error(`node-uring: corrupt batch: event ${words[i]} at word ${i}`);
+        }
+      }
+    } finally {
+      this[kCorked] = false;
+      if (this[kFlushPending]) this._flush();
+    }
+  }
+
+  _connection(words, i) {
+    const socket = this[kConns][words[i + 1]];
+    return socket !== undefined && socket.gen === words[i + 2] ? socket : undefined;
+  }
+
+  _onOpen(words, bytes, i) {
+    const off = words[i + 5];
+    const addr = new Uint8Array(bytes.subarray(off, off + (words[i + 3] === 6 ? 16 : 4)));
+    this[kConns][words[i + 1]] = new UringSocket(this, words[i + 1], words[i + 2],
+      words[i + 3], words[i + 4], addr);
+  }
+
+  _onRequest(words, bytes, i) {
+    const socket = this._connection(words, i);
+    if (socket === undefined) return;
+    const info = words[i + 4];
+    const req = new IncomingMessage(socket, METHODS[info & C.REQ_METHOD_MASK],
+      (info >>> C.REQ_MAJOR_SHIFT) & 15, (info >>> C.REQ_MINOR_SHIFT) & 15,
+      words, bytes, i);
+    const keepAlive = (info & C.REQ_KEEP_ALIVE) !== 0 && this[kState] === LISTENING;
+    const res = new ServerResponse(req, words[i + 3], keepAlive);
+    socket.pending.push(res);
+    if (info & C.REQ_HAS_BODY) {
+      socket.bodyRequest = req;
+    } else {
+      req.complete = true;
+      req.push(null);
+    }
+    if ((info & C.REQ_EXPECT_CONTINUE) && this.listenerCount('checkContinue') > 0) {
+      this._emitSafely('checkContinue', req, res);
+      return;
+    }
+    if (info & C.REQ_EXPECT_CONTINUE) res.writeContinue();
+    this._emitSafely('request', req, res);
+  }
+
+  // A throwing handler must not cost the other requests of its batch their
+  // dispatch: its error is rethrown on its own, as an uncaught exception,
+  // which is what node:http makes of it too.
+  _emitSafely(event, req, res) {
+    try {
+      this.emit(event, req, res);
+    } catch (err) {
+      process.nextTick(rethrow, err);
+    }
+  }
+
+  _onBody(words, bytes, i) {
+    const socket = this._connection(words, i);
+    if (socket === undefined || socket.bodyRequest === null) return;
+    const off = words[i + 3];
+    socket.bodyRequest.push(bytes.subarray(off, off + words[i + 4]));
+  }
+
+  _onEnd(words, i) {
+    const socket = this._connection(words, i);
+    if (socket === undefined || socket.bodyRequest === null) return;
+    const req = socket.bodyRequest;
+    socket.bodyRequest = null;
+    req.complete = true;
+    req.push(null);
+  }
+
+  _onClose(words, i) {
+    const socket = this._connection(words, i);
+    if (socket === undefined) return;
+    this[kConns][socket.slot] = undefined;
+    socket.destroyed = true;
+    const pending = socket.pending;
+    socket.pending = [];
+    for (const res of pending) abortExchange(res);
+    socket.emit('close');
+  }
+
+  _onStopped() {
+    this[kHandle] = null;
+    this[kConns] = [];
+    this[kAddress] = null;
+    this[kState] = IDLE;
+    this.emit('close');
+  }
+
+  _responseEnded(res) {
+    const pending = res.socket.pending;
+    const at = pending.indexOf(res);
+    if (at >= 0) pending.splice(at, 1);
+  }
+
+  // Queues a response chunk for the ring thread. Chunks written while a
+  // batch is being handled go with one wake-up after it; later ones with
+  // one wake-up at the end of the tick.
+  _sendChunk(socket, seq, flags, head, body) {
+    if (socket.destroyed || this[kHandle] === null) return;
+    this[kHandle].send(socket.slot, socket.gen, seq, flags, head, body);
+    if (this[kFlushPending]) return;
+    this[kFlushPending] = true;
+    if (!this[kCorked]) process.nextTick(flushNT, this);
+  }
+
+  _flush() {
+    this[kFlushPending] = false;
+    if (this[kHandle] !== null) this[kHandle].flush();
+  }
+}
+
+// The connection closed before res.end(): tell the request and the response.
+function abortExchange(res) {
+  const req = res.req;
+  if (!req.complete) {
+    req.aborted = true;
+    req.emit('aborted');
+    const err = codedError(Error, 'ECONNRESET', 'aborted');
+    req.destroy(req.listenerCount('error') > 0 ? err : undefined);
+  }
+  res.destroyed = true;
+  res.emit('close');
+}
+
+function createServer(options, requestListener) {
+  return new Server(options, requestListener);
+}
+
+module.exports = { Server, createServer };

@@ -1,0 +1,157 @@
+#include "conn.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+void nu_outq_append(struct nu_outq *q, struct nu_out *o) {
+  o->next = NULL;
+  if (q->tail)
+    q->tail->next = o;
+  else
+    q->head = o;
+  q->tail = o;
+}
+
+struct nu_out *nu_outq_pop(struct nu_outq *q) {
+  struct nu_out *o = q->head;
+
+  if (o) {
+    q->head = o->next;
+    if (q->head == NULL)
+      q->tail = NULL;
+    o->next = NULL;
+  }
+  return o;
+}
+
+void nu_outq_free_all(struct nu_outq *q) {
+  struct nu_out *o;
+
+  while ((o = nu_outq_pop(q)) != NULL)
+    nu_out_free(o);
+}
+
+static int nu__table_grow(struct nu_conn_table *t) {
+  uint32_t cap = t->cap ? t->cap * 2 : 64;
+  struct nu_conn **slots;
+
+  if (cap > (1u << 24)) /* slots must fit the 24 bits user_data gives them */
+    return -ENOMEM;
+  slots = realloc(t->slots, cap * sizeof(*slots));
+  if (slots == NULL)
+    return -ENOMEM;
+  t->slots = slots;
+  t->cap = cap;
+  return 0;
+}
+
+struct nu_conn *nu_conn_acquire(struct nu_conn_table *t) {
+  struct nu_conn *c = t->free_list;
+
+  if (c) {
+    t->free_list = c->next_free;
+  } else {
+    if (t->next_new_slot == t->cap && nu__table_grow(t))
+      return NULL;
+    c = calloc(1, sizeof(*c));
+    if (c == NULL)
+      return NULL;
+    c->slot = t->next_new_slot++;
+    t->slots[c->slot] = c;
+  }
+  c->gen++;
+  c->fd = -1;
+  c->flags = 0;
+  c->inflight = 0;
+  c->next_seq = 0;
+  c->send_seq = 0;
+  c->status = 0;
+  c->sent_off = 0;
+  c->head.len = 0;
+  c->head.nlens = 0;
+  c->next_free = NULL;
+  t->nopen++;
+  return c;
+}
+
+void nu_conn_release(struct nu_conn_table *t, struct nu_conn *c) {
+  nu_outq_free_all(&c->sendq);
+  nu_outq_free_all(&c->parked);
+  /* A long header block may have grown the head; give that memory back
+   * rather than keep it for a connection that may never need it. */
+  if (c->head.cap > 4096) {
+    free(c->head.bytes);
+    free(c->head.lens);
+    memset(&c->head, 0, sizeof(c->head));
+  }
+  c->fd = -1;
+  c->next_free = t->free_list;
+  t->free_list = c;
+  t->nopen--;
+}
+
+struct nu_conn *nu_conn_find(struct nu_conn_table *t, uint32_t slot,
+                             uint32_t gen) {
+  struct nu_conn *c;
+
+  if (slot >= t->next_new_slot)
+    return NULL;
+  c = t->slots[slot];
+  if (c->gen != gen || c->fd < 0 || (c->flags & NU_CONN_CLOSING))
+    return NULL;
+  return c;
+}
+
+void nu_conn_table_destroy(struct nu_conn_table *t) {
+  for (uint32_t i = 0; i < t->next_new_slot; i++) {
+    struct nu_conn *c = t->slots[i];
+
+    nu_outq_free_all(&c->sendq);
+    nu_outq_free_all(&c->parked);
+    free(c->head.bytes);
+    free(c->head.lens);
+    free(c);
+  }
+  free(t->slots);
+  memset(t, 0, sizeof(*t));
+}
+
+/* Moves the parked chunks whose turn has come to sendq, in order. */
+static void nu__conn_unpark(struct nu_conn *c) {
+  struct nu_out *o, *prev;
+  int moved;
+
+  do {
+    moved = 0;
+    prev = NULL;
+    for (o = c->parked.head; o; prev = o, o = o->next) {
+      if (o->seq != c->send_seq)
+        continue;
+      if (prev)
+        prev->next = o->next;
+      else
+        c->parked.head = o->next;
+      if (c->parked.tail == o)
+        c->parked.tail = prev;
+      nu_outq_append(&c->sendq, o);
+      if (o->flags & NU_OUT_END)
+        c->send_seq++;
+      moved = 1;
+      break;
+    }
+  } while (moved);
+}
+
+void nu_conn_enqueue(struct nu_conn *c, struct nu_out *o) {
+  if (o->seq != c->send_seq) {
+    nu_outq_append(&c->parked, o);
+    return;
+  }
+  nu_outq_append(&c->sendq, o);
+  if (o->flags & NU_OUT_END) {
+    c->send_seq++;
+    if (c->parked.head)
+      nu__conn_unpark(c);
+  }
+}

@@ -1,0 +1,111 @@
+/*
+ * conn: one accepted connection and the table that hands out its slot.
+ *
+ * JS names a connection by (slot, gen): the slot is its index in the table,
+ * the generation counts the slot's reuses, so a response that arrives after
+ * its connection closed finds another generation and is dropped.
+ *
+ * Everything here is owned by the ring thread. Connections are allocated on
+ * first need and kept on a free list when closed, until the table is
+ * destroyed: steady state allocates nothing.
+ */
+#ifndef NU_CONN_H
+#define NU_CONN_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "handoff.h"
+#include "llhttp.h"
+
+/* How many response chunks one sendmsg gathers. */
+#define NU_CONN_IOV_MAX 16
+
+/* Bits of nu_conn.flags. */
+#define NU_CONN_RECV_ARMED (1u << 0) /* a multishot recv is posted */
+#define NU_CONN_SENDING (1u << 1)    /* a send is posted */
+#define NU_CONN_IN_MESSAGE (1u << 2) /* between message begin and complete */
+#define NU_CONN_READ_DONE (1u << 3)  /* EOF, or input no longer parsed */
+#define NU_CONN_CLOSING (1u << 4)    /* shut down; waits for its CQEs */
+#define NU_CONN_CLOSE_WHEN_IDLE (1u << 5) /* close once all is answered */
+#define NU_CONN_DISPATCHED (1u << 6) /* this message's head went to JS */
+#define NU_CONN_DIRTY (1u << 7)      /* on the loop's list to flush */
+
+/* A singly linked FIFO of chunks. */
+struct nu_outq {
+  struct nu_out *head, *tail;
+};
+
+void nu_outq_append(struct nu_outq *q, struct nu_out *o);
+struct nu_out *nu_outq_pop(struct nu_outq *q);
+void nu_outq_free_all(struct nu_outq *q);
+
+/* The request head being parsed, kept until it is complete because the recv
+ * buffers it arrives in go back to the kernel at once. */
+struct nu_head {
+  char *bytes; /* the url, then each header's name and value */
+  uint32_t len, cap;
+  uint32_t *lens; /* url length, then name and value lengths */
+  uint32_t nlens, cap_lens;
+  uint32_t field_len; /* bytes of the name or value being received */
+  uint32_t info;      /* NU_REQ_* bits gathered while parsing */
+};
+
+struct nu_conn {
+  int fd;
+  uint32_t slot, gen;
+  uint32_t flags;    /* NU_CONN_* */
+  uint32_t inflight; /* posted SQEs whose last CQE has not arrived */
+  uint32_t next_seq; /* number of the next request parsed */
+  uint32_t send_seq; /* number of the response being queued for sending */
+  uint16_t status;   /* error status owed to the client, 0 when none */
+  struct nu_outq sendq;  /* in wire order; the head may be partly sent */
+  struct nu_outq parked; /* chunks of later responses, in arrival order */
+  uint32_t sent_off;     /* bytes of sendq.head already sent */
+  struct nu_head head;
+  llhttp_t parser;
+  struct sockaddr_storage peer;
+  struct msghdr msg;
+  struct iovec iov[NU_CONN_IOV_MAX];
+  struct nu_conn *next_free;  /* free list link */
+  struct nu_conn *next_dirty; /* the loop's flush list link */
+};
+
+struct nu_conn_table {
+  struct nu_conn **slots;
+  uint32_t cap;
+  uint32_t nopen;           /* connections between acquire and release */
+  struct nu_conn *free_list; /* released connections, slot kept */
+  uint32_t next_new_slot;   /* slots below it have a connection */
+};
+
+/* Returns a connection with a fresh generation, or NULL out of memory. */
+struct nu_conn *nu_conn_acquire(struct nu_conn_table *t);
+/* Puts c back on the free list; c->fd must be closed already. */
+void nu_conn_release(struct nu_conn_table *t, struct nu_conn *c);
+/* The open connection named (slot, gen), or NULL. */
+struct nu_conn *nu_conn_find(struct nu_conn_table *t, uint32_t slot,
+                             uint32_t gen);
+/* The connection in slot, open or not; slot must be below next_new_slot. */
+static inline struct nu_conn *nu_conn_at(struct nu_conn_table *t,
+                                         uint32_t slot) {
+  return t->slots[slot];
+}
+/* Frees every connection and the table itself. */
+void nu_conn_table_destroy(struct nu_conn_table *t);
+
+/*
+ * Queues chunk o for sending in response order: a chunk of the response
+ * being sent goes to sendq, a later one waits in parked until its turn.
+ */
+void nu_conn_enqueue(struct nu_conn *c, struct nu_out *o);
+
+/* Every dispatched request has its response queued and nothing is left to
+ * send or parse: the connection may close without cutting anything off. */
+static inline int nu_conn_is_idle(const struct nu_conn *c) {
+  return c->send_seq == c->next_seq && c->sendq.head == NULL &&
+         !(c->flags & (NU_CONN_SENDING | NU_CONN_IN_MESSAGE));
+}
+
+#endif

@@ -1,0 +1,67 @@
+/*
+ * handoff: the two one-way channels between the JS thread and a ring thread.
+ *
+ * Ring -> JS: a struct nu_batch collects, during one CQ drain, every event
+ * the JS side needs (connections opened and closed, request heads, body
+ * chunks), as 32-bit words plus the bytes they point into. The whole batch
+ * crosses threads at once, and comes back through nu_batch_pool_put() to be
+ * reused, so steady state allocates nothing.
+ *
+ * JS -> ring: struct nu_out chunks of response bytes, pushed onto a
+ * lock-free outbox by any thread, taken all at once by the ring thread, and
+ * a struct nu_waker that writes the ring's eventfd only when the ring thread
+ * is asleep and no wake is already on its way.
+ */
+#ifndef NU_HANDOFF_H
+#define NU_HANDOFF_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nu.h"
+
+/* Appends n words. Returns 0 or -ENOMEM. */
+int nu_batch_put_words(struct nu_batch *b, const uint32_t *w, uint32_t n);
+
+/* Appends n bytes. Returns their offset or -ENOMEM. */
+int64_t nu_batch_put_bytes(struct nu_batch *b, const void *p, uint32_t n);
+
+/* Empty batches, taken by one thread (the ring thread) and given back by
+ * any thread. */
+struct nu_batch_pool {
+  _Atomic(struct nu_batch *) returned; /* pushed by any thread */
+  struct nu_batch *ready;              /* the taker's private list */
+};
+
+/* Returns an empty batch, from the pool or new; NULL when out of memory. */
+struct nu_batch *nu_batch_pool_get(struct nu_batch_pool *p);
+/* Gives b back, emptied. Any thread. */
+void nu_batch_pool_put(struct nu_batch_pool *p, struct nu_batch *b);
+/* Frees every pooled batch. Only when no other thread uses the pool. */
+void nu_batch_pool_destroy(struct nu_batch_pool *p);
+
+/* A lock-free multi-producer, single-consumer queue of chunks. */
+struct nu_outbox {
+  _Atomic(struct nu_out *) head; /* newest first */
+};
+
+/* Any thread. Chunks pushed by one thread are taken in the order pushed. */
+void nu_outbox_push(struct nu_outbox *q, struct nu_out *o);
+/* The consumer: takes every chunk, returned oldest first. */
+struct nu_out *nu_outbox_take_all(struct nu_outbox *q);
+static inline int nu_outbox_is_empty(struct nu_outbox *q) {
+  return atomic_load(&q->head) == NULL;
+}
+
+/* Wakes a ring thread blocked in io_uring_enter through its eventfd. */
+struct nu_waker {
+  int efd;
+  atomic_int sleeping; /* the ring thread is (about to be) blocked */
+  atomic_int pending;  /* an eventfd write is on its way */
+};
+
+/* Any thread: wakes the ring thread unless it is awake or already woken. */
+void nu_waker_wake(struct nu_waker *w);
+
+#endif

@@ -1,0 +1,297 @@
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* What llhttp's callbacks reach through parser.data during one parse. */
+struct nu_http_parse_ctx {
+  struct nu_conn *conn;
+  struct nu_batch *batch;
+  const struct nu_http_limits *lim;
+  int status; /* error status decided by a callback, 0 when none */
+};
+
+static struct nu_http_parse_ctx *nu__ctx(llhttp_t *p) { return p->data; }
+
+static int nu__grow_array(void **p, uint32_t *cap, uint32_t need,
+                          size_t unit) {
+  uint32_t n = *cap ? *cap : 64;
+  void *q;
+
+  while (n < need)
+    n *= 2;
+  q = realloc(*p, (size_t)n * unit);
+  if (q == NULL)
+    return -ENOMEM;
+  *p = q;
+  *cap = n;
+  return 0;
+}
+
+/* Appends a span of the url, a header name or a header value to the head. */
+static int nu__head_append(llhttp_t *p, const char *at, size_t n) {
+  struct nu_http_parse_ctx *ctx = nu__ctx(p);
+  struct nu_head *h = &ctx->conn->head;
+
+  if ((uint64_t)h->len + n > ctx->lim->max_header_size) {
+    ctx->status = 431;
+    return -1;
+  }
+  if (h->len + n > h->cap &&
+      nu__grow_array((void **)&h->bytes, &h->cap, h->len + (uint32_t)n, 1))
+    return -1;
+  memcpy(h->bytes + h->len, at, n);
+  h->len += (uint32_t)n;
+  h->field_len += (uint32_t)n;
+  return 0;
+}
+
+/* Ends the url, a name or a value: records its length. */
+static int nu__head_field_done(llhttp_t *p) {
+  struct nu_head *h = &nu__ctx(p)->conn->head;
+
+  if (h->nlens == h->cap_lens &&
+      nu__grow_array((void **)&h->lens, &h->cap_lens, h->nlens + 1,
+                     sizeof(uint32_t)))
+    return -1;
+  h->lens[h->nlens++] = h->field_len;
+  h->field_len = 0;
+  return 0;
+}
+
+/* RFC 9110 tchar: what a header name may be made of. llhttp 8.1 lets a
+ * space slip in ("Host : x"), a request smuggling vector, so names are
+ * checked here again. */
+static int nu__is_tchar(unsigned char ch) {
+  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+         (ch >= '0' && ch <= '9') || (ch != 0 && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+static int nu__on_header_field_complete(llhttp_t *p) {
+  struct nu_http_parse_ctx *ctx = nu__ctx(p);
+  struct nu_head *h = &ctx->conn->head;
+  const unsigned char *name =
+      (const unsigned char *)h->bytes + h->len - h->field_len;
+
+  for (uint32_t i = 0; i < h->field_len; i++) {
+    if (!nu__is_tchar(name[i])) {
+      ctx->status = 400;
+      return -1;
+    }
+  }
+  return nu__head_field_done(p);
+}
+
+static int nu__on_message_begin(llhttp_t *p) {
+  struct nu_conn *c = nu__ctx(p)->conn;
+
+  c->flags = (c->flags | NU_CONN_IN_MESSAGE) & ~NU_CONN_DISPATCHED;
+  c->head.len = 0;
+  c->head.nlens = 0;
+  c->head.field_len = 0;
+  c->head.info = 0;
+  return 0;
+}
+
+/* Ends a header value, and notes "Expect: 100-continue" so that JS need
+ * not build the headers to find it. */
+static int nu__on_header_value_complete(llhttp_t *p) {
+  struct nu_head *h = &nu__ctx(p)->conn->head;
+  uint32_t name_len = h->lens[h->nlens - 1];
+  uint32_t value_len;
+  const char *value;
+
+  /* Trailing whitespace is not part of a field value (RFC 9110 5.5);
+   * llhttp already skipped the leading one. */
+  while (h->field_len > 0 && (h->bytes[h->len - 1] == ' ' ||
+                              h->bytes[h->len - 1] == '\t')) {
+    h->field_len--;
+    h->len--;
+  }
+  value_len = h->field_len;
+  value = h->bytes + h->len - value_len;
+
+  if (name_len == 6 && value_len == 12 &&
+      strncasecmp(value - name_len, "expect", 6) == 0 &&
+      strncasecmp(value, "100-continue", 12) == 0)
+    h->info |= NU_REQ_EXPECT_CONTINUE;
+  return nu__head_field_done(p);
+}
+
+static uint32_t nu__request_info(const llhttp_t *p, uint32_t info) {
+  info |= p->method & NU_REQ_METHOD_MASK;
+  info |= (uint32_t)(p->http_major & 0xf) << NU_REQ_MAJOR_SHIFT;
+  info |= (uint32_t)(p->http_minor & 0xf) << NU_REQ_MINOR_SHIFT;
+  if (llhttp_should_keep_alive(p))
+    info |= NU_REQ_KEEP_ALIVE;
+  if ((p->flags & F_CHUNKED) || p->content_length > 0)
+    info |= NU_REQ_HAS_BODY;
+  if (p->upgrade)
+    info |= NU_REQ_UPGRADE;
+  return info;
+}
+
+/* Hands the complete head to JS as a REQUEST event. */
+static int nu__on_headers_complete(llhttp_t *p) {
+  struct nu_http_parse_ctx *ctx = nu__ctx(p);
+  struct nu_conn *c = ctx->conn;
+  struct nu_head *h = &c->head;
+  int64_t off;
+  uint32_t w[7];
+
+  h->info = nu__request_info(p, h->info);
+  off = nu_batch_put_bytes(ctx->batch, h->bytes, h->len);
+  if (off < 0)
+    return -1;
+  w[0] = NU_EV_REQUEST;
+  w[1] = c->slot;
+  w[2] = c->gen;
+  w[3] = c->next_seq++;
+  w[4] = h->info;
+  w[5] = (uint32_t)off;
+  w[6] = h->nlens;
+  if (nu_batch_put_words(ctx->batch, w, 7) ||
+      nu_batch_put_words(ctx->batch, h->lens, h->nlens))
+    return -1;
+  c->flags |= NU_CONN_DISPATCHED;
+  return 0;
+}
+
+static int nu__on_body(llhttp_t *p, const char *at, size_t n) {
+  struct nu_http_parse_ctx *ctx = nu__ctx(p);
+  int64_t off = nu_batch_put_bytes(ctx->batch, at, (uint32_t)n);
+  uint32_t w[5] = {NU_EV_BODY, ctx->conn->slot, ctx->conn->gen, 0,
+                   (uint32_t)n};
+
+  if (off < 0)
+    return -1;
+  w[3] = (uint32_t)off;
+  return nu_batch_put_words(ctx->batch, w, 5) ? -1 : 0;
+}
+
+static int nu__on_message_complete(llhttp_t *p) {
+  struct nu_http_parse_ctx *ctx = nu__ctx(p);
+  struct nu_conn *c = ctx->conn;
+  uint32_t w[3] = {NU_EV_END, c->slot, c->gen};
+
+  c->flags &= ~NU_CONN_IN_MESSAGE;
+  /* A request without a body ended with its head: JS knows already. */
+  if (!(c->head.info & NU_REQ_HAS_BODY))
+    return 0;
+  return nu_batch_put_words(ctx->batch, w, 3) ? -1 : 0;
+}
+
+void nu_http_settings_init(llhttp_settings_t *s) {
+  llhttp_settings_init(s);
+  s->on_message_begin = nu__on_message_begin;
+  s->on_url = nu__head_append;
+  s->on_url_complete = nu__head_field_done;
+  s->on_header_field = nu__head_append;
+  s->on_header_field_complete = nu__on_header_field_complete;
+  s->on_header_value = nu__head_append;
+  s->on_header_value_complete = nu__on_header_value_complete;
+  s->on_headers_complete = nu__on_headers_complete;
+  s->on_body = nu__on_body;
+  s->on_message_complete = nu__on_message_complete;
+}
+
+void nu_http_conn_init(struct nu_conn *c, const llhttp_settings_t *s) {
+  llhttp_init(&c->parser, HTTP_REQUEST, s);
+}
+
+int nu_http_parse(struct nu_conn *c, struct nu_batch *b,
+                  const struct nu_http_limits *lim, const char *data,
+                  size_t len) {
+  struct nu_http_parse_ctx ctx = {c, b, lim, 0};
+  const char *end = data + len;
+  llhttp_errno_t err;
+
+  c->parser.data = &ctx;
+  err = llhttp_execute(&c->parser, data, len);
+  while (err == HPE_PAUSED_UPGRADE) {
+    /* No upgrade is offered: what follows the request is parsed as more
+     * HTTP, as node:http does without an 'upgrade' listener. */
+    const char *pos = llhttp_get_error_pos(&c->parser);
+
+    llhttp_resume_after_upgrade(&c->parser);
+    err = llhttp_execute(&c->parser, pos, (size_t)(end - pos));
+  }
+  c->parser.data = NULL;
+  if (err == HPE_OK)
+    return 0;
+  if (err == HPE_CLOSED_CONNECTION) {
+    /* Bytes after a request that asked to close: nobody will answer them. */
+    c->flags |= NU_CONN_READ_DONE;
+    return 0;
+  }
+  c->flags |= NU_CONN_READ_DONE;
+  if ((c->flags & NU_CONN_DISPATCHED) && (c->flags & NU_CONN_IN_MESSAGE))
+    return NU_HTTP_ABORT;
+  if (err == HPE_USER && ctx.status == 0)
+    return NU_HTTP_ABORT; /* a callback ran out of memory */
+  return ctx.status ? ctx.status : 400;
+}
+
+struct nu_out *nu_http_error_response(struct nu_conn *c, int status,
+                                      uint32_t seq) {
+  static const char bad_request[] =
+      "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n";
+  static const char too_large[] =
+      "HTTP/1.1 431 Request Header Fields Too Large\r\n"
+      "Connection: close\r\n\r\n";
+  const char *text = status == 431 ? too_large : bad_request;
+  uint32_t len = status == 431 ? sizeof(too_large) - 1
+                               : sizeof(bad_request) - 1;
+  struct nu_out *o =
+      nu_out_new(c->slot, c->gen, seq, NU_OUT_END | NU_OUT_CLOSE, len, 0);
+
+  if (o)
+    memcpy(o->data, text, len);
+  return o;
+}
+
+int nu_http_emit_open(struct nu_conn *c, struct nu_batch *b) {
+  uint32_t w[6] = {NU_EV_OPEN, c->slot, c->gen, 0, 0, 0};
+  const void *addr;
+  int64_t off;
+
+  if (c->peer.ss_family == AF_INET6) {
+    const struct sockaddr_in6 *a = (const void *)&c->peer;
+
+    w[3] = 6;
+    w[4] = ntohs(a->sin6_port);
+    addr = &a->sin6_addr;
+  } else {
+    const struct sockaddr_in *a = (const void *)&c->peer;
+
+    w[3] = 4;
+    w[4] = ntohs(a->sin_port);
+    addr = &a->sin_addr;
+  }
+  off = nu_batch_put_bytes(b, addr, w[3] == 6 ? 16 : 4);
+  if (off < 0)
+    return -ENOMEM;
+  w[5] = (uint32_t)off;
+  return nu_batch_put_words(b, w, 6);
+}
+
+int nu_http_emit_close(struct nu_conn *c, struct nu_batch *b) {
+  uint32_t w[3] = {NU_EV_CLOSE, c->slot, c->gen};
+
+  return nu_batch_put_words(b, w, 3);
+}
+
+const char *nu_http_method_name(unsigned method) {
+  switch (method) {
+#define NU__METHOD(num, name, string)                                         \
+  case num:                                                                   \
+    return #string;
+    HTTP_METHOD_MAP(NU__METHOD)
+#undef NU__METHOD
+  }
+  return NULL;
+}

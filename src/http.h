@@ -1,0 +1,49 @@
+/*
+ * http: turns the bytes a connection receives into batch events with llhttp
+ * (compiled into the addon, see binding.gyp), and builds the responses the
+ * ring thread sends by itself when a request cannot reach JS.
+ */
+#ifndef NU_HTTP_H
+#define NU_HTTP_H
+
+#include <stddef.h>
+
+#include "conn.h"
+#include "handoff.h"
+
+/* nu_http_parse() outcome that asks to close without answering. */
+#define NU_HTTP_ABORT (-1)
+
+struct nu_http_limits {
+  uint32_t max_header_size; /* url plus header names and values, in bytes */
+};
+
+/* Fills the llhttp callbacks; s must outlive every parser using it. */
+void nu_http_settings_init(llhttp_settings_t *s);
+
+/* Readies c's parser for the first request. */
+void nu_http_conn_init(struct nu_conn *c, const llhttp_settings_t *s);
+
+/*
+ * Parses len bytes that c received, appending OPEN/REQUEST/BODY/END events
+ * to b. Returns 0; or the HTTP status (400, 431) owed to a client whose
+ * request could not be parsed, after which c must not parse again; or
+ * NU_HTTP_ABORT when the connection must close at once (an error inside a
+ * body JS already has the head of, or out of memory).
+ */
+int nu_http_parse(struct nu_conn *c, struct nu_batch *b,
+                  const struct nu_http_limits *lim, const char *data,
+                  size_t len);
+
+/* The prebuilt response for an error status, with Connection: close, as
+ * response number seq. Returns NULL out of memory. */
+struct nu_out *nu_http_error_response(struct nu_conn *c, int status,
+                                      uint32_t seq);
+
+/* Appends the OPEN event for a just accepted connection. Returns 0 or
+ * -ENOMEM. */
+int nu_http_emit_open(struct nu_conn *c, struct nu_batch *b);
+/* Appends the CLOSE event. Returns 0 or -ENOMEM. */
+int nu_http_emit_close(struct nu_conn *c, struct nu_batch *b);
+
+#endif

@@ -1,0 +1,477 @@
+/*
+ * loop: the ring thread. It owns the io_uring, the listening socket from
+ * start on, every accepted socket and every connection struct. Each turn it
+ * takes the response chunks JS queued, submits, waits, dispatches every
+ * completion by the op tag in its user_data, and hands JS one batch of the
+ * events that turn produced.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define NU_RECV_BUFS 1024
+#define NU_RECV_BUF_SIZE 8192
+#define NU_ACCEPT_BACKOFF_NS (50 * 1000 * 1000)
+
+/* user_data: the op in the top byte, then 24 bits of the connection's
+ * generation and 32 of its slot, so a late cancel can never match a newer
+ * connection in the same slot. */
+enum nu_op {
+  NU_OP_ACCEPT = 1,
+  NU_OP_ACCEPT_RETRY,
+  NU_OP_RECV,
+  NU_OP_SEND,
+  NU_OP_WAKE,
+  NU_OP_CANCEL,
+};
+
+static uint64_t nu__ud(enum nu_op op, const struct nu_conn *c) {
+  uint64_t ud = (uint64_t)op << 56;
+
+  if (c)
+    ud |= (uint64_t)(c->gen & 0xffffff) << 32 | c->slot;
+  return ud;
+}
+
+static enum nu_op nu__ud_op(uint64_t ud) { return (enum nu_op)(ud >> 56); }
+static uint32_t nu__ud_slot(uint64_t ud) { return (uint32_t)ud; }
+
+static struct io_uring_sqe *nu__sqe(struct nu_server *s, enum nu_op op,
+                                    const struct nu_conn *c) {
+  struct io_uring_sqe *sqe = nu_ring_sqe(&s->ring);
+
+  io_uring_sqe_set_data64(sqe, nu__ud(op, c));
+  return sqe;
+}
+
+/* ---- arming requests ---- */
+
+static void nu__arm_wake(struct nu_server *s) {
+  struct io_uring_sqe *sqe = nu__sqe(s, NU_OP_WAKE, NULL);
+
+  io_uring_prep_read(sqe, s->waker.efd, &s->wake_value,
+                     sizeof(s->wake_value), 0);
+}
+
+static void nu__arm_accept(struct nu_server *s) {
+  struct io_uring_sqe *sqe = nu__sqe(s, NU_OP_ACCEPT, NULL);
+
+  io_uring_prep_multishot_accept(sqe, s->cfg.listen_fd, NULL, NULL,
+                                 SOCK_CLOEXEC);
+  s->accept_armed = 1;
+}
+
+/* Accept failed (EMFILE, ENFILE, ENOMEM): try again a little later rather
+ * than spin on an error that will not go away at once. */
+static void nu__arm_accept_retry(struct nu_server *s) {
+  struct io_uring_sqe *sqe = nu__sqe(s, NU_OP_ACCEPT_RETRY, NULL);
+
+  s->accept_backoff.tv_sec = 0;
+  s->accept_backoff.tv_nsec = NU_ACCEPT_BACKOFF_NS;
+  io_uring_prep_timeout(sqe, &s->accept_backoff, 0, 0);
+  s->accept_retry = 1;
+}
+
+static void nu__arm_recv(struct nu_server *s, struct nu_conn *c) {
+  struct io_uring_sqe *sqe = nu__sqe(s, NU_OP_RECV, c);
+
+  io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = NU_RING_BGID;
+  c->flags |= NU_CONN_RECV_ARMED;
+  c->inflight++;
+}
+
+/* ---- connection lifetime ---- */
+
+/* Frees c once it is closing and the kernel holds nothing of it. */
+static void nu__conn_maybe_release(struct nu_server *s, struct nu_conn *c) {
+  if (c->fd < 0 || !(c->flags & NU_CONN_CLOSING) || c->inflight > 0)
+    return;
+  close(c->fd);
+  /* Out of memory here only costs JS the 'close' events of this
+   * connection; its (slot, gen) is dead either way. */
+  (void)nu_http_emit_close(c, s->batch);
+  nu_conn_release(&s->conns, c);
+}
+
+/* Starts closing c: no more input is read, pending requests are cancelled,
+ * and c is freed when their completions are in. */
+static void nu__conn_close(struct nu_server *s, struct nu_conn *c) {
+  if (c->flags & NU_CONN_CLOSING)
+    return;
+  c->flags |= NU_CONN_CLOSING | NU_CONN_READ_DONE;
+  if (c->inflight > 0) {
+    struct io_uring_sqe *sqe = nu__sqe(s, NU_OP_CANCEL, NULL);
+
+    io_uring_prep_cancel_fd(sqe, c->fd, IORING_ASYNC_CANCEL_ALL);
+  }
+  nu__conn_maybe_release(s, c);
+}
+
+/* Closes c if it was waiting to be idle and now is. */
+static void nu__conn_close_if_idle(struct nu_server *s, struct nu_conn *c) {
+  if ((c->flags & NU_CONN_CLOSE_WHEN_IDLE) && nu_conn_is_idle(c))
+    nu__conn_close(s, c);
+}
+
+static void nu__conn_open(struct nu_server *s, int fd) {
+  struct nu_conn *c = nu_conn_acquire(&s->conns);
+  socklen_t len = sizeof(c->peer);
+  int one = 1;
+
+  if (c == NULL) {
+    close(fd);
+    return;
+  }
+  c->fd = fd;
+  /* Responses are written whole; Nagle would only delay them. */
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  if (getpeername(fd, (struct sockaddr *)&c->peer, &len) < 0)
+    memset(&c->peer, 0, sizeof(c->peer));
+  nu_http_conn_init(c, &s->settings);
+  if (nu_http_emit_open(c, s->batch) < 0) {
+    nu__conn_close(s, c);
+    return;
+  }
+  nu__arm_recv(s, c);
+  if (s->stop_seen)
+    c->flags |= NU_CONN_CLOSE_WHEN_IDLE;
+}
+
+/* ---- sending ---- */
+
+/* Submits one send of as much of c's queue as one sendmsg gathers. */
+static void nu__conn_flush(struct nu_server *s, struct nu_conn *c) {
+  struct io_uring_sqe *sqe;
+  struct nu_out *o = c->sendq.head;
+  uint32_t off = c->sent_off;
+  unsigned n = 0;
+
+  if (o == NULL || (c->flags & (NU_CONN_SENDING | NU_CONN_CLOSING)))
+    return;
+  for (; o && n < NU_CONN_IOV_MAX; o = o->next, off = 0, n++) {
+    c->iov[n].iov_base = o->data + off;
+    c->iov[n].iov_len = o->len - off;
+  }
+  sqe = nu__sqe(s, NU_OP_SEND, c);
+  if (n == 1) {
+    io_uring_prep_send(sqe, c->fd, c->iov[0].iov_base, c->iov[0].iov_len,
+                       MSG_NOSIGNAL);
+  } else {
+    memset(&c->msg, 0, sizeof(c->msg));
+    c->msg.msg_iov = c->iov;
+    c->msg.msg_iovlen = n;
+    io_uring_prep_sendmsg(sqe, c->fd, &c->msg, MSG_NOSIGNAL);
+  }
+  c->flags |= NU_CONN_SENDING;
+  c->inflight++;
+}
+
+/* Retires the chunks that `sent` bytes completed. Returns 1 when one of
+ * them asked to close the connection. */
+static int nu__conn_sent(struct nu_conn *c, uint32_t sent) {
+  struct nu_out *o;
+  int close_after = 0;
+
+  while ((o = c->sendq.head) != NULL) {
+    uint32_t left = o->len - c->sent_off;
+
+    if (sent < left) {
+      c->sent_off += sent;
+      break;
+    }
+    sent -= left;
+    c->sent_off = 0;
+    nu_outq_pop(&c->sendq);
+    close_after |= (o->flags & NU_OUT_CLOSE) != 0;
+    nu_out_free(o);
+  }
+  return close_after;
+}
+
+static void nu__mark_dirty(struct nu_server *s, struct nu_conn *c) {
+  if (c->flags & NU_CONN_DIRTY)
+    return;
+  c->flags |= NU_CONN_DIRTY;
+  c->next_dirty = s->dirty;
+  s->dirty = c;
+}
+
+/* Sends what every connection touched this turn has queued. */
+static void nu__flush_dirty(struct nu_server *s) {
+  struct nu_conn *c = s->dirty;
+
+  s->dirty = NULL;
+  while (c) {
+    struct nu_conn *next = c->next_dirty;
+
+    c->flags &= ~NU_CONN_DIRTY;
+    nu__conn_flush(s, c);
+    c = next;
+  }
+}
+
+/* Moves the chunks JS queued to their connections, oldest first. */
+static void nu__take_outbox(struct nu_server *s) {
+  struct nu_out *o = nu_outbox_take_all(&s->outbox);
+
+  while (o) {
+    struct nu_out *next = o->next;
+    struct nu_conn *c = nu_conn_find(&s->conns, o->slot, o->gen);
+
+    if (c) {
+      nu_conn_enqueue(c, o);
+      nu__mark_dirty(s, c);
+    } else {
+      nu_out_free(o); /* its connection is gone */
+    }
+    o = next;
+  }
+}
+
+/* ---- completions ---- */
+
+static void nu__on_accept(struct nu_server *s, struct io_uring_cqe *cqe) {
+  if (!(cqe->flags & IORING_CQE_F_MORE))
+    s->accept_armed = 0;
+  if (cqe->res >= 0) {
+    if (s->stop_seen)
+      close(cqe->res);
+    else
+      nu__conn_open(s, cqe->res);
+  }
+  if (s->accept_armed || s->stop_seen || cqe->res == -ECANCELED)
+    return;
+  if (cqe->res >= 0)
+    nu__arm_accept(s);
+  else
+    nu__arm_accept_retry(s);
+}
+
+/* Feeds received bytes to the parser and answers what it cannot pass on. */
+static void nu__conn_input(struct nu_server *s, struct nu_conn *c,
+                           const char *data, uint32_t len) {
+  int status = nu_http_parse(c, s->batch, &s->limits, data, len);
+  struct nu_out *o;
+
+  if (status == 0)
+    return;
+  if (status == NU_HTTP_ABORT) {
+    nu__conn_close(s, c);
+    return;
+  }
+  o = nu_http_error_response(c, status, c->next_seq++);
+  if (o == NULL) {
+    nu__conn_close(s, c);
+    return;
+  }
+  nu_conn_enqueue(c, o);
+  nu__mark_dirty(s, c);
+}
+
+/* The peer will send nothing more. */
+static void nu__conn_eof(struct nu_server *s, struct nu_conn *c) {
+  c->flags |= NU_CONN_READ_DONE | NU_CONN_CLOSE_WHEN_IDLE;
+  if ((c->flags & NU_CONN_IN_MESSAGE) && (c->flags & NU_CONN_DISPATCHED)) {
+    nu__conn_close(s, c); /* a body cut short: the request is aborted */
+    return;
+  }
+  c->flags &= ~NU_CONN_IN_MESSAGE; /* a head cut short is dropped */
+  nu__conn_close_if_idle(s, c);
+}
+
+static void nu__on_recv(struct nu_server *s, struct io_uring_cqe *cqe) {
+  struct nu_conn *c = nu_conn_at(&s->conns, nu__ud_slot(cqe->user_data));
+  int res = cqe->res;
+
+  if (!(cqe->flags & IORING_CQE_F_MORE)) {
+    c->flags &= ~NU_CONN_RECV_ARMED;
+    c->inflight--;
+  }
+  if (res > 0) {
+    unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+
+    if (!(c->flags & NU_CONN_READ_DONE))
+      nu__conn_input(s, c, nu_ring_buf(&s->ring, bid), (uint32_t)res);
+    nu_ring_buf_recycle(&s->ring, bid);
+  } else if (res == 0) {
+    if (!(c->flags & NU_CONN_CLOSING))
+      nu__conn_eof(s, c);
+  } else if (res != -ENOBUFS) {
+    nu__conn_close(s, c); /* reset, or cancelled by our own close */
+  }
+  if (c->fd < 0)
+    return; /* a close above released it */
+  /* -ENOBUFS: the buffers are back in the ring by now; read on. */
+  if (!(c->flags & (NU_CONN_RECV_ARMED | NU_CONN_READ_DONE)))
+    nu__arm_recv(s, c);
+  nu__conn_maybe_release(s, c);
+}
+
+static void nu__on_send(struct nu_server *s, struct io_uring_cqe *cqe) {
+  struct nu_conn *c = nu_conn_at(&s->conns, nu__ud_slot(cqe->user_data));
+
+  c->flags &= ~NU_CONN_SENDING;
+  c->inflight--;
+  if (c->flags & NU_CONN_CLOSING) {
+    nu__conn_maybe_release(s, c);
+  } else if (cqe->res < 0) {
+    nu__conn_close(s, c); /* EPIPE, ECONNRESET */
+  } else if (nu__conn_sent(c, (uint32_t)cqe->res)) {
+    nu__conn_close(s, c); /* the response asked for it */
+  } else if (c->sendq.head) {
+    nu__conn_flush(s, c);
+  } else {
+    nu__conn_close_if_idle(s, c);
+  }
+}
+
+static void nu__on_wake(struct nu_server *s, struct io_uring_cqe *cqe) {
+  atomic_store(&s->waker.pending, 0);
+  if (cqe->res != -ECANCELED)
+    nu__arm_wake(s);
+}
+
+static void nu__dispatch(struct nu_server *s, struct io_uring_cqe *cqe) {
+  switch (nu__ud_op(cqe->user_data)) {
+  case NU_OP_ACCEPT:
+    nu__on_accept(s, cqe);
+    break;
+  case NU_OP_ACCEPT_RETRY:
+    s->accept_retry = 0;
+    if (!s->stop_seen && !s->accept_armed)
+      nu__arm_accept(s);
+    break;
+  case NU_OP_RECV:
+    nu__on_recv(s, cqe);
+    break;
+  case NU_OP_SEND:
+    nu__on_send(s, cqe);
+    break;
+  case NU_OP_WAKE:
+    nu__on_wake(s, cqe);
+    break;
+  case NU_OP_CANCEL:
+    break;
+  }
+}
+
+/* ---- the loop ---- */
+
+/* Acts on a new stop request: stop accepting, close what is idle. */
+static void nu__check_stop(struct nu_server *s) {
+  int level = atomic_load(&s->stop);
+
+  if (level == s->stop_seen)
+    return;
+  s->stop_seen = level;
+  if (s->accept_armed)
+    io_uring_prep_cancel64(nu__sqe(s, NU_OP_CANCEL, NULL),
+                           nu__ud(NU_OP_ACCEPT, NULL), 0);
+  for (uint32_t i = 0; i < s->conns.next_new_slot; i++) {
+    struct nu_conn *c = nu_conn_at(&s->conns, i);
+
+    if (c->fd < 0 || (c->flags & NU_CONN_CLOSING))
+      continue;
+    c->flags |= NU_CONN_CLOSE_WHEN_IDLE;
+    if (level == 2 || nu_conn_is_idle(c))
+      nu__conn_close(s, c);
+  }
+}
+
+/* Submits, then blocks for a completion unless JS has queued work. */
+static void nu__wait(struct nu_server *s) {
+  atomic_store(&s->waker.sleeping, 1);
+  if (!nu_outbox_is_empty(&s->outbox) || atomic_load(&s->stop) != s->stop_seen)
+    io_uring_submit_and_get_events(&s->ring.uring);
+  else
+    io_uring_submit_and_wait(&s->ring.uring, 1);
+  atomic_store(&s->waker.sleeping, 0);
+}
+
+static void nu__drain(struct nu_server *s) {
+  struct io_uring_cqe *cqe;
+  unsigned head, n = 0;
+
+  io_uring_for_each_cqe(&s->ring.uring, head, cqe) {
+    nu__dispatch(s, cqe);
+    n++;
+  }
+  io_uring_cq_advance(&s->ring.uring, n);
+}
+
+/* Hands the turn's events to JS, if a fresh batch can replace them. */
+static void nu__deliver(struct nu_server *s) {
+  struct nu_batch *next;
+
+  if (s->batch->nwords == 0)
+    return;
+  next = nu_batch_pool_get(&s->pool);
+  if (next == NULL)
+    return; /* out of memory: keep collecting, try next turn */
+  s->cfg.deliver(s->cfg.ctx, s->batch);
+  s->batch = next;
+}
+
+static int nu__done(const struct nu_server *s) {
+  return s->stop_seen && !s->accept_armed && !s->accept_retry &&
+         s->conns.nopen == 0;
+}
+
+static int nu__setup(struct nu_server *s) {
+  int ret = nu_ring_init(&s->ring, s->cfg.sq_entries);
+
+  if (ret < 0) {
+    s->start_op = "io_uring_setup";
+    return ret;
+  }
+  ret = nu_ring_bufs_init(&s->ring, NU_RECV_BUFS, NU_RECV_BUF_SIZE);
+  if (ret < 0) {
+    s->start_op = "io_uring_register";
+    io_uring_queue_exit(&s->ring.uring);
+    return ret;
+  }
+  s->batch = nu_batch_pool_get(&s->pool);
+  if (s->batch == NULL) {
+    s->start_op = "malloc";
+    nu_ring_exit(&s->ring);
+    return -ENOMEM;
+  }
+  nu_http_settings_init(&s->settings);
+  nu__arm_wake(s);
+  nu__arm_accept(s);
+  return 0;
+}
+
+void *nu__loop_main(void *arg) {
+  struct nu_server *s = arg;
+  uint32_t stopped = NU_EV_STOPPED;
+
+  s->start_error = nu__setup(s);
+  sem_post(&s->started);
+  if (s->start_error)
+    return NULL;
+  while (!nu__done(s)) {
+    nu__take_outbox(s);
+    nu__check_stop(s);
+    nu__flush_dirty(s);
+    nu__wait(s);
+    nu__drain(s);
+    nu__flush_dirty(s);
+    nu__deliver(s);
+  }
+  close(s->cfg.listen_fd);
+  (void)nu_batch_put_words(s->batch, &stopped, 1);
+  s->cfg.deliver(s->cfg.ctx, s->batch);
+  s->batch = NULL;
+  nu_conn_table_destroy(&s->conns);
+  nu_ring_exit(&s->ring);
+  s->cfg.exited(s->cfg.ctx);
+  return NULL;
+}

@@ -1,0 +1,150 @@
+/*
+ * nu.h: the C core's interface to its one C++ caller, addon.cc. Plain C, no
+ * atomics, so that C++ can include it.
+ *
+ * A struct nu_server is one listening socket served by one ring thread. The
+ * JS thread starts and stops it and hands it response chunks; the ring
+ * thread hands the JS thread batches of events through a callback.
+ */
+#ifndef NU_H
+#define NU_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Event kinds, the first word of each record in a batch. */
+enum nu_event {
+  NU_EV_OPEN = 1, /* slot gen family port addr_off      (addr: 16 bytes) */
+  NU_EV_REQUEST,  /* slot gen seq info head_off nlens lens[nlens]: the url
+                     length, then each header name and value length */
+  NU_EV_BODY,     /* slot gen off len */
+  NU_EV_END,      /* slot gen                     (the request is complete) */
+  NU_EV_CLOSE,    /* slot gen                     (the connection is gone) */
+  NU_EV_STOPPED,  /* (nothing): the ring thread is about to exit */
+};
+
+/* Bits of the REQUEST record's info word. */
+#define NU_REQ_METHOD_MASK 0xffu /* llhttp_method_t */
+#define NU_REQ_MAJOR_SHIFT 8     /* 4 bits of HTTP major version */
+#define NU_REQ_MINOR_SHIFT 12    /* 4 bits of HTTP minor version */
+#define NU_REQ_KEEP_ALIVE (1u << 16)
+#define NU_REQ_HAS_BODY (1u << 17)
+#define NU_REQ_EXPECT_CONTINUE (1u << 18)
+#define NU_REQ_UPGRADE (1u << 19)
+
+/* Allocated by the ring thread, owned by whoever holds it. */
+struct nu_batch {
+  struct nu_batch *next; /* pool link */
+  uint32_t *words;
+  uint32_t nwords, cap_words;
+  char *bytes;
+  uint32_t nbytes, cap_bytes;
+};
+
+/* Bits of a chunk's flags. */
+#define NU_OUT_END 1u     /* last chunk of the response numbered seq */
+#define NU_OUT_CLOSE 2u   /* close the connection once this chunk is sent */
+#define NU_OUT_CHUNKED 4u /* frame the body as one HTTP chunk; with END, add
+                             the last chunk */
+
+/* One piece of a response, allocated by nu_out_new() on the JS thread and
+ * freed by the ring thread with nu_out_free() once sent or dropped. */
+struct nu_out {
+  struct nu_out *next;
+  uint32_t slot, gen, seq, flags;
+  uint32_t len;       /* bytes in data */
+  uint32_t head_len;  /* data[0, head_len): the response head, if any */
+  uint32_t body_off;  /* data[body_off, body_off + body_len): the body */
+  uint32_t body_len;
+  char data[];
+};
+
+/*
+ * Allocates a chunk with room for head_len head bytes and body_len body
+ * bytes plus their chunked framing. The caller copies the head to data and
+ * the body to data + body_off (each may write one NUL past its end), then
+ * calls nu_out_seal(). Returns NULL when out of memory.
+ */
+struct nu_out *nu_out_new(uint32_t slot, uint32_t gen, uint32_t seq,
+                          uint32_t flags, uint32_t head_len, uint32_t body_len);
+/* Writes the chunked framing around the body, once head and body are in. */
+void nu_out_seal(struct nu_out *o);
+void nu_out_free(struct nu_out *o);
+
+/*
+ * Opens a TCP socket listening on host:port with SO_REUSEADDR (and
+ * SO_REUSEPORT when reuse_port is set). host is a numeric IPv4 or IPv6
+ * address; NULL means every address, IPv6 and IPv4 alike when the kernel
+ * allows. Port 0 picks a free port, returned in *bound_port either way.
+ * Returns 0 and the socket in *fd, or -errno with *op naming the call that
+ * failed ("socket", "bind", "listen").
+ */
+int nu_listen(const char *host, int port, int backlog, int reuse_port,
+              int *fd, int *bound_port, const char **op);
+
+struct nu_server;
+
+/* Called on the ring thread. deliver() receives a full batch, whose
+ * ownership passes to the callee until it calls nu_server_batch_done().
+ * exited() is the ring thread's last call; nothing is delivered after it. */
+typedef void (*nu_deliver_fn)(void *ctx, struct nu_batch *b);
+typedef void (*nu_exited_fn)(void *ctx);
+
+struct nu_server_config {
+  int listen_fd;            /* a listening socket, owned by the server from a
+                               successful nu_server_start() on */
+  uint32_t sq_entries;      /* SQ size; the CQ is four times larger */
+  uint32_t max_header_size; /* bytes of url and headers before a 431 */
+  nu_deliver_fn deliver;
+  nu_exited_fn exited;
+  void *ctx;
+};
+
+/*
+ * Starts a ring thread serving cfg->listen_fd and returns once its ring is
+ * set up. Returns 0 and the server in *out, or -errno with *op naming what
+ * failed ("io_uring_setup", "io_uring_register", "eventfd", ...), in which
+ * case the thread is gone and the caller still owns listen_fd.
+ */
+int nu_server_start(const struct nu_server_config *cfg, struct nu_server **out,
+                    const char **op);
+
+/* Queues a response chunk; it goes out at the next wake. Any thread. */
+void nu_server_send(struct nu_server *s, struct nu_out *o);
+
+/* Wakes the ring thread to send what was queued. Cheap when it is awake. */
+void nu_server_flush(struct nu_server *s);
+
+/*
+ * Asks the ring thread to stop: it stops accepting, closes connections as
+ * they become idle (all at once when force is set), then exits. Any thread,
+ * any number of times; force only ever strengthens an earlier request.
+ */
+void nu_server_stop(struct nu_server *s, int force);
+
+/* Waits for the ring thread to exit. Idempotent. */
+void nu_server_join(struct nu_server *s);
+
+/* Gives back a batch that deliver() handed over. Any thread. */
+void nu_server_batch_done(struct nu_server *s, struct nu_batch *b);
+
+/* Frees s; the ring thread must have been joined. */
+void nu_server_destroy(struct nu_server *s);
+
+/* The IORING_SETUP_* flags the kernel accepted for s's ring. */
+unsigned nu_server_setup_flags(const struct nu_server *s);
+
+/* The name of llhttp method number method, or NULL past the last one. */
+const char *nu_http_method_name(unsigned method);
+
+/* The llhttp version compiled in, "major.minor.patch". */
+const char *nu_llhttp_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,106 @@
+#include "ring.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+int nu_ring_init(struct nu_ring *r, unsigned sq_entries) {
+  static const unsigned attempts[] = {
+      IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+      IORING_SETUP_COOP_TASKRUN,
+      0,
+  };
+  int ret = -EINVAL;
+
+  memset(r, 0, sizeof(*r));
+  for (size_t i = 0; i < sizeof(attempts) / sizeof(attempts[0]); i++) {
+    struct io_uring_params p;
+
+    memset(&p, 0, sizeof(p));
+    p.flags = attempts[i] | IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
+    p.cq_entries = sq_entries * 4;
+    ret = io_uring_queue_init_params(sq_entries, &r->uring, &p);
+    if (ret == 0) {
+      r->setup_flags = p.flags;
+      return 0;
+    }
+    /* Only an unknown flag is worth another try; EPERM, ENOSYS, ENOMEM
+     * would fail again. */
+    if (ret != -EINVAL)
+      return ret;
+  }
+  return ret;
+}
+
+int nu_ring_bufs_init(struct nu_ring *r, unsigned nbufs, unsigned buf_size) {
+  size_t ring_bytes = nbufs * sizeof(struct io_uring_buf);
+  struct io_uring_buf_reg reg;
+  void *map;
+  int ret;
+
+  map = mmap(NULL, ring_bytes, PROT_READ | PROT_WRITE,
+             MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  if (map == MAP_FAILED)
+    return -errno;
+  r->bufs = mmap(NULL, (size_t)nbufs * buf_size, PROT_READ | PROT_WRITE,
+                 MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  if (r->bufs == MAP_FAILED) {
+    ret = -errno;
+    r->bufs = NULL;
+    munmap(map, ring_bytes);
+    return ret;
+  }
+  r->br = map;
+  r->nbufs = nbufs;
+  r->buf_size = buf_size;
+  io_uring_buf_ring_init(r->br);
+
+  memset(&reg, 0, sizeof(reg));
+  reg.ring_addr = (unsigned long)map;
+  reg.ring_entries = nbufs;
+  reg.bgid = NU_RING_BGID;
+  ret = io_uring_register_buf_ring(&r->uring, &reg, 0);
+  if (ret < 0) {
+    munmap(r->bufs, (size_t)nbufs * buf_size);
+    munmap(map, ring_bytes);
+    r->br = NULL;
+    r->bufs = NULL;
+    return ret;
+  }
+  for (unsigned bid = 0; bid < nbufs; bid++)
+    io_uring_buf_ring_add(r->br, nu_ring_buf(r, bid), buf_size, bid,
+                          io_uring_buf_ring_mask(nbufs), bid);
+  io_uring_buf_ring_advance(r->br, nbufs);
+  return 0;
+}
+
+void nu_ring_exit(struct nu_ring *r) {
+  /* Tearing the ring down first cancels every request still using the
+   * buffers, so they can be unmapped after it. */
+  io_uring_queue_exit(&r->uring);
+  if (r->br) {
+    munmap(r->br, r->nbufs * sizeof(struct io_uring_buf));
+    munmap(r->bufs, (size_t)r->nbufs * r->buf_size);
+    r->br = NULL;
+    r->bufs = NULL;
+  }
+}
+
+struct io_uring_sqe *nu_ring_sqe(struct nu_ring *r) {
+  struct io_uring_sqe *sqe;
+
+  while ((sqe = io_uring_get_sqe(&r->uring)) == NULL) {
+    /* The SQ is full: hand it to the kernel. If the kernel cannot take any
+     * (-EBUSY: the CQ is overflowing), reap completions by waiting; the
+     * caller's loop will drain them. */
+    if (io_uring_submit(&r->uring) <= 0)
+      io_uring_submit_and_wait(&r->uring, 1);
+  }
+  return sqe;
+}
+
+void nu_ring_buf_recycle(struct nu_ring *r, unsigned bid) {
+  io_uring_buf_ring_add(r->br, nu_ring_buf(r, bid), r->buf_size, bid,
+                        io_uring_buf_ring_mask(r->nbufs), 0);
+  io_uring_buf_ring_advance(r->br, 1);
+}

@@ -1,0 +1,58 @@
+/*
+ * ring: io_uring setup with feature fallback, SQE acquisition, and the
+ * provided buffer ring that multishot recv draws from.
+ *
+ * A struct nu_ring is embedded in its owner and used by one thread only: the
+ * thread that called nu_ring_init(), since the ring may be set up with
+ * IORING_SETUP_SINGLE_ISSUER.
+ */
+#ifndef NU_RING_H
+#define NU_RING_H
+
+#include <liburing.h>
+
+/* Buffer group id of the provided buffer ring used for recv. */
+#define NU_RING_BGID 0
+
+struct nu_ring {
+  struct io_uring uring;
+  unsigned setup_flags;          /* the IORING_SETUP_* flags the kernel took */
+  struct io_uring_buf_ring *br;  /* mmap'ed buffer ring, NULL when none */
+  char *bufs;                    /* nbufs * buf_size bytes of recv buffers */
+  unsigned nbufs;                /* a power of two */
+  unsigned buf_size;
+};
+
+/*
+ * Sets up the ring with sq_entries SQEs and a CQ four times as large. Tries
+ * SINGLE_ISSUER | DEFER_TASKRUN first, then COOP_TASKRUN, then no flags.
+ * Returns 0 or -errno (-EPERM when seccomp or kernel.io_uring_disabled
+ * forbids io_uring, -ENOSYS without io_uring, -ENOMEM past RLIMIT_MEMLOCK).
+ */
+int nu_ring_init(struct nu_ring *r, unsigned sq_entries);
+
+/*
+ * Maps and registers a buffer ring of nbufs (a power of two) buffers of
+ * buf_size bytes under NU_RING_BGID, all handed to the kernel.
+ * Returns 0 or -errno (-EINVAL before Linux 5.19).
+ */
+int nu_ring_bufs_init(struct nu_ring *r, unsigned nbufs, unsigned buf_size);
+
+/* Unregisters and unmaps everything nu_ring_init() and _bufs_init() made. */
+void nu_ring_exit(struct nu_ring *r);
+
+/*
+ * Returns a free SQE, submitting what is queued first when the SQ is full.
+ * Never NULL: when the kernel takes nothing it returns after a wait.
+ */
+struct io_uring_sqe *nu_ring_sqe(struct nu_ring *r);
+
+/* The start of recv buffer bid. */
+static inline char *nu_ring_buf(struct nu_ring *r, unsigned bid) {
+  return r->bufs + (size_t)bid * r->buf_size;
+}
+
+/* Hands recv buffer bid back to the kernel. */
+void nu_ring_buf_recycle(struct nu_ring *r, unsigned bid);
+
+#endif

@@ -1,0 +1,100 @@
+#include "server.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+static void nu__server_free(struct nu_server *s) {
+  struct nu_out *o = nu_outbox_take_all(&s->outbox);
+
+  while (o) {
+    struct nu_out *next = o->next;
+
+    nu_out_free(o);
+    o = next;
+  }
+  nu_batch_pool_destroy(&s->pool);
+  if (s->waker.efd >= 0)
+    close(s->waker.efd);
+  sem_destroy(&s->started);
+  free(s);
+}
+
+int nu_server_start(const struct nu_server_config *cfg, struct nu_server **out,
+                    const char **op) {
+  struct nu_server *s = calloc(1, sizeof(*s));
+  int ret;
+
+  if (s == NULL) {
+    *op = "malloc";
+    return -ENOMEM;
+  }
+  s->cfg = *cfg;
+  s->limits.max_header_size = cfg->max_header_size;
+  sem_init(&s->started, 0, 0);
+  s->waker.efd = eventfd(0, EFD_CLOEXEC);
+  if (s->waker.efd < 0) {
+    ret = -errno;
+    *op = "eventfd";
+    nu__server_free(s);
+    return ret;
+  }
+  ret = pthread_create(&s->thread, NULL, nu__loop_main, s);
+  if (ret) {
+    *op = "pthread_create";
+    nu__server_free(s);
+    return -ret;
+  }
+  while (sem_wait(&s->started) < 0 && errno == EINTR)
+    ;
+  if (s->start_error) {
+    ret = s->start_error;
+    *op = s->start_op;
+    pthread_join(s->thread, NULL);
+    nu__server_free(s);
+    return ret;
+  }
+  *out = s;
+  return 0;
+}
+
+void nu_server_send(struct nu_server *s, struct nu_out *o) {
+  nu_outbox_push(&s->outbox, o);
+}
+
+void nu_server_flush(struct nu_server *s) { nu_waker_wake(&s->waker); }
+
+void nu_server_stop(struct nu_server *s, int force) {
+  int level = force ? 2 : 1;
+  int cur = atomic_load(&s->stop);
+
+  while (cur < level && !atomic_compare_exchange_weak(&s->stop, &cur, level))
+    ;
+  nu_waker_wake(&s->waker);
+}
+
+void nu_server_join(struct nu_server *s) {
+  if (s->joined)
+    return;
+  pthread_join(s->thread, NULL);
+  s->joined = 1;
+}
+
+void nu_server_batch_done(struct nu_server *s, struct nu_batch *b) {
+  nu_batch_pool_put(&s->pool, b);
+}
+
+void nu_server_destroy(struct nu_server *s) { nu__server_free(s); }
+
+unsigned nu_server_setup_flags(const struct nu_server *s) {
+  return s->ring.setup_flags;
+}
+
+const char *nu_llhttp_version(void) {
+#define NU__STR2(x) #x
+#define NU__STR(x) NU__STR2(x)
+  return NU__STR(LLHTTP_VERSION_MAJOR) "." NU__STR(
+      LLHTTP_VERSION_MINOR) "." NU__STR(LLHTTP_VERSION_PATCH);
+}
