@@ -4,7 +4,7 @@
 // one, for instance); the default is what `npm install` built.
 const path = require('node:path');
 
-const file = process.env.NODE_URING_BINARY ||
+const file = process.env.NODE_URING_BINARY ? path.resolve(process.env.NODE_URING_BINARY) :
   path.join(__dirname, '..', 'build', 'Release', 'node_uring.node');
 
 let binding;

@@ -20,11 +20,14 @@ function get(port, path, agent) {
   });
 }
 
-const hasCurl = spawnSync('curl', ['--version']).status === 0;
+// curl must not inherit the ASan runtime that `npm run test:asan` preloads
+// into node: it hangs under it.
+const { LD_PRELOAD, ...curlEnv } = process.env;
+const hasCurl = spawnSync('curl', ['--version'], { env: curlEnv }).status === 0;
 
 function curl(args) {
   return new Promise((resolve, reject) => {
-    execFile('curl', ['-sS', '--http1.1', '--max-time', '5', ...args], { encoding: 'buffer' }, (err, stdout, stderr) => {
+    execFile('curl', ['-sS', '--http1.1', '--max-time', '5', ...args], { encoding: 'buffer', env: curlEnv }, (err, stdout, stderr) => {
       if (err) reject(new Error(`curl failed: ${err.message} ${stderr}`));
       else resolve(stdout);
     });

@@ -5,8 +5,8 @@
 
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
-const { startServer, cleanup, request, readBody, delay, RawClient, HOST } = require('./helpers');
 const http = require('node:http');
+const { startServer, cleanup, request, readBody, delay, RawClient, HOST } = require('./helpers');
 
 const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
 

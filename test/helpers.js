@@ -107,6 +107,15 @@ function readBody(req) {
 
 const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// Resolves like promise, or rejects if it takes longer than ms.
+function withTimeout(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 // --- Raw HTTP response parsing -------------------------------------------
 
 // Parses one response at the start of buf. Returns { response, consumed },
@@ -318,6 +327,7 @@ module.exports = {
   request,
   readBody,
   delay,
+  withTimeout,
   parseResponse,
   RawClient,
   rawRequest,

@@ -4,7 +4,7 @@
 // headers in and out, status codes, Date, 'finish'.
 
 const assert = require('node:assert/strict');
-const { startServer, cleanup, request, rawRequest, delay } = require('./helpers');
+const { startServer, cleanup, request, rawRequest, withTimeout } = require('./helpers');
 
 // RFC 7231 section 7.1.1.1 IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT".
 const IMF_FIXDATE =
@@ -189,7 +189,7 @@ describe('request and response semantics', () => {
       });
       const { body } = await request(port);
       assert.equal(body.toString(), 'ab');
-      await Promise.race([finishFired, delay(2000)]);
+      await withTimeout(finishFired, 2000, "res 'finish'");
       assert.deepEqual(states, [
         ['before', false, false],
         ['after write', true, false],
