@@ -453,6 +453,7 @@ void *nu__loop_main(void *arg) {
   struct nu_server *s = arg;
   uint32_t stopped = NU_EV_STOPPED;
 
+  pthread_setname_np(pthread_self(), "nu-ring");
   s->start_error = nu__setup(s);
   sem_post(&s->started);
   if (s->start_error)
