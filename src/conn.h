@@ -101,11 +101,15 @@ void nu_conn_table_destroy(struct nu_conn_table *t);
  */
 void nu_conn_enqueue(struct nu_conn *c, struct nu_out *o);
 
-/* Every dispatched request has its response queued and nothing is left to
- * send or parse: the connection may close without cutting anything off. */
+/* Every request JS has seen is answered and sent, and none is half
+ * received: the connection may close without cutting anything off. A head
+ * still arriving does not count; nobody has seen it yet. */
 static inline int nu_conn_is_idle(const struct nu_conn *c) {
+  const uint32_t receiving_body = NU_CONN_IN_MESSAGE | NU_CONN_DISPATCHED;
+
   return c->send_seq == c->next_seq && c->sendq.head == NULL &&
-         !(c->flags & (NU_CONN_SENDING | NU_CONN_IN_MESSAGE));
+         !(c->flags & NU_CONN_SENDING) &&
+         (c->flags & receiving_body) != receiving_body;
 }
 
 #endif

@@ -282,8 +282,7 @@ static void nu__conn_eof(struct nu_server *s, struct nu_conn *c) {
     nu__conn_close(s, c); /* a body cut short: the request is aborted */
     return;
   }
-  c->flags &= ~NU_CONN_IN_MESSAGE; /* a head cut short is dropped */
-  nu__conn_close_if_idle(s, c);
+  nu__conn_close_if_idle(s, c); /* a head cut short is dropped */
 }
 
 static void nu__on_recv(struct nu_server *s, struct io_uring_cqe *cqe) {

@@ -186,6 +186,22 @@ describe('server lifecycle', () => {
     assert.ok(Date.now() - started < 1000);
   });
 
+  it('closes connections whose request head is still arriving on close()', async () => {
+    let called = false;
+    const { server, port } = await startServer((req, res) => {
+      called = true;
+      res.end();
+    });
+    const client = await RawClient.connect(port);
+    client.write('GET / HTTP/1.1\r\nHost: x\r\nX-Half: ');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const started = Date.now();
+    await closeServer(server, 1000);
+    await client.waitEnd(1000);
+    assert.ok(Date.now() - started < 1000);
+    assert.equal(called, false);
+  });
+
   it('refuses new connections after close()', async () => {
     const { server, port } = await startServer((req, res) => res.end());
     await closeServer(server);
