@@ -15,6 +15,10 @@ const kChunked = Symbol('chunked');
 const kHasBody = Symbol('hasBody');
 const kSeq = Symbol('seq');
 
+// What may not appear in a status line's reason phrase: it would split the
+// response or not survive the latin1 encoding of the head.
+const INVALID_TEXT = /[^\t\x20-\x7e\x80-\xff]/;
+
 let dateCache = '';
 
 function resetDate() {
@@ -136,6 +140,10 @@ class ServerResponse extends Stream {
         `Invalid status code: ${statusCode}`);
     }
     if (typeof statusMessage === 'string') {
+      if (INVALID_TEXT.test(statusMessage)) {
+        throw codedError(TypeError, 'ERR_INVALID_CHAR',
+          'Invalid character in statusMessage');
+      }
       this.statusMessage = statusMessage;
     } else {
       headers = statusMessage;

@@ -197,5 +197,27 @@ describe('request and response semantics', () => {
         ['finish', true, true],
       ]);
     });
+
+    it('rejects header and status text that would split the response', async () => {
+      const errors = [];
+      const { port } = await capture((req, res) => {
+        for (const attempt of [
+          () => res.setHeader('X-Evil', 'a\r\nSet-Cookie: b'),
+          () => res.setHeader('Bad Name', 'v'),
+          () => res.writeHead(200, 'OK\r\nX-Evil: 1'),
+        ]) {
+          try {
+            attempt();
+          } catch (err) {
+            errors.push(err.code);
+          }
+        }
+        res.end('safe');
+      });
+      const { res, body } = await request(port);
+      assert.equal(body.toString(), 'safe');
+      assert.equal(res.headers['x-evil'], undefined);
+      assert.deepEqual(errors, ['ERR_INVALID_CHAR', 'ERR_INVALID_HTTP_TOKEN', 'ERR_INVALID_CHAR']);
+    });
   });
 });
