@@ -10,6 +10,7 @@ const kWords = Symbol('words');
 const kAt = Symbol('at');
 const kHeaders = Symbol('headers');
 const kRawHeaders = Symbol('rawHeaders');
+const kPaused = Symbol('paused');
 
 // Headers of which a second copy is dropped, as node:http does.
 const SINGLE_VALUED = new Set([
@@ -19,13 +20,11 @@ const SINGLE_VALUED = new Set([
   'referer', 'retry-after', 'server', 'user-agent',
 ]);
 
-function noRead() {}
-
 class IncomingMessage extends Readable {
   // words[at..]: REQUEST slot gen seq info head_off nlens lens[nlens]; the
   // head's bytes (url, then names and values) start at bytes[head_off].
   constructor(socket, method, major, minor, words, bytes, at) {
-    super({ read: noRead });
+    super();
     this.socket = socket;
     this.method = method;
     this.httpVersionMajor = major;
@@ -40,6 +39,35 @@ class IncomingMessage extends Readable {
     this[kAt] = at;
     this[kHeaders] = null;
     this[kRawHeaders] = null;
+    // The ring thread stopped reading the connection: the body's consumer
+    // has not caught up.
+    this[kPaused] = false;
+  }
+
+  // Feeds a body chunk; past the high-water mark the connection is paused
+  // until the consumer reads.
+  _pushBody(chunk) {
+    if (!this.push(chunk) && !this[kPaused]) {
+      this[kPaused] = true;
+      this.socket.server._setReading(this.socket, false);
+    }
+  }
+
+  _endBody() {
+    this.complete = true;
+    this.push(null);
+    this._resumeSocket(); // what follows on the connection is not ours
+  }
+
+  _read() {
+    this._resumeSocket();
+  }
+
+  _resumeSocket() {
+    if (this[kPaused]) {
+      this[kPaused] = false;
+      this.socket.server._setReading(this.socket, true);
+    }
   }
 
   get connection() {

@@ -35,6 +35,12 @@ function utcDate() {
   return dateCache;
 }
 
+function checkStatusMessage(message) {
+  if (INVALID_TEXT.test(message)) {
+    throw codedError(TypeError, 'ERR_INVALID_CHAR', 'Invalid character in statusMessage');
+  }
+}
+
 function headersSentError(what) {
   return codedError(Error, 'ERR_HTTP_HEADERS_SENT',
     `Cannot ${what} headers after they are sent to the client`);
@@ -140,10 +146,7 @@ class ServerResponse extends Stream {
         `Invalid status code: ${statusCode}`);
     }
     if (typeof statusMessage === 'string') {
-      if (INVALID_TEXT.test(statusMessage)) {
-        throw codedError(TypeError, 'ERR_INVALID_CHAR',
-          'Invalid character in statusMessage');
-      }
+      checkStatusMessage(statusMessage);
       this.statusMessage = statusMessage;
     } else {
       headers = statusMessage;
@@ -231,6 +234,7 @@ class ServerResponse extends Stream {
   // knows it, -1 when writes will follow (chunked on HTTP/1.1).
   _head(bodyLength) {
     const status = this.statusCode;
+    if (this.statusMessage) checkStatusMessage(this.statusMessage);
     const message = this.statusMessage || STATUS_CODES[status] || 'unknown';
     let head = `HTTP/1.1 ${status} ${message}\r\n`;
     let hasDate = false;
@@ -261,6 +265,7 @@ class ServerResponse extends Stream {
     if (!hasDate && this.sendDate) head += `Date: ${utcDate()}\r\n`;
     this[kHasBody] = this.req.method !== 'HEAD' && status !== 204 &&
       status !== 304 && status >= 200;
+    if (!this[kHasBody]) this[kChunked] = false; // no body, not even a last chunk
     if (!hasFraming && this[kHasBody]) {
       if (bodyLength >= 0) {
         head += `Content-Length: ${bodyLength}\r\n`;

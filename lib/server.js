@@ -276,7 +276,7 @@ class Server extends EventEmitter {
     const socket = this._connection(words, i);
     if (socket === undefined || socket.bodyRequest === null) return;
     const off = words[i + 3];
-    socket.bodyRequest.push(bytes.subarray(off, off + words[i + 4]));
+    socket.bodyRequest._pushBody(bytes.subarray(off, off + words[i + 4]));
   }
 
   _onEnd(words, i) {
@@ -284,8 +284,7 @@ class Server extends EventEmitter {
     if (socket === undefined || socket.bodyRequest === null) return;
     const req = socket.bodyRequest;
     socket.bodyRequest = null;
-    req.complete = true;
-    req.push(null);
+    req._endBody();
   }
 
   _onClose(words, i) {
@@ -311,6 +310,15 @@ class Server extends EventEmitter {
     const pending = res.socket.pending;
     const at = pending.indexOf(res);
     if (at >= 0) pending.splice(at, 1);
+    // A body nobody reads once the response is out is read and dropped,
+    // as node:http does, so that the connection moves on.
+    const req = res.req;
+    if (!req.complete && req.readableFlowing === null) req.resume();
+  }
+
+  // Asks the ring thread to stop or resume reading a connection.
+  _setReading(socket, reading) {
+    this._sendChunk(socket, 0, reading ? C.OUT_RESUME : C.OUT_PAUSE, undefined, undefined);
   }
 
   // Queues a response chunk for the ring thread. Chunks written while a

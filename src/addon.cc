@@ -11,8 +11,9 @@
 namespace {
 
 // Shared by a NativeServer and its threadsafe function, which may outlive
-// one another; freed by the threadsafe function's finalizer, which always
-// runs last (after every queued batch was delivered or dropped).
+// one another; freed by the threadsafe function's finalizer. At env
+// teardown Node runs that finalizer before it drops the batches still
+// queued, so CallJs must not touch the context when env is null.
 struct ServerContext {
   nu_server* server = nullptr;
   napi_threadsafe_function tsfn = nullptr;
@@ -139,12 +140,17 @@ class NativeServer : public Napi::ObjectWrap<NativeServer> {
       body_bytes = bytes.Data();
       body_len = bytes.ByteLength();
     }
+    if (head_len + body_len > NU_OUT_MAX) {
+      Napi::RangeError err = Napi::RangeError::New(
+          env, "a response chunk is limited to 4 GiB; write it in parts");
+      err.Set("code", Napi::String::New(env, "ERR_OUT_OF_RANGE"));
+      NAPI_THROW(err, env.Undefined());
+    }
     nu_out* o = nu_out_new(info[0].As<Napi::Number>().Uint32Value(),
                            info[1].As<Napi::Number>().Uint32Value(),
                            info[2].As<Napi::Number>().Uint32Value(),
-                           info[3].As<Napi::Number>().Uint32Value(),
-                           static_cast<uint32_t>(head_len),
-                           static_cast<uint32_t>(body_len));
+                           info[3].As<Napi::Number>().Uint32Value(), head_len,
+                           body_len);
     if (o == nullptr) {
       NAPI_THROW(Napi::Error::New(env, "out of memory for a response"),
                  env.Undefined());
@@ -205,7 +211,7 @@ class NativeServer : public Napi::ObjectWrap<NativeServer> {
     auto* ctx = static_cast<ServerContext*>(arg);
     auto* b = static_cast<nu_batch*>(data);
     if (env == nullptr || cb == nullptr) {
-      nu_server_batch_done(ctx->server, b);
+      nu_batch_free(b);  // ctx and its server may be freed already
       return;
     }
     size_t word_bytes = static_cast<size_t>(b->nwords) * sizeof(uint32_t);
@@ -223,14 +229,22 @@ class NativeServer : public Napi::ObjectWrap<NativeServer> {
     if (st != napi_ok) return;
     napi_create_uint32(env, nwords, &argv[1]);
     napi_get_undefined(env, &undefined);
-    napi_call_function(env, undefined, cb, 2, argv, nullptr);
+    if (napi_call_function(env, undefined, cb, 2, argv, nullptr) ==
+        napi_pending_exception) {
+      // Node 20 would only warn about an exception escaping a threadsafe
+      // function call; make it an uncaught exception, as it should be.
+      napi_value err;
+      napi_get_and_clear_last_exception(env, &err);
+      napi_fatal_exception(env, err);
+    }
   }
 
-  // JS thread, after the ring thread released the function and every batch
-  // was handled: joins the thread and frees the core.
+  // JS thread, once the ring thread released the function (or the env is
+  // going away): joins the thread and frees the core.
   static void Finalize(napi_env env, void* data, void*) {
     auto* ctx = static_cast<ServerContext*>(data);
     if (ctx->server != nullptr) {
+      nu_server_stop(ctx->server, 1);  // a no-op unless the env is going away
       nu_server_join(ctx->server);
       nu_server_destroy(ctx->server);
     }
@@ -271,6 +285,8 @@ Napi::Object Constants(Napi::Env env) {
   SetConstant(c, "OUT_END", NU_OUT_END);
   SetConstant(c, "OUT_CLOSE", NU_OUT_CLOSE);
   SetConstant(c, "OUT_CHUNKED", NU_OUT_CHUNKED);
+  SetConstant(c, "OUT_PAUSE", NU_OUT_PAUSE);
+  SetConstant(c, "OUT_RESUME", NU_OUT_RESUME);
   return c;
 }
 

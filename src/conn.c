@@ -62,12 +62,14 @@ struct nu_conn *nu_conn_acquire(struct nu_conn_table *t) {
   }
   c->gen++;
   c->fd = -1;
-  c->flags = 0;
+  c->flags &= NU_CONN_DIRTY; /* it may still be on the loop's flush list */
   c->inflight = 0;
   c->next_seq = 0;
   c->send_seq = 0;
   c->status = 0;
   c->sent_off = 0;
+  c->queued_bytes = 0;
+  c->backlog_len = 0;
   c->head.len = 0;
   c->head.nlens = 0;
   c->next_free = NULL;
@@ -85,6 +87,9 @@ void nu_conn_release(struct nu_conn_table *t, struct nu_conn *c) {
     free(c->head.lens);
     memset(&c->head, 0, sizeof(c->head));
   }
+  free(c->backlog); /* only pipelining floods make one */
+  c->backlog = NULL;
+  c->backlog_cap = 0;
   c->fd = -1;
   c->next_free = t->free_list;
   t->free_list = c;
@@ -111,6 +116,7 @@ void nu_conn_table_destroy(struct nu_conn_table *t) {
     nu_outq_free_all(&c->parked);
     free(c->head.bytes);
     free(c->head.lens);
+    free(c->backlog);
     free(c);
   }
   free(t->slots);
@@ -144,6 +150,7 @@ static void nu__conn_unpark(struct nu_conn *c) {
 }
 
 void nu_conn_enqueue(struct nu_conn *c, struct nu_out *o) {
+  c->queued_bytes += o->len;
   if (o->seq != c->send_seq) {
     nu_outq_append(&c->parked, o);
     return;
@@ -154,4 +161,23 @@ void nu_conn_enqueue(struct nu_conn *c, struct nu_out *o) {
     if (c->parked.head)
       nu__conn_unpark(c);
   }
+}
+
+int nu_conn_backlog_append(struct nu_conn *c, const char *data, uint32_t n) {
+  uint64_t need = (uint64_t)c->backlog_len + n;
+
+  if (need > c->backlog_cap) {
+    uint64_t cap = c->backlog_cap ? c->backlog_cap : 4096;
+    char *p;
+
+    while (cap < need)
+      cap *= 2;
+    if (cap > UINT32_MAX || (p = realloc(c->backlog, cap)) == NULL)
+      return -ENOMEM;
+    c->backlog = p;
+    c->backlog_cap = (uint32_t)cap;
+  }
+  memmove(c->backlog + c->backlog_len, data, n);
+  c->backlog_len += n;
+  return 0;
 }

@@ -26,11 +26,22 @@
 #define NU_CONN_RECV_ARMED (1u << 0) /* a multishot recv is posted */
 #define NU_CONN_SENDING (1u << 1)    /* a send is posted */
 #define NU_CONN_IN_MESSAGE (1u << 2) /* between message begin and complete */
-#define NU_CONN_READ_DONE (1u << 3)  /* EOF, or input no longer parsed */
+#define NU_CONN_READ_DONE (1u << 3)  /* no more recv: EOF, error, closing */
 #define NU_CONN_CLOSING (1u << 4)    /* shut down; waits for its CQEs */
 #define NU_CONN_CLOSE_WHEN_IDLE (1u << 5) /* close once all is answered */
 #define NU_CONN_DISPATCHED (1u << 6) /* this message's head went to JS */
 #define NU_CONN_DIRTY (1u << 7)      /* on the loop's list to flush */
+#define NU_CONN_JS_PAUSED (1u << 8)  /* JS asked to stop reading */
+#define NU_CONN_RECV_CANCELING (1u << 9) /* the recv is being cancelled */
+#define NU_CONN_PARSE_DONE (1u << 10)  /* input is no longer parsed */
+#define NU_CONN_PARSE_PAUSED (1u << 11) /* owes too many responses; input
+                                           waits in the backlog */
+
+/* Past either bound a connection is not read until its responses go out:
+ * a client that pipelines without reading cannot make the server buffer
+ * without limit. */
+#define NU_CONN_PIPELINE_MAX 64u         /* requests without a response */
+#define NU_CONN_QUEUED_MAX (1u << 20)    /* response bytes not yet sent */
 
 /* A singly linked FIFO of chunks. */
 struct nu_outq {
@@ -63,7 +74,10 @@ struct nu_conn {
   struct nu_outq sendq;  /* in wire order; the head may be partly sent */
   struct nu_outq parked; /* chunks of later responses, in arrival order */
   uint32_t sent_off;     /* bytes of sendq.head already sent */
+  uint64_t queued_bytes; /* bytes in sendq and parked, unsent */
   struct nu_head head;
+  char *backlog; /* input received while parsing was paused, unparsed */
+  uint32_t backlog_len, backlog_cap;
   llhttp_t parser;
   struct sockaddr_storage peer;
   struct msghdr msg;
@@ -101,6 +115,23 @@ void nu_conn_table_destroy(struct nu_conn_table *t);
  */
 void nu_conn_enqueue(struct nu_conn *c, struct nu_out *o);
 
+/* c has so many requests unanswered, or so many response bytes unsent,
+ * that it should not take more requests for now. */
+static inline int nu_conn_owes_too_much(const struct nu_conn *c) {
+  return c->next_seq - c->send_seq >= NU_CONN_PIPELINE_MAX ||
+         c->queued_bytes >= NU_CONN_QUEUED_MAX;
+}
+
+/* Whether c should have a recv posted. */
+static inline int nu_conn_wants_input(const struct nu_conn *c) {
+  return !(c->flags & (NU_CONN_READ_DONE | NU_CONN_CLOSING |
+                       NU_CONN_JS_PAUSED | NU_CONN_PARSE_PAUSED)) &&
+         !nu_conn_owes_too_much(c);
+}
+
+/* Appends n bytes to c's backlog. Returns 0 or -ENOMEM. */
+int nu_conn_backlog_append(struct nu_conn *c, const char *data, uint32_t n);
+
 /* Every request JS has seen is answered and sent, and none is half
  * received: the connection may close without cutting anything off. A head
  * still arriving does not count; nobody has seen it yet. */
@@ -108,7 +139,7 @@ static inline int nu_conn_is_idle(const struct nu_conn *c) {
   const uint32_t receiving_body = NU_CONN_IN_MESSAGE | NU_CONN_DISPATCHED;
 
   return c->send_seq == c->next_seq && c->sendq.head == NULL &&
-         !(c->flags & NU_CONN_SENDING) &&
+         c->backlog_len == 0 && !(c->flags & NU_CONN_SENDING) &&
          (c->flags & receiving_body) != receiving_body;
 }
 

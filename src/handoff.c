@@ -71,13 +71,17 @@ void nu_batch_pool_put(struct nu_batch_pool *p, struct nu_batch *b) {
   while (!atomic_compare_exchange_weak(&p->returned, &head, b));
 }
 
+void nu_batch_free(struct nu_batch *b) {
+  free(b->words);
+  free(b->bytes);
+  free(b);
+}
+
 static void nu__batch_list_free(struct nu_batch *b) {
   while (b) {
     struct nu_batch *next = b->next;
 
-    free(b->words);
-    free(b->bytes);
-    free(b);
+    nu_batch_free(b);
     b = next;
   }
 }
@@ -99,19 +103,19 @@ static uint32_t nu__hex_len(uint32_t n) {
 }
 
 struct nu_out *nu_out_new(uint32_t slot, uint32_t gen, uint32_t seq,
-                          uint32_t flags, uint32_t head_len,
-                          uint32_t body_len) {
+                          uint32_t flags, size_t head_len, size_t body_len) {
   int framed = (flags & NU_OUT_CHUNKED) && body_len > 0;
   int last = (flags & NU_OUT_CHUNKED) && (flags & NU_OUT_END);
   uint64_t len = (uint64_t)head_len + body_len;
   struct nu_out *o;
 
+  /* The bound keeps every length below, framing included, in 32 bits. */
+  if (head_len > NU_OUT_MAX || body_len > NU_OUT_MAX || len > NU_OUT_MAX)
+    return NULL;
   if (framed)
-    len += nu__hex_len(body_len) + 4;
+    len += nu__hex_len((uint32_t)body_len) + 4;
   if (last)
     len += 5;
-  if (len > UINT32_MAX - 1)
-    return NULL;
   /* One spare byte for the NUL that string copies write past their end. */
   o = malloc(sizeof(*o) + len + 1);
   if (o == NULL)
@@ -122,9 +126,9 @@ struct nu_out *nu_out_new(uint32_t slot, uint32_t gen, uint32_t seq,
   o->seq = seq;
   o->flags = flags;
   o->len = (uint32_t)len;
-  o->head_len = head_len;
-  o->body_len = body_len;
-  o->body_off = head_len + (framed ? nu__hex_len(body_len) + 2 : 0);
+  o->head_len = (uint32_t)head_len;
+  o->body_len = (uint32_t)body_len;
+  o->body_off = o->head_len + (framed ? nu__hex_len(o->body_len) + 2 : 0);
   return o;
 }
 

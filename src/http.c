@@ -180,9 +180,11 @@ static int nu__on_message_complete(llhttp_t *p) {
 
   c->flags &= ~NU_CONN_IN_MESSAGE;
   /* A request without a body ended with its head: JS knows already. */
-  if (!(c->head.info & NU_REQ_HAS_BODY))
-    return 0;
-  return nu_batch_put_words(ctx->batch, w, 3) ? -1 : 0;
+  if ((c->head.info & NU_REQ_HAS_BODY) && nu_batch_put_words(ctx->batch, w, 3))
+    return -1;
+  /* A client that pipelines faster than it is answered waits here: what
+   * follows stays unparsed until the responses drain. */
+  return nu_conn_owes_too_much(c) ? HPE_PAUSED : 0;
 }
 
 void nu_http_settings_init(llhttp_settings_t *s) {
@@ -203,6 +205,17 @@ void nu_http_conn_init(struct nu_conn *c, const llhttp_settings_t *s) {
   llhttp_init(&c->parser, HTTP_REQUEST, s);
 }
 
+/* Keeps [pos, end) for later; data may be the backlog itself. */
+static int nu__keep_unparsed(struct nu_conn *c, const char *data,
+                             const char *pos, const char *end) {
+  if (data == c->backlog) {
+    memmove(c->backlog, pos, (size_t)(end - pos));
+    c->backlog_len = (uint32_t)(end - pos);
+    return 0;
+  }
+  return nu_conn_backlog_append(c, pos, (uint32_t)(end - pos));
+}
+
 int nu_http_parse(struct nu_conn *c, struct nu_batch *b,
                   const struct nu_http_limits *lim, const char *data,
                   size_t len) {
@@ -210,6 +223,10 @@ int nu_http_parse(struct nu_conn *c, struct nu_batch *b,
   const char *end = data + len;
   llhttp_errno_t err;
 
+  if (c->flags & NU_CONN_PARSE_PAUSED)
+    return nu__keep_unparsed(c, data, data, end) ? NU_HTTP_ABORT : 0;
+  if (data == c->backlog)
+    c->backlog_len = 0; /* consumed below, or kept again on a pause */
   c->parser.data = &ctx;
   err = llhttp_execute(&c->parser, data, len);
   while (err == HPE_PAUSED_UPGRADE) {
@@ -223,12 +240,16 @@ int nu_http_parse(struct nu_conn *c, struct nu_batch *b,
   c->parser.data = NULL;
   if (err == HPE_OK)
     return 0;
-  if (err == HPE_CLOSED_CONNECTION) {
-    /* Bytes after a request that asked to close: nobody will answer them. */
-    c->flags |= NU_CONN_READ_DONE;
-    return 0;
+  if (err == HPE_PAUSED) {
+    c->flags |= NU_CONN_PARSE_PAUSED;
+    return nu__keep_unparsed(c, data, llhttp_get_error_pos(&c->parser), end)
+               ? NU_HTTP_ABORT
+               : 0;
   }
-  c->flags |= NU_CONN_READ_DONE;
+  c->flags |= NU_CONN_PARSE_DONE | NU_CONN_READ_DONE;
+  if (err == HPE_CLOSED_CONNECTION)
+    return 0; /* bytes after a request that asked to close: nobody will
+                 answer them */
   if ((c->flags & NU_CONN_DISPATCHED) && (c->flags & NU_CONN_IN_MESSAGE))
     return NU_HTTP_ABORT;
   if (err == HPE_USER && ctx.status == 0)

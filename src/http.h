@@ -24,9 +24,18 @@ void nu_http_settings_init(llhttp_settings_t *s);
 /* Readies c's parser for the first request. */
 void nu_http_conn_init(struct nu_conn *c, const llhttp_settings_t *s);
 
+/* Lets c's parser take input again after a pause. */
+static inline void nu_http_resume(struct nu_conn *c) {
+  c->flags &= ~NU_CONN_PARSE_PAUSED;
+  llhttp_resume(&c->parser);
+}
+
 /*
  * Parses len bytes that c received, appending OPEN/REQUEST/BODY/END events
- * to b. Returns 0; or the HTTP status (400, 431) owed to a client whose
+ * to b. When c owes too many responses (nu_conn_owes_too_much()), parsing
+ * pauses after a complete request and the rest, and all input until
+ * nu_http_resume(), waits in c's backlog; data may be that backlog.
+ * Returns 0; or the HTTP status (400, 431) owed to a client whose
  * request could not be parsed, after which c must not parse again; or
  * NU_HTTP_ABORT when the connection must close at once (an error inside a
  * body JS already has the head of, or out of memory).

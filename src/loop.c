@@ -87,6 +87,29 @@ static void nu__arm_recv(struct nu_server *s, struct nu_conn *c) {
   c->inflight++;
 }
 
+static void nu__conn_input(struct nu_server *s, struct nu_conn *c,
+                           const char *data, uint32_t len);
+
+/* Resumes parsing once c no longer owes too much, then posts or cancels
+ * its recv as nu_conn_wants_input() says. */
+static void nu__conn_update_reading(struct nu_server *s, struct nu_conn *c) {
+  if ((c->flags & NU_CONN_PARSE_PAUSED) && !nu_conn_owes_too_much(c)) {
+    nu_http_resume(c);
+    nu__conn_input(s, c, c->backlog, c->backlog_len);
+    if (c->fd < 0 || (c->flags & NU_CONN_CLOSING))
+      return;
+  }
+  if (nu_conn_wants_input(c)) {
+    if (!(c->flags & NU_CONN_RECV_ARMED))
+      nu__arm_recv(s, c);
+  } else if ((c->flags & NU_CONN_RECV_ARMED) &&
+             !(c->flags & (NU_CONN_RECV_CANCELING | NU_CONN_CLOSING))) {
+    io_uring_prep_cancel64(nu__sqe(s, NU_OP_CANCEL, NULL),
+                           nu__ud(NU_OP_RECV, c), 0);
+    c->flags |= NU_CONN_RECV_CANCELING;
+  }
+}
+
 /* ---- connection lifetime ---- */
 
 /* Frees c once it is closing and the kernel holds nothing of it. */
@@ -155,9 +178,11 @@ static void nu__conn_flush(struct nu_server *s, struct nu_conn *c) {
 
   if (o == NULL || (c->flags & (NU_CONN_SENDING | NU_CONN_CLOSING)))
     return;
-  for (; o && n < NU_CONN_IOV_MAX; o = o->next, off = 0, n++) {
+  for (; o && n < NU_CONN_IOV_MAX; o = o->next, off = 0) {
     c->iov[n].iov_base = o->data + off;
-    c->iov[n].iov_len = o->len - off;
+    c->iov[n++].iov_len = o->len - off;
+    if (o->flags & NU_OUT_CLOSE)
+      break; /* nothing after it may reach the client */
   }
   sqe = nu__sqe(s, NU_OP_SEND, c);
   if (n == 1) {
@@ -188,6 +213,7 @@ static int nu__conn_sent(struct nu_conn *c, uint32_t sent) {
     }
     sent -= left;
     c->sent_off = 0;
+    c->queued_bytes -= o->len;
     nu_outq_pop(&c->sendq);
     close_after |= (o->flags & NU_OUT_CLOSE) != 0;
     nu_out_free(o);
@@ -212,7 +238,10 @@ static void nu__flush_dirty(struct nu_server *s) {
     struct nu_conn *next = c->next_dirty;
 
     c->flags &= ~NU_CONN_DIRTY;
-    nu__conn_flush(s, c);
+    if (c->fd >= 0) {
+      nu__conn_flush(s, c);
+      nu__conn_update_reading(s, c);
+    }
     c = next;
   }
 }
@@ -225,17 +254,34 @@ static void nu__take_outbox(struct nu_server *s) {
     struct nu_out *next = o->next;
     struct nu_conn *c = nu_conn_find(&s->conns, o->slot, o->gen);
 
-    if (c) {
-      nu_conn_enqueue(c, o);
+    if (c == NULL) {
+      nu_out_free(o); /* its connection is gone */
+    } else if (o->flags & (NU_OUT_PAUSE | NU_OUT_RESUME)) {
+      if (o->flags & NU_OUT_PAUSE)
+        c->flags |= NU_CONN_JS_PAUSED;
+      else
+        c->flags &= ~NU_CONN_JS_PAUSED;
+      nu_out_free(o);
       nu__mark_dirty(s, c);
     } else {
-      nu_out_free(o); /* its connection is gone */
+      nu_conn_enqueue(c, o);
+      nu__mark_dirty(s, c);
     }
     o = next;
   }
 }
 
 /* ---- completions ---- */
+
+/* Once stopping and no accept is posted or due, the port is let go, so
+ * that clients are refused and it can be bound again at once. */
+static void nu__maybe_close_listener(struct nu_server *s) {
+  if (s->stop_seen && !s->accept_armed && !s->accept_retry &&
+      s->cfg.listen_fd >= 0) {
+    close(s->cfg.listen_fd);
+    s->cfg.listen_fd = -1;
+  }
+}
 
 static void nu__on_accept(struct nu_server *s, struct io_uring_cqe *cqe) {
   if (!(cqe->flags & IORING_CQE_F_MORE))
@@ -246,6 +292,7 @@ static void nu__on_accept(struct nu_server *s, struct io_uring_cqe *cqe) {
     else
       nu__conn_open(s, cqe->res);
   }
+  nu__maybe_close_listener(s);
   if (s->accept_armed || s->stop_seen || cqe->res == -ECANCELED)
     return;
   if (cqe->res >= 0)
@@ -260,8 +307,12 @@ static void nu__conn_input(struct nu_server *s, struct nu_conn *c,
   int status = nu_http_parse(c, s->batch, &s->limits, data, len);
   struct nu_out *o;
 
-  if (status == 0)
+  if (status == 0) {
+    /* The body of an answered request may have been all that kept a
+     * closing connection open. */
+    nu__conn_close_if_idle(s, c);
     return;
+  }
   if (status == NU_HTTP_ABORT) {
     nu__conn_close(s, c);
     return;
@@ -290,26 +341,29 @@ static void nu__on_recv(struct nu_server *s, struct io_uring_cqe *cqe) {
   int res = cqe->res;
 
   if (!(cqe->flags & IORING_CQE_F_MORE)) {
-    c->flags &= ~NU_CONN_RECV_ARMED;
+    c->flags &= ~(NU_CONN_RECV_ARMED | NU_CONN_RECV_CANCELING);
     c->inflight--;
   }
   if (res > 0) {
     unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
 
-    if (!(c->flags & NU_CONN_READ_DONE))
+    /* Bytes that arrive while a pause is being posted are still parsed:
+     * dropping them would lose requests. */
+    if (!(c->flags & NU_CONN_PARSE_DONE))
       nu__conn_input(s, c, nu_ring_buf(&s->ring, bid), (uint32_t)res);
     nu_ring_buf_recycle(&s->ring, bid);
   } else if (res == 0) {
     if (!(c->flags & NU_CONN_CLOSING))
       nu__conn_eof(s, c);
-  } else if (res != -ENOBUFS) {
-    nu__conn_close(s, c); /* reset, or cancelled by our own close */
+  } else if (res != -ENOBUFS && res != -ECANCELED) {
+    nu__conn_close(s, c); /* reset */
   }
+  /* -ENOBUFS: the buffers are back in the ring by now; read on.
+   * -ECANCELED: our own pause, or our own close. */
   if (c->fd < 0)
     return; /* a close above released it */
-  /* -ENOBUFS: the buffers are back in the ring by now; read on. */
-  if (!(c->flags & (NU_CONN_RECV_ARMED | NU_CONN_READ_DONE)))
-    nu__arm_recv(s, c);
+  if (!(c->flags & NU_CONN_CLOSING))
+    nu__conn_update_reading(s, c);
   nu__conn_maybe_release(s, c);
 }
 
@@ -324,10 +378,13 @@ static void nu__on_send(struct nu_server *s, struct io_uring_cqe *cqe) {
     nu__conn_close(s, c); /* EPIPE, ECONNRESET */
   } else if (nu__conn_sent(c, (uint32_t)cqe->res)) {
     nu__conn_close(s, c); /* the response asked for it */
-  } else if (c->sendq.head) {
-    nu__conn_flush(s, c);
   } else {
-    nu__conn_close_if_idle(s, c);
+    if (c->sendq.head)
+      nu__conn_flush(s, c);
+    else
+      nu__conn_close_if_idle(s, c);
+    if (c->fd >= 0 && !(c->flags & NU_CONN_CLOSING))
+      nu__conn_update_reading(s, c); /* a paused client may be read again */
   }
 }
 
@@ -346,6 +403,7 @@ static void nu__dispatch(struct nu_server *s, struct io_uring_cqe *cqe) {
     s->accept_retry = 0;
     if (!s->stop_seen && !s->accept_armed)
       nu__arm_accept(s);
+    nu__maybe_close_listener(s);
     break;
   case NU_OP_RECV:
     nu__on_recv(s, cqe);
@@ -394,15 +452,18 @@ static void nu__wait(struct nu_server *s) {
   atomic_store(&s->waker.sleeping, 0);
 }
 
+/* Dispatches every completion there is. Each is copied and consumed
+ * before it is handled, so that the CQ has room for what the handlers
+ * submit even when nu_ring_sqe() has to submit in the middle. */
 static void nu__drain(struct nu_server *s) {
   struct io_uring_cqe *cqe;
-  unsigned head, n = 0;
 
-  io_uring_for_each_cqe(&s->ring.uring, head, cqe) {
-    nu__dispatch(s, cqe);
-    n++;
+  while (io_uring_peek_cqe(&s->ring.uring, &cqe) == 0) {
+    struct io_uring_cqe copy = *cqe;
+
+    io_uring_cqe_seen(&s->ring.uring, cqe);
+    nu__dispatch(s, &copy);
   }
-  io_uring_cq_advance(&s->ring.uring, n);
 }
 
 /* Hands the turn's events to JS, if a fresh batch can replace them. */
@@ -466,7 +527,8 @@ void *nu__loop_main(void *arg) {
     nu__flush_dirty(s);
     nu__deliver(s);
   }
-  close(s->cfg.listen_fd);
+  if (s->cfg.listen_fd >= 0)
+    close(s->cfg.listen_fd);
   (void)nu_batch_put_words(s->batch, &stopped, 1);
   s->cfg.deliver(s->cfg.ctx, s->batch);
   s->batch = NULL;

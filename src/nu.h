@@ -9,6 +9,7 @@
 #ifndef NU_H
 #define NU_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -44,11 +45,17 @@ struct nu_batch {
   uint32_t nbytes, cap_bytes;
 };
 
+/* Frees a batch outright, for when its server may be gone already. */
+void nu_batch_free(struct nu_batch *b);
+
 /* Bits of a chunk's flags. */
 #define NU_OUT_END 1u     /* last chunk of the response numbered seq */
 #define NU_OUT_CLOSE 2u   /* close the connection once this chunk is sent */
 #define NU_OUT_CHUNKED 4u /* frame the body as one HTTP chunk; with END, add
                              the last chunk */
+#define NU_OUT_PAUSE 8u   /* no bytes: stop reading the connection (JS holds
+                             enough of its request body) */
+#define NU_OUT_RESUME 16u /* no bytes: read the connection again */
 
 /* One piece of a response, allocated by nu_out_new() on the JS thread and
  * freed by the ring thread with nu_out_free() once sent or dropped. */
@@ -62,14 +69,18 @@ struct nu_out {
   char data[];
 };
 
+/* The largest head plus body one chunk carries. */
+#define NU_OUT_MAX ((uint32_t)0xffffff00u)
+
 /*
  * Allocates a chunk with room for head_len head bytes and body_len body
  * bytes plus their chunked framing. The caller copies the head to data and
  * the body to data + body_off (each may write one NUL past its end), then
- * calls nu_out_seal(). Returns NULL when out of memory.
+ * calls nu_out_seal(). Returns NULL when out of memory, or when head_len +
+ * body_len exceeds NU_OUT_MAX.
  */
 struct nu_out *nu_out_new(uint32_t slot, uint32_t gen, uint32_t seq,
-                          uint32_t flags, uint32_t head_len, uint32_t body_len);
+                          uint32_t flags, size_t head_len, size_t body_len);
 /* Writes the chunked framing around the body, once head and body are in. */
 void nu_out_seal(struct nu_out *o);
 void nu_out_free(struct nu_out *o);

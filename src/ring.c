@@ -90,11 +90,11 @@ struct io_uring_sqe *nu_ring_sqe(struct nu_ring *r) {
   struct io_uring_sqe *sqe;
 
   while ((sqe = io_uring_get_sqe(&r->uring)) == NULL) {
-    /* The SQ is full: hand it to the kernel. If the kernel cannot take any
-     * (-EBUSY: the CQ is overflowing), reap completions by waiting; the
-     * caller's loop will drain them. */
+    /* The SQ is full: hand it to the kernel. If it takes none (-EBUSY: the
+     * CQ overflowed), let it flush the overflow into the CQ, which the
+     * caller consumes as it goes, and try again. */
     if (io_uring_submit(&r->uring) <= 0)
-      io_uring_submit_and_wait(&r->uring, 1);
+      io_uring_get_events(&r->uring);
   }
   return sqe;
 }
