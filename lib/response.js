@@ -226,8 +226,8 @@ class ServerResponse extends Stream {
   }
 
   _send(flags, head, body) {
-    this[kHeadSent] = true;
     this.socket.server._sendChunk(this.socket, this[kSeq], flags, head, body);
+    this[kHeadSent] = true; // not before: the native side may refuse it
   }
 
   // Serializes the head. bodyLength is the whole body's size when end()
