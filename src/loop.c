@@ -95,7 +95,8 @@ static void nu__conn_input(struct nu_server *s, struct nu_conn *c,
 static void nu__conn_update_reading(struct nu_server *s, struct nu_conn *c) {
   if ((c->flags & NU_CONN_PARSE_PAUSED) && !nu_conn_owes_too_much(c)) {
     nu_http_resume(c);
-    nu__conn_input(s, c, c->backlog, c->backlog_len);
+    if (c->backlog_len > 0)
+      nu__conn_input(s, c, c->backlog, c->backlog_len);
     if (c->fd < 0 || (c->flags & NU_CONN_CLOSING))
       return;
   }
