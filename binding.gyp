@@ -40,7 +40,8 @@
         "src/listen.c",
         "src/loop.c",
         "src/ring.c",
-        "src/server.c"
+        "src/server.c",
+        "src/timeout.c"
       ],
       "defines": [ "NAPI_VERSION=8", "_GNU_SOURCE" ],
       "cflags": [ "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter" ],

@@ -279,7 +279,7 @@ class ServerResponse extends Stream {
       }
     }
     if (!hasConnection) {
-      head += this.shouldKeepAlive ? 'Connection: keep-alive\r\n' : 'Connection: close\r\n';
+      head += this.shouldKeepAlive ? this.socket.server._keepAliveLines : 'Connection: close\r\n';
     }
     return `${head}\r\n`;
   }

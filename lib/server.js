@@ -30,20 +30,35 @@ const STARTING = 1;
 const LISTENING = 2;
 const CLOSING = 3;
 
-const DEFAULT_MAX_HEADER_SIZE = 16 * 1024;
 const DEFAULT_RING_ENTRIES = 512;
+
+// Options with node:http's names and defaults: [name, default, min, max].
+const NUMERIC_OPTIONS = [
+  ['maxHeaderSize', 16 * 1024, 1, 2 ** 30],
+  ['headersTimeout', 60 * 1000, 0, 2 ** 31 - 1],
+  ['requestTimeout', 300 * 1000, 0, 2 ** 31 - 1],
+  ['keepAliveTimeout', 5 * 1000, 0, 2 ** 31 - 1],
+];
+
+function checkRange(name, value, min, max) {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw codedError(RangeError, 'ERR_OUT_OF_RANGE',
+      `The value of "${name}" is out of range. It must be an integer >= ${min} ` +
+      `and <= ${max}. Received ${value}`);
+  }
+}
 
 function validateOptions(options) {
   if (options === null || typeof options !== 'object') {
     throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE',
       'The "options" argument must be of type object');
   }
-  const maxHeaderSize = options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE;
-  if (!Number.isInteger(maxHeaderSize) || maxHeaderSize < 1 || maxHeaderSize > 2 ** 30) {
-    throw codedError(RangeError, 'ERR_OUT_OF_RANGE',
-      `The value of "options.maxHeaderSize" is out of range. Received ${maxHeaderSize}`);
+  const opts = { reusePort: Boolean(options.reusePort) };
+  for (const [name, fallback, min, max] of NUMERIC_OPTIONS) {
+    opts[name] = options[name] ?? fallback;
+    checkRange(`options.${name}`, opts[name], min, max);
   }
-  return { maxHeaderSize, reusePort: Boolean(options.reusePort) };
+  return opts;
 }
 
 // listen(port[, host][, backlog][, cb]) or listen({ port, host, backlog }[, cb])
@@ -80,8 +95,14 @@ class Server extends EventEmitter {
       options = {};
     }
     const opts = validateOptions(options ?? {});
+    // Read at listen(), as the ring thread applies them.
     this.maxHeaderSize = opts.maxHeaderSize;
+    this.headersTimeout = opts.headersTimeout;
+    this.requestTimeout = opts.requestTimeout;
+    this.keepAliveTimeout = opts.keepAliveTimeout;
     this.reusePort = opts.reusePort;
+    // The head lines of a keep-alive response, fixed at listen().
+    this._keepAliveLines = '';
     if (requestListener) this.on('request', requestListener);
     this[kHandle] = null;
     this[kConns] = [];
@@ -107,6 +128,7 @@ class Server extends EventEmitter {
       throw codedError(Error, 'ERR_SERVER_ALREADY_LISTEN',
         'Listen method has been called more than once without closing.');
     }
+    for (const [name, , min, max] of NUMERIC_OPTIONS) checkRange(`server.${name}`, this[name], min, max);
     if (callback) this.once('listening', callback);
     this[kState] = STARTING;
     if (host === undefined || net.isIP(host)) {
@@ -126,8 +148,12 @@ class Server extends EventEmitter {
 
   _bind(host, port, backlog) {
     const handle = new native.NativeServer();
-    const result = handle.listen(host ?? null, port, backlog, this.reusePort,
-      this.maxHeaderSize, DEFAULT_RING_ENTRIES, this[kOnBatch]);
+    const options = {
+      host: host ?? null, port, backlog, reusePort: this.reusePort,
+      ringEntries: DEFAULT_RING_ENTRIES,
+    };
+    for (const [name] of NUMERIC_OPTIONS) options[name] = this[name];
+    const result = handle.listen(options, this[kOnBatch]);
     if (result.errno !== undefined) {
       this[kState] = IDLE;
       const { errno, syscall } = result;
@@ -138,6 +164,9 @@ class Server extends EventEmitter {
       return;
     }
     this[kHandle] = handle;
+    this._keepAliveLines = this.keepAliveTimeout > 0
+      ? `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(this.keepAliveTimeout / 1000)}\r\n`
+      : 'Connection: keep-alive\r\n';
     if (this[kUnref]) handle.unref();
     this[kState] = LISTENING;
     this[kAddress] = {

@@ -62,31 +62,39 @@ class NativeServer : public Napi::ObjectWrap<NativeServer> {
     return ctx_->server;
   }
 
-  // listen(host: string|null, port, backlog, reusePort, maxHeaderSize,
-  //        sqEntries, onBatch) -> { port } | { errno, syscall }
+  static uint32_t Uint32Option(Napi::Object o, const char* name) {
+    Napi::Value v = o.Get(name);
+    return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : 0;
+  }
+
+  // listen({ host, port, backlog, reusePort, maxHeaderSize, ringEntries,
+  //          headersTimeout, requestTimeout, keepAliveTimeout }, onBatch)
+  //   -> { port, setupFlags } | { errno, syscall }
+  // lib/server.js validates the options; missing numbers read as 0.
   Napi::Value Listen(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (ctx_ != nullptr || info.Length() < 7 || !info[1].IsNumber() ||
-        !info[2].IsNumber() || !info[4].IsNumber() || !info[5].IsNumber() ||
-        !info[6].IsFunction()) {
+    if (ctx_ != nullptr || info.Length() < 2 || !info[0].IsObject() ||
+        !info[1].IsFunction()) {
       Napi::TypeError::New(env, "listen: bad arguments or already listening")
           .ThrowAsJavaScriptException();
       return env.Undefined();
     }
+    Napi::Object opts = info[0].As<Napi::Object>();
+    Napi::Value host_value = opts.Get("host");
     std::string host =
-        info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+        host_value.IsString() ? host_value.As<Napi::String>().Utf8Value() : "";
     int fd = -1, port = 0;
     const char* op = "";
-    int err = nu_listen(info[0].IsString() ? host.c_str() : nullptr,
-                        info[1].As<Napi::Number>().Int32Value(),
-                        info[2].As<Napi::Number>().Int32Value(),
-                        info[3].ToBoolean(), &fd, &port, &op);
+    int err = nu_listen(host_value.IsString() ? host.c_str() : nullptr,
+                        static_cast<int>(Uint32Option(opts, "port")),
+                        static_cast<int>(Uint32Option(opts, "backlog")),
+                        opts.Get("reusePort").ToBoolean(), &fd, &port, &op);
     if (err < 0) return Fail(env, err, op);
 
     auto* ctx = new ServerContext();
     ctx->env = env;
     napi_status st = napi_create_threadsafe_function(
-        env, info[6], nullptr, Napi::String::New(env, "node-uring"), 0, 1,
+        env, info[1], nullptr, Napi::String::New(env, "node-uring"), 0, 1,
         ctx, Finalize, ctx, CallJs, &ctx->tsfn);
     if (st != napi_ok) {
       close(fd);
@@ -96,8 +104,11 @@ class NativeServer : public Napi::ObjectWrap<NativeServer> {
     }
     nu_server_config cfg{};
     cfg.listen_fd = fd;
-    cfg.max_header_size = info[4].As<Napi::Number>().Uint32Value();
-    cfg.sq_entries = info[5].As<Napi::Number>().Uint32Value();
+    cfg.max_header_size = Uint32Option(opts, "maxHeaderSize");
+    cfg.sq_entries = Uint32Option(opts, "ringEntries");
+    cfg.headers_timeout_ms = Uint32Option(opts, "headersTimeout");
+    cfg.request_timeout_ms = Uint32Option(opts, "requestTimeout");
+    cfg.keep_alive_timeout_ms = Uint32Option(opts, "keepAliveTimeout");
     cfg.deliver = Deliver;
     cfg.exited = Exited;
     cfg.ctx = ctx;

@@ -74,6 +74,7 @@ struct nu_conn {
   struct nu_outq sendq;  /* in wire order; the head may be partly sent */
   struct nu_outq parked; /* chunks of later responses, in arrival order */
   uint32_t sent_off;     /* bytes of sendq.head already sent */
+  uint64_t since_ms;     /* start of the current wait (see timeout.h) */
   uint64_t queued_bytes; /* bytes in sendq and parked, unsent */
   struct nu_head head;
   char *backlog; /* input received while parsing was paused, unparsed */

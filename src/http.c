@@ -264,9 +264,12 @@ struct nu_out *nu_http_error_response(struct nu_conn *c, int status,
   static const char too_large[] =
       "HTTP/1.1 431 Request Header Fields Too Large\r\n"
       "Connection: close\r\n\r\n";
-  const char *text = status == 431 ? too_large : bad_request;
-  uint32_t len = status == 431 ? sizeof(too_large) - 1
-                               : sizeof(bad_request) - 1;
+  static const char timed_out[] =
+      "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n";
+  const char *text = status == 431   ? too_large
+                     : status == 408 ? timed_out
+                                     : bad_request;
+  size_t len = strlen(text);
   struct nu_out *o =
       nu_out_new(c->slot, c->gen, seq, NU_OUT_END | NU_OUT_CLOSE, len, 0);
 

@@ -44,8 +44,8 @@ int nu_http_parse(struct nu_conn *c, struct nu_batch *b,
                   const struct nu_http_limits *lim, const char *data,
                   size_t len);
 
-/* The prebuilt response for an error status, with Connection: close, as
- * response number seq. Returns NULL out of memory. */
+/* The prebuilt response for an error status (400, 408, 431), with
+ * Connection: close, as response number seq. Returns NULL out of memory. */
 struct nu_out *nu_http_error_response(struct nu_conn *c, int status,
                                       uint32_t seq);
 

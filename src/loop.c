@@ -28,6 +28,7 @@ enum nu_op {
   NU_OP_SEND,
   NU_OP_WAKE,
   NU_OP_CANCEL,
+  NU_OP_TICK,
 };
 
 static uint64_t nu__ud(enum nu_op op, const struct nu_conn *c) {
@@ -75,6 +76,10 @@ static void nu__arm_accept_retry(struct nu_server *s) {
   s->accept_backoff.tv_nsec = NU_ACCEPT_BACKOFF_NS;
   io_uring_prep_timeout(sqe, &s->accept_backoff, 0, 0);
   s->accept_retry = 1;
+}
+
+static void nu__arm_tick(struct nu_server *s) {
+  io_uring_prep_timeout(nu__sqe(s, NU_OP_TICK, NULL), &s->tick, 0, 0);
 }
 
 static void nu__arm_recv(struct nu_server *s, struct nu_conn *c) {
@@ -154,6 +159,7 @@ static void nu__conn_open(struct nu_server *s, int fd) {
     return;
   }
   c->fd = fd;
+  c->since_ms = s->now_ms; /* the headers timeout runs from here */
   /* Responses are written whole; Nagle would only delay them. */
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   if (getpeername(fd, (struct sockaddr *)&c->peer, &len) < 0)
@@ -302,29 +308,38 @@ static void nu__on_accept(struct nu_server *s, struct io_uring_cqe *cqe) {
     nu__arm_accept_retry(s);
 }
 
-/* Feeds received bytes to the parser and answers what it cannot pass on. */
-static void nu__conn_input(struct nu_server *s, struct nu_conn *c,
-                           const char *data, uint32_t len) {
-  int status = nu_http_parse(c, s->batch, &s->limits, data, len);
-  struct nu_out *o;
+/* Answers c with an error status, after the responses it owes, and
+ * closes it then; nothing more is read. */
+static void nu__conn_refuse(struct nu_server *s, struct nu_conn *c,
+                            int status) {
+  struct nu_out *o = nu_http_error_response(c, status, c->next_seq++);
 
-  if (status == 0) {
-    /* The body of an answered request may have been all that kept a
-     * closing connection open. */
-    nu__conn_close_if_idle(s, c);
-    return;
-  }
-  if (status == NU_HTTP_ABORT) {
-    nu__conn_close(s, c);
-    return;
-  }
-  o = nu_http_error_response(c, status, c->next_seq++);
+  c->flags |= NU_CONN_PARSE_DONE | NU_CONN_READ_DONE;
   if (o == NULL) {
     nu__conn_close(s, c);
     return;
   }
   nu_conn_enqueue(c, o);
   nu__mark_dirty(s, c);
+}
+
+/* Feeds received bytes to the parser and answers what it cannot pass on. */
+static void nu__conn_input(struct nu_server *s, struct nu_conn *c,
+                           const char *data, uint32_t len) {
+  int status;
+
+  if (!(c->flags & NU_CONN_IN_MESSAGE))
+    c->since_ms = s->now_ms; /* a request starts: its timeouts run */
+  status = nu_http_parse(c, s->batch, &s->limits, data, len);
+  if (status == 0) {
+    /* The body of an answered request may have been all that kept a
+     * closing connection open. */
+    nu__conn_close_if_idle(s, c);
+  } else if (status == NU_HTTP_ABORT) {
+    nu__conn_close(s, c);
+  } else {
+    nu__conn_refuse(s, c, status);
+  }
 }
 
 /* The peer will send nothing more. */
@@ -380,10 +395,13 @@ static void nu__on_send(struct nu_server *s, struct io_uring_cqe *cqe) {
   } else if (nu__conn_sent(c, (uint32_t)cqe->res)) {
     nu__conn_close(s, c); /* the response asked for it */
   } else {
-    if (c->sendq.head)
+    if (c->sendq.head) {
       nu__conn_flush(s, c);
-    else
+    } else {
+      if (!(c->flags & NU_CONN_IN_MESSAGE))
+        c->since_ms = s->now_ms; /* all sent: the keep-alive wait starts */
       nu__conn_close_if_idle(s, c);
+    }
     if (c->fd >= 0 && !(c->flags & NU_CONN_CLOSING))
       nu__conn_update_reading(s, c); /* a paused client may be read again */
   }
@@ -393,6 +411,28 @@ static void nu__on_wake(struct nu_server *s, struct io_uring_cqe *cqe) {
   atomic_store(&s->waker.pending, 0);
   if (cqe->res != -ECANCELED)
     nu__arm_wake(s);
+}
+
+/* Closes the connections that waited too long; see timeout.h. */
+static void nu__on_tick(struct nu_server *s) {
+  for (uint32_t i = 0; i < s->conns.next_new_slot; i++) {
+    struct nu_conn *c = nu_conn_at(&s->conns, i);
+
+    if (c->fd < 0)
+      continue;
+    switch (nu_timeout_check(&s->timeouts, c, s->now_ms)) {
+    case NU_EXPIRY_NONE:
+      break;
+    case NU_EXPIRY_HEADERS:
+      nu__conn_refuse(s, c, 408);
+      break;
+    case NU_EXPIRY_REQUEST:
+    case NU_EXPIRY_KEEP_ALIVE:
+      nu__conn_close(s, c);
+      break;
+    }
+  }
+  nu__arm_tick(s);
 }
 
 static void nu__dispatch(struct nu_server *s, struct io_uring_cqe *cqe) {
@@ -414,6 +454,9 @@ static void nu__dispatch(struct nu_server *s, struct io_uring_cqe *cqe) {
     break;
   case NU_OP_WAKE:
     nu__on_wake(s, cqe);
+    break;
+  case NU_OP_TICK:
+    nu__on_tick(s);
     break;
   case NU_OP_CANCEL:
     break;
@@ -451,6 +494,7 @@ static void nu__wait(struct nu_server *s) {
   else
     io_uring_submit_and_wait(&s->ring.uring, 1);
   atomic_store(&s->waker.sleeping, 0);
+  s->now_ms = nu_now_ms();
 }
 
 /* Dispatches every completion there is. Each is copied and consumed
@@ -505,8 +549,16 @@ static int nu__setup(struct nu_server *s) {
     return -ENOMEM;
   }
   nu_http_settings_init(&s->settings);
+  s->now_ms = nu_now_ms();
   nu__arm_wake(s);
   nu__arm_accept(s);
+  if (nu_timeout_tick_ms(&s->timeouts)) {
+    uint32_t tick = nu_timeout_tick_ms(&s->timeouts);
+
+    s->tick.tv_sec = tick / 1000;
+    s->tick.tv_nsec = (long long)(tick % 1000) * 1000000;
+    nu__arm_tick(s);
+  }
   return 0;
 }
 

@@ -109,6 +109,9 @@ struct nu_server_config {
                                successful nu_server_start() on */
   uint32_t sq_entries;      /* SQ size; the CQ is four times larger */
   uint32_t max_header_size; /* bytes of url and headers before a 431 */
+  uint32_t headers_timeout_ms;    /* 0 disables; see timeout.h */
+  uint32_t request_timeout_ms;
+  uint32_t keep_alive_timeout_ms;
   nu_deliver_fn deliver;
   nu_exited_fn exited;
   void *ctx;

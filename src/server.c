@@ -33,6 +33,9 @@ int nu_server_start(const struct nu_server_config *cfg, struct nu_server **out,
   }
   s->cfg = *cfg;
   s->limits.max_header_size = cfg->max_header_size;
+  s->timeouts.headers_ms = cfg->headers_timeout_ms;
+  s->timeouts.request_ms = cfg->request_timeout_ms;
+  s->timeouts.keep_alive_ms = cfg->keep_alive_timeout_ms;
   sem_init(&s->started, 0, 0);
   s->waker.efd = eventfd(0, EFD_CLOEXEC);
   if (s->waker.efd < 0) {

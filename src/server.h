@@ -14,11 +14,13 @@
 #include "http.h"
 #include "nu.h"
 #include "ring.h"
+#include "timeout.h"
 
 struct nu_server {
   /* Written by nu_server_start(), read-only afterwards. */
   struct nu_server_config cfg;
   struct nu_http_limits limits;
+  struct nu_timeouts timeouts;
   pthread_t thread;
 
   /* Shared between threads. */
@@ -41,6 +43,8 @@ struct nu_server {
   int accept_armed;            /* a multishot accept is posted */
   int accept_retry;            /* a timeout before re-arming accept is set */
   struct __kernel_timespec accept_backoff;
+  struct __kernel_timespec tick;   /* the timeout check's period */
+  uint64_t now_ms;                 /* nu_now_ms() at the turn's start */
   uint64_t wake_value;         /* the eventfd read's target */
 };
 

@@ -1,0 +1,39 @@
+/*
+ * timeout: when an idle or slow connection has waited too long. The ring
+ * thread checks every connection on a periodic tick instead of keeping a
+ * timer per connection: a tick is one timeout SQE, whatever the number of
+ * connections.
+ */
+#ifndef NU_TIMEOUT_H
+#define NU_TIMEOUT_H
+
+#include <stdint.h>
+
+#include "conn.h"
+
+/* Milliseconds; 0 disables. Node's names and meanings. */
+struct nu_timeouts {
+  uint32_t headers_ms;    /* from a request's first byte to its last header */
+  uint32_t request_ms;    /* from a request's first byte to its last byte */
+  uint32_t keep_alive_ms; /* idle between a response and the next request */
+};
+
+enum nu_expiry {
+  NU_EXPIRY_NONE,
+  NU_EXPIRY_HEADERS,    /* answer 408 and close */
+  NU_EXPIRY_REQUEST,    /* the handler has the request: close */
+  NU_EXPIRY_KEEP_ALIVE, /* nothing owed: close quietly */
+};
+
+/* A monotonic clock in milliseconds. */
+uint64_t nu_now_ms(void);
+
+/* What c has overstayed at now_ms, judged from c->since_ms. */
+enum nu_expiry nu_timeout_check(const struct nu_timeouts *t,
+                                const struct nu_conn *c, uint64_t now_ms);
+
+/* How often to check: a quarter of the shortest timeout, within
+ * [100 ms, 1 s]. 0 when every timeout is disabled. */
+uint32_t nu_timeout_tick_ms(const struct nu_timeouts *t);
+
+#endif

@@ -1,0 +1,113 @@
+'use strict';
+
+// headersTimeout, requestTimeout and keepAliveTimeout, enforced by the ring
+// thread: slow or idle clients cannot hold a connection for ever.
+
+const assert = require('node:assert/strict');
+const { createServer } = require('..');
+const { startServer, cleanup, RawClient, delay } = require('./helpers');
+
+async function timeToClose(client, limitMs) {
+  const started = Date.now();
+  const rest = await client.waitEnd(limitMs);
+  return { elapsed: Date.now() - started, rest: rest.toString('latin1') };
+}
+
+describe('timeouts', () => {
+  afterEach(cleanup);
+
+  it('closes a keep-alive connection idle past keepAliveTimeout', async () => {
+    const { port } = await startServer((req, res) => res.end('ok'), { keepAliveTimeout: 300 });
+    const client = await RawClient.connect(port);
+    client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    const res = await client.readResponse();
+    assert.equal(res.headers['keep-alive'], 'timeout=0');
+    const { elapsed, rest } = await timeToClose(client, 2000);
+    assert.equal(rest, '');
+    assert.ok(elapsed >= 250, `closed after ${elapsed} ms`);
+  });
+
+  it('advertises the default keep-alive timeout of 5 s and keeps the connection meanwhile', async () => {
+    const { port } = await startServer((req, res) => res.end('ok'));
+    const client = await RawClient.connect(port);
+    client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    const res = await client.readResponse();
+    assert.equal(res.headers['keep-alive'], 'timeout=5');
+    assert.equal(await client.closedWithin(700), false);
+  });
+
+  it('keeps idle connections when keepAliveTimeout is 0', async () => {
+    const options = { keepAliveTimeout: 0, headersTimeout: 200 };
+    const { port } = await startServer((req, res) => res.end('ok'), options);
+    const client = await RawClient.connect(port);
+    client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    const res = await client.readResponse();
+    assert.equal(res.headers['keep-alive'], undefined);
+    assert.equal(await client.closedWithin(700), false);
+  });
+
+  it('answers 408 to a head dripping in past headersTimeout (slowloris)', async () => {
+    let called = false;
+    const { port } = await startServer(() => {
+      called = true;
+    }, { headersTimeout: 300 });
+    const client = await RawClient.connect(port);
+    const head = 'GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ';
+    const drip = (async () => {
+      for (const ch of head + 'a'.repeat(40)) {
+        if (client.ended) return;
+        client.write(ch);
+        await delay(20);
+      }
+    })();
+    const { elapsed, rest } = await timeToClose(client, 3000);
+    await drip;
+    assert.match(rest, /^HTTP\/1\.1 408 Request Timeout\r\n/);
+    assert.ok(elapsed >= 250 && elapsed < 2000, `closed after ${elapsed} ms`);
+    assert.equal(called, false);
+  });
+
+  it('answers 408 to a connection that sends nothing past headersTimeout', async () => {
+    const { port } = await startServer((req, res) => res.end(), { headersTimeout: 300 });
+    const client = await RawClient.connect(port);
+    const { rest } = await timeToClose(client, 3000);
+    assert.match(rest, /^HTTP\/1\.1 408 /);
+  });
+
+  it('aborts a request whose body is not complete by requestTimeout', async () => {
+    let aborted = false;
+    const { port } = await startServer((req) => {
+      req.on('aborted', () => (aborted = true));
+      req.resume();
+    }, { headersTimeout: 200, requestTimeout: 400 });
+    const client = await RawClient.connect(port);
+    client.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n');
+    for (let i = 0; i < 100 && !client.ended; i++) {
+      client.write('b');
+      await delay(30);
+    }
+    assert.equal(client.ended, true, 'the server kept a dripping body for 3 s');
+    await delay(50);
+    assert.equal(aborted, true);
+  });
+
+  it('does not time out a handler that takes its time', async () => {
+    const options = { headersTimeout: 200, requestTimeout: 300, keepAliveTimeout: 300 };
+    const { port } = await startServer(async (req, res) => {
+      await delay(800);
+      res.end('patient');
+    }, options);
+    const client = await RawClient.connect(port);
+    client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    const res = await client.readResponse({ timeoutMs: 3000 });
+    assert.equal(res.body.toString(), 'patient');
+  });
+
+  it('rejects out-of-range timeouts with ERR_OUT_OF_RANGE', () => {
+    assert.throws(() => createServer({ keepAliveTimeout: -1 }), { code: 'ERR_OUT_OF_RANGE' });
+    assert.throws(() => createServer({ headersTimeout: 1.5 }), { code: 'ERR_OUT_OF_RANGE' });
+    const server = createServer(() => {});
+    server.requestTimeout = 'soon';
+    assert.throws(() => server.listen(0), { code: 'ERR_OUT_OF_RANGE' });
+  });
+});
