@@ -15,15 +15,15 @@ namespace {
 // teardown Node runs that finalizer before it drops the batches still
 // queued, so CallJs must not touch the context when env is null.
 struct ServerContext {
-  nu_server* server = nullptr;
+  nu_server *server = nullptr;
   napi_threadsafe_function tsfn = nullptr;
   napi_env env = nullptr;
-  class NativeServer* owner = nullptr;  // cleared by ~NativeServer
+  class NativeServer *owner = nullptr; // cleared by ~NativeServer
   bool cleanup_hooked = false;
 };
 
 class NativeServer : public Napi::ObjectWrap<NativeServer> {
- public:
+public:
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "NativeServer",
                        {InstanceMethod<&NativeServer::Listen>("listen"),
@@ -34,26 +34,27 @@ class NativeServer : public Napi::ObjectWrap<NativeServer> {
                         InstanceMethod<&NativeServer::Unref>("unref")});
   }
 
-  explicit NativeServer(const Napi::CallbackInfo& info)
+  explicit NativeServer(const Napi::CallbackInfo &info)
       : Napi::ObjectWrap<NativeServer>(info) {}
 
   ~NativeServer() override {
-    if (ctx_ != nullptr) ctx_->owner = nullptr;
+    if (ctx_ != nullptr)
+      ctx_->owner = nullptr;
   }
 
   void Detach() { ctx_ = nullptr; }
 
- private:
-  ServerContext* ctx_ = nullptr;
+private:
+  ServerContext *ctx_ = nullptr;
 
-  Napi::Value Fail(Napi::Env env, int err, const char* op) {
+  Napi::Value Fail(Napi::Env env, int err, const char *op) {
     Napi::Object result = Napi::Object::New(env);
     result.Set("errno", Napi::Number::New(env, err));
     result.Set("syscall", Napi::String::New(env, op));
     return result;
   }
 
-  nu_server* Running(const Napi::CallbackInfo& info) {
+  nu_server *Running(const Napi::CallbackInfo &info) {
     if (ctx_ == nullptr || ctx_->server == nullptr) {
       Napi::Error::New(info.Env(), "the server is not running")
           .ThrowAsJavaScriptException();
@@ -62,7 +63,7 @@ class NativeServer : public Napi::ObjectWrap<NativeServer> {
     return ctx_->server;
   }
 
-  static uint32_t Uint32Option(Napi::Object o, const char* name) {
+  static uint32_t Uint32Option(Napi::Object o, const char *name) {
     Napi::Value v = o.Get(name);
     return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : 0;
   }
@@ -71,7 +72,7 @@ class NativeServer : public Napi::ObjectWrap<NativeServer> {
   //          headersTimeout, requestTimeout, keepAliveTimeout }, onBatch)
   //   -> { port, setupFlags } | { errno, syscall }
   // lib/server.js validates the options; missing numbers read as 0.
-  Napi::Value Listen(const Napi::CallbackInfo& info) {
+  Napi::Value Listen(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     if (ctx_ != nullptr || info.Length() < 2 || !info[0].IsObject() ||
         !info[1].IsFunction()) {
@@ -84,18 +85,19 @@ class NativeServer : public Napi::ObjectWrap<NativeServer> {
     std::string host =
         host_value.IsString() ? host_value.As<Napi::String>().Utf8Value() : "";
     int fd = -1, port = 0;
-    const char* op = "";
+    const char *op = "";
     int err = nu_listen(host_value.IsString() ? host.c_str() : nullptr,
                         static_cast<int>(Uint32Option(opts, "port")),
                         static_cast<int>(Uint32Option(opts, "backlog")),
                         opts.Get("reusePort").ToBoolean(), &fd, &port, &op);
-    if (err < 0) return Fail(env, err, op);
+    if (err < 0)
+      return Fail(env, err, op);
 
-    auto* ctx = new ServerContext();
+    auto *ctx = new ServerContext();
     ctx->env = env;
     napi_status st = napi_create_threadsafe_function(
-        env, info[1], nullptr, Napi::String::New(env, "node-uring"), 0, 1,
-        ctx, Finalize, ctx, CallJs, &ctx->tsfn);
+        env, info[1], nullptr, Napi::String::New(env, "node-uring"), 0, 1, ctx,
+        Finalize, ctx, CallJs, &ctx->tsfn);
     if (st != napi_ok) {
       close(fd);
       delete ctx;
@@ -132,13 +134,14 @@ class NativeServer : public Napi::ObjectWrap<NativeServer> {
 
   // send(slot, gen, seq, flags, head: string|undefined,
   //      body: string|Uint8Array|undefined)
-  Napi::Value Send(const Napi::CallbackInfo& info) {
+  Napi::Value Send(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    nu_server* server = Running(info);
-    if (server == nullptr) return env.Undefined();
+    nu_server *server = Running(info);
+    if (server == nullptr)
+      return env.Undefined();
     napi_value head = info[4], body = info[5];
     size_t head_len = 0, body_len = 0;
-    void* body_bytes = nullptr;
+    void *body_bytes = nullptr;
     bool head_is_string = info[4].IsString();
     bool body_is_string = info[5].IsString();
 
@@ -157,7 +160,7 @@ class NativeServer : public Napi::ObjectWrap<NativeServer> {
       err.Set("code", Napi::String::New(env, "ERR_OUT_OF_RANGE"));
       NAPI_THROW(err, env.Undefined());
     }
-    nu_out* o = nu_out_new(info[0].As<Napi::Number>().Uint32Value(),
+    nu_out *o = nu_out_new(info[0].As<Napi::Number>().Uint32Value(),
                            info[1].As<Napi::Number>().Uint32Value(),
                            info[2].As<Napi::Number>().Uint32Value(),
                            info[3].As<Napi::Number>().Uint32Value(), head_len,
@@ -169,8 +172,8 @@ class NativeServer : public Napi::ObjectWrap<NativeServer> {
     if (head_is_string)
       napi_get_value_string_latin1(env, head, o->data, head_len + 1, nullptr);
     if (body_is_string)
-      napi_get_value_string_utf8(env, body, o->data + o->body_off,
-                                 body_len + 1, nullptr);
+      napi_get_value_string_utf8(env, body, o->data + o->body_off, body_len + 1,
+                                 nullptr);
     else if (body_len > 0)
       memcpy(o->data + o->body_off, body_bytes, body_len);
     nu_out_seal(o);
@@ -178,66 +181,68 @@ class NativeServer : public Napi::ObjectWrap<NativeServer> {
     return env.Undefined();
   }
 
-  Napi::Value Flush(const Napi::CallbackInfo& info) {
-    if (nu_server* server = Running(info)) nu_server_flush(server);
+  Napi::Value Flush(const Napi::CallbackInfo &info) {
+    if (nu_server *server = Running(info))
+      nu_server_flush(server);
     return info.Env().Undefined();
   }
 
   // stop(force): see nu_server_stop().
-  Napi::Value Stop(const Napi::CallbackInfo& info) {
-    if (nu_server* server = Running(info))
+  Napi::Value Stop(const Napi::CallbackInfo &info) {
+    if (nu_server *server = Running(info))
       nu_server_stop(server, info[0].ToBoolean());
     return info.Env().Undefined();
   }
 
-  Napi::Value Ref(const Napi::CallbackInfo& info) {
+  Napi::Value Ref(const Napi::CallbackInfo &info) {
     if (ctx_ != nullptr && ctx_->tsfn != nullptr)
       napi_ref_threadsafe_function(info.Env(), ctx_->tsfn);
     return info.Env().Undefined();
   }
 
-  Napi::Value Unref(const Napi::CallbackInfo& info) {
+  Napi::Value Unref(const Napi::CallbackInfo &info) {
     if (ctx_ != nullptr && ctx_->tsfn != nullptr)
       napi_unref_threadsafe_function(info.Env(), ctx_->tsfn);
     return info.Env().Undefined();
   }
 
   // Ring thread: one call per batch, never blocking.
-  static void Deliver(void* arg, nu_batch* b) {
-    auto* ctx = static_cast<ServerContext*>(arg);
+  static void Deliver(void *arg, nu_batch *b) {
+    auto *ctx = static_cast<ServerContext *>(arg);
     if (napi_call_threadsafe_function(ctx->tsfn, b, napi_tsfn_nonblocking) !=
         napi_ok)
-      nu_server_batch_done(ctx->server, b);  // the env is going away
+      nu_server_batch_done(ctx->server, b); // the env is going away
   }
 
   // Ring thread, last call: lets the finalizer run once batches are in.
-  static void Exited(void* arg) {
-    auto* ctx = static_cast<ServerContext*>(arg);
+  static void Exited(void *arg) {
+    auto *ctx = static_cast<ServerContext *>(arg);
     napi_release_threadsafe_function(ctx->tsfn, napi_tsfn_release);
   }
 
   // JS thread: copies the batch into one ArrayBuffer (index words first,
   // then bytes), gives the batch back, and calls onBatch(buffer, nwords).
-  static void CallJs(napi_env env, napi_value cb, void* arg, void* data) {
-    auto* ctx = static_cast<ServerContext*>(arg);
-    auto* b = static_cast<nu_batch*>(data);
+  static void CallJs(napi_env env, napi_value cb, void *arg, void *data) {
+    auto *ctx = static_cast<ServerContext *>(arg);
+    auto *b = static_cast<nu_batch *>(data);
     if (env == nullptr || cb == nullptr) {
-      nu_batch_free(b);  // ctx and its server may be freed already
+      nu_batch_free(b); // ctx and its server may be freed already
       return;
     }
     size_t word_bytes = static_cast<size_t>(b->nwords) * sizeof(uint32_t);
-    void* dst = nullptr;
+    void *dst = nullptr;
     napi_value argv[2], undefined;
-    napi_status st = napi_create_arraybuffer(env, word_bytes + b->nbytes,
-                                             &dst, &argv[0]);
+    napi_status st =
+        napi_create_arraybuffer(env, word_bytes + b->nbytes, &dst, &argv[0]);
     uint32_t nwords = b->nwords;
     if (st == napi_ok) {
       memcpy(dst, b->words, word_bytes);
-      if (b->nbytes) memcpy(static_cast<char*>(dst) + word_bytes, b->bytes,
-                            b->nbytes);
+      if (b->nbytes)
+        memcpy(static_cast<char *>(dst) + word_bytes, b->bytes, b->nbytes);
     }
     nu_server_batch_done(ctx->server, b);
-    if (st != napi_ok) return;
+    if (st != napi_ok)
+      return;
     napi_create_uint32(env, nwords, &argv[1]);
     napi_get_undefined(env, &undefined);
     if (napi_call_function(env, undefined, cb, 2, argv, nullptr) ==
@@ -252,29 +257,31 @@ class NativeServer : public Napi::ObjectWrap<NativeServer> {
 
   // JS thread, once the ring thread released the function (or the env is
   // going away): joins the thread and frees the core.
-  static void Finalize(napi_env env, void* data, void*) {
-    auto* ctx = static_cast<ServerContext*>(data);
+  static void Finalize(napi_env env, void *data, void *) {
+    auto *ctx = static_cast<ServerContext *>(data);
     if (ctx->server != nullptr) {
-      nu_server_stop(ctx->server, 1);  // a no-op unless the env is going away
+      nu_server_stop(ctx->server, 1); // a no-op unless the env is going away
       nu_server_join(ctx->server);
       nu_server_destroy(ctx->server);
     }
-    if (ctx->cleanup_hooked) napi_remove_env_cleanup_hook(env, Cleanup, ctx);
-    if (ctx->owner != nullptr) ctx->owner->Detach();
+    if (ctx->cleanup_hooked)
+      napi_remove_env_cleanup_hook(env, Cleanup, ctx);
+    if (ctx->owner != nullptr)
+      ctx->owner->Detach();
     delete ctx;
   }
 
   // The env is being torn down (worker exit) with the server running: stop
   // the ring thread at once and wait for it, so no thread outlives the env.
-  static void Cleanup(void* arg) {
-    auto* ctx = static_cast<ServerContext*>(arg);
+  static void Cleanup(void *arg) {
+    auto *ctx = static_cast<ServerContext *>(arg);
     ctx->cleanup_hooked = false;
     nu_server_stop(ctx->server, 1);
     nu_server_join(ctx->server);
   }
 };
 
-void SetConstant(Napi::Object o, const char* name, uint32_t value) {
+void SetConstant(Napi::Object o, const char *name, uint32_t value) {
   o.Set(name, Napi::Number::New(o.Env(), value));
 }
 
@@ -304,7 +311,7 @@ Napi::Object Constants(Napi::Env env) {
 // The request methods llhttp knows, by number: what REQUEST events carry.
 Napi::Array Methods(Napi::Env env) {
   Napi::Array methods = Napi::Array::New(env);
-  for (uint32_t i = 0; const char* name = nu_http_method_name(i); i++)
+  for (uint32_t i = 0; const char *name = nu_http_method_name(i); i++)
     methods.Set(i, Napi::String::New(env, name));
   return methods;
 }
@@ -317,6 +324,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   return exports;
 }
 
-}  // namespace
+} // namespace
 
 NODE_API_MODULE(node_uring, Init)

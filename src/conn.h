@@ -29,19 +29,19 @@
 #define NU_CONN_READ_DONE (1u << 3)  /* no more recv: EOF, error, closing */
 #define NU_CONN_CLOSING (1u << 4)    /* shut down; waits for its CQEs */
 #define NU_CONN_CLOSE_WHEN_IDLE (1u << 5) /* close once all is answered */
-#define NU_CONN_DISPATCHED (1u << 6) /* this message's head went to JS */
-#define NU_CONN_DIRTY (1u << 7)      /* on the loop's list to flush */
-#define NU_CONN_JS_PAUSED (1u << 8)  /* JS asked to stop reading */
-#define NU_CONN_RECV_CANCELING (1u << 9) /* the recv is being cancelled */
-#define NU_CONN_PARSE_DONE (1u << 10)  /* input is no longer parsed */
-#define NU_CONN_PARSE_PAUSED (1u << 11) /* owes too many responses; input
-                                           waits in the backlog */
+#define NU_CONN_DISPATCHED (1u << 6)      /* this message's head went to JS */
+#define NU_CONN_DIRTY (1u << 7)           /* on the loop's list to flush */
+#define NU_CONN_JS_PAUSED (1u << 8)       /* JS asked to stop reading */
+#define NU_CONN_RECV_CANCELING (1u << 9)  /* the recv is being cancelled */
+#define NU_CONN_PARSE_DONE (1u << 10)     /* input is no longer parsed */
+/* Owes too many responses: input waits in the backlog. */
+#define NU_CONN_PARSE_PAUSED (1u << 11)
 
 /* Past either bound a connection is not read until its responses go out:
  * a client that pipelines without reading cannot make the server buffer
  * without limit. */
-#define NU_CONN_PIPELINE_MAX 64u         /* requests without a response */
-#define NU_CONN_QUEUED_MAX (1u << 20)    /* response bytes not yet sent */
+#define NU_CONN_PIPELINE_MAX 64u      /* requests without a response */
+#define NU_CONN_QUEUED_MAX (1u << 20) /* response bytes not yet sent */
 
 /* A singly linked FIFO of chunks. */
 struct nu_outq {
@@ -66,11 +66,11 @@ struct nu_head {
 struct nu_conn {
   int fd;
   uint32_t slot, gen;
-  uint32_t flags;    /* NU_CONN_* */
-  uint32_t inflight; /* posted SQEs whose last CQE has not arrived */
-  uint32_t next_seq; /* number of the next request parsed */
-  uint32_t send_seq; /* number of the response being queued for sending */
-  uint16_t status;   /* error status owed to the client, 0 when none */
+  uint32_t flags;        /* NU_CONN_* */
+  uint32_t inflight;     /* posted SQEs whose last CQE has not arrived */
+  uint32_t next_seq;     /* number of the next request parsed */
+  uint32_t send_seq;     /* number of the response being queued for sending */
+  uint16_t status;       /* error status owed to the client, 0 when none */
   struct nu_outq sendq;  /* in wire order; the head may be partly sent */
   struct nu_outq parked; /* chunks of later responses, in arrival order */
   uint32_t sent_off;     /* bytes of sendq.head already sent */
@@ -90,9 +90,9 @@ struct nu_conn {
 struct nu_conn_table {
   struct nu_conn **slots;
   uint32_t cap;
-  uint32_t nopen;           /* connections between acquire and release */
+  uint32_t nopen;            /* connections between acquire and release */
   struct nu_conn *free_list; /* released connections, slot kept */
-  uint32_t next_new_slot;   /* slots below it have a connection */
+  uint32_t next_new_slot;    /* slots below it have a connection */
 };
 
 /* Returns a connection with a fresh generation, or NULL out of memory. */
@@ -125,8 +125,8 @@ static inline int nu_conn_owes_too_much(const struct nu_conn *c) {
 
 /* Whether c should have a recv posted. */
 static inline int nu_conn_wants_input(const struct nu_conn *c) {
-  return !(c->flags & (NU_CONN_READ_DONE | NU_CONN_CLOSING |
-                       NU_CONN_JS_PAUSED | NU_CONN_PARSE_PAUSED)) &&
+  return !(c->flags & (NU_CONN_READ_DONE | NU_CONN_CLOSING | NU_CONN_JS_PAUSED |
+                       NU_CONN_PARSE_PAUSED)) &&
          !nu_conn_owes_too_much(c);
 }
 

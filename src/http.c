@@ -17,8 +17,7 @@ struct nu_http_parse_ctx {
 
 static struct nu_http_parse_ctx *nu__ctx(llhttp_t *p) { return p->data; }
 
-static int nu__grow_array(void **p, uint32_t *cap, uint32_t need,
-                          size_t unit) {
+static int nu__grow_array(void **p, uint32_t *cap, uint32_t need, size_t unit) {
   uint32_t n = *cap ? *cap : 64;
   void *q;
 
@@ -54,9 +53,8 @@ static int nu__head_append(llhttp_t *p, const char *at, size_t n) {
 static int nu__head_field_done(llhttp_t *p) {
   struct nu_head *h = &nu__ctx(p)->conn->head;
 
-  if (h->nlens == h->cap_lens &&
-      nu__grow_array((void **)&h->lens, &h->cap_lens, h->nlens + 1,
-                     sizeof(uint32_t)))
+  if (h->nlens == h->cap_lens && nu__grow_array((void **)&h->lens, &h->cap_lens,
+                                                h->nlens + 1, sizeof(uint32_t)))
     return -1;
   h->lens[h->nlens++] = h->field_len;
   h->field_len = 0;
@@ -107,8 +105,8 @@ static int nu__on_header_value_complete(llhttp_t *p) {
 
   /* Trailing whitespace is not part of a field value (RFC 9110 5.5);
    * llhttp already skipped the leading one. */
-  while (h->field_len > 0 && (h->bytes[h->len - 1] == ' ' ||
-                              h->bytes[h->len - 1] == '\t')) {
+  while (h->field_len > 0 &&
+         (h->bytes[h->len - 1] == ' ' || h->bytes[h->len - 1] == '\t')) {
     h->field_len--;
     h->len--;
   }
@@ -164,8 +162,7 @@ static int nu__on_headers_complete(llhttp_t *p) {
 static int nu__on_body(llhttp_t *p, const char *at, size_t n) {
   struct nu_http_parse_ctx *ctx = nu__ctx(p);
   int64_t off = nu_batch_put_bytes(ctx->batch, at, (uint32_t)n);
-  uint32_t w[5] = {NU_EV_BODY, ctx->conn->slot, ctx->conn->gen, 0,
-                   (uint32_t)n};
+  uint32_t w[5] = {NU_EV_BODY, ctx->conn->slot, ctx->conn->gen, 0, (uint32_t)n};
 
   if (off < 0)
     return -1;
@@ -311,8 +308,8 @@ int nu_http_emit_close(struct nu_conn *c, struct nu_batch *b) {
 
 const char *nu_http_method_name(unsigned method) {
   switch (method) {
-#define NU__METHOD(num, name, string)                                         \
-  case num:                                                                   \
+#define NU__METHOD(num, name, string)                                          \
+  case num:                                                                    \
     return #string;
     HTTP_METHOD_MAP(NU__METHOD)
 #undef NU__METHOD

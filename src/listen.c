@@ -70,8 +70,8 @@ static int nu__listen_on(int family, const struct sockaddr_storage *ss,
   return ret;
 }
 
-int nu_listen(const char *host, int port, int backlog, int reuse_port,
-              int *fd, int *bound_port, const char **op) {
+int nu_listen(const char *host, int port, int backlog, int reuse_port, int *fd,
+              int *bound_port, const char **op) {
   struct sockaddr_storage ss;
   socklen_t len;
   int family = nu__parse_addr(host, port, &ss, &len);
@@ -90,8 +90,8 @@ int nu_listen(const char *host, int port, int backlog, int reuse_port,
     memset(&ss, 0, sizeof(ss));
     in4->sin_family = AF_INET;
     in4->sin_port = htons((uint16_t)port);
-    ret = nu__listen_on(AF_INET, &ss, sizeof(*in4), 1, backlog, reuse_port,
-                        fd, op);
+    ret = nu__listen_on(AF_INET, &ss, sizeof(*in4), 1, backlog, reuse_port, fd,
+                        op);
   }
   if (ret == 0)
     *bound_port = nu__bound_port(*fd);

@@ -55,8 +55,8 @@ static struct io_uring_sqe *nu__sqe(struct nu_server *s, enum nu_op op,
 static void nu__arm_wake(struct nu_server *s) {
   struct io_uring_sqe *sqe = nu__sqe(s, NU_OP_WAKE, NULL);
 
-  io_uring_prep_read(sqe, s->waker.efd, &s->wake_value,
-                     sizeof(s->wake_value), 0);
+  io_uring_prep_read(sqe, s->waker.efd, &s->wake_value, sizeof(s->wake_value),
+                     0);
 }
 
 static void nu__arm_accept(struct nu_server *s) {

@@ -49,11 +49,13 @@ struct nu_batch {
 void nu_batch_free(struct nu_batch *b);
 
 /* Bits of a chunk's flags. */
-#define NU_OUT_END 1u     /* last chunk of the response numbered seq */
-#define NU_OUT_CLOSE 2u   /* close the connection once this chunk is sent */
-#define NU_OUT_CHUNKED 4u /* frame the body as one HTTP chunk; with END, add
-                             the last chunk */
-#define NU_OUT_PAUSE 8u   /* no bytes: stop reading the connection (JS holds
+#define NU_OUT_END 1u   /* last chunk of the response numbered seq */
+#define NU_OUT_CLOSE 2u /* close the connection once this chunk is sent */
+#define NU_OUT_CHUNKED                                                         \
+  4u /* frame the body as one HTTP chunk; with END, add                        \
+        the last chunk */
+#define NU_OUT_PAUSE                                                           \
+  8u                      /* no bytes: stop reading the connection (JS holds   \
                              enough of its request body) */
 #define NU_OUT_RESUME 16u /* no bytes: read the connection again */
 
@@ -62,9 +64,9 @@ void nu_batch_free(struct nu_batch *b);
 struct nu_out {
   struct nu_out *next;
   uint32_t slot, gen, seq, flags;
-  uint32_t len;       /* bytes in data */
-  uint32_t head_len;  /* data[0, head_len): the response head, if any */
-  uint32_t body_off;  /* data[body_off, body_off + body_len): the body */
+  uint32_t len;      /* bytes in data */
+  uint32_t head_len; /* data[0, head_len): the response head, if any */
+  uint32_t body_off; /* data[body_off, body_off + body_len): the body */
   uint32_t body_len;
   char data[];
 };
@@ -93,8 +95,8 @@ void nu_out_free(struct nu_out *o);
  * Returns 0 and the socket in *fd, or -errno with *op naming the call that
  * failed ("socket", "bind", "listen").
  */
-int nu_listen(const char *host, int port, int backlog, int reuse_port,
-              int *fd, int *bound_port, const char **op);
+int nu_listen(const char *host, int port, int backlog, int reuse_port, int *fd,
+              int *bound_port, const char **op);
 
 struct nu_server;
 
@@ -105,11 +107,11 @@ typedef void (*nu_deliver_fn)(void *ctx, struct nu_batch *b);
 typedef void (*nu_exited_fn)(void *ctx);
 
 struct nu_server_config {
-  int listen_fd;            /* a listening socket, owned by the server from a
-                               successful nu_server_start() on */
-  uint32_t sq_entries;      /* SQ size; the CQ is four times larger */
-  uint32_t max_header_size; /* bytes of url and headers before a 431 */
-  uint32_t headers_timeout_ms;    /* 0 disables; see timeout.h */
+  int listen_fd;               /* a listening socket, owned by the server from a
+                                  successful nu_server_start() on */
+  uint32_t sq_entries;         /* SQ size; the CQ is four times larger */
+  uint32_t max_header_size;    /* bytes of url and headers before a 431 */
+  uint32_t headers_timeout_ms; /* 0 disables; see timeout.h */
   uint32_t request_timeout_ms;
   uint32_t keep_alive_timeout_ms;
   nu_deliver_fn deliver;

@@ -16,10 +16,10 @@
 
 struct nu_ring {
   struct io_uring uring;
-  unsigned setup_flags;          /* the IORING_SETUP_* flags the kernel took */
-  struct io_uring_buf_ring *br;  /* mmap'ed buffer ring, NULL when none */
-  char *bufs;                    /* nbufs * buf_size bytes of recv buffers */
-  unsigned nbufs;                /* a power of two */
+  unsigned setup_flags;         /* the IORING_SETUP_* flags the kernel took */
+  struct io_uring_buf_ring *br; /* mmap'ed buffer ring, NULL when none */
+  char *bufs;                   /* nbufs * buf_size bytes of recv buffers */
+  unsigned nbufs;               /* a power of two */
   unsigned buf_size;
 };
 
