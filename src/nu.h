@@ -48,16 +48,14 @@ struct nu_batch {
 /* Frees a batch outright, for when its server may be gone already. */
 void nu_batch_free(struct nu_batch *b);
 
-/* Bits of a chunk's flags. */
+/* Bits of a chunk's flags. CHUNKED frames the body as one HTTP chunk and,
+ * with END, adds the last chunk. PAUSE and RESUME carry no bytes: they stop
+ * and restart reading the connection (JS holds enough of a request body). */
 #define NU_OUT_END 1u   /* last chunk of the response numbered seq */
 #define NU_OUT_CLOSE 2u /* close the connection once this chunk is sent */
-#define NU_OUT_CHUNKED                                                         \
-  4u /* frame the body as one HTTP chunk; with END, add                        \
-        the last chunk */
-#define NU_OUT_PAUSE                                                           \
-  8u                      /* no bytes: stop reading the connection (JS holds   \
-                             enough of its request body) */
-#define NU_OUT_RESUME 16u /* no bytes: read the connection again */
+#define NU_OUT_CHUNKED 4u
+#define NU_OUT_PAUSE 8u
+#define NU_OUT_RESUME 16u
 
 /* One piece of a response, allocated by nu_out_new() on the JS thread and
  * freed by the ring thread with nu_out_free() once sent or dropped. */
