@@ -195,9 +195,10 @@ class Server extends EventEmitter {
     return this;
   }
 
-  // Closes every connection now, in-flight responses included.
+  // Closes every connection now, in-flight responses included; the server
+  // keeps listening unless close() was called.
   closeAllConnections() {
-    if (this[kHandle]) this[kHandle].stop(true);
+    if (this[kHandle]) this[kHandle].closeConnections();
   }
 
   ref() {

@@ -25,13 +25,15 @@ struct ServerContext {
 class NativeServer : public Napi::ObjectWrap<NativeServer> {
 public:
   static Napi::Function Init(Napi::Env env) {
-    return DefineClass(env, "NativeServer",
-                       {InstanceMethod<&NativeServer::Listen>("listen"),
-                        InstanceMethod<&NativeServer::Send>("send"),
-                        InstanceMethod<&NativeServer::Flush>("flush"),
-                        InstanceMethod<&NativeServer::Stop>("stop"),
-                        InstanceMethod<&NativeServer::Ref>("ref"),
-                        InstanceMethod<&NativeServer::Unref>("unref")});
+    return DefineClass(
+        env, "NativeServer",
+        {InstanceMethod<&NativeServer::Listen>("listen"),
+         InstanceMethod<&NativeServer::Send>("send"),
+         InstanceMethod<&NativeServer::Flush>("flush"),
+         InstanceMethod<&NativeServer::Stop>("stop"),
+         InstanceMethod<&NativeServer::CloseConnections>("closeConnections"),
+         InstanceMethod<&NativeServer::Ref>("ref"),
+         InstanceMethod<&NativeServer::Unref>("unref")});
   }
 
   explicit NativeServer(const Napi::CallbackInfo &info)
@@ -191,6 +193,12 @@ private:
   Napi::Value Stop(const Napi::CallbackInfo &info) {
     if (nu_server *server = Running(info))
       nu_server_stop(server, info[0].ToBoolean());
+    return info.Env().Undefined();
+  }
+
+  Napi::Value CloseConnections(const Napi::CallbackInfo &info) {
+    if (nu_server *server = Running(info))
+      nu_server_close_connections(server);
     return info.Env().Undefined();
   }
 

@@ -465,31 +465,53 @@ static void nu__dispatch(struct nu_server *s, struct io_uring_cqe *cqe) {
 
 /* ---- the loop ---- */
 
-/* Acts on a new stop request: stop accepting, close what is idle. */
-static void nu__check_stop(struct nu_server *s) {
-  int level = atomic_load(&s->stop);
-
-  if (level == s->stop_seen)
-    return;
-  s->stop_seen = level;
-  if (s->accept_armed)
-    io_uring_prep_cancel64(nu__sqe(s, NU_OP_CANCEL, NULL),
-                           nu__ud(NU_OP_ACCEPT, NULL), 0);
+/* Closes every open connection that is idle, or all of them; the others
+ * close as soon as they are idle. */
+static void nu__close_connections(struct nu_server *s, int all) {
   for (uint32_t i = 0; i < s->conns.next_new_slot; i++) {
     struct nu_conn *c = nu_conn_at(&s->conns, i);
 
     if (c->fd < 0 || (c->flags & NU_CONN_CLOSING))
       continue;
     c->flags |= NU_CONN_CLOSE_WHEN_IDLE;
-    if (level == 2 || nu_conn_is_idle(c))
+    if (all || nu_conn_is_idle(c))
       nu__conn_close(s, c);
   }
+}
+
+static int nu__requests_pending(struct nu_server *s) {
+  return atomic_load(&s->stop) != s->stop_seen ||
+         atomic_load(&s->close_all) != s->close_all_seen;
+}
+
+/* Acts on what JS asked since the last turn: close every connection, or
+ * stop (stop accepting, close what is idle, or everything when forced). */
+static void nu__check_requests(struct nu_server *s) {
+  unsigned close_all = atomic_load(&s->close_all);
+  int level = atomic_load(&s->stop);
+
+  if (close_all != s->close_all_seen) {
+    s->close_all_seen = close_all;
+    for (uint32_t i = 0; i < s->conns.next_new_slot; i++) {
+      struct nu_conn *c = nu_conn_at(&s->conns, i);
+
+      if (c->fd >= 0)
+        nu__conn_close(s, c);
+    }
+  }
+  if (level == s->stop_seen)
+    return;
+  s->stop_seen = level;
+  if (s->accept_armed)
+    io_uring_prep_cancel64(nu__sqe(s, NU_OP_CANCEL, NULL),
+                           nu__ud(NU_OP_ACCEPT, NULL), 0);
+  nu__close_connections(s, level == 2);
 }
 
 /* Submits, then blocks for a completion unless JS has queued work. */
 static void nu__wait(struct nu_server *s) {
   atomic_store(&s->waker.sleeping, 1);
-  if (!nu_outbox_is_empty(&s->outbox) || atomic_load(&s->stop) != s->stop_seen)
+  if (!nu_outbox_is_empty(&s->outbox) || nu__requests_pending(s))
     io_uring_submit_and_get_events(&s->ring.uring);
   else
     io_uring_submit_and_wait(&s->ring.uring, 1);
@@ -573,7 +595,7 @@ void *nu__loop_main(void *arg) {
     return NULL;
   while (!nu__done(s)) {
     nu__take_outbox(s);
-    nu__check_stop(s);
+    nu__check_requests(s);
     nu__flush_dirty(s);
     nu__wait(s);
     nu__drain(s);

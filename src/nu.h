@@ -139,6 +139,10 @@ void nu_server_flush(struct nu_server *s);
  */
 void nu_server_stop(struct nu_server *s, int force);
 
+/* Closes every connection now, responses in flight included; the server
+ * keeps accepting. Any thread. */
+void nu_server_close_connections(struct nu_server *s);
+
 /* Waits for the ring thread to exit. Idempotent. */
 void nu_server_join(struct nu_server *s);
 

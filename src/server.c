@@ -78,6 +78,11 @@ void nu_server_stop(struct nu_server *s, int force) {
   nu_waker_wake(&s->waker);
 }
 
+void nu_server_close_connections(struct nu_server *s) {
+  atomic_fetch_add(&s->close_all, 1);
+  nu_waker_wake(&s->waker);
+}
+
 void nu_server_join(struct nu_server *s) {
   if (s->joined)
     return;

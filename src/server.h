@@ -28,6 +28,7 @@ struct nu_server {
   struct nu_waker waker;     /* JS -> ring wake-ups */
   struct nu_batch_pool pool; /* batches coming back from JS */
   atomic_int stop;           /* 0, 1 graceful, 2 force */
+  atomic_uint close_all;     /* bumped by nu_server_close_connections() */
   sem_t started;             /* posted once setup succeeded or failed */
   int start_error;           /* -errno of setup, read after `started` */
   const char *start_op;      /* what failed */
@@ -37,11 +38,12 @@ struct nu_server {
   struct nu_ring ring;
   struct nu_conn_table conns;
   llhttp_settings_t settings;
-  struct nu_batch *batch; /* events of the current CQ drain */
-  struct nu_conn *dirty;  /* connections with chunks to flush */
-  int stop_seen;          /* the stop level already acted upon */
-  int accept_armed;       /* a multishot accept is posted */
-  int accept_retry;       /* a timeout before re-arming accept is set */
+  struct nu_batch *batch;  /* events of the current CQ drain */
+  struct nu_conn *dirty;   /* connections with chunks to flush */
+  int stop_seen;           /* the stop level already acted upon */
+  unsigned close_all_seen; /* the close_all count already acted upon */
+  int accept_armed;        /* a multishot accept is posted */
+  int accept_retry;        /* a timeout before re-arming accept is set */
   struct __kernel_timespec accept_backoff;
   struct __kernel_timespec tick; /* the timeout check's period */
   uint64_t now_ms;               /* nu_now_ms() at the turn's start */

@@ -202,6 +202,27 @@ describe('server lifecycle', () => {
     assert.equal(called, false);
   });
 
+  it('closeAllConnections() cuts connections but keeps listening', async () => {
+    let hold;
+    const { port } = await startServer((req, res) => {
+      if (req.url === '/hold') hold = res;
+      else res.end('still here');
+    });
+    const idle = await RawClient.connect(port);
+    idle.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await idle.readResponse();
+    const busy = await RawClient.connect(port);
+    busy.write('GET /hold HTTP/1.1\r\nHost: x\r\n\r\n');
+    while (!hold) await new Promise((resolve) => setTimeout(resolve, 5));
+    const closed = new Promise((resolve) => hold.on('close', resolve));
+    hold.socket.server.closeAllConnections();
+    await idle.waitEnd(1000);
+    await busy.waitEnd(1000);
+    await closed;
+    const { body } = await request(port);
+    assert.equal(body.toString(), 'still here');
+  });
+
   it('refuses new connections after close()', async () => {
     const { server, port } = await startServer((req, res) => res.end());
     await closeServer(server);
