@@ -65,7 +65,9 @@ function parseWrk(out) {
   const pct = (p) => {
     const m = new RegExp(`^\\s*${p}%\\s+(\\S+)`, 'm').exec(out);
     if (!m) throw new Error(`wrk report has no ${p}% line:\n${out}`);
-    return toMs(m[1]);
+    // wrk's histogram sometimes prints 0 for percentiles, notably when
+    // pipelining (wg/wrk#236, #354): no latency is 0, so it means unknown.
+    return toMs(m[1]) || NaN;
   };
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   return {

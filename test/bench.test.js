@@ -1,0 +1,40 @@
+'use strict';
+
+// `node bench` end to end, briefly: it runs, measures and writes its
+// results. Timings are not tests, so no ratio is asserted, only that the
+// numbers are there.
+
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { execFile, spawnSync } = require('node:child_process');
+
+const ROOT = path.join(__dirname, '..');
+const RESULTS = path.join(ROOT, 'bench', 'results', 'latest.json');
+const hasWrk = !spawnSync('wrk', ['-v']).error;
+
+const positive = (n) => Number.isFinite(n) && n > 0;
+
+describe('node bench', () => {
+  it('measures uring and node:http in a quick hello-c50 run', function (done) {
+    if (!hasWrk) this.skip();
+    this.timeout(60000);
+    const args = ['bench', '--quick', '--cases', 'hello-c50', '--servers', 'uring,node', '--json'];
+    execFile(process.execPath, args, { cwd: ROOT, timeout: 55000 }, (err, stdout, stderr) => {
+      try {
+        assert.ifError(err && new Error(`node bench failed: ${err.message}\n${stderr}`));
+        const report = JSON.parse(stdout);
+        assert.deepEqual(report.results.map((r) => r.server).sort(), ['node', 'uring']);
+        for (const { server, median } of report.results) {
+          for (const key of ['rps', 'p50', 'cpuUsPerReq']) {
+            assert.ok(positive(median[key]), `${server} ${key} is ${median[key]}`);
+          }
+        }
+        assert.ok(JSON.parse(fs.readFileSync(RESULTS, 'utf8')).results.length > 0);
+        done();
+      } catch (e) {
+        done(e);
+      }
+    });
+  });
+});
