@@ -14,7 +14,7 @@ const { sampleCpu, cpuDelta, rssMb, CLK_TCK } = require('./lib/proc');
 const { medians, addRatios, table } = require('./lib/report');
 
 const HOST = '127.0.0.1'; // only ever loopback
-const RESULTS = path.join(__dirname, 'results', 'latest.json');
+const DEFAULT_OUT = path.join(__dirname, 'results', 'latest.json');
 const START_TIMEOUT_MS = 10000;
 const RUN_OVERHEAD_S = 0.5; // server start and stop, for the time-left guess
 
@@ -49,6 +49,8 @@ Options:
   --cases a,b        cases to run (default all): ${Object.keys(CASES).join(', ')}
   --servers a,b      servers to run (default all): ${Object.keys(SERVERS).join(', ')}
   --json             print the results as JSON instead of the table
+  --out FILE         where to write the raw results (default
+                     ${path.relative(process.cwd(), DEFAULT_OUT)})
   --help             this text
 
 Servers:
@@ -59,7 +61,7 @@ request of the whole server process and of its busiest thread (from
 /proc/<pid>/stat, over the measured window); "vs node" is req/s over
 node:http's; "projected" is node's busiest-thread µs/req over this server's,
 the ratio to expect if every server thread had a core of its own.
-Writes ${path.relative(process.cwd(), RESULTS)} with every raw number.
+Writes every raw number to the --out file.
 Needs wrk (apt-get install wrk).`;
 
 function usageError(message) {
@@ -94,6 +96,7 @@ function parseOptions(argv) {
         cases: { type: 'string' },
         servers: { type: 'string' },
         json: { type: 'boolean' },
+        out: { type: 'string' },
         help: { type: 'boolean' },
       },
     }));
@@ -114,6 +117,7 @@ function parseOptions(argv) {
     cases: pick('case', values.cases, CASES),
     servers: pick('server', values.servers, SERVERS),
     json: Boolean(values.json),
+    out: path.resolve(values.out ?? DEFAULT_OUT),
   };
 }
 
@@ -262,15 +266,15 @@ async function main() {
     notes,
     results,
   };
-  fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
-  fs.writeFileSync(RESULTS, JSON.stringify(report, null, 2) + '\n');
+  fs.mkdirSync(path.dirname(opts.out), { recursive: true });
+  fs.writeFileSync(opts.out, JSON.stringify(report, null, 2) + '\n');
   if (opts.json) {
     console.log(JSON.stringify(report, null, 2));
   } else {
     console.log(table(results));
     console.log(notes.map((note) => `\nNote: ${note}`).join(''));
     console.log(`${wrk}; ${report.machine.cpu}, ${report.machine.nproc} CPUs, Linux ${report.machine.kernel}; ` +
-      `medians of ${opts.repeat} x ${opts.duration} s. Raw numbers: ${path.relative(process.cwd(), RESULTS)}`);
+      `medians of ${opts.repeat} x ${opts.duration} s. Raw numbers: ${path.relative(process.cwd(), opts.out)}`);
   }
 }
 

@@ -7,10 +7,10 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
+const os = require('node:os');
 const { execFile, spawnSync } = require('node:child_process');
 
 const ROOT = path.join(__dirname, '..');
-const RESULTS = path.join(ROOT, 'bench', 'results', 'latest.json');
 const hasWrk = !spawnSync('wrk', ['-v']).error;
 
 const positive = (n) => Number.isFinite(n) && n > 0;
@@ -19,7 +19,9 @@ describe('node bench', () => {
   it('measures uring and node:http in a quick hello-c50 run', function (done) {
     if (!hasWrk) this.skip();
     this.timeout(60000);
-    const args = ['bench', '--quick', '--cases', 'hello-c50', '--servers', 'uring,node', '--json'];
+    // Not bench/results/latest.json: a test must not overwrite a real run.
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'node-uring-bench-')), 'results.json');
+    const args = ['bench', '--quick', '--cases', 'hello-c50', '--servers', 'uring,node', '--json', '--out', out];
     execFile(process.execPath, args, { cwd: ROOT, timeout: 55000 }, (err, stdout, stderr) => {
       try {
         assert.ifError(err && new Error(`node bench failed: ${err.message}\n${stderr}`));
@@ -30,7 +32,8 @@ describe('node bench', () => {
             assert.ok(positive(median[key]), `${server} ${key} is ${median[key]}`);
           }
         }
-        assert.ok(JSON.parse(fs.readFileSync(RESULTS, 'utf8')).results.length > 0);
+        assert.ok(JSON.parse(fs.readFileSync(out, 'utf8')).results.length > 0);
+        fs.rmSync(path.dirname(out), { recursive: true, force: true });
         done();
       } catch (e) {
         done(e);
