@@ -492,12 +492,7 @@ static void nu__check_requests(struct nu_server *s) {
 
   if (close_all != s->close_all_seen) {
     s->close_all_seen = close_all;
-    for (uint32_t i = 0; i < s->conns.next_new_slot; i++) {
-      struct nu_conn *c = nu_conn_at(&s->conns, i);
-
-      if (c->fd >= 0)
-        nu__conn_close(s, c);
-    }
+    nu__close_connections(s, 1);
   }
   if (level == s->stop_seen)
     return;
