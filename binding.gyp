@@ -35,6 +35,7 @@
       "sources": [
         "src/addon.cc",
         "src/conn.c",
+        "src/grow.c",
         "src/handoff.c",
         "src/http.c",
         "src/listen.c",

@@ -1,5 +1,7 @@
 #include "conn.h"
 
+#include "grow.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,7 +68,6 @@ struct nu_conn *nu_conn_acquire(struct nu_conn_table *t) {
   c->inflight = 0;
   c->next_seq = 0;
   c->send_seq = 0;
-  c->status = 0;
   c->sent_off = 0;
   c->queued_bytes = 0;
   c->backlog_len = 0;
@@ -166,17 +167,9 @@ void nu_conn_enqueue(struct nu_conn *c, struct nu_out *o) {
 int nu_conn_backlog_append(struct nu_conn *c, const char *data, uint32_t n) {
   uint64_t need = (uint64_t)c->backlog_len + n;
 
-  if (need > c->backlog_cap) {
-    uint64_t cap = c->backlog_cap ? c->backlog_cap : 4096;
-    char *p;
-
-    while (cap < need)
-      cap *= 2;
-    if (cap > UINT32_MAX || (p = realloc(c->backlog, cap)) == NULL)
-      return -ENOMEM;
-    c->backlog = p;
-    c->backlog_cap = (uint32_t)cap;
-  }
+  if (need > c->backlog_cap &&
+      nu_grow((void **)&c->backlog, &c->backlog_cap, need, 1))
+    return -ENOMEM;
   memmove(c->backlog + c->backlog_len, data, n);
   c->backlog_len += n;
   return 0;

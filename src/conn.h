@@ -70,7 +70,6 @@ struct nu_conn {
   uint32_t inflight;     /* posted SQEs whose last CQE has not arrived */
   uint32_t next_seq;     /* number of the next request parsed */
   uint32_t send_seq;     /* number of the response being queued for sending */
-  uint16_t status;       /* error status owed to the client, 0 when none */
   struct nu_outq sendq;  /* in wire order; the head may be partly sent */
   struct nu_outq parked; /* chunks of later responses, in arrival order */
   uint32_t sent_off;     /* bytes of sendq.head already sent */

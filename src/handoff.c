@@ -1,5 +1,7 @@
 #include "handoff.h"
 
+#include "grow.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,27 +9,11 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-static int nu__grow(void **p, uint32_t *cap, uint64_t need, size_t unit) {
-  uint64_t n = *cap ? *cap : 256;
-  void *q;
-
-  while (n < need)
-    n *= 2;
-  if (n > UINT32_MAX)
-    return -ENOMEM;
-  q = realloc(*p, n * unit);
-  if (q == NULL)
-    return -ENOMEM;
-  *p = q;
-  *cap = (uint32_t)n;
-  return 0;
-}
-
 int nu_batch_put_words(struct nu_batch *b, const uint32_t *w, uint32_t n) {
   uint64_t need = (uint64_t)b->nwords + n;
 
   if (need > b->cap_words &&
-      nu__grow((void **)&b->words, &b->cap_words, need, sizeof(uint32_t)))
+      nu_grow((void **)&b->words, &b->cap_words, need, sizeof(uint32_t)))
     return -ENOMEM;
   memcpy(b->words + b->nwords, w, n * sizeof(uint32_t));
   b->nwords += n;
@@ -39,7 +25,7 @@ int64_t nu_batch_put_bytes(struct nu_batch *b, const void *p, uint32_t n) {
   uint32_t off = b->nbytes;
 
   if (need > b->cap_bytes &&
-      nu__grow((void **)&b->bytes, &b->cap_bytes, need, 1))
+      nu_grow((void **)&b->bytes, &b->cap_bytes, need, 1))
     return -ENOMEM;
   if (n)
     memcpy(b->bytes + off, p, n);

@@ -1,5 +1,7 @@
 #include "http.h"
 
+#include "grow.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -17,20 +19,6 @@ struct nu_http_parse_ctx {
 
 static struct nu_http_parse_ctx *nu__ctx(llhttp_t *p) { return p->data; }
 
-static int nu__grow_array(void **p, uint32_t *cap, uint32_t need, size_t unit) {
-  uint32_t n = *cap ? *cap : 64;
-  void *q;
-
-  while (n < need)
-    n *= 2;
-  q = realloc(*p, (size_t)n * unit);
-  if (q == NULL)
-    return -ENOMEM;
-  *p = q;
-  *cap = n;
-  return 0;
-}
-
 /* Appends a span of the url, a header name or a header value to the head. */
 static int nu__head_append(llhttp_t *p, const char *at, size_t n) {
   struct nu_http_parse_ctx *ctx = nu__ctx(p);
@@ -41,7 +29,7 @@ static int nu__head_append(llhttp_t *p, const char *at, size_t n) {
     return -1;
   }
   if (h->len + n > h->cap &&
-      nu__grow_array((void **)&h->bytes, &h->cap, h->len + (uint32_t)n, 1))
+      nu_grow((void **)&h->bytes, &h->cap, h->len + (uint32_t)n, 1))
     return -1;
   memcpy(h->bytes + h->len, at, n);
   h->len += (uint32_t)n;
@@ -53,8 +41,8 @@ static int nu__head_append(llhttp_t *p, const char *at, size_t n) {
 static int nu__head_field_done(llhttp_t *p) {
   struct nu_head *h = &nu__ctx(p)->conn->head;
 
-  if (h->nlens == h->cap_lens && nu__grow_array((void **)&h->lens, &h->cap_lens,
-                                                h->nlens + 1, sizeof(uint32_t)))
+  if (h->nlens == h->cap_lens &&
+      nu_grow((void **)&h->lens, &h->cap_lens, h->nlens + 1, sizeof(uint32_t)))
     return -1;
   h->lens[h->nlens++] = h->field_len;
   h->field_len = 0;
