@@ -1,8 +1,8 @@
 'use strict';
 
 // `node bench` end to end, briefly: it runs, measures and writes its
-// results. Timings are not tests, so no ratio is asserted, only that the
-// numbers are there.
+// results and chart. Timings are not tests, so no ratio is asserted, only
+// that the numbers are there.
 
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -16,7 +16,7 @@ const hasWrk = !spawnSync('wrk', ['-v']).error;
 const positive = (n) => Number.isFinite(n) && n > 0;
 
 describe('node bench', () => {
-  it('measures uring and node:http in a quick hello-c50 run', function (done) {
+  it('measures uring and node:http in a quick hello-c50 run and charts them', function (done) {
     if (!hasWrk) this.skip();
     this.timeout(60000);
     // Not bench/results/latest.json: a test must not overwrite a real run.
@@ -33,6 +33,15 @@ describe('node bench', () => {
           }
         }
         assert.ok(JSON.parse(fs.readFileSync(out, 'utf8')).results.length > 0);
+        // The chart, beside the JSON: one SVG element, text escaped, a
+        // measured bar per server.
+        const svg = fs.readFileSync(out.replace(/\.json$/, '.svg'), 'utf8');
+        assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+        assert.match(svg, /<\/svg>\n$/);
+        assert.doesNotMatch(svg, /&(?!#\d+;)/, 'an unescaped &');
+        for (const server of ['uring', 'node']) {
+          assert.match(svg, new RegExp(`<rect class="bar measured" data-server="${server}" [^>]*height="[\\d.]+"`));
+        }
         fs.rmSync(path.dirname(out), { recursive: true, force: true });
         done();
       } catch (e) {

@@ -24,4 +24,4 @@ function echo(req, res) {
   });
 }
 
-module.exports = { handler };
+module.exports = { handler, BIG };

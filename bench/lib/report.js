@@ -1,6 +1,6 @@
 'use strict';
 
-// Medians over repeats, ratios to node:http, and the stdout table.
+// Medians over repeats, ratios to node:http, and the stdout tables.
 
 function median(values) {
   const v = values.filter(Number.isFinite).sort((a, b) => a - b);
@@ -9,25 +9,38 @@ function median(values) {
   return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
-const METRICS = ['rps', 'p50', 'p99', 'rssMb', 'cpuUsPerReq', 'busiestUsPerReq'];
+// What a run measures: throughput under load, or (the idle cases) memory
+// with many idle connections open.
+const METRICS = {
+  rps: ['rps', 'p50', 'p99', 'rssMb', 'cpuUsPerReq', 'busiestUsPerReq'],
+  rss: ['rssMb', 'rssBeforeMb', 'kbPerConn', 'open'],
+};
 
-// Each metric's median over one case-and-server's runs.
-function medians(runs) {
-  return Object.fromEntries(METRICS.map((k) => [k, median(runs.map((r) => r[k]))]));
+// Each metric's median over one case-and-server's runs; ratioOf is 'rps' or
+// 'rss' (see addRatios).
+function medians(runs, ratioOf = 'rps') {
+  return Object.fromEntries(METRICS[ratioOf].map((k) => [k, median(runs.map((r) => r[k]))]));
 }
 
-// Adds to each result its ratios to node:http's result in the same case:
-// req/s over node's, and node's busiest-thread µs/req over this one's (what
-// the ratio would be if each server thread had a core of its own).
+// Adds to each result its ratios to node:http's result in the same case.
+// ratioOf 'rps': req/s over node's (higher is better), and "projected",
+// node's busiest-thread µs/req over this one's (what the ratio would be if
+// each server thread had a core of its own). ratioOf 'rss': RSS over
+// node's (lower is better), no projection.
 function addRatios(results) {
   for (const r of results) {
     const node = results.find((n) => n.case === r.case && n.server === 'node');
-    r.ratio = node ? r.median.rps / node.median.rps : null;
-    r.projected = node ? node.median.busiestUsPerReq / r.median.busiestUsPerReq : null;
+    if (r.ratioOf === 'rss') {
+      r.ratio = node ? r.median.rssMb / node.median.rssMb : null;
+      r.projected = null;
+    } else {
+      r.ratio = node ? r.median.rps / node.median.rps : null;
+      r.projected = node ? node.median.busiestUsPerReq / r.median.busiestUsPerReq : null;
+    }
   }
 }
 
-const COLUMNS = [
+const THROUGHPUT_COLUMNS = [
   ['case', (r) => r.case],
   ['server', (r) => r.server],
   ['req/s', (r) => fixed(r.median.rps, 0)],
@@ -40,17 +53,41 @@ const COLUMNS = [
   ['projected', (r) => fixed(r.projected, 2)],
 ];
 
+const MEMORY_COLUMNS = [
+  ['case', (r) => r.case],
+  ['server', (r) => r.server],
+  ['open conns', (r) => fixed(r.median.open, 0)],
+  ['RSS MB', (r) => fixed(r.median.rssMb, 1)],
+  ['at start MB', (r) => fixed(r.median.rssBeforeMb, 1)],
+  ['KB/conn', (r) => fixed(r.median.kbPerConn, 2)],
+  ['RSS vs node', (r) => fixed(r.ratio, 2)],
+];
+
 function fixed(n, digits) {
   return n == null || !Number.isFinite(n) ? '-' : n.toFixed(digits);
 }
 
 // Text columns left-aligned, numbers right-aligned.
-function table(results) {
-  const rows = [COLUMNS.map(([title]) => title), ...results.map((r) => COLUMNS.map(([, cell]) => cell(r)))];
-  const widths = COLUMNS.map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+function layout(columns, results) {
+  const rows = [columns.map(([title]) => title), ...results.map((r) => columns.map(([, cell]) => cell(r)))];
+  const widths = columns.map((_, i) => Math.max(...rows.map((row) => row[i].length)));
   return rows
     .map((row) => row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  '))
     .join('\n');
+}
+
+// The throughput table, then the memory one (RSS with idle connections
+// open, where the ratio is RSS and lower is better), each when it has rows.
+function table(results) {
+  const throughput = results.filter((r) => r.ratioOf !== 'rss');
+  const memory = results.filter((r) => r.ratioOf === 'rss');
+  const parts = [];
+  if (throughput.length) parts.push(layout(THROUGHPUT_COLUMNS, throughput));
+  if (memory.length) {
+    parts.push('Memory with idle keep-alive connections open ("RSS vs node": lower is better):\n' +
+      layout(MEMORY_COLUMNS, memory));
+  }
+  return parts.join('\n\n');
 }
 
 module.exports = { median, medians, addRatios, table };

@@ -5,4 +5,4 @@ const http = require('node:http');
 const { handler } = require('../lib/handler');
 const { serve } = require('../lib/serve');
 
-serve((port, host) => http.createServer(handler).listen(port, host));
+serve((port, host, options) => http.createServer(options, handler).listen(port, host));

@@ -5,4 +5,4 @@ const { createServer } = require('../..');
 const { handler } = require('../lib/handler');
 const { serve } = require('../lib/serve');
 
-serve((port, host) => createServer(handler).listen(port, host));
+serve((port, host, options) => createServer(options, handler).listen(port, host));
