@@ -2,15 +2,19 @@
 
 // Server: net.Server's and http.Server's shape over a ring thread. The ring
 // thread accepts, parses and sends; this file turns its event batches into
-// 'request' events and hands responses back, one flush per batch.
+// 'request' events and hands responses back, one flush per batch. Where
+// io_uring cannot run, the same Server runs on node:http instead
+// (lib/node_backend.js); listen() decides, as backend says.
 const { EventEmitter } = require('node:events');
 const dns = require('node:dns');
 const net = require('node:net');
+const util = require('node:util');
 const native = require('./native');
 const { IncomingMessage } = require('./request');
 const { ServerResponse } = require('./response');
 const { UringSocket } = require('./socket');
 const { errnoException, uringUnavailable, codedError } = require('./errors');
+const { createNodeServer, listenOptions, closeNodeServer } = require('./node_backend');
 
 const C = native.constants;
 const METHODS = native.methods;
@@ -23,6 +27,9 @@ const kCorked = Symbol('corked');
 const kFlushPending = Symbol('flushPending');
 const kOnBatch = Symbol('onBatch');
 const kUnref = Symbol('unref');
+const kBackend = Symbol('backend');
+const kActive = Symbol('active');
+const kNode = Symbol('node');
 
 // kState: what listen() and close() have done so far.
 const IDLE = 0;
@@ -31,6 +38,9 @@ const LISTENING = 2;
 const CLOSING = 3;
 
 const DEFAULT_RING_ENTRIES = 512;
+
+// 'auto': io_uring when the ring can be set up, node:http otherwise.
+const BACKENDS = ['auto', 'uring', 'node'];
 
 // Options with node:http's names and defaults: [name, default, min, max].
 const NUMERIC_OPTIONS = [
@@ -53,7 +63,12 @@ function validateOptions(options) {
     throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE',
       'The "options" argument must be of type object');
   }
-  const opts = { reusePort: Boolean(options.reusePort) };
+  const opts = { reusePort: Boolean(options.reusePort), backend: options.backend ?? 'auto' };
+  if (!BACKENDS.includes(opts.backend)) {
+    throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE',
+      `The property 'options.backend' must be one of: 'auto', 'uring', 'node'. ` +
+      `Received ${util.inspect(opts.backend)}`);
+  }
   for (const [name, fallback, min, max] of NUMERIC_OPTIONS) {
     opts[name] = options[name] ?? fallback;
     checkRange(`options.${name}`, opts[name], min, max);
@@ -87,6 +102,22 @@ function flushNT(server) {
   server._flush();
 }
 
+let warnedFallback = false;
+
+// backend 'auto' serves with node:http: say why, once per process.
+function warnFallback(err) {
+  if (warnedFallback) return;
+  warnedFallback = true;
+  const why = err.code === 'ERR_URING_ADDON'
+    ? `its native addon cannot be loaded (${err.cause.message.split('\n')[0]}); ` +
+      'run `npm install` in the package directory to build it'
+    : err.message;
+  process.emitWarning(
+    `node-uring: ${why}. Serving HTTP with node:http instead (backend 'auto'); ` +
+    "set backend: 'node' to choose node:http without this warning, or " +
+    "backend: 'uring' to get this as an error.", { code: 'URING_FALLBACK' });
+}
+
 class Server extends EventEmitter {
   constructor(options, requestListener) {
     super();
@@ -95,12 +126,16 @@ class Server extends EventEmitter {
       options = {};
     }
     const opts = validateOptions(options ?? {});
+    if (opts.backend === 'uring' && native.loadError) throw native.loadError;
     // Read at listen(), as the ring thread applies them.
     this.maxHeaderSize = opts.maxHeaderSize;
     this.headersTimeout = opts.headersTimeout;
     this.requestTimeout = opts.requestTimeout;
     this.keepAliveTimeout = opts.keepAliveTimeout;
     this.reusePort = opts.reusePort;
+    this[kBackend] = opts.backend;
+    this[kActive] = null; // the backend serving: 'uring' or 'node'
+    this[kNode] = null; // the http.Server of the node backend
     // The head lines of a keep-alive response, fixed at listen().
     this._keepAliveLines = '';
     if (requestListener) this.on('request', requestListener);
@@ -116,6 +151,11 @@ class Server extends EventEmitter {
 
   get listening() {
     return this[kState] === LISTENING;
+  }
+
+  // 'uring' or 'node' while listening, null otherwise.
+  get backend() {
+    return this[kActive];
   }
 
   address() {
@@ -147,6 +187,17 @@ class Server extends EventEmitter {
   }
 
   _bind(host, port, backlog) {
+    if (this[kBackend] === 'node') {
+      this._bindNode(host, port, backlog);
+    } else if (native.loadError) { // backend 'auto': 'uring' threw in the constructor
+      warnFallback(native.loadError);
+      this._bindNode(host, port, backlog);
+    } else {
+      this._bindUring(host, port, backlog);
+    }
+  }
+
+  _bindUring(host, port, backlog) {
     const handle = new native.NativeServer();
     const options = {
       host: host ?? null, port, backlog, reusePort: this.reusePort,
@@ -155,8 +206,15 @@ class Server extends EventEmitter {
     for (const [name] of NUMERIC_OPTIONS) options[name] = this[name];
     const result = handle.listen(options, this[kOnBatch]);
     if (result.errno !== undefined) {
-      this[kState] = IDLE;
       const { errno, syscall } = result;
+      // The socket is bound before the ring is set up: an error of the
+      // ring means the address itself was fine.
+      if (syscall.startsWith('io_uring') && this[kBackend] === 'auto') {
+        warnFallback(uringUnavailable(errno, syscall));
+        this._bindNode(host, port, backlog);
+        return;
+      }
+      this[kState] = IDLE;
       const err = syscall.startsWith('io_uring')
         ? uringUnavailable(errno, syscall)
         : errnoException(errno, syscall === 'bind' ? 'listen' : syscall, host ?? '::', port);
@@ -169,6 +227,7 @@ class Server extends EventEmitter {
       : 'Connection: keep-alive\r\n';
     if (this[kUnref]) handle.unref();
     this[kState] = LISTENING;
+    this[kActive] = 'uring';
     this[kAddress] = {
       address: host ?? '::',
       family: host !== undefined && net.isIPv4(host) ? 'IPv4' : 'IPv6',
@@ -177,10 +236,37 @@ class Server extends EventEmitter {
     process.nextTick(() => this.emit('listening'));
   }
 
+  // The node:http backend: an http.Server does the listening and serving;
+  // this Server keeps its state and emits the events.
+  _bindNode(host, port, backlog) {
+    const inner = createNodeServer(this);
+    this[kNode] = inner;
+    if (this[kUnref]) inner.unref();
+    inner.on('error', (err) => {
+      if (this[kState] === STARTING) {
+        this[kNode] = null;
+        this[kState] = IDLE;
+      }
+      this.emit('error', err);
+    });
+    inner.once('listening', () => {
+      if (this[kState] !== STARTING) return; // closed meanwhile
+      this[kState] = LISTENING;
+      this[kActive] = 'node';
+      this[kAddress] = inner.address();
+      this.emit('listening');
+    });
+    inner.once('close', () => this._onStopped());
+    inner.listen(listenOptions(host, port, backlog, this.reusePort));
+  }
+
   // Stops accepting, closes idle connections, lets in-flight responses
   // finish, then emits 'close'.
   close(callback) {
-    if (this[kState] !== LISTENING && this[kState] !== CLOSING) {
+    // The node backend's socket is bound before 'listening': it can close.
+    const bound = this[kState] === LISTENING ||
+      (this[kState] === STARTING && this[kNode] !== null);
+    if (!bound && this[kState] !== CLOSING) {
       if (callback) {
         process.nextTick(callback, codedError(Error, 'ERR_SERVER_NOT_RUNNING',
           'Server is not running.'));
@@ -188,9 +274,10 @@ class Server extends EventEmitter {
       return this;
     }
     if (callback) this.once('close', callback);
-    if (this[kState] === LISTENING) {
+    if (bound) {
       this[kState] = CLOSING;
-      this[kHandle].stop(false);
+      if (this[kNode] !== null) closeNodeServer(this[kNode]);
+      else this[kHandle].stop(false);
     }
     return this;
   }
@@ -199,17 +286,20 @@ class Server extends EventEmitter {
   // keeps listening unless close() was called.
   closeAllConnections() {
     if (this[kHandle]) this[kHandle].closeConnections();
+    if (this[kNode]) this[kNode].closeAllConnections();
   }
 
   ref() {
     this[kUnref] = false;
     if (this[kHandle]) this[kHandle].ref();
+    if (this[kNode]) this[kNode].ref();
     return this;
   }
 
   unref() {
     this[kUnref] = true;
     if (this[kHandle]) this[kHandle].unref();
+    if (this[kNode]) this[kNode].unref();
     return this;
   }
 
@@ -330,6 +420,8 @@ class Server extends EventEmitter {
 
   _onStopped() {
     this[kHandle] = null;
+    this[kNode] = null;
+    this[kActive] = null;
     this[kConns] = [];
     this[kAddress] = null;
     this[kState] = IDLE;

@@ -5,12 +5,18 @@
 
 const assert = require('node:assert/strict');
 const net = require('node:net');
-const { startServer, cleanup, request, delay, HOST } = require('./helpers');
+const {
+  skipOnNodeBackend, startServer, cleanup, request, delay, HOST,
+} = require('./helpers');
 
 describe('backpressure', () => {
   afterEach(cleanup);
 
-  it('stops reading a pipelining client that does not read its responses', async () => {
+  it('stops reading a pipelining client that does not read its responses', async function () {
+    // node:http answers every request of one read before it checks whether
+    // the client reads: 2,000 requests in one write get 2,000 responses
+    // (125 MiB) queued in memory. node-uring stops at 64 unanswered.
+    skipOnNodeBackend(this, 'node:http queues a response to every request of one read, unbounded');
     const total = 2000;
     const reply = Buffer.alloc(64 * 1024, 'r');
     let handled = 0;

@@ -9,6 +9,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const os = require('node:os');
 const { execFile, spawnSync } = require('node:child_process');
+const { skipOnNodeBackend } = require('./helpers');
 
 const ROOT = path.join(__dirname, '..');
 const hasWrk = !spawnSync('wrk', ['-v']).error;
@@ -17,6 +18,7 @@ const positive = (n) => Number.isFinite(n) && n > 0;
 
 describe('node bench', () => {
   it('measures uring and node:http in a quick hello-c50 run and charts them', function (done) {
+    skipOnNodeBackend(this, '`node bench` starts its own servers, whatever the backend');
     if (!hasWrk) this.skip();
     this.timeout(60000);
     // Not bench/results/latest.json: a test must not overwrite a real run.

@@ -5,9 +5,37 @@
 
 const net = require('node:net');
 const http = require('node:http');
-const { createServer } = require('..');
+const uring = require('..');
 
 const HOST = '127.0.0.1';
+
+// The backend every server of the suite runs on: NODE_URING_BACKEND=node
+// (`npm run test:node-backend`) runs it against the node:http backend.
+// Unset, servers use the default, 'auto'.
+const BACKEND = process.env.NODE_URING_BACKEND || undefined;
+
+// Options for createServer() with the suite's backend.
+function serverOptions(options) {
+  return BACKEND === undefined ? { ...options } : { backend: BACKEND, ...options };
+}
+
+// createServer([options], handler) on the suite's backend.
+function createServer(options, handler) {
+  if (typeof options === 'function') [options, handler] = [{}, options];
+  return uring.createServer(serverOptions(options), handler);
+}
+
+// Skips the running test (or hook's suite) on the node:http backend, which
+// has none of the io_uring internals it checks: call as
+// `skipOnNodeBackend(this, 'why')` from a function () {}.
+function skipOnNodeBackend(context, why) {
+  if (BACKEND !== 'node') return;
+  // From a before() hook, every test of the suite is skipped.
+  const tests = context.test.type === 'hook' ? context.test.parent.tests : [context.test];
+  for (const test of tests) test.title += ` (skipped on the node:http backend: ${why})`;
+  context.skip();
+}
+
 const CLOSE_TIMEOUT_MS = 3000;
 
 // Everything a test opened, released by cleanup().
@@ -43,7 +71,7 @@ function listening(server, ...args) {
 // Starts a node-uring server on 127.0.0.1 and a free port.
 // Resolves { server, port }; cleanup() closes it.
 async function startServer(handler, options) {
-  const server = options ? createServer(options, handler) : createServer(handler);
+  const server = createServer(options, handler);
   track('servers', server);
   await listening(server, 0, HOST);
   return { server, port: server.address().port };
@@ -318,6 +346,10 @@ async function rawRequest(port, data, n = 1, options) {
 
 module.exports = {
   HOST,
+  BACKEND,
+  serverOptions,
+  createServer,
+  skipOnNodeBackend,
   startServer,
   closeServer,
   trackServer,

@@ -9,9 +9,9 @@ const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const { createServer } = require('..');
 const {
-  HOST, startServer, closeServer, trackServer, listening, cleanup, request, RawClient, delay,
+  HOST, createServer, serverOptions, startServer, closeServer, trackServer, listening, cleanup,
+  request, RawClient, delay,
 } = require('./helpers');
 
 const PKG = path.join(__dirname, '..');
@@ -223,6 +223,15 @@ describe('server lifecycle', () => {
     assert.equal(body.toString(), 'still here');
   });
 
+  it('closes when close() follows listen() at once', async () => {
+    const port = await freePort();
+    const server = trackServer(createServer((req, res) => res.end()));
+    server.listen(port, HOST);
+    await closeServer(server);
+    assert.equal(server.listening, false);
+    await assert.rejects(RawClient.connect(port), { code: 'ECONNREFUSED' });
+  });
+
   it('refuses new connections after close()', async () => {
     const { server, port } = await startServer((req, res) => res.end());
     await closeServer(server);
@@ -257,7 +266,7 @@ describe('server lifecycle', () => {
     this.timeout(8000);
     const run = runChild(`
       const { createServer } = require(${JSON.stringify(PKG)});
-      const server = createServer((req, res) => {
+      const server = createServer(${JSON.stringify(serverOptions())}, (req, res) => {
         res.end('bye');
         server.close();
       });
@@ -282,7 +291,7 @@ describe('server lifecycle', () => {
     this.timeout(8000);
     const run = runChild(`
       const { createServer } = require(${JSON.stringify(PKG)});
-      const server = createServer((req, res) => res.end());
+      const server = createServer(${JSON.stringify(serverOptions())}, (req, res) => res.end());
       server.listen(0, '127.0.0.1', () => {
         console.log('listening');
         server.close();

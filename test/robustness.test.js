@@ -9,7 +9,7 @@ const net = require('node:net');
 const path = require('node:path');
 const { Worker } = require('node:worker_threads');
 const {
-  startServer, closeServer, cleanup, request, RawClient, delay, HOST,
+  serverOptions, skipOnNodeBackend, startServer, closeServer, cleanup, request, RawClient, delay, HOST,
 } = require('./helpers');
 
 const packageDir = path.join(__dirname, '..');
@@ -25,7 +25,7 @@ describe('robustness', () => {
     const source = `
       const { parentPort } = require('node:worker_threads');
       const { createServer } = require(${JSON.stringify(packageDir)});
-      const server = createServer((req, res) => res.end('from a worker'));
+      const server = createServer(${JSON.stringify(serverOptions())}, (req, res) => res.end('from a worker'));
       server.listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port));
     `;
     for (let i = 0; i < 10; i++) {
@@ -49,7 +49,8 @@ describe('robustness', () => {
     assert.ok(fds() <= before.fds + 2, `fds ${before.fds} -> ${fds()}`);
   });
 
-  it('refuses a response chunk over 4 GiB with a RangeError, then answers', async () => {
+  it('refuses a response chunk over 4 GiB with a RangeError, then answers', async function () {
+    skipOnNodeBackend(this, 'the 4 GiB limit is the native send path\'s; node:http takes any Buffer');
     const errors = [];
     const { port } = await startServer((req, res) => {
       try {

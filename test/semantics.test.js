@@ -212,6 +212,9 @@ describe('request and response semantics', () => {
             errors.push(err.code);
           }
         }
+        // node:http keeps the status text its writeHead() rejected, and
+        // end() would throw again; node-uring never takes it.
+        res.statusMessage = undefined;
         res.end('safe');
       });
       const { res, body } = await request(port);

@@ -4,8 +4,7 @@
 // thread: slow or idle clients cannot hold a connection for ever.
 
 const assert = require('node:assert/strict');
-const { createServer } = require('..');
-const { startServer, cleanup, RawClient, delay } = require('./helpers');
+const { createServer, startServer, cleanup, RawClient, delay } = require('./helpers');
 
 async function timeToClose(client, limitMs) {
   const started = Date.now();

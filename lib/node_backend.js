@@ -1,0 +1,123 @@
+'use strict';
+
+// The node:http backend: what a Server runs on where io_uring cannot (or
+// with backend: 'node'). A thin adapter, not a second server: an
+// http.Server configured from the Server's options, whose requests reach
+// the Server's listeners. Handlers get node:http's own IncomingMessage and
+// ServerResponse, which lib/request.js and lib/response.js mimic.
+const http = require('node:http');
+
+// net.Server#listen() takes reusePort from Node 22.12 and 23.1 on; older
+// versions ignore the option without a word.
+const [major, minor] = process.versions.node.split('.').map(Number);
+const HAS_REUSE_PORT = major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
+
+let warnedReusePort = false;
+
+const kSockets = Symbol('sockets'); // on the http.Server: every open connection
+const kResponses = Symbol('responses'); // on a socket: its responses not closed yet
+const kClosing = Symbol('closing');
+
+// How often node:http looks for expired headers and request timeouts. Its
+// default, 30 s, would let a 1 s headersTimeout run for 30 s; use the ring
+// thread's tick instead: a quarter of the shortest timeout, 100 ms to 1 s.
+function checkingInterval(server) {
+  const timeouts = [server.headersTimeout, server.requestTimeout].filter((t) => t > 0);
+  if (timeouts.length === 0) return 1000;
+  return Math.min(1000, Math.max(100, Math.floor(Math.min(...timeouts) / 4)));
+}
+
+// close() as the ring thread does it, which node:http does not: node:http
+// leaves a connection whose response was in flight open for keepAliveTimeout
+// after the response, and one whose request head is still arriving open
+// until the client gives up (close() stops the headersTimeout checks). So
+// the backend tracks each connection's responses: once closing, a response
+// not begun goes out with `Connection: close`, and a connection without a
+// response in flight is destroyed, at close() and when its last one ends.
+// The sets hang off the sockets, so a connection that goes away takes its
+// responses with it, closed or not.
+function onConnection(socket) {
+  socket[kResponses] = new Set();
+  this[kSockets].add(socket);
+  socket.once('close', () => this[kSockets].delete(socket));
+}
+
+function track(res) {
+  const socket = res.req.socket;
+  if (socket.server[kClosing]) res.shouldKeepAlive = false;
+  socket[kResponses].add(res);
+  res.once('close', onResponseClose);
+}
+
+function onResponseClose() {
+  const socket = this.req.socket;
+  socket[kResponses].delete(this);
+  if (socket.server[kClosing] && socket[kResponses].size === 0) socket.destroy();
+}
+
+// Sends '100 Continue' for the handler unless the Server listens to
+// 'checkContinue' itself, as node:http does for its own listeners.
+function onCheckContinue(server, req, res) {
+  track(res);
+  if (server.listenerCount('checkContinue') > 0) {
+    server.emit('checkContinue', req, res);
+  } else {
+    res.writeContinue();
+    server.emit('request', req, res);
+  }
+}
+
+// An http.Server carrying server's options, whose 'request' and
+// 'checkContinue' events go to server's listeners. The caller wires
+// 'listening', 'error' and 'close', and calls listen.
+function createNodeServer(server) {
+  const inner = http.createServer({
+    maxHeaderSize: server.maxHeaderSize,
+    connectionsCheckingInterval: checkingInterval(server),
+  });
+  // Properties, not options: node:http's options refuse a headersTimeout
+  // above requestTimeout, which our Server accepts.
+  inner.headersTimeout = server.headersTimeout;
+  inner.requestTimeout = server.requestTimeout;
+  inner.keepAliveTimeout = server.keepAliveTimeout;
+  inner[kSockets] = new Set();
+  inner[kClosing] = false;
+  inner.on('connection', onConnection);
+  inner.on('request', (req, res) => {
+    track(res);
+    server.emit('request', req, res);
+  });
+  inner.on('checkContinue', (req, res) => onCheckContinue(server, req, res));
+  return inner;
+}
+
+// net.Server#listen()'s options. reusePort needs Node 22.12 or 23.1; on an
+// older Node it is dropped with a warning (once), and a second server on
+// the port fails with EADDRINUSE.
+function listenOptions(host, port, backlog, reusePort) {
+  const options = { host, port, backlog };
+  if (reusePort && HAS_REUSE_PORT) {
+    options.reusePort = true;
+  } else if (reusePort && !warnedReusePort) {
+    warnedReusePort = true;
+    process.emitWarning(
+      `node-uring: reusePort is ignored by the node:http backend on Node ${process.versions.node} ` +
+      '(net.Server supports it from Node 22.12 and 23.1 on); the port is not shared',
+      { code: 'URING_NO_REUSEPORT' });
+  }
+  return options;
+}
+
+// Stops accepting, closes idle connections now and the others once their
+// responses are out; 'close' follows when the last one is gone.
+function closeNodeServer(inner) {
+  inner[kClosing] = true;
+  inner.close();
+  for (const socket of inner[kSockets]) {
+    const responses = socket[kResponses];
+    for (const res of responses) if (!res.headersSent) res.shouldKeepAlive = false;
+    if (responses.size === 0) socket.destroy();
+  }
+}
+
+module.exports = { createNodeServer, listenOptions, closeNodeServer };
