@@ -73,6 +73,7 @@ struct nu_conn *nu_conn_acquire(struct nu_conn_table *t) {
   c->backlog_len = 0;
   c->head.len = 0;
   c->head.nlens = 0;
+  c->head.scan = 0;
   c->next_free = NULL;
   t->nopen++;
   return c;
@@ -162,6 +163,20 @@ void nu_conn_enqueue(struct nu_conn *c, struct nu_out *o) {
     if (c->parked.head)
       nu__conn_unpark(c);
   }
+}
+
+int nu_conn_response_begun(const struct nu_conn *c, uint32_t seq) {
+  const struct nu_out *o;
+
+  if ((int32_t)(c->send_seq - seq) > 0)
+    return 1; /* queued whole already */
+  for (o = c->sendq.head; o; o = o->next)
+    if (o->seq == seq)
+      return 1;
+  for (o = c->parked.head; o; o = o->next)
+    if (o->seq == seq)
+      return 1;
+  return 0;
 }
 
 int nu_conn_backlog_append(struct nu_conn *c, const char *data, uint32_t n) {

@@ -36,6 +36,10 @@
 #define NU_CONN_PARSE_DONE (1u << 10)     /* input is no longer parsed */
 /* Owes too many responses: input waits in the backlog. */
 #define NU_CONN_PARSE_PAUSED (1u << 11)
+#define NU_CONN_PEER_EOF (1u << 12) /* the peer sent its FIN */
+/* Refused: the response is out, input is read and dropped until the peer
+ * closes (see nu__conn_close_after_response() in loop.c). */
+#define NU_CONN_LINGER (1u << 13)
 
 /* Past either bound a connection is not read until its responses go out:
  * a client that pipelines without reading cannot make the server buffer
@@ -61,6 +65,8 @@ struct nu_head {
   uint32_t nlens, cap_lens;
   uint32_t field_len; /* bytes of the name or value being received */
   uint32_t info;      /* NU_REQ_* bits gathered while parsing */
+  uint32_t hosts;     /* Host field lines seen */
+  uint32_t scan;      /* the line check's state (NU_SCAN_* in http.c) */
 };
 
 struct nu_conn {
@@ -79,6 +85,7 @@ struct nu_conn {
   char *backlog; /* input received while parsing was paused, unparsed */
   uint32_t backlog_len, backlog_cap;
   llhttp_t parser;
+  uint32_t chunk_ext_len; /* chunk extension bytes of the current chunk */
   struct sockaddr_storage peer;
   struct msghdr msg;
   struct iovec iov[NU_CONN_IOV_MAX];
@@ -128,6 +135,10 @@ static inline int nu_conn_wants_input(const struct nu_conn *c) {
                        NU_CONN_PARSE_PAUSED)) &&
          !nu_conn_owes_too_much(c);
 }
+
+/* Whether any byte of the response numbered seq has been queued: then an
+ * error can no longer answer that request in its place. */
+int nu_conn_response_begun(const struct nu_conn *c, uint32_t seq);
 
 /* Appends n bytes to c's backlog. Returns 0 or -ENOMEM. */
 int nu_conn_backlog_append(struct nu_conn *c, const char *data, uint32_t n);

@@ -9,25 +9,83 @@
 #include <string.h>
 #include <strings.h>
 
+/* node:http's limit on the extension bytes of one chunk (413 past it). */
+#define NU_HTTP_CHUNK_EXT_MAX (16 * 1024)
+
 /* What llhttp's callbacks reach through parser.data during one parse. */
 struct nu_http_parse_ctx {
   struct nu_conn *conn;
   struct nu_batch *batch;
   const struct nu_http_limits *lim;
-  int status; /* error status decided by a callback, 0 when none */
+  const char *end; /* end of the bytes being parsed */
+  int status;      /* error status decided by a callback, 0 when none */
+  int trailers;    /* paused at the last chunk, to check the trailer lines */
 };
 
 static struct nu_http_parse_ctx *nu__ctx(llhttp_t *p) { return p->data; }
+
+/* Makes the parse fail with status (NU_HTTP_ABORT: close, no answer). */
+static int nu__reject(struct nu_http_parse_ctx *ctx, int status) {
+  ctx->status = status;
+  return -1;
+}
+
+/* Bits of nu_head.scan. */
+#define NU_SCAN_ON 1u         /* inside a head or a trailer section */
+#define NU_SCAN_CR 2u         /* the last byte seen was a CR */
+#define NU_SCAN_LINE_START 4u /* the line so far is empty, or a lone CR */
+
+/*
+ * llhttp 8.1 lets through line breaks that llhttp 9 (node:http) rejects: a
+ * bare LF ending the request line, the head or the trailers, and obs-fold,
+ * a field line continued on the next (RFC 9112 5.2 lets a server reject
+ * it; node:http does). This checks the lines of a head or trailer section
+ * in [p, end), carrying its state in h->scan from one buffer to the next:
+ * every LF must follow a CR, and no line may start with a space or a tab.
+ * It stops at the section's empty line. Returns 0, or -1 on a violation.
+ * Bare CRs elsewhere llhttp rejects by itself.
+ */
+static int nu__scan_lines(struct nu_head *h, const char *p, const char *end) {
+  uint32_t s = h->scan;
+  const char *lf;
+
+  while (p < end && (s & NU_SCAN_ON)) {
+    if (s & NU_SCAN_LINE_START) {
+      if (s & NU_SCAN_CR) {
+        if (*p != '\n')
+          return -1;
+        s = 0; /* the empty line: the section is over */
+        break;
+      }
+      if (*p == '\n' || *p == ' ' || *p == '\t')
+        return -1;
+      s = *p == '\r' ? s | NU_SCAN_CR : NU_SCAN_ON;
+      p++;
+      continue;
+    }
+    lf = memchr(p, '\n', (size_t)(end - p));
+    if (lf == NULL) {
+      s = end[-1] == '\r' ? NU_SCAN_ON | NU_SCAN_CR : NU_SCAN_ON;
+      break;
+    }
+    if (lf > p ? lf[-1] != '\r' : !(s & NU_SCAN_CR))
+      return -1;
+    s = NU_SCAN_ON | NU_SCAN_LINE_START;
+    p = lf + 1;
+  }
+  h->scan = s;
+  return 0;
+}
 
 /* Appends a span of the url, a header name or a header value to the head. */
 static int nu__head_append(llhttp_t *p, const char *at, size_t n) {
   struct nu_http_parse_ctx *ctx = nu__ctx(p);
   struct nu_head *h = &ctx->conn->head;
 
-  if ((uint64_t)h->len + n > ctx->lim->max_header_size) {
-    ctx->status = 431;
-    return -1;
-  }
+  /* node:http refuses a head that reaches the limit, not only one past
+   * it; the url, names and values count, as there. */
+  if ((uint64_t)h->len + n >= ctx->lim->max_header_size)
+    return nu__reject(ctx, 431);
   if (h->len + n > h->cap &&
       nu_grow((void **)&h->bytes, &h->cap, h->len + (uint32_t)n, 1))
     return -1;
@@ -63,13 +121,58 @@ static int nu__on_header_field_complete(llhttp_t *p) {
   const unsigned char *name =
       (const unsigned char *)h->bytes + h->len - h->field_len;
 
+  if (h->field_len == 0)
+    return nu__reject(ctx, 400); /* ": value", which llhttp 8.1 takes */
   for (uint32_t i = 0; i < h->field_len; i++) {
-    if (!nu__is_tchar(name[i])) {
-      ctx->status = 400;
-      return -1;
-    }
+    if (!nu__is_tchar(name[i]))
+      return nu__reject(ctx, 400);
   }
   return nu__head_field_done(p);
+}
+
+/* The url's bytes. Its first ones start the line check of the head, over
+ * everything received so far; llhttp 9 refuses bytes past ASCII in a url,
+ * which llhttp 8.1 takes. */
+static int nu__on_url(llhttp_t *p, const char *at, size_t n) {
+  struct nu_http_parse_ctx *ctx = nu__ctx(p);
+  struct nu_head *h = &ctx->conn->head;
+
+  if (h->len == 0) {
+    h->scan = NU_SCAN_ON;
+    if (nu__scan_lines(h, at, ctx->end) < 0)
+      return nu__reject(ctx, 400);
+  }
+  for (size_t i = 0; i < n; i++) {
+    if ((unsigned char)at[i] >= 0x80)
+      return nu__reject(ctx, 400);
+  }
+  return nu__head_append(p, at, n);
+}
+
+/* What RFC 3986 lets a host and port be made of. */
+static int nu__is_host_char(unsigned char ch) {
+  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+         (ch >= '0' && ch <= '9') ||
+         (ch != 0 && strchr("-._~!$&'()*+,;=%:[]", ch));
+}
+
+/* RFC 9112 3.2: a request with more than one Host, or an invalid one,
+ * MUST get 400. node:http takes both (it uses the first Host); the
+ * stricter rule closes a way to make a proxy and this server disagree on
+ * the host. Trailers do not count. Returns 0 or 400. */
+static int nu__check_host(struct nu_conn *c, const char *name,
+                          uint32_t name_len, const char *value,
+                          uint32_t value_len) {
+  if (name_len != 4 || strncasecmp(name, "host", 4) != 0 ||
+      (c->flags & NU_CONN_DISPATCHED))
+    return 0;
+  if (++c->head.hosts > 1)
+    return 400;
+  for (uint32_t i = 0; i < value_len; i++) {
+    if (!nu__is_host_char((unsigned char)value[i]))
+      return 400;
+  }
+  return 0;
 }
 
 static int nu__on_message_begin(llhttp_t *p) {
@@ -80,13 +183,16 @@ static int nu__on_message_begin(llhttp_t *p) {
   c->head.nlens = 0;
   c->head.field_len = 0;
   c->head.info = 0;
+  c->head.hosts = 0;
+  c->chunk_ext_len = 0;
   return 0;
 }
 
 /* Ends a header value, and notes "Expect: 100-continue" so that JS need
  * not build the headers to find it. */
 static int nu__on_header_value_complete(llhttp_t *p) {
-  struct nu_head *h = &nu__ctx(p)->conn->head;
+  struct nu_http_parse_ctx *ctx = nu__ctx(p);
+  struct nu_head *h = &ctx->conn->head;
   uint32_t name_len = h->lens[h->nlens - 1];
   uint32_t value_len;
   const char *value;
@@ -100,6 +206,8 @@ static int nu__on_header_value_complete(llhttp_t *p) {
   }
   value_len = h->field_len;
   value = h->bytes + h->len - value_len;
+  if (nu__check_host(ctx->conn, value - name_len, name_len, value, value_len))
+    return nu__reject(ctx, 400);
 
   if (name_len == 6 && value_len == 12 &&
       strncasecmp(value - name_len, "expect", 6) == 0 &&
@@ -121,14 +229,38 @@ static uint32_t nu__request_info(const llhttp_t *p, uint32_t info) {
   return info;
 }
 
+/* What llhttp 8.1 lets through in a complete head and node:http refuses
+ * before any handler sees the request. Returns 0, an error status, or
+ * NU_HTTP_ABORT. */
+static int nu__check_head(const llhttp_t *p, const struct nu_head *h) {
+  /* node:http destroys the socket of a CONNECT it has no 'connect'
+   * listener for; there is none here. */
+  if (p->method == HTTP_CONNECT)
+    return NU_HTTP_ABORT;
+  /* RFC 9112 6.3: a request whose Transfer-Encoding does not end in
+   * chunked cannot be framed: 400 and close. llhttp 8.1 and 9 both pass
+   * its head on first (node:http then calls the handler, and answers 400
+   * once the body fails); refusing it here keeps it from any handler. */
+  if ((p->flags & F_TRANSFER_ENCODING) && !(p->flags & F_CHUNKED))
+    return 400;
+  /* node:http's requireHostHeader, on by default; RFC 9112 3.2. */
+  if (h->hosts == 0 && p->http_major == 1 && p->http_minor == 1)
+    return 400;
+  return 0;
+}
+
 /* Hands the complete head to JS as a REQUEST event. */
 static int nu__on_headers_complete(llhttp_t *p) {
   struct nu_http_parse_ctx *ctx = nu__ctx(p);
   struct nu_conn *c = ctx->conn;
   struct nu_head *h = &c->head;
+  int status = nu__check_head(p, h);
   int64_t off;
   uint32_t w[7];
 
+  if (status)
+    return nu__reject(ctx, status);
+  h->scan = 0; /* an HTTP/0.9 request line ends its head at once */
   h->info = nu__request_info(p, h->info);
   off = nu_batch_put_bytes(ctx->batch, h->bytes, h->len);
   if (off < 0)
@@ -158,6 +290,35 @@ static int nu__on_body(llhttp_t *p, const char *at, size_t n) {
   return nu_batch_put_words(ctx->batch, w, 5) ? -1 : 0;
 }
 
+/* A chunk's size line is in. The extension limit starts again, as does
+ * the head's, for the trailers (JS has the head already). The last chunk
+ * pauses the parse, for nu_http_parse() to check the trailer lines from
+ * there. */
+static int nu__on_chunk_header(llhttp_t *p) {
+  struct nu_http_parse_ctx *ctx = nu__ctx(p);
+  struct nu_conn *c = ctx->conn;
+
+  c->chunk_ext_len = 0;
+  c->head.len = 0;
+  c->head.nlens = 0;
+  c->head.field_len = 0;
+  if (p->content_length > 0)
+    return 0;
+  ctx->trailers = 1;
+  return HPE_PAUSED;
+}
+
+/* Chunk extension names and values: node:http allows 16 KiB of them per
+ * chunk, and answers 413 past that; llhttp 8.1 sets no limit at all. */
+static int nu__on_chunk_extension(llhttp_t *p, const char *at, size_t n) {
+  struct nu_http_parse_ctx *ctx = nu__ctx(p);
+
+  if (n > NU_HTTP_CHUNK_EXT_MAX ||
+      (ctx->conn->chunk_ext_len += (uint32_t)n) > NU_HTTP_CHUNK_EXT_MAX)
+    return nu__reject(ctx, 413);
+  return 0;
+}
+
 static int nu__on_message_complete(llhttp_t *p) {
   struct nu_http_parse_ctx *ctx = nu__ctx(p);
   struct nu_conn *c = ctx->conn;
@@ -175,7 +336,7 @@ static int nu__on_message_complete(llhttp_t *p) {
 void nu_http_settings_init(llhttp_settings_t *s) {
   llhttp_settings_init(s);
   s->on_message_begin = nu__on_message_begin;
-  s->on_url = nu__head_append;
+  s->on_url = nu__on_url;
   s->on_url_complete = nu__head_field_done;
   s->on_header_field = nu__head_append;
   s->on_header_field_complete = nu__on_header_field_complete;
@@ -183,6 +344,9 @@ void nu_http_settings_init(llhttp_settings_t *s) {
   s->on_header_value_complete = nu__on_header_value_complete;
   s->on_headers_complete = nu__on_headers_complete;
   s->on_body = nu__on_body;
+  s->on_chunk_header = nu__on_chunk_header;
+  s->on_chunk_extension_name = nu__on_chunk_extension;
+  s->on_chunk_extension_value = nu__on_chunk_extension;
   s->on_message_complete = nu__on_message_complete;
 }
 
@@ -201,33 +365,60 @@ static int nu__keep_unparsed(struct nu_conn *c, const char *data,
   return nu_conn_backlog_append(c, pos, (uint32_t)(end - pos));
 }
 
+/* Runs llhttp from pos to the end of the input, through the pauses that
+ * are not for flow control: an upgrade nobody takes, and the last chunk,
+ * after which the trailer lines get the same check as the head's. */
+static llhttp_errno_t
+nu__execute(struct nu_conn *c, struct nu_http_parse_ctx *ctx, const char *pos) {
+  llhttp_errno_t err =
+      llhttp_execute(&c->parser, pos, (size_t)(ctx->end - pos));
+
+  for (;;) {
+    if (err == HPE_PAUSED_UPGRADE) {
+      /* No upgrade is offered: what follows the request is parsed as
+       * more HTTP, as node:http does without an 'upgrade' listener. */
+      pos = llhttp_get_error_pos(&c->parser);
+      llhttp_resume_after_upgrade(&c->parser);
+    } else if (err == HPE_PAUSED && ctx->trailers) {
+      pos = llhttp_get_error_pos(&c->parser);
+      ctx->trailers = 0;
+      c->head.scan = NU_SCAN_ON | NU_SCAN_LINE_START;
+      if (nu__scan_lines(&c->head, pos, ctx->end) < 0) {
+        ctx->status = 400;
+        return HPE_USER;
+      }
+      llhttp_resume(&c->parser);
+    } else {
+      return err;
+    }
+    err = llhttp_execute(&c->parser, pos, (size_t)(ctx->end - pos));
+  }
+}
+
 int nu_http_parse(struct nu_conn *c, struct nu_batch *b,
                   const struct nu_http_limits *lim, const char *data,
                   size_t len) {
-  struct nu_http_parse_ctx ctx = {c, b, lim, 0};
-  const char *end = data + len;
+  struct nu_http_parse_ctx ctx = {c, b, lim, data + len, 0, 0};
   llhttp_errno_t err;
+  int status;
 
   if (c->flags & NU_CONN_PARSE_PAUSED)
-    return nu__keep_unparsed(c, data, data, end) ? NU_HTTP_ABORT : 0;
+    return nu__keep_unparsed(c, data, data, ctx.end) ? NU_HTTP_ABORT : 0;
   if (data == c->backlog)
     c->backlog_len = 0; /* consumed below, or kept again on a pause */
-  c->parser.data = &ctx;
-  err = llhttp_execute(&c->parser, data, len);
-  while (err == HPE_PAUSED_UPGRADE) {
-    /* No upgrade is offered: what follows the request is parsed as more
-     * HTTP, as node:http does without an 'upgrade' listener. */
-    const char *pos = llhttp_get_error_pos(&c->parser);
-
-    llhttp_resume_after_upgrade(&c->parser);
-    err = llhttp_execute(&c->parser, pos, (size_t)(end - pos));
+  if ((c->head.scan & NU_SCAN_ON) && nu__scan_lines(&c->head, data, ctx.end)) {
+    ctx.status = 400; /* the head or trailers go on from the last input */
+    err = HPE_USER;
+  } else {
+    c->parser.data = &ctx;
+    err = nu__execute(c, &ctx, data);
+    c->parser.data = NULL;
   }
-  c->parser.data = NULL;
   if (err == HPE_OK)
     return 0;
   if (err == HPE_PAUSED) {
     c->flags |= NU_CONN_PARSE_PAUSED;
-    return nu__keep_unparsed(c, data, llhttp_get_error_pos(&c->parser), end)
+    return nu__keep_unparsed(c, data, llhttp_get_error_pos(&c->parser), ctx.end)
                ? NU_HTTP_ABORT
                : 0;
   }
@@ -235,11 +426,15 @@ int nu_http_parse(struct nu_conn *c, struct nu_batch *b,
   if (err == HPE_CLOSED_CONNECTION)
     return 0; /* bytes after a request that asked to close: nobody will
                  answer them */
-  if ((c->flags & NU_CONN_DISPATCHED) && (c->flags & NU_CONN_IN_MESSAGE))
-    return NU_HTTP_ABORT;
   if (err == HPE_USER && ctx.status == 0)
     return NU_HTTP_ABORT; /* a callback ran out of memory */
-  return ctx.status ? ctx.status : 400;
+  status = ctx.status ? ctx.status : 400;
+  /* An error inside a body whose head JS has answers that request in
+   * place of its handler, as node:http does, unless its response has
+   * begun: then it can only be cut short. */
+  if (nu_http_in_body(c) && nu_conn_response_begun(c, c->next_seq - 1))
+    return NU_HTTP_ABORT;
+  return status;
 }
 
 struct nu_out *nu_http_error_response(struct nu_conn *c, int status,
@@ -251,8 +446,11 @@ struct nu_out *nu_http_error_response(struct nu_conn *c, int status,
       "Connection: close\r\n\r\n";
   static const char timed_out[] =
       "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n";
+  static const char payload_too_large[] =
+      "HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\n\r\n";
   const char *text = status == 431   ? too_large
                      : status == 408 ? timed_out
+                     : status == 413 ? payload_too_large
                                      : bad_request;
   size_t len = strlen(text);
   struct nu_out *o =

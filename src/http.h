@@ -30,21 +30,30 @@ static inline void nu_http_resume(struct nu_conn *c) {
   llhttp_resume(&c->parser);
 }
 
+/* Whether c is receiving the body of a request whose head JS has. */
+static inline int nu_http_in_body(const struct nu_conn *c) {
+  const uint32_t both = NU_CONN_IN_MESSAGE | NU_CONN_DISPATCHED;
+
+  return (c->flags & both) == both;
+}
+
 /*
  * Parses len bytes that c received, appending OPEN/REQUEST/BODY/END events
  * to b. When c owes too many responses (nu_conn_owes_too_much()), parsing
  * pauses after a complete request and the rest, and all input until
  * nu_http_resume(), waits in c's backlog; data may be that backlog.
- * Returns 0; or the HTTP status (400, 431) owed to a client whose
- * request could not be parsed, after which c must not parse again; or
+ * Returns 0; or the HTTP status (400, 413, 431) owed to a client whose
+ * request could not be parsed, after which c must not parse again (when
+ * nu_http_in_body(c), the status answers the request JS has, whose
+ * response has not begun; else it takes the next number); or
  * NU_HTTP_ABORT when the connection must close at once (an error inside a
- * body JS already has the head of, or out of memory).
+ * body whose response has begun, a CONNECT, or out of memory).
  */
 int nu_http_parse(struct nu_conn *c, struct nu_batch *b,
                   const struct nu_http_limits *lim, const char *data,
                   size_t len);
 
-/* The prebuilt response for an error status (400, 408, 431), with
+/* The prebuilt response for an error status (400, 408, 413, 431), with
  * Connection: close, as response number seq. Returns NULL out of memory. */
 struct nu_out *nu_http_error_response(struct nu_conn *c, int status,
                                       uint32_t seq);

@@ -17,6 +17,8 @@
 #define NU_RECV_BUFS 1024
 #define NU_RECV_BUF_SIZE 8192
 #define NU_ACCEPT_BACKOFF_NS (50 * 1000 * 1000)
+/* How long a refused connection's input is drained before closing. */
+#define NU_LINGER_MS 2000
 
 /* user_data: the op in the top byte, then 24 bits of the connection's
  * generation and 32 of its slot, so a late cancel can never match a newer
@@ -98,6 +100,8 @@ static void nu__conn_input(struct nu_server *s, struct nu_conn *c,
 /* Resumes parsing once c no longer owes too much, then posts or cancels
  * its recv as nu_conn_wants_input() says. */
 static void nu__conn_update_reading(struct nu_server *s, struct nu_conn *c) {
+  if (c->flags & NU_CONN_LINGER)
+    return; /* its recv runs until the peer closes */
   if ((c->flags & NU_CONN_PARSE_PAUSED) && !nu_conn_owes_too_much(c)) {
     nu_http_resume(c);
     if (c->backlog_len > 0)
@@ -141,6 +145,43 @@ static void nu__conn_close(struct nu_server *s, struct nu_conn *c) {
     io_uring_prep_cancel_fd(sqe, c->fd, IORING_ASYNC_CANCEL_ALL);
   }
   nu__conn_maybe_release(s, c);
+}
+
+/*
+ * Closes c once its last response is sent. A client that was refused (an
+ * error status, or bytes after a request that closes) may still be sending
+ * what it had begun, a body or a pipeline; closing with that input unread
+ * makes the kernel reset the connection, and the reset can destroy the
+ * error response before the client reads it. So such a connection gets
+ * its write side shut (a FIN after the response) and its input read and
+ * dropped until the peer closes, or NU_LINGER_MS pass on the tick. With no
+ * tick (every timeout disabled), or once the server stops, it closes at
+ * once.
+ */
+static void nu__conn_close_after_response(struct nu_server *s,
+                                          struct nu_conn *c) {
+  if (!(c->flags & NU_CONN_PARSE_DONE) || (c->flags & NU_CONN_PEER_EOF) ||
+      s->stop_seen || nu_timeout_tick_ms(&s->timeouts) == 0) {
+    nu__conn_close(s, c);
+    return;
+  }
+  shutdown(c->fd, SHUT_WR);
+  c->flags |= NU_CONN_LINGER;
+  c->since_ms = s->now_ms;
+  if (!(c->flags & NU_CONN_RECV_ARMED))
+    nu__arm_recv(s, c);
+}
+
+/* A recv completion on a lingering connection: the bytes are dropped
+ * already; the end of input, or an error, closes. */
+static void nu__conn_linger_read(struct nu_server *s, struct nu_conn *c,
+                                 int res) {
+  if (c->flags & NU_CONN_CLOSING)
+    return;
+  if (res == 0 || (res < 0 && res != -ENOBUFS && res != -ECANCELED))
+    nu__conn_close(s, c);
+  else if (!(c->flags & NU_CONN_RECV_ARMED))
+    nu__arm_recv(s, c); /* the recv a refusal cancelled, or one that ended */
 }
 
 /* Closes c if it was waiting to be idle and now is. */
@@ -309,10 +350,13 @@ static void nu__on_accept(struct nu_server *s, struct io_uring_cqe *cqe) {
 }
 
 /* Answers c with an error status, after the responses it owes, and
- * closes it then; nothing more is read. */
+ * closes it then; nothing more is read. The status answers the request
+ * whose body failed, if any (see nu_http_parse()), else it is a response
+ * of its own. */
 static void nu__conn_refuse(struct nu_server *s, struct nu_conn *c,
                             int status) {
-  struct nu_out *o = nu_http_error_response(c, status, c->next_seq++);
+  uint32_t seq = nu_http_in_body(c) ? c->next_seq - 1 : c->next_seq++;
+  struct nu_out *o = nu_http_error_response(c, status, seq);
 
   c->flags |= NU_CONN_PARSE_DONE | NU_CONN_READ_DONE;
   if (o == NULL) {
@@ -344,9 +388,11 @@ static void nu__conn_input(struct nu_server *s, struct nu_conn *c,
 
 /* The peer will send nothing more. */
 static void nu__conn_eof(struct nu_server *s, struct nu_conn *c) {
-  c->flags |= NU_CONN_READ_DONE | NU_CONN_CLOSE_WHEN_IDLE;
-  if ((c->flags & NU_CONN_IN_MESSAGE) && (c->flags & NU_CONN_DISPATCHED)) {
-    nu__conn_close(s, c); /* a body cut short: the request is aborted */
+  c->flags |= NU_CONN_READ_DONE | NU_CONN_CLOSE_WHEN_IDLE | NU_CONN_PEER_EOF;
+  /* A body cut short aborts its request; one that failed to parse has its
+   * error response queued, which closes the connection once sent. */
+  if (nu_http_in_body(c) && !(c->flags & NU_CONN_PARSE_DONE)) {
+    nu__conn_close(s, c);
     return;
   }
   nu__conn_close_if_idle(s, c); /* a head cut short is dropped */
@@ -368,10 +414,13 @@ static void nu__on_recv(struct nu_server *s, struct io_uring_cqe *cqe) {
     if (!(c->flags & NU_CONN_PARSE_DONE))
       nu__conn_input(s, c, nu_ring_buf(&s->ring, bid), (uint32_t)res);
     nu_ring_buf_recycle(&s->ring, bid);
+  }
+  if (c->flags & NU_CONN_LINGER) {
+    nu__conn_linger_read(s, c, res);
   } else if (res == 0) {
     if (!(c->flags & NU_CONN_CLOSING))
       nu__conn_eof(s, c);
-  } else if (res != -ENOBUFS && res != -ECANCELED) {
+  } else if (res < 0 && res != -ENOBUFS && res != -ECANCELED) {
     nu__conn_close(s, c); /* reset */
   }
   /* -ENOBUFS: the buffers are back in the ring by now; read on.
@@ -393,7 +442,7 @@ static void nu__on_send(struct nu_server *s, struct io_uring_cqe *cqe) {
   } else if (cqe->res < 0) {
     nu__conn_close(s, c); /* EPIPE, ECONNRESET */
   } else if (nu__conn_sent(c, (uint32_t)cqe->res)) {
-    nu__conn_close(s, c); /* the response asked for it */
+    nu__conn_close_after_response(s, c); /* the response asked for it */
   } else {
     if (c->sendq.head) {
       nu__conn_flush(s, c);
@@ -420,6 +469,11 @@ static void nu__on_tick(struct nu_server *s) {
 
     if (c->fd < 0)
       continue;
+    if (c->flags & NU_CONN_LINGER) {
+      if (s->now_ms - c->since_ms >= NU_LINGER_MS)
+        nu__conn_close(s, c);
+      continue;
+    }
     switch (nu_timeout_check(&s->timeouts, c, s->now_ms)) {
     case NU_EXPIRY_NONE:
       break;
@@ -474,7 +528,7 @@ static void nu__close_connections(struct nu_server *s, int all) {
     if (c->fd < 0 || (c->flags & NU_CONN_CLOSING))
       continue;
     c->flags |= NU_CONN_CLOSE_WHEN_IDLE;
-    if (all || nu_conn_is_idle(c))
+    if (all || nu_conn_is_idle(c) || (c->flags & NU_CONN_LINGER))
       nu__conn_close(s, c);
   }
 }
