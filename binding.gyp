@@ -40,8 +40,12 @@
         "src/http.c",
         "src/listen.c",
         "src/loop.c",
+        "src/ops.c",
+        "src/probe.c",
+        "src/queue.c",
         "src/ring.c",
         "src/server.c",
+        "src/thread.c",
         "src/timeout.c"
       ],
       "defines": [ "NAPI_VERSION=8", "_GNU_SOURCE" ],

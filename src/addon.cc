@@ -3,26 +3,203 @@
 // function; every decision lives in C or in JS.
 #include <napi.h>
 
+#include <cerrno>
 #include <cstring>
+#include <string>
+#include <vector>
+
+#include <liburing.h>
 #include <unistd.h>
 
 #include "nu.h"
 
 namespace {
 
-// Shared by a NativeServer and its threadsafe function, which may outlive
+// What Context needs to know of the C object behind a threadsafe function:
+// how to stop, join, free it and give a batch back, and how a batch
+// becomes onBatch's arguments.
+struct ServerCore {
+  using Type = nu_server;
+  static void Stop(nu_server *s) { nu_server_stop(s, 1); }
+  static void Join(nu_server *s) { nu_server_join(s); }
+  static void Destroy(nu_server *s) { nu_server_destroy(s); }
+  static void Done(nu_server *s, nu_batch *b) { nu_server_batch_done(s, b); }
+  static napi_status ToJs(napi_env env, nu_batch *b, napi_value argv[2]);
+};
+
+struct QueueCore {
+  using Type = nu_queue;
+  static void Stop(nu_queue *q) { nu_queue_stop(q); }
+  static void Join(nu_queue *q) { nu_queue_join(q); }
+  static void Destroy(nu_queue *q) { nu_queue_destroy(q); }
+  static void Done(nu_queue *q, nu_batch *b) { nu_queue_batch_done(q, b); }
+  static napi_status ToJs(napi_env env, nu_batch *b, napi_value argv[2]);
+};
+
+// The JS object in front of a Context, told when the context goes away.
+class Detachable {
+public:
+  virtual void Detach() = 0;
+
+protected:
+  ~Detachable() = default;
+};
+
+// Shared by a native object and its threadsafe function, which may outlive
 // one another; freed by the threadsafe function's finalizer. At env
 // teardown Node runs that finalizer before it drops the batches still
 // queued, so CallJs must not touch the context when env is null.
-struct ServerContext {
-  nu_server *server = nullptr;
+template <typename Core> struct Context {
+  using T = typename Core::Type;
+  T *core = nullptr;
   napi_threadsafe_function tsfn = nullptr;
-  napi_env env = nullptr;
-  class NativeServer *owner = nullptr; // cleared by ~NativeServer
+  Detachable *owner = nullptr;
   bool cleanup_hooked = false;
+
+  // A context whose function calls onBatch; nullptr (with a pending JS
+  // exception) on failure.
+  static Context *New(napi_env env, napi_value on_batch, const char *name) {
+    auto *ctx = new Context();
+    napi_value resource;
+    napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource);
+    if (napi_create_threadsafe_function(env, on_batch, nullptr, resource, 0, 1,
+                                        ctx, Finalize, ctx, CallJs,
+                                        &ctx->tsfn) != napi_ok) {
+      delete ctx;
+      napi_throw_error(env, nullptr, "napi_create_threadsafe_function");
+      return nullptr;
+    }
+    return ctx;
+  }
+
+  // Once the core runs: the owner is told when the context goes, and a
+  // worker's exit stops the core first.
+  void Attach(napi_env env, T *c, Detachable *o) {
+    core = c;
+    owner = o;
+    napi_add_env_cleanup_hook(env, Cleanup, this);
+    cleanup_hooked = true;
+  }
+
+  // The core did not start: the function goes, and the context with it.
+  void Abandon() { napi_release_threadsafe_function(tsfn, napi_tsfn_abort); }
+
+  // Ring thread: one call per batch, never blocking.
+  static void Deliver(void *arg, nu_batch *b) {
+    auto *ctx = static_cast<Context *>(arg);
+    if (napi_call_threadsafe_function(ctx->tsfn, b, napi_tsfn_nonblocking) !=
+        napi_ok)
+      Core::Done(ctx->core, b); // the env is going away
+  }
+
+  // Ring thread, last call: lets the finalizer run once batches are in.
+  static void Exited(void *arg) {
+    napi_release_threadsafe_function(static_cast<Context *>(arg)->tsfn,
+                                     napi_tsfn_release);
+  }
+
+  // JS thread: turns the batch into onBatch's arguments, gives it back,
+  // and calls onBatch.
+  static void CallJs(napi_env env, napi_value cb, void *arg, void *data) {
+    auto *ctx = static_cast<Context *>(arg);
+    auto *b = static_cast<nu_batch *>(data);
+    if (env == nullptr || cb == nullptr) {
+      nu_batch_free(b); // ctx and its core may be freed already
+      return;
+    }
+    napi_value argv[2], undefined;
+    napi_status st = Core::ToJs(env, b, argv);
+    Core::Done(ctx->core, b);
+    if (st != napi_ok)
+      return;
+    napi_get_undefined(env, &undefined);
+    if (napi_call_function(env, undefined, cb, 2, argv, nullptr) ==
+        napi_pending_exception) {
+      // Node 20 would only warn about an exception escaping a threadsafe
+      // function call; make it an uncaught exception, as it should be.
+      napi_value err;
+      napi_get_and_clear_last_exception(env, &err);
+      napi_fatal_exception(env, err);
+    }
+  }
+
+  // JS thread, once the ring thread released the function (or the env is
+  // going away): joins the thread and frees the core.
+  static void Finalize(napi_env env, void *data, void *) {
+    auto *ctx = static_cast<Context *>(data);
+    if (ctx->core != nullptr) {
+      Core::Stop(ctx->core); // a no-op unless the env is going away
+      Core::Join(ctx->core);
+      Core::Destroy(ctx->core);
+    }
+    if (ctx->cleanup_hooked)
+      napi_remove_env_cleanup_hook(env, Cleanup, ctx);
+    if (ctx->owner != nullptr)
+      ctx->owner->Detach();
+    delete ctx;
+  }
+
+  // The env is being torn down (worker exit) with the core running: stop
+  // the ring thread at once and wait for it, so no thread outlives the env.
+  static void Cleanup(void *arg) {
+    auto *ctx = static_cast<Context *>(arg);
+    ctx->cleanup_hooked = false;
+    Core::Stop(ctx->core);
+    Core::Join(ctx->core);
+  }
 };
 
-class NativeServer : public Napi::ObjectWrap<NativeServer> {
+// A server's batch: one ArrayBuffer, index words first, then bytes, and
+// the number of words.
+napi_status ServerCore::ToJs(napi_env env, nu_batch *b, napi_value argv[2]) {
+  size_t word_bytes = static_cast<size_t>(b->nwords) * sizeof(uint32_t);
+  void *dst = nullptr;
+  napi_status st =
+      napi_create_arraybuffer(env, word_bytes + b->nbytes, &dst, &argv[0]);
+  if (st != napi_ok)
+    return st;
+  memcpy(dst, b->words, word_bytes);
+  if (b->nbytes)
+    memcpy(static_cast<char *>(dst) + word_bytes, b->bytes, b->nbytes);
+  return napi_create_uint32(env, b->nwords, &argv[1]);
+}
+
+// A queue's batch: an ArrayBuffer of (id, res) int32 pairs, and their
+// number, in completion order.
+napi_status QueueCore::ToJs(napi_env env, nu_batch *b, napi_value argv[2]) {
+  uint32_t n = 0;
+  for (nu_op *op = b->ops; op; op = op->next)
+    n++;
+  int32_t *pairs = nullptr;
+  napi_status st =
+      napi_create_arraybuffer(env, n * 2 * sizeof(int32_t),
+                              reinterpret_cast<void **>(&pairs), &argv[0]);
+  if (st != napi_ok)
+    return st;
+  for (nu_op *op = b->ops; op; op = op->next) {
+    *pairs++ = static_cast<int32_t>(op->id);
+    *pairs++ = op->res;
+  }
+  return napi_create_uint32(env, n, &argv[1]);
+}
+
+using ServerContext = Context<ServerCore>;
+using QueueContext = Context<QueueCore>;
+
+// { errno, syscall }: how a failed start reaches JS, which builds the error.
+Napi::Value Fail(Napi::Env env, int err, const char *op) {
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("errno", Napi::Number::New(env, err));
+  result.Set("syscall", Napi::String::New(env, op));
+  return result;
+}
+
+uint32_t Uint32Option(Napi::Object o, const char *name) {
+  Napi::Value v = o.Get(name);
+  return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : 0;
+}
+
+class NativeServer : public Napi::ObjectWrap<NativeServer>, Detachable {
 public:
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(
@@ -44,30 +221,18 @@ public:
       ctx_->owner = nullptr;
   }
 
-  void Detach() { ctx_ = nullptr; }
+  void Detach() override { ctx_ = nullptr; }
 
 private:
   ServerContext *ctx_ = nullptr;
 
-  Napi::Value Fail(Napi::Env env, int err, const char *op) {
-    Napi::Object result = Napi::Object::New(env);
-    result.Set("errno", Napi::Number::New(env, err));
-    result.Set("syscall", Napi::String::New(env, op));
-    return result;
-  }
-
   nu_server *Running(const Napi::CallbackInfo &info) {
-    if (ctx_ == nullptr || ctx_->server == nullptr) {
+    if (ctx_ == nullptr || ctx_->core == nullptr) {
       Napi::Error::New(info.Env(), "the server is not running")
           .ThrowAsJavaScriptException();
       return nullptr;
     }
-    return ctx_->server;
-  }
-
-  static uint32_t Uint32Option(Napi::Object o, const char *name) {
-    Napi::Value v = o.Get(name);
-    return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : 0;
+    return ctx_->core;
   }
 
   // listen({ host, port, backlog, reusePort, maxHeaderSize, ringEntries,
@@ -95,16 +260,10 @@ private:
     if (err < 0)
       return Fail(env, err, op);
 
-    auto *ctx = new ServerContext();
-    ctx->env = env;
-    napi_status st = napi_create_threadsafe_function(
-        env, info[1], nullptr, Napi::String::New(env, "node-uring"), 0, 1, ctx,
-        Finalize, ctx, CallJs, &ctx->tsfn);
-    if (st != napi_ok) {
+    auto *ctx = ServerContext::New(env, info[1], "node-uring server");
+    if (ctx == nullptr) {
       close(fd);
-      delete ctx;
-      NAPI_THROW(Napi::Error::New(env, "napi_create_threadsafe_function"),
-                 env.Undefined());
+      return env.Undefined();
     }
     nu_server_config cfg{};
     cfg.listen_fd = fd;
@@ -113,24 +272,22 @@ private:
     cfg.headers_timeout_ms = Uint32Option(opts, "headersTimeout");
     cfg.request_timeout_ms = Uint32Option(opts, "requestTimeout");
     cfg.keep_alive_timeout_ms = Uint32Option(opts, "keepAliveTimeout");
-    cfg.deliver = Deliver;
-    cfg.exited = Exited;
+    cfg.deliver = ServerContext::Deliver;
+    cfg.exited = ServerContext::Exited;
     cfg.ctx = ctx;
-    err = nu_server_start(&cfg, &ctx->server, &op);
+    nu_server *server = nullptr;
+    err = nu_server_start(&cfg, &server, &op);
     if (err < 0) {
       close(fd);
-      ctx->server = nullptr;
-      napi_release_threadsafe_function(ctx->tsfn, napi_tsfn_abort);
+      ctx->Abandon();
       return Fail(env, err, op);
     }
+    ctx->Attach(env, server, this);
     ctx_ = ctx;
-    ctx->owner = this;
-    napi_add_env_cleanup_hook(env, Cleanup, ctx);
-    ctx->cleanup_hooked = true;
     Napi::Object result = Napi::Object::New(env);
     result.Set("port", Napi::Number::New(env, port));
     result.Set("setupFlags",
-               Napi::Number::New(env, nu_server_setup_flags(ctx->server)));
+               Napi::Number::New(env, nu_server_setup_flags(server)));
     return result;
   }
 
@@ -213,81 +370,381 @@ private:
       napi_unref_threadsafe_function(info.Env(), ctx_->tsfn);
     return info.Env().Undefined();
   }
+};
 
-  // Ring thread: one call per batch, never blocking.
-  static void Deliver(void *arg, nu_batch *b) {
-    auto *ctx = static_cast<ServerContext *>(arg);
-    if (napi_call_threadsafe_function(ctx->tsfn, b, napi_tsfn_nonblocking) !=
-        napi_ok)
-      nu_server_batch_done(ctx->server, b); // the env is going away
+// The Ring API's queue. Every op method stages one operation and returns
+// its handle (the op's address, which a cancel names); JS calls submit()
+// once per tick. lib/ring.js validates arguments; the checks here are the
+// ones memory safety depends on.
+class NativeRing : public Napi::ObjectWrap<NativeRing>, Detachable {
+public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "NativeRing",
+                       {InstanceMethod<&NativeRing::Open>("open"),
+                        InstanceMethod<&NativeRing::Rw>("rw"),
+                        InstanceMethod<&NativeRing::Rwv>("rwv"),
+                        InstanceMethod<&NativeRing::Path>("path"),
+                        InstanceMethod<&NativeRing::FdOp>("fdop"),
+                        InstanceMethod<&NativeRing::Socket>("socket"),
+                        InstanceMethod<&NativeRing::Connect>("connect"),
+                        InstanceMethod<&NativeRing::Timeout>("timeout"),
+                        InstanceMethod<&NativeRing::Cancel>("cancel"),
+                        InstanceMethod<&NativeRing::Link>("link"),
+                        InstanceMethod<&NativeRing::Submit>("submit"),
+                        InstanceMethod<&NativeRing::Close>("close"),
+                        InstanceMethod<&NativeRing::Ref>("ref"),
+                        InstanceMethod<&NativeRing::Unref>("unref")});
   }
 
-  // Ring thread, last call: lets the finalizer run once batches are in.
-  static void Exited(void *arg) {
-    auto *ctx = static_cast<ServerContext *>(arg);
-    napi_release_threadsafe_function(ctx->tsfn, napi_tsfn_release);
+  explicit NativeRing(const Napi::CallbackInfo &info)
+      : Napi::ObjectWrap<NativeRing>(info) {}
+
+  ~NativeRing() override {
+    if (ctx_ != nullptr)
+      ctx_->owner = nullptr;
   }
 
-  // JS thread: copies the batch into one ArrayBuffer (index words first,
-  // then bytes), gives the batch back, and calls onBatch(buffer, nwords).
-  static void CallJs(napi_env env, napi_value cb, void *arg, void *data) {
-    auto *ctx = static_cast<ServerContext *>(arg);
-    auto *b = static_cast<nu_batch *>(data);
-    if (env == nullptr || cb == nullptr) {
-      nu_batch_free(b); // ctx and its server may be freed already
-      return;
+  void Detach() override { ctx_ = nullptr; }
+
+private:
+  QueueContext *ctx_ = nullptr;
+  bool closed_ = false;
+
+  nu_queue *Running(Napi::Env env) {
+    if (ctx_ == nullptr || ctx_->core == nullptr || closed_) {
+      Napi::Error::New(env, "the ring is closed").ThrowAsJavaScriptException();
+      return nullptr;
     }
-    size_t word_bytes = static_cast<size_t>(b->nwords) * sizeof(uint32_t);
-    void *dst = nullptr;
-    napi_value argv[2], undefined;
-    napi_status st =
-        napi_create_arraybuffer(env, word_bytes + b->nbytes, &dst, &argv[0]);
-    uint32_t nwords = b->nwords;
-    if (st == napi_ok) {
-      memcpy(dst, b->words, word_bytes);
-      if (b->nbytes)
-        memcpy(static_cast<char *>(dst) + word_bytes, b->bytes, b->nbytes);
-    }
-    nu_server_batch_done(ctx->server, b);
-    if (st != napi_ok)
-      return;
-    napi_create_uint32(env, nwords, &argv[1]);
-    napi_get_undefined(env, &undefined);
-    if (napi_call_function(env, undefined, cb, 2, argv, nullptr) ==
-        napi_pending_exception) {
-      // Node 20 would only warn about an exception escaping a threadsafe
-      // function call; make it an uncaught exception, as it should be.
-      napi_value err;
-      napi_get_and_clear_last_exception(env, &err);
-      napi_fatal_exception(env, err);
-    }
+    return ctx_->core;
   }
 
-  // JS thread, once the ring thread released the function (or the env is
-  // going away): joins the thread and frees the core.
-  static void Finalize(napi_env env, void *data, void *) {
-    auto *ctx = static_cast<ServerContext *>(data);
-    if (ctx->server != nullptr) {
-      nu_server_stop(ctx->server, 1); // a no-op unless the env is going away
-      nu_server_join(ctx->server);
-      nu_server_destroy(ctx->server);
-    }
-    if (ctx->cleanup_hooked)
-      napi_remove_env_cleanup_hook(env, Cleanup, ctx);
-    if (ctx->owner != nullptr)
-      ctx->owner->Detach();
-    delete ctx;
+  static uint32_t U32(const Napi::Value &v) {
+    return v.As<Napi::Number>().Uint32Value();
   }
 
-  // The env is being torn down (worker exit) with the server running: stop
-  // the ring thread at once and wait for it, so no thread outlives the env.
-  static void Cleanup(void *arg) {
-    auto *ctx = static_cast<ServerContext *>(arg);
-    ctx->cleanup_hooked = false;
-    nu_server_stop(ctx->server, 1);
-    nu_server_join(ctx->server);
+  static int32_t I32(const Napi::Value &v) {
+    return v.As<Napi::Number>().Int32Value();
+  }
+
+  // A file position: a number >= 0, or -1 (or anything negative) for the
+  // file's current position.
+  static uint64_t Position(const Napi::Value &v) {
+    double d = v.As<Napi::Number>().DoubleValue();
+    return d < 0 ? static_cast<uint64_t>(-1) : static_cast<uint64_t>(d);
+  }
+
+  // Stages op and returns its handle; throws when allocation failed.
+  Napi::Value Stage(Napi::Env env, nu_queue *q, nu_op *op) {
+    if (op == nullptr) {
+      NAPI_THROW(Napi::Error::New(env, "out of memory for an operation"),
+                 env.Undefined());
+    }
+    nu_queue_stage(q, op);
+    return Napi::Number::New(
+        env, static_cast<double>(reinterpret_cast<uintptr_t>(op)));
+  }
+
+  // The bytes [offset, offset + length) of a TypedArray or DataView, or
+  // nullptr (with a JS exception) when they are not all inside it.
+  static uint8_t *Span(const Napi::Value &view, const Napi::Value &offset,
+                       const Napi::Value &length, uint32_t *len) {
+    Napi::Env env = view.Env();
+    uint8_t *base = nullptr;
+    size_t size = 0;
+    if (view.IsTypedArray()) {
+      Napi::TypedArray ta = view.As<Napi::TypedArray>();
+      base = static_cast<uint8_t *>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+      size = ta.ByteLength();
+    } else if (view.IsDataView()) {
+      Napi::DataView dv = view.As<Napi::DataView>();
+      base = static_cast<uint8_t *>(dv.ArrayBuffer().Data()) + dv.ByteOffset();
+      size = dv.ByteLength();
+    } else {
+      Napi::TypeError::New(env, "expected a Buffer, TypedArray or DataView")
+          .ThrowAsJavaScriptException();
+      return nullptr;
+    }
+    double off = offset.As<Napi::Number>().DoubleValue();
+    double n = length.As<Napi::Number>().DoubleValue();
+    if (!(off >= 0 && n >= 0 && off + n <= static_cast<double>(size) &&
+          n <= UINT32_MAX)) {
+      Napi::RangeError::New(env, "offset and length fall outside the buffer")
+          .ThrowAsJavaScriptException();
+      return nullptr;
+    }
+    *len = static_cast<uint32_t>(n);
+    // An empty view may have no memory at all; any non-null address does.
+    return base ? base + static_cast<size_t>(off) : &empty_;
+  }
+  static inline uint8_t empty_ = 0;
+
+  // open({ entries, cqEntries, sqpoll, sqThreadIdle }, onBatch)
+  //   -> { setupFlags } | { errno, syscall }
+  Napi::Value Open(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (ctx_ != nullptr || closed_ || !info[0].IsObject() ||
+        !info[1].IsFunction()) {
+      NAPI_THROW(Napi::TypeError::New(env, "open: bad arguments"),
+                 env.Undefined());
+    }
+    Napi::Object opts = info[0].As<Napi::Object>();
+    auto *ctx = QueueContext::New(env, info[1], "node-uring ring");
+    if (ctx == nullptr)
+      return env.Undefined();
+    nu_queue_config cfg{};
+    cfg.sq_entries = Uint32Option(opts, "entries");
+    cfg.cq_entries = Uint32Option(opts, "cqEntries");
+    cfg.sqpoll = opts.Get("sqpoll").ToBoolean();
+    cfg.sq_thread_idle = Uint32Option(opts, "sqThreadIdle");
+    cfg.deliver = QueueContext::Deliver;
+    cfg.exited = QueueContext::Exited;
+    cfg.ctx = ctx;
+    nu_queue *q = nullptr;
+    const char *op = "";
+    int err = nu_queue_start(&cfg, &q, &op);
+    if (err < 0) {
+      ctx->Abandon();
+      return Fail(env, err, op);
+    }
+    ctx->Attach(env, q, this);
+    ctx_ = ctx;
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("setupFlags", Napi::Number::New(env, nu_queue_setup_flags(q)));
+    return result;
+  }
+
+  // rw(opcode, id, fd, view, offset, length, positionOrFlags): READ and
+  // WRITE take a file position, RECV and SEND msg flags.
+  Napi::Value Rw(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    nu_queue *q = Running(env);
+    uint32_t opcode = U32(info[0]), len = 0;
+    if (q == nullptr)
+      return env.Undefined();
+    if (opcode != IORING_OP_READ && opcode != IORING_OP_WRITE &&
+        opcode != IORING_OP_RECV && opcode != IORING_OP_SEND)
+      NAPI_THROW(Napi::TypeError::New(env, "rw: bad opcode"), env.Undefined());
+    uint8_t *p = Span(info[3], info[4], info[5], &len);
+    if (p == nullptr)
+      return env.Undefined();
+    nu_op *op = nu_op_new(static_cast<uint8_t>(opcode), U32(info[1]));
+    if (op != nullptr) {
+      op->fd = I32(info[2]);
+      op->addr = reinterpret_cast<uintptr_t>(p);
+      op->len = len;
+      if (opcode == IORING_OP_READ || opcode == IORING_OP_WRITE)
+        op->off = Position(info[6]);
+      else
+        op->flags = U32(info[6]);
+    }
+    return Stage(env, q, op);
+  }
+
+  // rwv(opcode, id, fd, views, position): READV and WRITEV over whole views.
+  Napi::Value Rwv(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    nu_queue *q = Running(env);
+    uint32_t opcode = U32(info[0]);
+    if (q == nullptr)
+      return env.Undefined();
+    if ((opcode != IORING_OP_READV && opcode != IORING_OP_WRITEV) ||
+        !info[3].IsArray())
+      NAPI_THROW(Napi::TypeError::New(env, "rwv: bad arguments"),
+                 env.Undefined());
+    Napi::Array views = info[3].As<Napi::Array>();
+    nu_op *op = nu_op_new_iov(static_cast<uint8_t>(opcode), U32(info[1]),
+                              views.Length());
+    if (op == nullptr)
+      return Stage(env, q, op);
+    iovec *iov = nu_op_iov(op);
+    for (uint32_t i = 0; i < views.Length(); i++) {
+      Napi::Value view = views.Get(i);
+      uint32_t len = 0;
+      Napi::Value whole = Napi::Number::New(
+          env, view.IsTypedArray() ? view.As<Napi::TypedArray>().ByteLength()
+               : view.IsDataView() ? view.As<Napi::DataView>().ByteLength()
+                                   : 0);
+      uint8_t *p = Span(view, Napi::Number::New(env, 0), whole, &len);
+      if (p == nullptr) {
+        nu_op_free(op);
+        return env.Undefined();
+      }
+      iov[i].iov_base = p;
+      iov[i].iov_len = len;
+    }
+    op->fd = I32(info[2]);
+    op->off = Position(info[4]);
+    return Stage(env, q, op);
+  }
+
+  // path(opcode, id, path, flags, mode, statxView): OPENAT and STATX.
+  Napi::Value Path(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    nu_queue *q = Running(env);
+    uint32_t opcode = U32(info[0]), len = 0;
+    if (q == nullptr)
+      return env.Undefined();
+    if ((opcode != IORING_OP_OPENAT && opcode != IORING_OP_STATX) ||
+        !info[2].IsString())
+      NAPI_THROW(Napi::TypeError::New(env, "path: bad arguments"),
+                 env.Undefined());
+    uint8_t *out = nullptr;
+    if (opcode == IORING_OP_STATX) {
+      out = Span(info[5], Napi::Number::New(env, 0),
+                 Napi::Number::New(env, 256), &len);
+      if (out == nullptr)
+        return env.Undefined();
+    }
+    std::string path = info[2].As<Napi::String>().Utf8Value();
+    if (path.find('\0') != std::string::npos) {
+      Napi::TypeError err = Napi::TypeError::New(
+          env, "the path must be a string without null bytes");
+      err.Set("code", Napi::String::New(env, "ERR_INVALID_ARG_VALUE"));
+      NAPI_THROW(err, env.Undefined());
+    }
+    nu_op *op = nu_op_new_path(static_cast<uint8_t>(opcode), U32(info[1]),
+                               path.data(), path.size());
+    if (op != nullptr) {
+      op->flags = U32(info[3]);
+      op->mode = U32(info[4]);
+      op->addr = reinterpret_cast<uintptr_t>(out);
+    }
+    return Stage(env, q, op);
+  }
+
+  // fdop(opcode, id, fd, flags): NOP, CLOSE, FSYNC and ACCEPT.
+  Napi::Value FdOp(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    nu_queue *q = Running(env);
+    uint32_t opcode = U32(info[0]);
+    if (q == nullptr)
+      return env.Undefined();
+    if (opcode != IORING_OP_NOP && opcode != IORING_OP_CLOSE &&
+        opcode != IORING_OP_FSYNC && opcode != IORING_OP_ACCEPT)
+      NAPI_THROW(Napi::TypeError::New(env, "fdop: bad opcode"),
+                 env.Undefined());
+    nu_op *op = nu_op_new(static_cast<uint8_t>(opcode), U32(info[1]));
+    if (op != nullptr) {
+      op->fd = I32(info[2]);
+      op->flags = U32(info[3]);
+    }
+    return Stage(env, q, op);
+  }
+
+  // socket(id, domain, type, protocol)
+  Napi::Value Socket(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    nu_queue *q = Running(env);
+    if (q == nullptr)
+      return env.Undefined();
+    nu_op *op = nu_op_new(IORING_OP_SOCKET, U32(info[0]));
+    if (op != nullptr) {
+      op->fd = I32(info[1]);
+      op->flags = U32(info[2]);
+      op->mode = U32(info[3]);
+    }
+    return Stage(env, q, op);
+  }
+
+  // connect(id, fd, address, port): address is a numeric IP.
+  Napi::Value Connect(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    nu_queue *q = Running(env);
+    if (q == nullptr)
+      return env.Undefined();
+    std::string address = info[2].As<Napi::String>().Utf8Value();
+    nu_op *op = nullptr;
+    if (nu_op_new_connect(U32(info[0]), I32(info[1]), address.c_str(),
+                          I32(info[3]), &op) == -EINVAL)
+      NAPI_THROW(Napi::TypeError::New(env, "connect: not an IP address"),
+                 env.Undefined());
+    return Stage(env, q, op);
+  }
+
+  // timeout(id, ms)
+  Napi::Value Timeout(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    nu_queue *q = Running(env);
+    if (q == nullptr)
+      return env.Undefined();
+    double ms = info[1].As<Napi::Number>().DoubleValue();
+    nu_op *op = nu_op_new(IORING_OP_TIMEOUT, U32(info[0]));
+    if (op != nullptr) {
+      op->ts.tv_sec = static_cast<int64_t>(ms / 1000);
+      op->ts.tv_nsec = static_cast<long long>(
+          (ms - static_cast<double>(op->ts.tv_sec) * 1000) * 1e6);
+    }
+    return Stage(env, q, op);
+  }
+
+  // cancel(id, handle): cancels the op staged under handle, if still there.
+  Napi::Value Cancel(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    nu_queue *q = Running(env);
+    if (q == nullptr)
+      return env.Undefined();
+    nu_op *op = nu_op_new(IORING_OP_ASYNC_CANCEL, U32(info[0]));
+    if (op != nullptr)
+      op->addr =
+          static_cast<uint64_t>(info[1].As<Napi::Number>().DoubleValue());
+    return Stage(env, q, op);
+  }
+
+  Napi::Value Link(const Napi::CallbackInfo &info) {
+    if (nu_queue *q = Running(info.Env()))
+      nu_queue_link(q, info[0].ToBoolean());
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Submit(const Napi::CallbackInfo &info) {
+    if (nu_queue *q = Running(info.Env()))
+      nu_queue_submit(q);
+    return info.Env().Undefined();
+  }
+
+  // close(): what is staged goes first, then everything is cancelled; the
+  // last batch answers every op, and the function is released after it.
+  Napi::Value Close(const Napi::CallbackInfo &info) {
+    if (nu_queue *q = Running(info.Env())) {
+      nu_queue_submit(q);
+      nu_queue_stop(q);
+      closed_ = true;
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Ref(const Napi::CallbackInfo &info) {
+    if (ctx_ != nullptr && ctx_->tsfn != nullptr)
+      napi_ref_threadsafe_function(info.Env(), ctx_->tsfn);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Unref(const Napi::CallbackInfo &info) {
+    if (ctx_ != nullptr && ctx_->tsfn != nullptr)
+      napi_unref_threadsafe_function(info.Env(), ctx_->tsfn);
+    return info.Env().Undefined();
   }
 };
+
+// probe() -> { ops: [[name, supported]...] } | { errno, syscall }
+Napi::Value Probe(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  unsigned count = nu_probe_op_count();
+  std::vector<unsigned char> supported(count);
+  int err = nu_probe(supported.data(), count);
+  if (err < 0)
+    return Fail(env, err, "io_uring_setup");
+  Napi::Array ops = Napi::Array::New(env, count);
+  for (unsigned i = 0; i < count; i++) {
+    Napi::Array entry = Napi::Array::New(env, 2);
+    entry.Set(0u, Napi::String::New(env, nu_probe_op_name(i)));
+    entry.Set(1u, Napi::Boolean::New(env, supported[i] != 0));
+    ops.Set(i, entry);
+  }
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("ops", ops);
+  return result;
+}
 
 void SetConstant(Napi::Object o, const char *name, uint32_t value) {
   o.Set(name, Napi::Number::New(o.Env(), value));
@@ -313,6 +770,10 @@ Napi::Object Constants(Napi::Env env) {
   SetConstant(c, "OUT_CHUNKED", NU_OUT_CHUNKED);
   SetConstant(c, "OUT_PAUSE", NU_OUT_PAUSE);
   SetConstant(c, "OUT_RESUME", NU_OUT_RESUME);
+  SetConstant(c, "SETUP_SQPOLL", IORING_SETUP_SQPOLL);
+  SetConstant(c, "SETUP_COOP_TASKRUN", IORING_SETUP_COOP_TASKRUN);
+  SetConstant(c, "SETUP_SINGLE_ISSUER", IORING_SETUP_SINGLE_ISSUER);
+  SetConstant(c, "SETUP_DEFER_TASKRUN", IORING_SETUP_DEFER_TASKRUN);
   return c;
 }
 
@@ -324,9 +785,20 @@ Napi::Array Methods(Napi::Env env) {
   return methods;
 }
 
+// IORING_OP_* by name ("READ": 22): the opcodes liburing knows.
+Napi::Object Opcodes(Napi::Env env) {
+  Napi::Object ops = Napi::Object::New(env);
+  for (unsigned i = 0; i < nu_probe_op_count(); i++)
+    SetConstant(ops, nu_probe_op_name(i), i);
+  return ops;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("opcodes", Opcodes(env));
   exports.Set("methods", Methods(env));
   exports.Set("NativeServer", NativeServer::Init(env));
+  exports.Set("NativeRing", NativeRing::Init(env));
+  exports.Set("probe", Napi::Function::New<Probe>(env, "probe"));
   exports.Set("constants", Constants(env));
   exports.Set("llhttpVersion", Napi::String::New(env, nu_llhttp_version()));
   return exports;

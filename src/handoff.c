@@ -1,6 +1,8 @@
 #include "handoff.h"
 
 #include "grow.h"
+#include "ops.h"
+#include "stack.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -50,6 +52,8 @@ struct nu_batch *nu_batch_pool_get(struct nu_batch_pool *p) {
 void nu_batch_pool_put(struct nu_batch_pool *p, struct nu_batch *b) {
   struct nu_batch *head = atomic_load(&p->returned);
 
+  nu_op_list_free(b->ops);
+  b->ops = b->ops_last = NULL;
   b->nwords = 0;
   b->nbytes = 0;
   do
@@ -58,6 +62,7 @@ void nu_batch_pool_put(struct nu_batch_pool *p, struct nu_batch *b) {
 }
 
 void nu_batch_free(struct nu_batch *b) {
+  nu_op_list_free(b->ops);
   free(b->words);
   free(b->bytes);
   free(b);
@@ -140,25 +145,13 @@ void nu_out_seal(struct nu_out *o) {
 void nu_out_free(struct nu_out *o) { free(o); }
 
 void nu_outbox_push(struct nu_outbox *q, struct nu_out *o) {
-  struct nu_out *head = atomic_load(&q->head);
-
-  do
-    o->next = head;
-  while (!atomic_compare_exchange_weak(&q->head, &head, o));
+  NU_STACK_PUSH(&q->head, o, o);
 }
 
 struct nu_out *nu_outbox_take_all(struct nu_outbox *q) {
-  struct nu_out *o = atomic_exchange(&q->head, NULL);
-  struct nu_out *fifo = NULL;
+  struct nu_out *fifo;
 
-  /* The stack is newest first; reversing it restores push order. */
-  while (o) {
-    struct nu_out *next = o->next;
-
-    o->next = fifo;
-    fifo = o;
-    o = next;
-  }
+  NU_STACK_TAKE_ALL(&q->head, &fifo);
   return fifo;
 }
 

@@ -23,7 +23,7 @@
 /* user_data: the op in the top byte, then 24 bits of the connection's
  * generation and 32 of its slot, so a late cancel can never match a newer
  * connection in the same slot. */
-enum nu_op {
+enum nu_loop_op {
   NU_OP_ACCEPT = 1,
   NU_OP_ACCEPT_RETRY,
   NU_OP_RECV,
@@ -33,7 +33,7 @@ enum nu_op {
   NU_OP_TICK,
 };
 
-static uint64_t nu__ud(enum nu_op op, const struct nu_conn *c) {
+static uint64_t nu__ud(enum nu_loop_op op, const struct nu_conn *c) {
   uint64_t ud = (uint64_t)op << 56;
 
   if (c)
@@ -41,10 +41,12 @@ static uint64_t nu__ud(enum nu_op op, const struct nu_conn *c) {
   return ud;
 }
 
-static enum nu_op nu__ud_op(uint64_t ud) { return (enum nu_op)(ud >> 56); }
+static enum nu_loop_op nu__ud_op(uint64_t ud) {
+  return (enum nu_loop_op)(ud >> 56);
+}
 static uint32_t nu__ud_slot(uint64_t ud) { return (uint32_t)ud; }
 
-static struct io_uring_sqe *nu__sqe(struct nu_server *s, enum nu_op op,
+static struct io_uring_sqe *nu__sqe(struct nu_server *s, enum nu_loop_op op,
                                     const struct nu_conn *c) {
   struct io_uring_sqe *sqe = nu_ring_sqe(&s->ring);
 
@@ -600,22 +602,23 @@ static int nu__done(const struct nu_server *s) {
          s->conns.nopen == 0;
 }
 
-static int nu__setup(struct nu_server *s) {
-  int ret = nu_ring_init(&s->ring, s->cfg.sq_entries);
+static int nu__setup(struct nu_server *s, const char **op) {
+  int ret =
+      nu_ring_init(&s->ring, s->cfg.sq_entries, s->cfg.sq_entries * 4, 0, 0);
 
   if (ret < 0) {
-    s->start_op = "io_uring_setup";
+    *op = "io_uring_setup";
     return ret;
   }
   ret = nu_ring_bufs_init(&s->ring, NU_RECV_BUFS, NU_RECV_BUF_SIZE);
   if (ret < 0) {
-    s->start_op = "io_uring_register";
+    *op = "io_uring_register";
     io_uring_queue_exit(&s->ring.uring);
     return ret;
   }
   s->batch = nu_batch_pool_get(&s->pool);
   if (s->batch == NULL) {
-    s->start_op = "malloc";
+    *op = "malloc";
     nu_ring_exit(&s->ring);
     return -ENOMEM;
   }
@@ -636,11 +639,11 @@ static int nu__setup(struct nu_server *s) {
 void *nu__loop_main(void *arg) {
   struct nu_server *s = arg;
   uint32_t stopped = NU_EV_STOPPED;
+  const char *op = NULL;
+  int err = nu__setup(s, &op);
 
-  pthread_setname_np(pthread_self(), "nu-ring");
-  s->start_error = nu__setup(s);
-  sem_post(&s->started);
-  if (s->start_error)
+  nu_thread_started(&s->thread, err, op);
+  if (err)
     return NULL;
   while (!nu__done(s)) {
     nu__take_outbox(s);

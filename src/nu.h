@@ -9,6 +9,7 @@
 #ifndef NU_H
 #define NU_H
 
+#include <linux/time_types.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,16 +37,21 @@ enum nu_event {
 #define NU_REQ_EXPECT_CONTINUE (1u << 18)
 #define NU_REQ_UPGRADE (1u << 19)
 
-/* Allocated by the ring thread, owned by whoever holds it. */
+struct nu_op;
+
+/* Allocated by the ring thread, owned by whoever holds it. A server's
+ * batch carries events in words and bytes; a queue's carries the
+ * operations that completed, oldest first, freed with the batch. */
 struct nu_batch {
   struct nu_batch *next; /* pool link */
   uint32_t *words;
   uint32_t nwords, cap_words;
   char *bytes;
   uint32_t nbytes, cap_bytes;
+  struct nu_op *ops, *ops_last;
 };
 
-/* Frees a batch outright, for when its server may be gone already. */
+/* Frees a batch outright, for when its owner may be gone already. */
 void nu_batch_free(struct nu_batch *b);
 
 /* Bits of a chunk's flags. CHUNKED frames the body as one HTTP chunk and,
@@ -154,6 +160,91 @@ void nu_server_destroy(struct nu_server *s);
 
 /* The IORING_SETUP_* flags the kernel accepted for s's ring. */
 unsigned nu_server_setup_flags(const struct nu_server *s);
+
+/* ---- The Ring API: io_uring operations that JS starts, run by a ring
+ * thread of their own, their completions handed back in batches. ---- */
+
+/* One operation. JS makes it with a constructor below, which zeroes every
+ * field it does not set, fills in the rest, stages it, and gets it back in
+ * a batch with res set. Which fields each opcode reads is listed at
+ * nu_op_prep() in ops.c. */
+struct nu_op {
+  struct nu_op *next;
+  uint32_t id;       /* the caller's name for it */
+  int32_t res;       /* the CQE's result, once complete */
+  uint8_t opcode;    /* IORING_OP_* */
+  uint8_t sqe_flags; /* IOSQE_IO_LINK when the next op waits for it */
+  int32_t fd;
+  uint32_t len;
+  uint32_t flags;              /* open, fsync, statx, msg or accept flags */
+  uint32_t mode;               /* open mode; statx mask */
+  uint64_t addr;               /* a buffer, or the op a cancel targets */
+  uint64_t off;                /* the file position; -1 for the current one */
+  struct __kernel_timespec ts; /* a timeout */
+  uint32_t data_len;
+  char data[]; /* a path, iovecs or a sockaddr, made by the constructor */
+};
+
+/* Constructors; each returns NULL when out of memory. */
+struct nu_op *nu_op_new(uint8_t opcode, uint32_t id);
+/* OPENAT and STATX: path (len bytes, no NUL needed) is copied. */
+struct nu_op *nu_op_new_path(uint8_t opcode, uint32_t id, const char *path,
+                             size_t len);
+/* READV and WRITEV: room for niov iovecs, which the caller fills through
+ * nu_op_iov(). */
+struct nu_op *nu_op_new_iov(uint8_t opcode, uint32_t id, uint32_t niov);
+struct iovec *nu_op_iov(struct nu_op *op);
+/* CONNECT to a numeric IPv4 or IPv6 address; *op NULL with -EINVAL when
+ * address is not one, -ENOMEM when out of memory. */
+int nu_op_new_connect(uint32_t id, int fd, const char *address, int port,
+                      struct nu_op **op);
+void nu_op_free(struct nu_op *op);
+
+struct nu_queue;
+
+struct nu_queue_config {
+  uint32_t sq_entries;
+  uint32_t cq_entries;     /* also the most operations in flight */
+  int sqpoll;              /* a kernel thread polls the SQ */
+  uint32_t sq_thread_idle; /* ms before that thread sleeps */
+  nu_deliver_fn deliver;
+  nu_exited_fn exited;
+  void *ctx;
+};
+
+/*
+ * Starts a ring thread for operations and returns once its ring is set up.
+ * Returns 0 and the queue in *out, or -errno with *op naming what failed.
+ */
+int nu_queue_start(const struct nu_queue_config *cfg, struct nu_queue **out,
+                   const char **op);
+
+/* JS thread only. Stages op for the next nu_queue_submit(). While linking
+ * is on, each staged op is linked to the one staged after it; turning it
+ * off ends the chain at the last op staged. */
+void nu_queue_stage(struct nu_queue *q, struct nu_op *op);
+void nu_queue_link(struct nu_queue *q, int on);
+
+/* JS thread only: hands every staged op to the ring thread, which submits
+ * them together. Ops beyond cq_entries in flight wait their turn there. */
+void nu_queue_submit(struct nu_queue *q);
+
+/* Asks the ring thread to cancel everything in flight, complete what was
+ * not submitted with -ECANCELED, deliver it all, and exit. Any thread. */
+void nu_queue_stop(struct nu_queue *q);
+void nu_queue_join(struct nu_queue *q);
+void nu_queue_batch_done(struct nu_queue *q, struct nu_batch *b);
+/* Frees q; the ring thread must have been joined. */
+void nu_queue_destroy(struct nu_queue *q);
+unsigned nu_queue_setup_flags(const struct nu_queue *q);
+
+/* The IORING_OP_* codes the liburing compiled in knows: 0 .. count - 1. */
+unsigned nu_probe_op_count(void);
+/* "NOP", "READV", ...: the op's name without IORING_OP_, or NULL. */
+const char *nu_probe_op_name(unsigned op);
+/* Sets supported[op] to 1 or 0 for each of the count ops. Returns 0 or
+ * -errno when no ring could be set up to ask the kernel. */
+int nu_probe(unsigned char *supported, unsigned count);
 
 /* The name of llhttp method number method, or NULL past the last one. */
 const char *nu_http_method_name(unsigned method);

@@ -4,21 +4,28 @@
 #include <string.h>
 #include <sys/mman.h>
 
-int nu_ring_init(struct nu_ring *r, unsigned sq_entries) {
+int nu_ring_init(struct nu_ring *r, unsigned sq_entries, unsigned cq_entries,
+                 unsigned extra_flags, unsigned sq_thread_idle) {
   static const unsigned attempts[] = {
       IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
       IORING_SETUP_COOP_TASKRUN,
       0,
   };
+  static const unsigned sqpoll_attempts[] = {IORING_SETUP_SINGLE_ISSUER, 0};
+  int sqpoll = (extra_flags & IORING_SETUP_SQPOLL) != 0;
+  const unsigned *tries = sqpoll ? sqpoll_attempts : attempts;
+  size_t ntries = sqpoll ? 2 : 3;
   int ret = -EINVAL;
 
   memset(r, 0, sizeof(*r));
-  for (size_t i = 0; i < sizeof(attempts) / sizeof(attempts[0]); i++) {
+  for (size_t i = 0; i < ntries; i++) {
     struct io_uring_params p;
 
     memset(&p, 0, sizeof(p));
-    p.flags = attempts[i] | IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
-    p.cq_entries = sq_entries * 4;
+    p.flags =
+        tries[i] | extra_flags | IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
+    p.cq_entries = cq_entries;
+    p.sq_thread_idle = sq_thread_idle;
     ret = io_uring_queue_init_params(sq_entries, &r->uring, &p);
     if (ret == 0) {
       r->setup_flags = p.flags;

@@ -24,12 +24,15 @@ struct nu_ring {
 };
 
 /*
- * Sets up the ring with sq_entries SQEs and a CQ four times as large. Tries
- * SINGLE_ISSUER | DEFER_TASKRUN first, then COOP_TASKRUN, then no flags.
+ * Sets up the ring with sq_entries SQEs and cq_entries CQEs. Tries
+ * SINGLE_ISSUER | DEFER_TASKRUN first, then COOP_TASKRUN, then no flags;
+ * with IORING_SETUP_SQPOLL in extra_flags (sq_thread_idle ms), only
+ * SINGLE_ISSUER, then nothing, since the kernel thread does the work.
  * Returns 0 or -errno (-EPERM when seccomp or kernel.io_uring_disabled
  * forbids io_uring, -ENOSYS without io_uring, -ENOMEM past RLIMIT_MEMLOCK).
  */
-int nu_ring_init(struct nu_ring *r, unsigned sq_entries);
+int nu_ring_init(struct nu_ring *r, unsigned sq_entries, unsigned cq_entries,
+                 unsigned extra_flags, unsigned sq_thread_idle);
 
 /*
  * Maps and registers a buffer ring of nbufs (a power of two) buffers of

@@ -18,7 +18,6 @@ static void nu__server_free(struct nu_server *s) {
   nu_batch_pool_destroy(&s->pool);
   if (s->waker.efd >= 0)
     close(s->waker.efd);
-  sem_destroy(&s->started);
   free(s);
 }
 
@@ -36,7 +35,6 @@ int nu_server_start(const struct nu_server_config *cfg, struct nu_server **out,
   s->timeouts.headers_ms = cfg->headers_timeout_ms;
   s->timeouts.request_ms = cfg->request_timeout_ms;
   s->timeouts.keep_alive_ms = cfg->keep_alive_timeout_ms;
-  sem_init(&s->started, 0, 0);
   s->waker.efd = eventfd(0, EFD_CLOEXEC);
   if (s->waker.efd < 0) {
     ret = -errno;
@@ -44,18 +42,8 @@ int nu_server_start(const struct nu_server_config *cfg, struct nu_server **out,
     nu__server_free(s);
     return ret;
   }
-  ret = pthread_create(&s->thread, NULL, nu__loop_main, s);
-  if (ret) {
-    *op = "pthread_create";
-    nu__server_free(s);
-    return -ret;
-  }
-  while (sem_wait(&s->started) < 0 && errno == EINTR)
-    ;
-  if (s->start_error) {
-    ret = s->start_error;
-    *op = s->start_op;
-    pthread_join(s->thread, NULL);
+  ret = nu_thread_start(&s->thread, "nu-ring", nu__loop_main, s, op);
+  if (ret < 0) {
     nu__server_free(s);
     return ret;
   }
@@ -83,12 +71,7 @@ void nu_server_close_connections(struct nu_server *s) {
   nu_waker_wake(&s->waker);
 }
 
-void nu_server_join(struct nu_server *s) {
-  if (s->joined)
-    return;
-  pthread_join(s->thread, NULL);
-  s->joined = 1;
-}
+void nu_server_join(struct nu_server *s) { nu_thread_join(&s->thread); }
 
 void nu_server_batch_done(struct nu_server *s, struct nu_batch *b) {
   nu_batch_pool_put(&s->pool, b);

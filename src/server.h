@@ -5,8 +5,6 @@
 #ifndef NU_SERVER_H
 #define NU_SERVER_H
 
-#include <pthread.h>
-#include <semaphore.h>
 #include <stdatomic.h>
 
 #include "conn.h"
@@ -14,6 +12,7 @@
 #include "http.h"
 #include "nu.h"
 #include "ring.h"
+#include "thread.h"
 #include "timeout.h"
 
 struct nu_server {
@@ -21,7 +20,7 @@ struct nu_server {
   struct nu_server_config cfg;
   struct nu_http_limits limits;
   struct nu_timeouts timeouts;
-  pthread_t thread;
+  struct nu_thread thread;
 
   /* Shared between threads. */
   struct nu_outbox outbox;   /* JS -> ring response chunks */
@@ -29,10 +28,6 @@ struct nu_server {
   struct nu_batch_pool pool; /* batches coming back from JS */
   atomic_int stop;           /* 0, 1 graceful, 2 force */
   atomic_uint close_all;     /* bumped by nu_server_close_connections() */
-  sem_t started;             /* posted once setup succeeded or failed */
-  int start_error;           /* -errno of setup, read after `started` */
-  const char *start_op;      /* what failed */
-  int joined;                /* JS thread only */
 
   /* Ring thread only. */
   struct nu_ring ring;
