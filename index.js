@@ -2,6 +2,9 @@
 
 const { Server, createServer } = require('./lib/server');
 const { defaultPage } = require('./lib/default_page');
+const { Ring, listenSocket } = require('./lib/ring');
+const { probe } = require('./lib/probe');
+const { strerror } = require('./lib/errors');
 
 // Starts a server on port (and host) at once. Without a handler it serves
 // a page saying it is node-uring, on every path.
@@ -15,4 +18,6 @@ function server_listen(port, host, handler) {
   return server;
 }
 
-module.exports = { Server, createServer, server_listen };
+module.exports = {
+  Server, createServer, server_listen, Ring, probe, strerror, listenSocket,
+};

@@ -22,6 +22,30 @@ function errnoException(errno, syscall, address, port) {
   return err;
 }
 
+// An error for a failed operation, as fs reports them:
+// "ENOENT: no such file or directory, open '/nope'".
+function opException(errno, syscall, path) {
+  const [code, text] = errorMap.get(errno) || ['UNKNOWN', 'unknown error'];
+  const where = path === undefined ? '' : ` '${path}'`;
+  const err = new Error(`${code}: ${text}, ${syscall}${where}`);
+  err.code = code;
+  err.errno = errno;
+  err.syscall = syscall;
+  if (path !== undefined) err.path = path;
+  return err;
+}
+
+// The message for errno (positive or negative), as strerror(3) would
+// give it in libuv's words; "unknown error N" for numbers it does not know.
+function strerror(errno) {
+  if (!Number.isInteger(errno)) {
+    throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE',
+      `The "errno" argument must be an integer. Received ${typeof errno}`);
+  }
+  const entry = errorMap.get(-Math.abs(errno));
+  return entry ? entry[1] : `unknown error ${Math.abs(errno)}`;
+}
+
 function readSysctl(name) {
   try {
     return fs.readFileSync(`/proc/sys/kernel/${name}`, 'latin1').trim();
@@ -75,4 +99,4 @@ function codedError(Type, code, message) {
   return err;
 }
 
-module.exports = { errnoException, uringUnavailable, codedError };
+module.exports = { errnoException, opException, strerror, uringUnavailable, codedError };

@@ -170,6 +170,9 @@ napi_status QueueCore::ToJs(napi_env env, nu_batch *b, napi_value argv[2]) {
   uint32_t n = 0;
   for (nu_op *op = b->ops; op; op = op->next)
     n++;
+  bool last = b->nwords > 0 && b->words[0] == NU_EV_STOPPED;
+  if (last)
+    n++; // (0, 0): the ring thread answered everything and is exiting
   int32_t *pairs = nullptr;
   napi_status st =
       napi_create_arraybuffer(env, n * 2 * sizeof(int32_t),
@@ -180,6 +183,8 @@ napi_status QueueCore::ToJs(napi_env env, nu_batch *b, napi_value argv[2]) {
     *pairs++ = static_cast<int32_t>(op->id);
     *pairs++ = op->res;
   }
+  if (last)
+    pairs[0] = pairs[1] = 0;
   return napi_create_uint32(env, n, &argv[1]);
 }
 
@@ -392,6 +397,7 @@ public:
                         InstanceMethod<&NativeRing::Link>("link"),
                         InstanceMethod<&NativeRing::Submit>("submit"),
                         InstanceMethod<&NativeRing::Close>("close"),
+                        InstanceMethod<&NativeRing::Join>("join"),
                         InstanceMethod<&NativeRing::Ref>("ref"),
                         InstanceMethod<&NativeRing::Unref>("unref")});
   }
@@ -713,6 +719,14 @@ private:
     return info.Env().Undefined();
   }
 
+  // join(): once the last batch is in, waits the moment the ring thread
+  // needs to return, so that close() leaves no thread behind.
+  Napi::Value Join(const Napi::CallbackInfo &info) {
+    if (closed_ && ctx_ != nullptr && ctx_->core != nullptr)
+      nu_queue_join(ctx_->core);
+    return info.Env().Undefined();
+  }
+
   Napi::Value Ref(const Napi::CallbackInfo &info) {
     if (ctx_ != nullptr && ctx_->tsfn != nullptr)
       napi_ref_threadsafe_function(info.Env(), ctx_->tsfn);
@@ -725,6 +739,26 @@ private:
     return info.Env().Undefined();
   }
 };
+
+// listenSocket(host | undefined, port, backlog) -> { fd, port } | { errno,
+// syscall }: a listening TCP socket for the Ring API's accept().
+Napi::Value ListenSocket(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string host =
+      info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  int fd = -1, port = 0;
+  const char *op = "";
+  int err =
+      nu_listen(info[0].IsString() ? host.c_str() : nullptr,
+                info[1].As<Napi::Number>().Int32Value(),
+                info[2].As<Napi::Number>().Int32Value(), 0, &fd, &port, &op);
+  if (err < 0)
+    return Fail(env, err, op);
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("fd", Napi::Number::New(env, fd));
+  result.Set("port", Napi::Number::New(env, port));
+  return result;
+}
 
 // probe() -> { ops: [[name, supported]...] } | { errno, syscall }
 Napi::Value Probe(const Napi::CallbackInfo &info) {
@@ -799,6 +833,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeServer", NativeServer::Init(env));
   exports.Set("NativeRing", NativeRing::Init(env));
   exports.Set("probe", Napi::Function::New<Probe>(env, "probe"));
+  exports.Set("listenSocket",
+              Napi::Function::New<ListenSocket>(env, "listenSocket"));
   exports.Set("constants", Constants(env));
   exports.Set("llhttpVersion", Napi::String::New(env, nu_llhttp_version()));
   return exports;

@@ -152,6 +152,21 @@ static void nu__queue_deliver(struct nu_queue *q) {
   q->batch = next;
 }
 
+/* The last batch: what completed since the last delivery, then the
+ * STOPPED marker. Out of memory it is all dropped, and JS, not told, has
+ * only its own close() deadline to go by. */
+static void nu__queue_deliver_last(struct nu_queue *q) {
+  uint32_t stopped = NU_EV_STOPPED;
+
+  if (nu_batch_put_words(q->batch, &stopped, 1) < 0) {
+    nu_batch_pool_put(&q->pool, q->batch);
+    q->batch = NULL;
+    return;
+  }
+  q->cfg.deliver(q->cfg.ctx, q->batch);
+  q->batch = NULL;
+}
+
 static int nu__queue_setup(struct nu_queue *q, const char **op) {
   int ret = nu_ring_init(&q->ring, q->cfg.sq_entries, q->cfg.cq_entries,
                          q->cfg.sqpoll ? IORING_SETUP_SQPOLL : 0,
@@ -194,12 +209,9 @@ static void *nu__queue_main(void *arg) {
     nu__queue_wait(q);
     nu__queue_drain(q);
   }
-  if (q->batch->ops)
-    q->cfg.deliver(q->cfg.ctx, q->batch); /* the last one needs no next */
-  else
-    nu_batch_pool_put(&q->pool, q->batch);
-  q->batch = NULL;
+  /* The ring goes before the last batch, which tells JS all is over. */
   nu_ring_exit(&q->ring);
+  nu__queue_deliver_last(q);
   q->cfg.exited(q->cfg.ctx);
   return NULL;
 }
