@@ -232,6 +232,7 @@ void nu_queue_submit(struct nu_queue *q);
 /* Asks the ring thread to cancel everything in flight, complete what was
  * not submitted with -ECANCELED, deliver it all, and exit. Any thread. */
 void nu_queue_stop(struct nu_queue *q);
+/* Waits for the ring thread to exit and closes what it used. JS thread. */
 void nu_queue_join(struct nu_queue *q);
 void nu_queue_batch_done(struct nu_queue *q, struct nu_batch *b);
 /* Frees q; the ring thread must have been joined. */

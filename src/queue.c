@@ -281,10 +281,19 @@ void nu_queue_submit(struct nu_queue *q) {
 
 void nu_queue_stop(struct nu_queue *q) {
   atomic_store(&q->stop, 1);
-  nu_waker_wake(&q->waker);
+  if (q->waker.efd >= 0)
+    nu_waker_wake(&q->waker);
 }
 
-void nu_queue_join(struct nu_queue *q) { nu_thread_join(&q->thread); }
+/* The eventfd goes with the thread, so that a closed ring holds no fd
+ * while its JS object waits for the GC. */
+void nu_queue_join(struct nu_queue *q) {
+  nu_thread_join(&q->thread);
+  if (q->waker.efd >= 0) {
+    close(q->waker.efd);
+    q->waker.efd = -1;
+  }
+}
 
 void nu_queue_batch_done(struct nu_queue *q, struct nu_batch *b) {
   nu_batch_pool_put(&q->pool, b);
