@@ -182,7 +182,8 @@ struct nu_op {
   uint64_t off;                /* the file position; -1 for the current one */
   struct __kernel_timespec ts; /* a timeout */
   uint32_t data_len;
-  char data[]; /* a path, iovecs or a sockaddr, made by the constructor */
+  /* A path, iovecs or a sockaddr, made by the constructor. */
+  char data[] __attribute__((aligned(8)));
 };
 
 /* Constructors; each returns NULL when out of memory. */

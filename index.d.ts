@@ -1,0 +1,245 @@
+// Type declarations for node-uring: the HTTP server, the Ring queue, probe().
+
+/// <reference types="node" />
+
+import { EventEmitter } from 'node:events';
+import { Readable, Stream } from 'node:stream';
+import { IncomingHttpHeaders, OutgoingHttpHeaders, OutgoingHttpHeader } from 'node:http';
+import { AddressInfo } from 'node:net';
+
+// ---- the HTTP server ----
+
+export interface ServerOptions {
+  /** Bytes of request line and headers before a 431. Default 16384. */
+  maxHeaderSize?: number;
+  /** ms for the whole head to arrive (408 after). Default 60000; 0 disables. */
+  headersTimeout?: number;
+  /** ms for the whole request to arrive. Default 300000; 0 disables. */
+  requestTimeout?: number;
+  /** ms an idle keep-alive connection is kept. Default 5000; 0 disables. */
+  keepAliveTimeout?: number;
+  /** Bind with SO_REUSEPORT, so that several servers share a port. */
+  reusePort?: boolean;
+}
+
+/** What `req.socket` is: the connection a request came on. */
+export interface UringSocket {
+  readonly remoteAddress: string | undefined;
+  readonly remoteFamily: 'IPv4' | 'IPv6';
+  readonly remotePort: number;
+  readonly localPort: number | undefined;
+  readonly destroyed: boolean;
+  address(): AddressInfo | null;
+  setNoDelay(noDelay?: boolean): this;
+  setKeepAlive(enable?: boolean, initialDelay?: number): this;
+  setTimeout(msecs: number, callback?: () => void): this;
+}
+
+/** The request: node:http's IncomingMessage surface; the body is a Readable. */
+export interface IncomingMessage extends Readable {
+  readonly socket: UringSocket;
+  readonly connection: UringSocket;
+  method: string;
+  url: string;
+  httpVersion: string;
+  httpVersionMajor: number;
+  httpVersionMinor: number;
+  headers: IncomingHttpHeaders;
+  headersDistinct: Record<string, string[]>;
+  rawHeaders: string[];
+  trailers: Record<string, string>;
+  complete: boolean;
+  aborted: boolean;
+  setTimeout(msecs: number, callback?: () => void): this;
+}
+
+/** The response: node:http's ServerResponse surface. */
+export interface ServerResponse extends Stream {
+  readonly req: IncomingMessage;
+  readonly socket: UringSocket;
+  readonly connection: UringSocket;
+  statusCode: number;
+  statusMessage: string | undefined;
+  sendDate: boolean;
+  shouldKeepAlive: boolean;
+  readonly headersSent: boolean;
+  readonly writableEnded: boolean;
+  readonly writableFinished: boolean;
+  readonly finished: boolean;
+  setHeader(name: string, value: OutgoingHttpHeader): this;
+  appendHeader(name: string, value: string | readonly string[]): this;
+  getHeader(name: string): OutgoingHttpHeader | undefined;
+  getHeaders(): OutgoingHttpHeaders;
+  getHeaderNames(): string[];
+  hasHeader(name: string): boolean;
+  removeHeader(name: string): void;
+  writeHead(statusCode: number, statusMessage?: string,
+    headers?: OutgoingHttpHeaders | OutgoingHttpHeader[]): this;
+  writeHead(statusCode: number, headers?: OutgoingHttpHeaders | OutgoingHttpHeader[]): this;
+  writeContinue(callback?: () => void): void;
+  flushHeaders(): void;
+  write(chunk: string | Uint8Array, callback?: (err?: Error | null) => void): boolean;
+  write(chunk: string | Uint8Array, encoding: BufferEncoding,
+    callback?: (err?: Error | null) => void): boolean;
+  end(callback?: () => void): this;
+  end(chunk: string | Uint8Array, callback?: () => void): this;
+  end(chunk: string | Uint8Array, encoding: BufferEncoding, callback?: () => void): this;
+}
+
+export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+export class Server extends EventEmitter {
+  constructor(requestListener?: RequestListener);
+  constructor(options: ServerOptions, requestListener?: RequestListener);
+  maxHeaderSize: number;
+  headersTimeout: number;
+  requestTimeout: number;
+  keepAliveTimeout: number;
+  reusePort: boolean;
+  readonly listening: boolean;
+  listen(port?: number, host?: string, backlog?: number, callback?: () => void): this;
+  listen(port?: number, host?: string, callback?: () => void): this;
+  listen(port?: number, callback?: () => void): this;
+  listen(options: { port?: number; host?: string; backlog?: number }, callback?: () => void): this;
+  close(callback?: (err?: Error) => void): this;
+  closeAllConnections(): void;
+  address(): AddressInfo | null;
+  ref(): this;
+  unref(): this;
+  on(event: 'request', listener: RequestListener): this;
+  on(event: 'listening' | 'close', listener: () => void): this;
+  on(event: 'error', listener: (err: Error) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+export function createServer(requestListener?: RequestListener): Server;
+export function createServer(options: ServerOptions, requestListener?: RequestListener): Server;
+
+/** Starts a server on port; without a handler it serves node-uring's page. */
+export function server_listen(port: number, handler?: RequestListener): Server;
+export function server_listen(port: number, host: string, handler?: RequestListener): Server;
+
+// ---- the Ring API ----
+
+export interface RingOptions {
+  /** SQ entries, rounded up to a power of two; the CQ is twice as large. Default 256. */
+  entries?: number;
+  /** A kernel thread polls the SQ (costs a core while busy). Default false. */
+  sqpoll?: boolean;
+  /** ms of idleness before that thread sleeps. Default 1000. */
+  sqThreadIdle?: number;
+  /**
+   * With as many operations in flight as the CQ holds: 'wait' (default)
+   * queues the next ones until there is room; 'reject' rejects them with
+   * ERR_URING_QUEUE_FULL.
+   */
+  queueFull?: 'wait' | 'reject';
+}
+
+/** Node's fs flag strings, or O_* numbers (O_CLOEXEC is always added). */
+export type OpenFlags = 'r' | 'r+' | 'rs+' | 'w' | 'wx' | 'w+' | 'wx+' | 'a' | 'ax' | 'as' |
+  'a+' | 'ax+' | 'as+' | number;
+
+/** A file position; null, undefined or -1 mean the file's current position. */
+export type Position = number | null | undefined;
+
+/** What statx() resolves to: the main fields of fs.Stats. */
+export interface RingStats {
+  dev: number; ino: number; mode: number; nlink: number; uid: number; gid: number;
+  rdev: number; size: number; blksize: number; blocks: number;
+  atimeMs: number; mtimeMs: number; ctimeMs: number; birthtimeMs: number;
+  atime: Date; mtime: Date; ctime: Date; birthtime: Date;
+  isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean;
+  isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean;
+}
+
+/**
+ * An error from an operation, shaped like fs's: code 'ENOENT', errno -2,
+ * syscall 'open', and path for operations on a path.
+ */
+export interface RingError extends Error {
+  code: string;
+  errno: number;
+  syscall: string;
+  path?: string;
+}
+
+/**
+ * The io_uring queue. Every operation returns a Promise of its result and
+ * rejects with a RingError; invalid arguments throw synchronously.
+ * Operations started in the same tick go to the kernel in one submit.
+ */
+export class Ring {
+  constructor(options?: RingOptions);
+  readonly entries: number;
+  readonly cqEntries: number;
+  /** The IORING_SETUP_* flags the kernel accepted. */
+  readonly setupFlags: number;
+  /** Operations started and not yet answered. */
+  readonly pending: number;
+  readonly closed: boolean;
+
+  nop(): Promise<number>;
+  read(fd: number, buffer: ArrayBufferView, offset?: number, length?: number,
+    position?: Position): Promise<number>;
+  write(fd: number, buffer: ArrayBufferView | string, offset?: number, length?: number,
+    position?: Position): Promise<number>;
+  readv(fd: number, buffers: readonly ArrayBufferView[], position?: Position): Promise<number>;
+  writev(fd: number, buffers: readonly ArrayBufferView[], position?: Position): Promise<number>;
+  /** Resolves to the new file descriptor. */
+  open(path: string | URL | Buffer, flags?: OpenFlags, mode?: number): Promise<number>;
+  /** Closes a file descriptor. */
+  close(fd: number): Promise<number>;
+  /**
+   * Closes the ring: operations it can still cancel reject with ECANCELED,
+   * the others complete; resolves when all are answered and its thread is gone.
+   */
+  close(): Promise<void>;
+  fsync(fd: number, options?: { datasync?: boolean }): Promise<number>;
+  statx(path: string | URL | Buffer, options?: { followSymlinks?: boolean }): Promise<RingStats>;
+  /** Resolves to a new socket's file descriptor. */
+  socket(kind?: 'tcp4' | 'tcp6' | 'udp4' | 'udp6'): Promise<number>;
+  /** Resolves to the accepted connection's file descriptor. */
+  accept(fd: number): Promise<number>;
+  /** host: an IP address, or a name that dns.lookup() resolves first. */
+  connect(fd: number, host: string, port: number): Promise<number>;
+  recv(fd: number, buffer: ArrayBufferView, offset?: number, length?: number): Promise<number>;
+  send(fd: number, buffer: ArrayBufferView | string, offset?: number,
+    length?: number): Promise<number>;
+  /** Resolves (to undefined) once ms milliseconds have passed. */
+  timeout(ms: number): Promise<void>;
+  /**
+   * Cancels the operation that returned promise: true when the kernel
+   * cancelled it (it then rejects with ECANCELED), false otherwise.
+   */
+  cancel(promise: Promise<unknown>): Promise<boolean>;
+  /**
+   * Links the operations fn starts synchronously (IOSQE_IO_LINK): each runs
+   * once the one before it succeeded; after a failure the rest reject with
+   * ECANCELED. Returns what fn returns.
+   */
+  link<T>(fn: () => T): T;
+  /** An idle ring never holds the process; a ring with pending operations does unless unref()ed. */
+  ref(): this;
+  unref(): this;
+}
+
+/** A TCP socket listening on host:port (every address when host is omitted), for Ring#accept(). */
+export function listenSocket(port?: number, host?: string, backlog?: number):
+  { fd: number; port: number };
+
+export interface ProbeResult {
+  /** os.release() */
+  kernel: string;
+  /** false where io_uring cannot be set up (seccomp, sysctl, old kernel). */
+  available: boolean;
+  /** Why io_uring is unavailable: an error with code ERR_URING_UNAVAILABLE. */
+  error?: Error & { code: string };
+  /** For each IORING_OP_* the built-in liburing knows ('NOP', 'READV', ...): supported here. */
+  ops: Record<string, boolean>;
+}
+
+export function probe(): ProbeResult;
+
+/** The message for an errno, positive or negative: strerror(2) is 'no such file or directory'. */
+export function strerror(errno: number): string;
