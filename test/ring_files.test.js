@@ -182,6 +182,33 @@ describe('Ring: files', () => {
     assert.throws(() => ring.link(() => ring.link(() => {})), { code: 'ERR_URING_LINK_NESTED' });
   });
 
+  it('rejects a chain longer than the submission queue with EINVAL', async () => {
+    const small = new Ring({ entries: 2 });
+    try {
+      const settled = await Promise.allSettled(small.link(() => [small.nop(), small.nop(), small.nop()]));
+      assert.deepEqual(settled.map((s) => s.reason && s.reason.code), ['EINVAL', 'EINVAL', 'EINVAL']);
+      assert.deepEqual(await Promise.all(small.link(() => [small.nop(), small.nop()])), [0, 0]);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('works with a kernel thread polling the queue (sqpoll)', async () => {
+    const polled = new Ring({ sqpoll: true, sqThreadIdle: 10 });
+    try {
+      assert.ok(polled.setupFlags & 2, `setupFlags ${polled.setupFlags}`); // IORING_SETUP_SQPOLL
+      const fd = await polled.open(file('p'), 'w+');
+      await polled.write(fd, 'polled', 0, 6, 0);
+      await polled.timeout(30); // the poller goes to sleep; the next submit wakes it
+      const buf = Buffer.alloc(6);
+      assert.equal(await polled.read(fd, buf, 0, 6, 0), 6);
+      assert.equal(buf.toString(), 'polled');
+      await polled.close(fd);
+    } finally {
+      await polled.close();
+    }
+  });
+
   it('validates arguments synchronously, with Node error codes', () => {
     const buf = Buffer.alloc(8);
     assert.throws(() => ring.read(0, 'x'), { code: 'ERR_INVALID_ARG_TYPE' });
