@@ -18,6 +18,7 @@ const { withFds, openIdle, ask } = require('./lib/idle');
 const { sampleCpu, cpuDelta, rssMb, CLK_TCK } = require('./lib/proc');
 const { medians, addRatios, table } = require('./lib/report');
 const { svgChart } = require('./lib/chart');
+const ringGroup = require('./ring');
 
 const HOST = '127.0.0.1'; // only ever loopback
 const DEFAULT_OUT = path.join(__dirname, 'results', 'latest.json');
@@ -39,7 +40,14 @@ const CASES = {
   '64k': { connections: 50, path: '/64k' },
   churn: { connections: 50, headers: ['Connection: close'] },
   idle10k: { connections: 10000, idle: true, fixedConnections: true },
+  // The ring group: Ring against fs.promises, no server, no load generator.
+  'ring-random4k': { ring: 'random4k', fixedConnections: true },
+  'ring-smallfiles': { ring: 'smallfiles', fixedConnections: true },
 };
+
+// Who runs the ring group's cases: bench/ring.js with Ring, and with
+// fs.promises, the baseline.
+const RING_IMPLS = ['ring', 'fs'];
 
 const SERVERS = {
   uring: 'createServer with a JS handler',
@@ -71,6 +79,13 @@ Options:
 
 Servers:
 ${Object.entries(SERVERS).map(([k, v]) => `  ${k.padEnd(15)}  ${v}`).join('\n')}
+
+The ring group (ring-random4k, ring-smallfiles) runs the Ring API against
+fs.promises, not servers: random 4 KiB reads from one 64 MiB file (page
+cache warm), 64 in flight, Ring#read vs FileHandle#read; and whole 4 KiB
+files read 32 at once, open/read/close vs fs.promises.readFile. Its table
+gives operations per second, CPU µs per operation and the ratio to
+fs.promises. The files go to a temporary directory, removed afterwards.
 
 Columns: req/s and latency from the load generator; RSS after the run; CPU
 µs per request of the whole server process and of its busiest thread (from
@@ -226,6 +241,7 @@ function stop(child) {
 // then the load generator for the duration with /proc sampled either side.
 async function measure(kase, server, opts) {
   if (kase.idle) return measureIdle(kase, server, opts);
+  if (kase.ring) return measureRing(kase, server, opts);
   const { child, port } = await startServer(server);
   try {
     const url = `http://${HOST}:${port}`;
@@ -275,6 +291,30 @@ async function measureIdle(kase, server, opts) {
   }
 }
 
+// One run of the ring group: bench/ring.js in a child, which warms up, says
+// start, runs for the duration and sends { ops, seconds }; its CPU time is
+// read from /proc on either side of the measured window.
+function measureRing(kase, impl, opts) {
+  const args = [kase.ring, impl, opts.ringDir, String(opts.duration), String(opts.warmup)];
+  const child = track(fork(path.join(__dirname, 'ring.js'), args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }));
+  return new Promise((resolve, reject) => {
+    let before = null;
+    const onExit = (code, signal) => reject(new Error(`bench/ring.js ${args.join(' ')} exited (${code ?? signal})`));
+    child.on('message', (msg) => {
+      if (msg.start) {
+        before = sampleCpu(child.pid);
+        return;
+      }
+      const cpu = cpuDelta(before, sampleCpu(child.pid));
+      const { ops, seconds } = msg.result;
+      const run = { ops, seconds, opsPerSec: ops / seconds, rssMb: rssMb(child.pid), ...cpu, cpuUsPerOp: cpu.totalUs / ops };
+      child.off('exit', onExit);
+      stop(child).then(() => resolve(run));
+    });
+    child.once('exit', onExit);
+  });
+}
+
 // Every (case, repeat, server) run in order: servers interleave within a
 // repeat so that drift on the machine hits them all alike. Also what is
 // skipped and why: { case } or { server } and reason.
@@ -289,12 +329,12 @@ function plan(opts) {
   for (const name of opts.cases) {
     const kase = { name, ...CASES[name] };
     if (!kase.fixedConnections) kase.connections = opts.connections;
-    const reason = kase.idle ? opts.idleFork.skip : opts.load.skip(kase);
+    const reason = kase.ring ? null : kase.idle ? opts.idleFork.skip : opts.load.skip(kase);
     if (reason) {
       skipped.push({ case: name, reason });
       continue;
     }
-    const these = servers.filter((s) => s !== 'uring-default' || kase.hello);
+    const these = kase.ring ? RING_IMPLS : servers.filter((s) => s !== 'uring-default' || kase.hello);
     for (let repeat = 1; repeat <= opts.repeat; repeat++) {
       for (const server of these) runs.push({ kase, server, repeat });
     }
@@ -309,6 +349,7 @@ function formatSeconds(s) {
 
 // Seconds a run should take, for the time-left guess.
 function guess({ kase }, opts) {
+  if (kase.ring) return opts.warmup + opts.duration + 0.3;
   return kase.idle ? opts.duration + IDLE_OVERHEAD_S : opts.warmup + opts.duration + opts.load.overheadS;
 }
 
@@ -333,7 +374,8 @@ async function runAll(runs, opts) {
     }
     const key = `${kase.name} ${server}`;
     if (!results.has(key)) {
-      results.set(key, { case: kase.name, server, connections: kase.connections, ratioOf: kase.idle ? 'rss' : 'rps', runs: [] });
+      const ratioOf = kase.ring ? 'ops' : kase.idle ? 'rss' : 'rps';
+      results.set(key, { case: kase.name, server, connections: kase.connections, ratioOf, runs: [] });
     }
     results.get(key).runs.push(run);
   }
@@ -393,15 +435,25 @@ async function main() {
   opts.unavailable = unavailableServers();
   opts.idleFork = withFds(CASES.idle10k.connections);
   const { runs, skipped } = plan(opts);
-  if (opts.load.name === 'none' && opts.cases.some((n) => !CASES[n].idle)) {
+  if (opts.load.name === 'none' && opts.cases.some((n) => !CASES[n].idle && !CASES[n].ring)) {
     console.error('node bench: neither wrk nor autocannon is there; install wrk (apt-get install wrk), or run npm install');
     process.exit(1);
   }
   for (const { case: kase, server, reason } of skipped) console.error(`skipping ${kase ?? server}: ${reason}`);
+  if (runs.some(({ kase }) => kase.ring)) {
+    opts.ringDir = fs.mkdtempSync(path.join(os.tmpdir(), 'node-uring-bench-'));
+    console.error('ring group: writing a 64 MiB file and 256 small ones to read');
+    ringGroup.prepareFiles(opts.ringDir);
+  }
   const started = new Date();
-  const results = await runAll(runs, opts);
+  let results;
+  try {
+    results = await runAll(runs, opts);
+  } finally {
+    if (opts.ringDir) fs.rmSync(opts.ringDir, { recursive: true, force: true });
+  }
   const notes = notesFor(opts, results, skipped);
-  const { load, unavailable, idleFork, ...flags } = opts;
+  const { load, unavailable, idleFork, ringDir, ...flags } = opts;
   const report = {
     date: started.toISOString(),
     flags: { argv: process.argv.slice(2), ...flags },

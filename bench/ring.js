@@ -2,15 +2,16 @@
 
 // `node bench`'s ring group: Ring against fs.promises on the same files.
 // Each measurement runs in a child process of its own (this file, with
-// arguments), so that its CPU time is its own; the parent reads
-// /proc/PID/stat of the child around the measured window.
+// arguments), so that its CPU time is its own: the child warms up, says
+// 'start', runs the measured window, sends its result, and waits for the
+// parent to read /proc/PID/stat once more and kill it.
 //
-//   node bench/ring.js <case> <impl> <dir> <seconds>
+//   node bench/ring.js <case> <impl> <dir> <seconds> [<warm-up seconds>]
 //     case  random4k    4 KiB reads at random 4 KiB-aligned offsets of one
 //                       64 MiB file (page cache warm), 64 in flight
 //           smallfiles  read whole 4 KiB files (open, read, close), 32 at once
 //     impl  ring | fs
-// prints one JSON line: { ops, seconds }.
+// Run by hand (no parent), it prints { ops, seconds } as JSON.
 
 const fs = require('node:fs');
 const path = require('node:path');
@@ -58,6 +59,7 @@ function makeImpl(name, dir) {
         await ring.close(fd);
         return size;
       },
+      closeFile: (fd) => ring.close(fd),
       close: () => ring.close(),
     };
   }
@@ -66,12 +68,13 @@ function makeImpl(name, dir) {
     open: () => fsp.open(path.join(dir, BIG_FILE)),
     read: async (fh, b, pos) => (await fh.read(b, 0, BLOCK, pos)).bytesRead,
     readFile: async (file) => (await fsp.readFile(file)).length,
+    closeFile: (fh) => fh.close(),
     close: async () => {},
   };
 }
 
-async function runCase(caseName, implName, dir, seconds) {
-  const impl = makeImpl(implName, dir);
+// Runs caseName with impl for seconds; returns { ops, seconds }.
+async function runFor(impl, caseName, dir, seconds) {
   const deadline = process.hrtime.bigint() + BigInt(Math.round(seconds * 1e9));
   const smallFiles = Array.from({ length: SMALL_COUNT }, (_, i) => path.join(dir, `small-${i}.bin`));
   const handle = caseName === 'random4k' ? await impl.open() : null;
@@ -94,24 +97,30 @@ async function runCase(caseName, implName, dir, seconds) {
     }
   }
 
-  process.send?.('start');
   const start = process.hrtime.bigint();
   await Promise.all(Array.from({ length: IN_FLIGHT[caseName] }, (_, w) => loop(w)));
   const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
-  if (handle !== null && typeof handle !== 'number') await handle.close();
-  await impl.close();
+  if (handle !== null) await impl.closeFile(handle);
   return { ops, seconds: elapsed };
 }
 
+async function main([caseName, implName, dir, seconds, warmup]) {
+  const impl = makeImpl(implName, dir);
+  if (Number(warmup) > 0) await runFor(impl, caseName, dir, Number(warmup));
+  process.send?.({ start: true });
+  const result = await runFor(impl, caseName, dir, Number(seconds) || 5);
+  if (process.send) process.send({ result }); // and the parent kills us
+  else console.log(JSON.stringify(result));
+  await impl.close();
+}
+
 if (require.main === module) {
-  const [caseName, implName, dir, seconds] = process.argv.slice(2);
+  const [caseName, implName, dir] = process.argv.slice(2);
   if (!IN_FLIGHT[caseName] || !['ring', 'fs'].includes(implName) || !dir) {
-    console.error('usage: node bench/ring.js random4k|smallfiles ring|fs <dir> <seconds>');
+    console.error('usage: node bench/ring.js random4k|smallfiles ring|fs <dir> <seconds> [<warm-up seconds>]');
     process.exit(2);
   }
-  runCase(caseName, implName, dir, Number(seconds) || 5).then((r) => {
-    console.log(JSON.stringify(r));
-  }, (err) => {
+  main(process.argv.slice(2)).catch((err) => {
     console.error(err);
     process.exit(1);
   });

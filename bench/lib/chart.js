@@ -3,10 +3,21 @@
 // An SVG bar chart of a bench report's ratios to node:http, written by hand
 // (no dependency): one group of bars per case, per server a solid bar for
 // the measured ratio and a light one beside it for the projected ratio, a
-// dashed line at 1.0 (node:http itself).
+// dashed line at 1.0 (node:http itself; fs.promises for the ring group,
+// whose groups say so under their names).
 
-const COLORS = { uring: '#2563eb', 'uring-default': '#7c3aed', node: '#6b7280', fastify: '#059669' };
-const SPARE_COLORS = ['#d97706', '#db2777', '#0891b2'];
+const COLORS = {
+  uring: '#2563eb', 'uring-default': '#7c3aed', node: '#6b7280', fastify: '#059669',
+  ring: '#0891b2', fs: '#9ca3af',
+};
+const SPARE_COLORS = ['#d97706', '#db2777', '#65a30d'];
+
+// What a group's bars are a ratio of, under its name and in bar titles.
+const UNITS = {
+  rps: { group: 'req/s, higher is better', title: "req/s over node:http's" },
+  rss: { group: 'RSS, lower is better', title: "RSS over node:http's" },
+  ops: { group: 'ops/s vs fs.promises', title: "ops/s over fs.promises'" },
+};
 
 const BAR = 20; // bar width
 const PAIR_GAP = 2; // between a server's measured and projected bars
@@ -49,7 +60,7 @@ function scale(max) {
 // means something (not for node:http itself, nor for RSS ratios).
 function barsOf(r) {
   const bars = [{ kind: 'measured', value: r.ratio }];
-  if (r.server !== 'node' && Number.isFinite(r.projected)) bars.push({ kind: 'projected', value: r.projected });
+  if (r.server !== 'node' && r.server !== 'fs' && Number.isFinite(r.projected)) bars.push({ kind: 'projected', value: r.projected });
   return bars;
 }
 
@@ -92,8 +103,8 @@ function svgChart(report) {
     // Narrow groups are widened, bars centred, so that labels do not meet.
     const pad = Math.max(0, (MIN_GROUP - w) / 2);
     for (const bar of bars) bar.x += x + pad;
-    const memory = results.some((r) => r.case === name && r.ratioOf === 'rss');
-    groups.push({ name, memory, bars, mid: x + pad + w / 2 });
+    const units = UNITS[results.find((r) => r.case === name).ratioOf ?? 'rps'];
+    groups.push({ name, units, bars, mid: x + pad + w / 2 });
     x += w + 2 * pad + GROUP_GAP;
   }
   const plotRight = x - GROUP_GAP / 2;
@@ -137,7 +148,7 @@ function svgChart(report) {
   for (const g of groups) {
     for (const { kind, value, r, x: bx } of g.bars) {
       const top = round(y(value));
-      const what = r.ratioOf === 'rss' ? "RSS over node:http's" : kind === 'measured' ? "req/s over node:http's" : 'projected';
+      const what = kind === 'measured' ? UNITS[r.ratioOf ?? 'rps'].title : 'projected';
       add(`<rect class="bar ${kind}" data-server="${esc(r.server)}" x="${round(bx)}" y="${top}" width="${BAR}" ` +
         `height="${round(PLOT_TOP + PLOT_HEIGHT - top)}" fill="${color(r.server)}"${kind === 'projected' ? ' fill-opacity="0.35"' : ''}>` +
         `<title>${esc(`${r.case} ${r.server}: ${label(value, r.ratioOf)} (${what})`)}</title></rect>`);
@@ -147,7 +158,7 @@ function svgChart(report) {
     const base = PLOT_TOP + PLOT_HEIGHT;
     add(`<text x="${round(g.mid)}" y="${base + 20}" font-size="13" fill="#111" text-anchor="middle">${esc(g.name)}</text>`);
     add(`<text x="${round(g.mid)}" y="${base + 36}" font-size="10" fill="#666" text-anchor="middle">` +
-      `${g.memory ? 'RSS, lower is better' : 'req/s, higher is better'}</text>`);
+      `${g.units.group}</text>`);
   }
   add('</svg>');
   return out.join('\n') + '\n';

@@ -1,6 +1,7 @@
 'use strict';
 
-// Medians over repeats, ratios to node:http, and the stdout tables.
+// Medians over repeats, ratios to node:http (to fs.promises for the ring
+// group), and the stdout tables.
 
 function median(values) {
   const v = values.filter(Number.isFinite).sort((a, b) => a - b);
@@ -14,10 +15,11 @@ function median(values) {
 const METRICS = {
   rps: ['rps', 'p50', 'p99', 'rssMb', 'cpuUsPerReq', 'busiestUsPerReq'],
   rss: ['rssMb', 'rssBeforeMb', 'kbPerConn', 'open'],
+  ops: ['opsPerSec', 'cpuUsPerOp', 'rssMb'],
 };
 
-// Each metric's median over one case-and-server's runs; ratioOf is 'rps' or
-// 'rss' (see addRatios).
+// Each metric's median over one case-and-server's runs; ratioOf is 'rps',
+// 'rss' or 'ops' (see addRatios).
 function medians(runs, ratioOf = 'rps') {
   return Object.fromEntries(METRICS[ratioOf].map((k) => [k, median(runs.map((r) => r[k]))]));
 }
@@ -26,11 +28,15 @@ function medians(runs, ratioOf = 'rps') {
 // ratioOf 'rps': req/s over node's (higher is better), and "projected",
 // node's busiest-thread µs/req over this one's (what the ratio would be if
 // each server thread had a core of its own). ratioOf 'rss': RSS over
-// node's (lower is better), no projection.
+// node's (lower is better), no projection. ratioOf 'ops' (the ring group):
+// operations per second over fs.promises', no projection.
 function addRatios(results) {
   for (const r of results) {
-    const node = results.find((n) => n.case === r.case && n.server === 'node');
-    if (r.ratioOf === 'rss') {
+    const node = results.find((n) => n.case === r.case && n.server === (r.ratioOf === 'ops' ? 'fs' : 'node'));
+    if (r.ratioOf === 'ops') {
+      r.ratio = node ? r.median.opsPerSec / node.median.opsPerSec : null;
+      r.projected = null;
+    } else if (r.ratioOf === 'rss') {
       r.ratio = node ? r.median.rssMb / node.median.rssMb : null;
       r.projected = null;
     } else {
@@ -63,6 +69,15 @@ const MEMORY_COLUMNS = [
   ['RSS vs node', (r) => fixed(r.ratio, 2)],
 ];
 
+const RING_COLUMNS = [
+  ['case', (r) => r.case],
+  ['with', (r) => (r.server === 'fs' ? 'fs.promises' : 'Ring')],
+  ['ops/s', (r) => fixed(r.median.opsPerSec, 0)],
+  ['CPU µs/op', (r) => fixed(r.median.cpuUsPerOp, 2)],
+  ['RSS MB', (r) => fixed(r.median.rssMb, 1)],
+  ['vs fs', (r) => fixed(r.ratio, 2)],
+];
+
 function fixed(n, digits) {
   return n == null || !Number.isFinite(n) ? '-' : n.toFixed(digits);
 }
@@ -77,15 +92,21 @@ function layout(columns, results) {
 }
 
 // The throughput table, then the memory one (RSS with idle connections
-// open, where the ratio is RSS and lower is better), each when it has rows.
+// open, where the ratio is RSS and lower is better), then the ring group's,
+// each when it has rows.
 function table(results) {
-  const throughput = results.filter((r) => r.ratioOf !== 'rss');
+  const throughput = results.filter((r) => (r.ratioOf ?? 'rps') === 'rps');
   const memory = results.filter((r) => r.ratioOf === 'rss');
+  const ring = results.filter((r) => r.ratioOf === 'ops');
   const parts = [];
   if (throughput.length) parts.push(layout(THROUGHPUT_COLUMNS, throughput));
   if (memory.length) {
     parts.push('Memory with idle keep-alive connections open ("RSS vs node": lower is better):\n' +
       layout(MEMORY_COLUMNS, memory));
+  }
+  if (ring.length) {
+    parts.push('The ring group: Ring against fs.promises on the same files (CPU: the whole process):\n' +
+      layout(RING_COLUMNS, ring));
   }
   return parts.join('\n\n');
 }
