@@ -82,6 +82,8 @@ static int nu__head_append(llhttp_t *p, const char *at, size_t n) {
   struct nu_http_parse_ctx *ctx = nu__ctx(p);
   struct nu_head *h = &ctx->conn->head;
 
+  if (n == 0)
+    return 0; /* llhttp may report an empty span; bytes may still be NULL */
   /* node:http refuses a head that reaches the limit, not only one past
    * it; the url, names and values count, as there. */
   if ((uint64_t)h->len + n >= ctx->lim->max_header_size)
