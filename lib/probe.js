@@ -8,8 +8,12 @@ const { errnoException, uringUnavailable } = require('./errors');
 // { kernel, available, error?, ops: { NOP: true, READV: true, ... } }: one
 // entry for each IORING_OP_* the liburing built in knows, in opcode order.
 // Where io_uring cannot be used at all, available is false, error says why
-// (an ERR_URING_UNAVAILABLE error) and every op reads false.
+// (an ERR_URING_UNAVAILABLE error) and every op reads false; without the
+// addon, error is its load error (ERR_URING_ADDON) and ops is empty.
 function probe() {
+  if (binding.loadError) {
+    return { kernel: os.release(), available: false, error: binding.loadError, ops: {} };
+  }
   const res = binding.probe();
   const ops = {};
   if (res.errno !== undefined) {

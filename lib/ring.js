@@ -11,7 +11,7 @@ const binding = require('./native');
 const { errnoException, uringUnavailable, codedError, opException } = require('./errors');
 const { Stats, STATX_SIZE, STATX_MASK } = require('./stats');
 
-const { opcodes: OP } = binding;
+const OP = binding.opcodes ?? {}; // none when the addon failed to load
 const { O_CLOEXEC, O_RDONLY, O_RDWR, O_WRONLY, O_CREAT, O_TRUNC, O_APPEND, O_EXCL, O_SYNC } =
   fs.constants;
 const AT_SYMLINK_NOFOLLOW = 0x100;
@@ -125,6 +125,7 @@ class Ring {
     // The kernel rounds the SQ up to a power of two; so do we, to report it.
     this.entries = 2 ** Math.ceil(Math.log2(entries));
     this.cqEntries = this.entries * 2;
+    if (binding.loadError) throw binding.loadError; // the Ring API is io_uring only
     this._rejectWhenFull = queueFull === 'reject';
     this._ops = new Map(); // id -> op in flight
     this._nextId = 1;
@@ -440,6 +441,7 @@ function listenSocket(port = 0, host, backlog = 511) {
     throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE',
       `host must be an IP address. Received ${String(host)}`);
   }
+  if (binding.loadError) throw binding.loadError;
   const res = binding.listenSocket(host, port, backlog);
   if (res.errno !== undefined) {
     throw errnoException(res.errno, res.syscall === 'bind' ? 'listen' : res.syscall,

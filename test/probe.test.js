@@ -10,11 +10,16 @@ const os = require('node:os');
 const path = require('node:path');
 const { probe, strerror } = require('..');
 const { buildDenyLauncher } = require('./fixtures/deny_io_uring');
+const { skipOnNodeBackend } = require('./helpers');
 
 const packageDir = path.join(__dirname, '..');
 const bin = path.join(packageDir, 'bin', 'node-uring.js');
 
 describe('probe', () => {
+  before(function () {
+    skipOnNodeBackend(this, 'the Ring API runs on io_uring only; the default run covers it');
+  });
+
   it('reports the kernel and every opcode liburing knows', () => {
     const { kernel, available, ops } = probe();
     assert.equal(kernel, os.release());

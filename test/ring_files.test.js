@@ -9,8 +9,13 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { Ring } = require('..');
+const { skipOnNodeBackend } = require('./helpers');
 
 describe('Ring: files', () => {
+  before(function () {
+    skipOnNodeBackend(this, 'the Ring API runs on io_uring only; the default run covers it');
+  });
+
   let ring;
   let dir;
 

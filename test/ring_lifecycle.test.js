@@ -9,6 +9,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const { Ring, listenSocket } = require('..');
+const { skipOnNodeBackend } = require('./helpers');
 
 const packageDir = path.join(__dirname, '..');
 
@@ -27,6 +28,10 @@ function runNode(args, script) {
 }
 
 describe('Ring: lifecycle', () => {
+  before(function () {
+    skipOnNodeBackend(this, 'the Ring API runs on io_uring only; the default run covers it');
+  });
+
   it('never drops an operation when more are started than the queue holds', async () => {
     const ring = new Ring({ entries: 4 }); // 8 in flight at most
     try {

@@ -7,8 +7,13 @@ const assert = require('node:assert/strict');
 const net = require('node:net');
 const { once } = require('node:events');
 const { Ring, listenSocket } = require('..');
+const { skipOnNodeBackend } = require('./helpers');
 
 describe('Ring: sockets, timeouts, cancel', () => {
+  before(function () {
+    skipOnNodeBackend(this, 'the Ring API runs on io_uring only; the default run covers it');
+  });
+
   let ring;
   const fds = [];
 
