@@ -48,7 +48,7 @@
         "src/thread.c",
         "src/timeout.c"
       ],
-      "defines": [ "NAPI_VERSION=8", "_GNU_SOURCE" ],
+      "defines": [ "NAPI_VERSION=8", "_GNU_SOURCE", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS" ],
       "cflags": [ "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter" ],
       "cflags_c": [ "-std=gnu11" ],
       "cflags_cc": [ "-std=c++17" ],

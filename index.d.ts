@@ -209,14 +209,16 @@ export class Ring {
   /** Resolves (to undefined) once ms milliseconds have passed. */
   timeout(ms: number): Promise<void>;
   /**
-   * Cancels the operation that returned promise: true when the kernel
-   * cancelled it (it then rejects with ECANCELED), false otherwise.
+   * Cancels the operation that returned promise: true when it was
+   * cancelled (it then rejects with ECANCELED), false when it had completed
+   * or the ring is closing. Never rejects; never waits behind a full queue.
    */
   cancel(promise: Promise<unknown>): Promise<boolean>;
   /**
    * Links the operations fn starts synchronously (IOSQE_IO_LINK): each runs
-   * once the one before it succeeded; after a failure the rest reject with
-   * ECANCELED. Returns what fn returns.
+   * once the one before it succeeded (a short read or write, or a timeout's
+   * -ETIME, counts as failure); after a failure the rest reject with
+   * ECANCELED. Returns what fn returns. cancel() cannot be linked.
    */
   link<T>(fn: () => T): T;
   /** An idle ring never holds the process; a ring with pending operations does unless unref()ed. */

@@ -20,7 +20,6 @@ const SOCK_CLOEXEC = 0o2000000;
 const MSG_NOSIGNAL = 0x4000;
 const ECANCELED = -125;
 const ETIME = -62;
-const ENOENT = -2;
 
 const OPEN_FLAGS = {
   'r': O_RDONLY,
@@ -44,6 +43,12 @@ const SOCKET_KINDS = {
 };
 
 const kOps = Symbol('ops'); // Promise -> its op, for cancel()
+
+// A ring with operations in flight stays reachable from here, so that the
+// GC cannot take it, nor the buffers it holds for the kernel, until they
+// complete. An idle ring nobody references is collected, and closed then.
+const busyRings = new Set();
+const dropped = new FinalizationRegistry((native) => native.close());
 
 function argType(name, expected, value) {
   return codedError(TypeError, 'ERR_INVALID_ARG_TYPE',
@@ -97,7 +102,7 @@ function toPath(path) {
 
 function openFlags(flags) {
   if (typeof flags === 'number') return validateInt('flags', flags, 0, 0x7fffffff) | O_CLOEXEC;
-  const f = OPEN_FLAGS[flags];
+  const f = Object.hasOwn(OPEN_FLAGS, flags) ? OPEN_FLAGS[flags] : undefined;
   if (f === undefined) {
     throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE',
       `The argument "flags" is invalid. Received ${String(flags)}`);
@@ -109,6 +114,18 @@ function validateOptions(options) {
   if (options === undefined) return {};
   if (options === null || typeof options !== 'object') throw argType('options', 'of type object', options);
   return options;
+}
+
+// The ring's batch callback. It holds the ring weakly (see busyRings) and
+// is made out here, since a closure made in the constructor would share
+// the constructor's context, and with it `this`. Once the ring is
+// collected, it only winds the native side down.
+function batchListener(weak, native) {
+  return (batch, n) => {
+    const ring = weak.deref();
+    if (ring !== undefined) ring._onBatch(batch, n);
+    else native.join(); // the last batch of a ring the GC closed
+  };
 }
 
 class Ring {
@@ -140,17 +157,19 @@ class Ring {
       if (this._closing === null) this._native.submit();
     };
 
-    this._native = new binding.NativeRing();
-    const res = this._native.open({
+    const native = new binding.NativeRing();
+    this._native = native;
+    const res = native.open({
       entries: this.entries, cqEntries: this.cqEntries, sqpoll: Boolean(sqpoll), sqThreadIdle,
-    }, (batch, n) => this._onBatch(batch, n));
+    }, batchListener(new WeakRef(this), native));
     if (res.errno !== undefined) {
       throw res.syscall === 'io_uring_setup'
         ? uringUnavailable(res.errno, res.syscall)
         : errnoException(res.errno, res.syscall);
     }
     this.setupFlags = res.setupFlags;
-    this._native.unref(); // an idle ring does not keep the process alive
+    native.unref(); // an idle ring does not keep the process alive
+    dropped.register(this, native, this);
   }
 
   get closed() { return this._closing !== null; }
@@ -223,7 +242,7 @@ class Ring {
   }
 
   socket(kind = 'tcp4') {
-    const k = SOCKET_KINDS[kind];
+    const k = Object.hasOwn(SOCKET_KINDS, kind) ? SOCKET_KINDS[kind] : undefined;
     if (k === undefined) {
       throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE',
         `kind must be one of ${Object.keys(SOCKET_KINDS).join(', ')}. Received ${String(kind)}`);
@@ -275,22 +294,28 @@ class Ring {
     return this._start('timeout', null, (id) => this._native.timeout(id, ms));
   }
 
-  // Cancels the operation that returned promise. Resolves true when the
-  // kernel cancelled it (its promise then rejects with ECANCELED), false when
-  // it had completed or could no longer be stopped.
+  // Cancels the operation that returned promise. Resolves true when it was
+  // cancelled (its promise then rejects with ECANCELED), false when it had
+  // completed, could no longer be stopped, or the ring is closing. It never
+  // waits for room in the queue: a full queue is when cancel is needed most.
   cancel(promise) {
-    const target = promise instanceof Promise ? promise[kOps] : undefined;
-    if (target === undefined) {
-      if (promise instanceof Promise) return Promise.resolve(false); // not ours, or done
+    if (!(promise instanceof Promise)) {
       throw argType('promise', 'a Promise returned by this ring', promise);
     }
-    if (target.ring !== this) throw argType('promise', 'a Promise returned by this ring', promise);
-    if (!this._ops.has(target.id)) return Promise.resolve(false);
-    return this._start('cancel', null, (id) => this._native.cancel(id, target.handle))
-      .then(() => true, (err) => {
-        if (err.errno === ENOENT || err.code === 'EALREADY') return false;
-        throw err;
-      });
+    const target = promise[kOps];
+    if (target !== undefined && target.ring !== this) {
+      throw argType('promise', 'a Promise returned by this ring', promise);
+    }
+    if (this._linking) {
+      // A linked cancel would run after the ops before it, when its target
+      // may be gone and its address taken by another op.
+      throw codedError(Error, 'ERR_URING_LINK_CANCEL', 'cancel() cannot be part of a ring.link() chain');
+    }
+    if (target === undefined || !this._ops.has(target.id) || this._closing !== null) {
+      return Promise.resolve(false);
+    }
+    return this._start('cancel', null, (id) => this._native.cancel(id, target.handle), undefined,
+      undefined, true).then((res) => res === 0, () => false);
   }
 
   // Runs fn, which starts operations synchronously; they are linked
@@ -320,7 +345,9 @@ class Ring {
   _closeRing() {
     if (this._closing) return this._closing;
     this._closing = new Promise((resolve) => { this._onClosed = resolve; });
-    this._native.ref(); // until the last batch is in
+    dropped.unregister(this);
+    busyRings.add(this); // until the last batch is in
+    this._native.ref();
     this._native.close();
     return this._closing;
   }
@@ -355,8 +382,8 @@ class Ring {
   _vector(syscall, opcode, fd, buffers, position) {
     validateFd(fd);
     if (!Array.isArray(buffers)) throw argType('buffers', 'an Array', buffers);
-    buffers.forEach((b, i) => validateView(`buffers[${i}]`, b));
     validateInt('buffers.length', buffers.length, 0, 1024);
+    for (let i = 0; i < buffers.length; i++) validateView(`buffers[${i}]`, buffers[i]);
     position = validatePosition(position);
     const keep = buffers.slice();
     return this._start(syscall, keep,
@@ -366,9 +393,9 @@ class Ring {
   // Stages one operation through stage(id) -> handle and returns its
   // promise. keep stays referenced until the operation completes, so the
   // GC cannot free memory the kernel writes into.
-  _start(syscall, keep, stage, path, out) {
+  _start(syscall, keep, stage, path, out, exempt = false) {
     this._assertOpen();
-    if (this._rejectWhenFull && this._ops.size >= this.cqEntries) {
+    if (this._rejectWhenFull && !exempt && this._ops.size >= this.cqEntries) {
       return Promise.reject(codedError(Error, 'ERR_URING_QUEUE_FULL',
         `the ring has ${this._ops.size} operations in flight, its completion ` +
         `queue's size; wait for some, or create it with queueFull: 'wait'`));
@@ -384,7 +411,10 @@ class Ring {
     });
     promise[kOps] = op;
     this._ops.set(id, op);
-    if (this._ops.size === 1 && this._refed) this._hold(true);
+    if (this._ops.size === 1) {
+      busyRings.add(this);
+      if (this._refed) this._hold(true);
+    }
     if (!this._submitScheduled) {
       this._submitScheduled = true;
       queueMicrotask(this._submit);
@@ -407,7 +437,10 @@ class Ring {
       this._ops.delete(id);
       this._settle(op, pairs[i + 1]);
     }
-    if (this._ops.size === 0 && this._holding) this._hold(false);
+    if (this._ops.size === 0) {
+      if (this._closing === null) busyRings.delete(this);
+      if (this._holding) this._hold(false);
+    }
   }
 
   _settle(op, res) {
@@ -426,6 +459,7 @@ class Ring {
     this._ops.clear();
     this._native.join();
     this._native.unref();
+    busyRings.delete(this);
     this._onClosed();
   }
 }

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -170,7 +171,7 @@ napi_status QueueCore::ToJs(napi_env env, nu_batch *b, napi_value argv[2]) {
   uint32_t n = 0;
   for (nu_op *op = b->ops; op; op = op->next)
     n++;
-  bool last = b->nwords > 0 && b->words[0] == NU_EV_STOPPED;
+  bool last = b->last != 0;
   if (last)
     n++; // (0, 0): the ring thread answered everything and is exiting
   int32_t *pairs = nullptr;
@@ -439,32 +440,39 @@ private:
     return d < 0 ? static_cast<uint64_t>(-1) : static_cast<uint64_t>(d);
   }
 
+  // An op owned here until it is staged, so that an exception on the way
+  // frees it.
+  using OpPtr = std::unique_ptr<nu_op, void (*)(nu_op *)>;
+  static OpPtr Own(nu_op *op) { return OpPtr(op, nu_op_free); }
+
   // Stages op and returns its handle; throws when allocation failed.
-  Napi::Value Stage(Napi::Env env, nu_queue *q, nu_op *op) {
+  Napi::Value Stage(Napi::Env env, nu_queue *q, OpPtr op) {
     if (op == nullptr) {
       NAPI_THROW(Napi::Error::New(env, "out of memory for an operation"),
                  env.Undefined());
     }
-    nu_queue_stage(q, op);
+    nu_op *staged = op.release();
+    nu_queue_stage(q, staged);
     return Napi::Number::New(
-        env, static_cast<double>(reinterpret_cast<uintptr_t>(op)));
+        env, static_cast<double>(reinterpret_cast<uintptr_t>(staged)));
   }
 
-  // The bytes [offset, offset + length) of a TypedArray or DataView, or
-  // nullptr (with a JS exception) when they are not all inside it.
+  // The bytes [offset, offset + length) of a TypedArray or DataView (over an
+  // ArrayBuffer or a SharedArrayBuffer), or nullptr (with a JS exception)
+  // when they are not all inside it.
   static uint8_t *Span(const Napi::Value &view, const Napi::Value &offset,
                        const Napi::Value &length, uint32_t *len) {
     Napi::Env env = view.Env();
-    uint8_t *base = nullptr;
+    void *base = nullptr;
     size_t size = 0;
     if (view.IsTypedArray()) {
-      Napi::TypedArray ta = view.As<Napi::TypedArray>();
-      base = static_cast<uint8_t *>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-      size = ta.ByteLength();
+      napi_typedarray_type type;
+      size_t count;
+      napi_get_typedarray_info(env, view, &type, &count, &base, nullptr,
+                               nullptr);
+      size = view.As<Napi::TypedArray>().ByteLength();
     } else if (view.IsDataView()) {
-      Napi::DataView dv = view.As<Napi::DataView>();
-      base = static_cast<uint8_t *>(dv.ArrayBuffer().Data()) + dv.ByteOffset();
-      size = dv.ByteLength();
+      napi_get_dataview_info(env, view, &size, &base, nullptr, nullptr);
     } else {
       Napi::TypeError::New(env, "expected a Buffer, TypedArray or DataView")
           .ThrowAsJavaScriptException();
@@ -480,7 +488,8 @@ private:
     }
     *len = static_cast<uint32_t>(n);
     // An empty view may have no memory at all; any non-null address does.
-    return base ? base + static_cast<size_t>(off) : &empty_;
+    return base ? static_cast<uint8_t *>(base) + static_cast<size_t>(off)
+                : &empty_;
   }
   static inline uint8_t empty_ = 0;
 
@@ -500,7 +509,8 @@ private:
     nu_queue_config cfg{};
     cfg.sq_entries = Uint32Option(opts, "entries");
     cfg.cq_entries = Uint32Option(opts, "cqEntries");
-    cfg.sqpoll = opts.Get("sqpoll").ToBoolean();
+    Napi::Value sqpoll = opts.Get("sqpoll");
+    cfg.sqpoll = sqpoll.IsBoolean() && sqpoll.As<Napi::Boolean>().Value();
     cfg.sq_thread_idle = Uint32Option(opts, "sqThreadIdle");
     cfg.deliver = QueueContext::Deliver;
     cfg.exited = QueueContext::Exited;
@@ -533,17 +543,19 @@ private:
     uint8_t *p = Span(info[3], info[4], info[5], &len);
     if (p == nullptr)
       return env.Undefined();
-    nu_op *op = nu_op_new(static_cast<uint8_t>(opcode), U32(info[1]));
+    bool file = opcode == IORING_OP_READ || opcode == IORING_OP_WRITE;
+    uint32_t id = U32(info[1]), flags = file ? 0 : U32(info[6]);
+    int32_t fd = I32(info[2]);
+    uint64_t off = file ? Position(info[6]) : 0;
+    OpPtr op = Own(nu_op_new(static_cast<uint8_t>(opcode), id));
     if (op != nullptr) {
-      op->fd = I32(info[2]);
+      op->fd = fd;
       op->addr = reinterpret_cast<uintptr_t>(p);
       op->len = len;
-      if (opcode == IORING_OP_READ || opcode == IORING_OP_WRITE)
-        op->off = Position(info[6]);
-      else
-        op->flags = U32(info[6]);
+      op->off = off;
+      op->flags = flags;
     }
-    return Stage(env, q, op);
+    return Stage(env, q, std::move(op));
   }
 
   // rwv(opcode, id, fd, views, position): READV and WRITEV over whole views.
@@ -558,11 +570,14 @@ private:
       NAPI_THROW(Napi::TypeError::New(env, "rwv: bad arguments"),
                  env.Undefined());
     Napi::Array views = info[3].As<Napi::Array>();
-    nu_op *op = nu_op_new_iov(static_cast<uint8_t>(opcode), U32(info[1]),
-                              views.Length());
+    uint32_t id = U32(info[1]);
+    int32_t fd = I32(info[2]);
+    uint64_t off = Position(info[4]);
+    OpPtr op =
+        Own(nu_op_new_iov(static_cast<uint8_t>(opcode), id, views.Length()));
     if (op == nullptr)
-      return Stage(env, q, op);
-    iovec *iov = nu_op_iov(op);
+      return Stage(env, q, std::move(op));
+    iovec *iov = nu_op_iov(op.get());
     for (uint32_t i = 0; i < views.Length(); i++) {
       Napi::Value view = views.Get(i);
       uint32_t len = 0;
@@ -571,16 +586,14 @@ private:
                : view.IsDataView() ? view.As<Napi::DataView>().ByteLength()
                                    : 0);
       uint8_t *p = Span(view, Napi::Number::New(env, 0), whole, &len);
-      if (p == nullptr) {
-        nu_op_free(op);
+      if (p == nullptr)
         return env.Undefined();
-      }
       iov[i].iov_base = p;
       iov[i].iov_len = len;
     }
-    op->fd = I32(info[2]);
-    op->off = Position(info[4]);
-    return Stage(env, q, op);
+    op->fd = fd;
+    op->off = off;
+    return Stage(env, q, std::move(op));
   }
 
   // path(opcode, id, path, flags, mode, statxView): OPENAT and STATX.
@@ -608,14 +621,15 @@ private:
       err.Set("code", Napi::String::New(env, "ERR_INVALID_ARG_VALUE"));
       NAPI_THROW(err, env.Undefined());
     }
-    nu_op *op = nu_op_new_path(static_cast<uint8_t>(opcode), U32(info[1]),
-                               path.data(), path.size());
+    uint32_t id = U32(info[1]), flags = U32(info[3]), mode = U32(info[4]);
+    OpPtr op = Own(nu_op_new_path(static_cast<uint8_t>(opcode), id, path.data(),
+                                  path.size()));
     if (op != nullptr) {
-      op->flags = U32(info[3]);
-      op->mode = U32(info[4]);
+      op->flags = flags;
+      op->mode = mode;
       op->addr = reinterpret_cast<uintptr_t>(out);
     }
-    return Stage(env, q, op);
+    return Stage(env, q, std::move(op));
   }
 
   // fdop(opcode, id, fd, flags): NOP, CLOSE, FSYNC and ACCEPT.
@@ -629,12 +643,14 @@ private:
         opcode != IORING_OP_FSYNC && opcode != IORING_OP_ACCEPT)
       NAPI_THROW(Napi::TypeError::New(env, "fdop: bad opcode"),
                  env.Undefined());
-    nu_op *op = nu_op_new(static_cast<uint8_t>(opcode), U32(info[1]));
+    uint32_t id = U32(info[1]), flags = U32(info[3]);
+    int32_t fd = I32(info[2]);
+    OpPtr op = Own(nu_op_new(static_cast<uint8_t>(opcode), id));
     if (op != nullptr) {
-      op->fd = I32(info[2]);
-      op->flags = U32(info[3]);
+      op->fd = fd;
+      op->flags = flags;
     }
-    return Stage(env, q, op);
+    return Stage(env, q, std::move(op));
   }
 
   // socket(id, domain, type, protocol)
@@ -643,13 +659,15 @@ private:
     nu_queue *q = Running(env);
     if (q == nullptr)
       return env.Undefined();
-    nu_op *op = nu_op_new(IORING_OP_SOCKET, U32(info[0]));
+    uint32_t id = U32(info[0]), type = U32(info[2]), protocol = U32(info[3]);
+    int32_t domain = I32(info[1]);
+    OpPtr op = Own(nu_op_new(IORING_OP_SOCKET, id));
     if (op != nullptr) {
-      op->fd = I32(info[1]);
-      op->flags = U32(info[2]);
-      op->mode = U32(info[3]);
+      op->fd = domain;
+      op->flags = type;
+      op->mode = protocol;
     }
-    return Stage(env, q, op);
+    return Stage(env, q, std::move(op));
   }
 
   // connect(id, fd, address, port): address is a numeric IP.
@@ -659,12 +677,13 @@ private:
     if (q == nullptr)
       return env.Undefined();
     std::string address = info[2].As<Napi::String>().Utf8Value();
+    uint32_t id = U32(info[0]);
+    int32_t fd = I32(info[1]), port = I32(info[3]);
     nu_op *op = nullptr;
-    if (nu_op_new_connect(U32(info[0]), I32(info[1]), address.c_str(),
-                          I32(info[3]), &op) == -EINVAL)
+    if (nu_op_new_connect(id, fd, address.c_str(), port, &op) == -EINVAL)
       NAPI_THROW(Napi::TypeError::New(env, "connect: not an IP address"),
                  env.Undefined());
-    return Stage(env, q, op);
+    return Stage(env, q, Own(op));
   }
 
   // timeout(id, ms)
@@ -674,13 +693,14 @@ private:
     if (q == nullptr)
       return env.Undefined();
     double ms = info[1].As<Napi::Number>().DoubleValue();
-    nu_op *op = nu_op_new(IORING_OP_TIMEOUT, U32(info[0]));
+    uint32_t id = U32(info[0]);
+    OpPtr op = Own(nu_op_new(IORING_OP_TIMEOUT, id));
     if (op != nullptr) {
       op->ts.tv_sec = static_cast<int64_t>(ms / 1000);
       op->ts.tv_nsec = static_cast<long long>(
           (ms - static_cast<double>(op->ts.tv_sec) * 1000) * 1e6);
     }
-    return Stage(env, q, op);
+    return Stage(env, q, std::move(op));
   }
 
   // cancel(id, handle): cancels the op staged under handle, if still there.
@@ -689,16 +709,21 @@ private:
     nu_queue *q = Running(env);
     if (q == nullptr)
       return env.Undefined();
-    nu_op *op = nu_op_new(IORING_OP_ASYNC_CANCEL, U32(info[0]));
+    uint32_t id = U32(info[0]);
+    auto target =
+        static_cast<uint64_t>(info[1].As<Napi::Number>().DoubleValue());
+    OpPtr op = Own(nu_op_new(IORING_OP_ASYNC_CANCEL, id));
     if (op != nullptr)
-      op->addr =
-          static_cast<uint64_t>(info[1].As<Napi::Number>().DoubleValue());
-    return Stage(env, q, op);
+      op->addr = target;
+    return Stage(env, q, std::move(op));
   }
 
+  // link(on): a closed ring ignores it, so that link()'s finally block
+  // can end a chain whose function closed the ring.
   Napi::Value Link(const Napi::CallbackInfo &info) {
-    if (nu_queue *q = Running(info.Env()))
-      nu_queue_link(q, info[0].ToBoolean());
+    if (ctx_ != nullptr && ctx_->core != nullptr && !closed_)
+      nu_queue_link(ctx_->core,
+                    info[0].IsBoolean() && info[0].As<Napi::Boolean>().Value());
     return info.Env().Undefined();
   }
 

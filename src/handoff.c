@@ -54,6 +54,7 @@ void nu_batch_pool_put(struct nu_batch_pool *p, struct nu_batch *b) {
 
   nu_op_list_free(b->ops);
   b->ops = b->ops_last = NULL;
+  b->last = 0;
   b->nwords = 0;
   b->nbytes = 0;
   do

@@ -49,6 +49,7 @@ struct nu_batch {
   char *bytes;
   uint32_t nbytes, cap_bytes;
   struct nu_op *ops, *ops_last;
+  int last; /* a queue's last batch: its ring thread is exiting */
 };
 
 /* Frees a batch outright, for when its owner may be gone already. */

@@ -35,20 +35,78 @@ static void nu__queue_complete(struct nu_queue *q, struct nu_op *op, int res) {
   b->ops_last = op;
 }
 
-/* Moves what JS handed over behind the ops already waiting. */
-static void nu__queue_take_inbox(struct nu_queue *q) {
-  struct nu_op *first, *last;
-
-  NU_STACK_TAKE_ALL(&q->inbox, &first);
-  if (first == NULL)
-    return;
-  for (last = first; last->next; last = last->next)
-    ;
+static void nu__queue_append(struct nu_queue *q, struct nu_op *op) {
+  op->next = NULL;
   if (q->pending_last)
-    q->pending_last->next = first;
+    q->pending_last->next = op;
   else
-    q->pending = first;
-  q->pending_last = last;
+    q->pending = op;
+  q->pending_last = op;
+}
+
+/* Answers the ops from `first` to the end of its chain, which the kernel
+ * will never see, as the kernel answers a chain after a failed link. The
+ * chain before them, if any, ends at prev. */
+static void nu__queue_drop_chain(struct nu_queue *q, struct nu_op *prev,
+                                 struct nu_op *first) {
+  struct nu_op *end = first;
+
+  while ((end->sqe_flags & IOSQE_IO_LINK) && end->next)
+    end = end->next;
+  if (prev) {
+    prev->sqe_flags &= (uint8_t)~IOSQE_IO_LINK;
+    prev->next = end->next;
+  } else {
+    q->pending = end->next;
+  }
+  if (q->pending_last == end)
+    q->pending_last = prev;
+  end->next = NULL;
+  while (first) {
+    struct nu_op *next = first->next;
+
+    nu__queue_complete(q, first, -ECANCELED);
+    first = next;
+  }
+}
+
+/* A cancel acts at once, ahead of the waiting ops and past the cap on ops
+ * in flight (it must work when the cap is reached, and the kernel keeps
+ * CQEs beyond the CQ's size). A target still waiting here never reaches
+ * the kernel; any other target is the kernel's to cancel. Only ops taken
+ * before the cancel are searched: JS staged it while its target was alive,
+ * and only an op staged later can have reused a freed target's address. */
+static void nu__queue_cancel(struct nu_queue *q, struct nu_op *cancel) {
+  struct nu_op *prev = NULL, *t = q->pending;
+
+  while (t && (uint64_t)(uintptr_t)t != cancel->addr) {
+    prev = t;
+    t = t->next;
+  }
+  if (t == NULL) {
+    nu_op_prep(nu_ring_sqe(&q->ring), cancel);
+    q->inflight++;
+    return;
+  }
+  nu__queue_drop_chain(q, prev, t);
+  nu__queue_complete(q, cancel, 0);
+}
+
+/* Moves what JS handed over behind the ops already waiting, oldest first,
+ * acting on cancels as they come. */
+static void nu__queue_take_inbox(struct nu_queue *q) {
+  struct nu_op *op;
+
+  NU_STACK_TAKE_ALL(&q->inbox, &op);
+  while (op) {
+    struct nu_op *next = op->next;
+
+    if (op->opcode == IORING_OP_ASYNC_CANCEL)
+      nu__queue_cancel(q, op);
+    else
+      nu__queue_append(q, op);
+    op = next;
+  }
 }
 
 static struct nu_op *nu__queue_pop_pending(struct nu_queue *q) {
@@ -87,6 +145,12 @@ static void nu__queue_submit_pending(struct nu_queue *q) {
       return; /* the rest waits for completions */
     if (io_uring_sq_space_left(&q->ring.uring) < n) {
       io_uring_submit(&q->ring.uring);
+      /* With SQPOLL the kernel thread takes SQEs in its own time, and no
+       * completion need come to wake us: wait for the room itself. */
+      while ((q->ring.setup_flags & IORING_SETUP_SQPOLL) &&
+             io_uring_sq_space_left(&q->ring.uring) < n &&
+             io_uring_sqring_wait(&q->ring.uring) >= 0)
+        ;
       if (io_uring_sq_space_left(&q->ring.uring) < n)
         return; /* the kernel is busy (CQ overflow): drain first */
     }
@@ -152,17 +216,10 @@ static void nu__queue_deliver(struct nu_queue *q) {
   q->batch = next;
 }
 
-/* The last batch: what completed since the last delivery, then the
- * STOPPED marker. Out of memory it is all dropped, and JS, not told, has
- * only its own close() deadline to go by. */
+/* The last batch: what completed since the last delivery, marked as the
+ * end. It needs no memory, so JS always learns the ring is done. */
 static void nu__queue_deliver_last(struct nu_queue *q) {
-  uint32_t stopped = NU_EV_STOPPED;
-
-  if (nu_batch_put_words(q->batch, &stopped, 1) < 0) {
-    nu_batch_pool_put(&q->pool, q->batch);
-    q->batch = NULL;
-    return;
-  }
+  q->batch->last = 1;
   q->cfg.deliver(q->cfg.ctx, q->batch);
   q->batch = NULL;
 }

@@ -99,9 +99,12 @@ struct io_uring_sqe *nu_ring_sqe(struct nu_ring *r) {
   while ((sqe = io_uring_get_sqe(&r->uring)) == NULL) {
     /* The SQ is full: hand it to the kernel. If it takes none (-EBUSY: the
      * CQ overflowed), let it flush the overflow into the CQ, which the
-     * caller consumes as it goes, and try again. */
+     * caller consumes as it goes, and try again. With SQPOLL the kernel
+     * thread takes the SQEs when it runs: wait for it. */
     if (io_uring_submit(&r->uring) <= 0)
       io_uring_get_events(&r->uring);
+    if (r->setup_flags & IORING_SETUP_SQPOLL)
+      io_uring_sqring_wait(&r->uring);
   }
   return sqe;
 }

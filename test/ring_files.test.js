@@ -214,6 +214,29 @@ describe('Ring: files', () => {
     }
   });
 
+  it('does not stall with sqpoll when the submission queue is full', async () => {
+    const polled = new Ring({ entries: 4, sqpoll: true, sqThreadIdle: 10 });
+    try {
+      const timers = Array.from({ length: 4 }, () => polled.timeout(5000));
+      const start = Date.now();
+      assert.equal(await polled.nop(), 0);
+      assert.ok(Date.now() - start < 2000, `nop took ${Date.now() - start} ms`);
+      for (const t of timers) await polled.cancel(t);
+      await Promise.allSettled(timers);
+    } finally {
+      await polled.close();
+    }
+  });
+
+  it('reads into views over a SharedArrayBuffer', async () => {
+    fs.writeFileSync(file('sab'), 'shared');
+    const fd = await ring.open(file('sab'));
+    const view = new Uint8Array(new SharedArrayBuffer(16), 4, 8);
+    assert.equal(await ring.read(fd, view, 0, 8, 0), 6);
+    assert.equal(Buffer.from(view.subarray(0, 6)).toString(), 'shared');
+    await ring.close(fd);
+  });
+
   it('validates arguments synchronously, with Node error codes', () => {
     const buf = Buffer.alloc(8);
     assert.throws(() => ring.read(0, 'x'), { code: 'ERR_INVALID_ARG_TYPE' });
@@ -223,6 +246,10 @@ describe('Ring: files', () => {
     assert.throws(() => ring.read(0, buf, 0, 8, -2), { code: 'ERR_OUT_OF_RANGE' });
     assert.throws(() => ring.open('a\0b'), { code: 'ERR_INVALID_ARG_VALUE' });
     assert.throws(() => ring.open(file('x'), 'rw'), { code: 'ERR_INVALID_ARG_VALUE' });
+    assert.throws(() => ring.open(file('x'), 'toString'), { code: 'ERR_INVALID_ARG_VALUE' });
+    assert.throws(() => ring.socket('constructor'), { code: 'ERR_INVALID_ARG_VALUE' });
+    // eslint-disable-next-line no-sparse-arrays
+    assert.throws(() => ring.readv(0, [, buf]), { code: 'ERR_INVALID_ARG_TYPE' });
     assert.throws(() => ring.timeout(-1), { code: 'ERR_OUT_OF_RANGE' });
     assert.throws(() => ring.socket('sctp'), { code: 'ERR_INVALID_ARG_VALUE' });
     assert.throws(() => new Ring({ entries: 0 }), { code: 'ERR_OUT_OF_RANGE' });

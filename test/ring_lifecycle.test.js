@@ -134,6 +134,50 @@ describe('Ring: lifecycle', () => {
     assert.equal(aliveAfter, 0);
   });
 
+  it('closes a ring the GC collects once nothing references it and nothing is in flight', () => {
+    const out = runNode(['--expose-gc'], `
+      const fs = require('node:fs');
+      const { Ring } = require(process.env.NODE_URING_PACKAGE);
+      const threads = () => fs.readdirSync('/proc/self/task')
+        .filter((t) => fs.readFileSync('/proc/self/task/' + t + '/comm', 'utf8').startsWith('nu-')).length;
+      (async () => {
+        const kept = new Ring();
+        const busy = new Ring().timeout(300); // its ring is referenced by nothing but this op
+        (() => { for (let i = 0; i < 20; i++) new Ring({ entries: 2 }); })();
+        const made = threads();
+        for (let i = 0; i < 10; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 10)); }
+        const afterGc = threads();
+        await busy; // it completed: its ring was not taken while it ran
+        await kept.close();
+        console.log(JSON.stringify({ made, afterGc }));
+      })();
+    `);
+    const { made, afterGc } = JSON.parse(out);
+    assert.equal(made, 22);
+    assert.equal(afterGc, 2);
+  });
+
+  it('survives terminating workers that call into a ring without pause', () => {
+    const out = runNode([], `
+      const { Worker } = require('node:worker_threads');
+      (async () => {
+        for (let i = 0; i < 10; i++) {
+          const w = new Worker(\`
+            const { Ring } = require(process.env.NODE_URING_PACKAGE);
+            const ring = new Ring();
+            require('node:worker_threads').parentPort.postMessage('go');
+            for (;;) ring.link(() => ring.nop().catch(() => {}));
+          \`, { eval: true });
+          await new Promise((r) => w.once('message', r));
+          await new Promise((r) => setTimeout(r, 5));
+          await w.terminate();
+        }
+        console.log('survived');
+      })();
+    `);
+    assert.equal(out.trim(), 'survived');
+  });
+
   it('keeps the process alive only while operations are pending', () => {
     const start = Date.now();
     const out = runNode([], `

@@ -128,6 +128,50 @@ describe('Ring: sockets, timeouts, cancel', () => {
     await assert.rejects(r, { code: 'ECANCELED', syscall: 'recv' });
   });
 
+  it('cancel works when the queue is full, and on ops still waiting for room', async () => {
+    const small = new Ring({ entries: 1 }); // 2 in flight at most
+    try {
+      const [a, b, waiting] = [small.timeout(60000), small.timeout(60000), small.timeout(60000)];
+      assert.equal(await small.cancel(waiting), true); // never reached the kernel
+      await assert.rejects(waiting, { code: 'ECANCELED' });
+      assert.equal(await small.cancel(a), true); // in the kernel, past the cap
+      await assert.rejects(a, { code: 'ECANCELED' });
+      assert.equal(await small.cancel(b), true);
+      await assert.rejects(b, { code: 'ECANCELED' });
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('cancels a waiting op with the rest of its chain, and ends the chain before it', async () => {
+    const small = new Ring({ entries: 2 });
+    try {
+      const busy = [small.timeout(60000), small.timeout(60000), small.timeout(60000), small.timeout(60000)];
+      const [first, target, after] = small.link(() => [small.nop(), small.nop(), small.nop()]);
+      assert.equal(await small.cancel(target), true);
+      await assert.rejects(target, { code: 'ECANCELED' });
+      await assert.rejects(after, { code: 'ECANCELED' });
+      for (const p of busy) await small.cancel(p);
+      await Promise.allSettled(busy);
+      assert.equal(await first, 0); // ran on its own, after the cap freed
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('cancel never rejects: false while the ring closes, an error inside link()', async () => {
+    const t = ring.timeout(60000);
+    const closing = ring.close();
+    assert.equal(await ring.cancel(t), false);
+    await assert.rejects(t, { code: 'ECANCELED' });
+    await closing;
+    ring = new Ring();
+    const u = ring.timeout(60000);
+    assert.throws(() => ring.link(() => ring.cancel(u)), { code: 'ERR_URING_LINK_CANCEL' });
+    assert.equal(await ring.cancel(u), true);
+    await assert.rejects(u, { code: 'ECANCELED' });
+  });
+
   it('cancel resolves false for what is done or not the ring\'s own', async () => {
     const done = ring.nop();
     await done;
