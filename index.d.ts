@@ -20,6 +20,12 @@ export interface ServerOptions {
   keepAliveTimeout?: number;
   /** Bind with SO_REUSEPORT, so that several servers share a port. */
   reusePort?: boolean;
+  /**
+   * 'auto' (default): io_uring when it can be set up, else node:http, with
+   * one URING_FALLBACK warning naming the cause; 'uring': fail with
+   * ERR_URING_UNAVAILABLE instead; 'node': always node:http.
+   */
+  backend?: 'auto' | 'uring' | 'node';
 }
 
 /** What `req.socket` is: the connection a request came on. */
@@ -97,6 +103,8 @@ export class Server extends EventEmitter {
   keepAliveTimeout: number;
   reusePort: boolean;
   readonly listening: boolean;
+  /** Which backend serves: 'uring' or 'node' while listening, null otherwise. */
+  readonly backend: 'uring' | 'node' | null;
   listen(port?: number, host?: string, backlog?: number, callback?: () => void): this;
   listen(port?: number, host?: string, callback?: () => void): this;
   listen(port?: number, callback?: () => void): this;
