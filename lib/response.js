@@ -14,6 +14,11 @@ const kWroteHead = Symbol('wroteHead');
 const kChunked = Symbol('chunked');
 const kHasBody = Symbol('hasBody');
 const kSeq = Symbol('seq');
+const kNeedDrain = Symbol('needDrain');
+
+// Unsent response bytes on a connection past which write() returns false,
+// as a net.Socket's default writableHighWaterMark.
+const HIGH_WATER_MARK = 16 * 1024;
 
 // What may not appear in a status line's reason phrase: it would split the
 // response or not survive the latin1 encoding of the head.
@@ -86,10 +91,23 @@ class ServerResponse extends Stream {
     this[kWroteHead] = false;
     this[kChunked] = false;
     this[kHasBody] = true;
+    this[kNeedDrain] = false;
   }
 
   get connection() {
     return this.socket;
+  }
+
+  get writableLength() {
+    return this.socket.writableLength;
+  }
+
+  get writableHighWaterMark() {
+    return HIGH_WATER_MARK;
+  }
+
+  get writableNeedDrain() {
+    return this[kNeedDrain];
   }
 
   get headersSent() {
@@ -196,7 +214,18 @@ class ServerResponse extends Stream {
     this._send(this[kChunked] ? C.OUT_CHUNKED : 0, head,
       this[kHasBody] ? body : undefined);
     if (callback) process.nextTick(callback);
-    return true;
+    if (this.socket.writableLength < HIGH_WATER_MARK || this.socket.destroyed) return true;
+    // Too much unsent: 'drain' follows once the ring thread has sent it all.
+    this[kNeedDrain] = true;
+    this.socket.server._askDrain(this.socket);
+    return false;
+  }
+
+  // The ring thread sent everything queued on the connection.
+  _drained() {
+    if (!this[kNeedDrain]) return;
+    this[kNeedDrain] = false;
+    this.emit('drain');
   }
 
   end(chunk, encoding, callback) {
@@ -285,4 +314,4 @@ class ServerResponse extends Stream {
   }
 }
 
-module.exports = { ServerResponse, kSeq };
+module.exports = { ServerResponse, byteLength, kSeq };

@@ -11,7 +11,7 @@ const net = require('node:net');
 const util = require('node:util');
 const native = require('./native');
 const { IncomingMessage } = require('./request');
-const { ServerResponse } = require('./response');
+const { ServerResponse, byteLength } = require('./response');
 const { UringSocket } = require('./socket');
 const { errnoException, uringUnavailable, codedError } = require('./errors');
 const { createNodeServer, listenOptions, closeNodeServer } = require('./node_backend');
@@ -331,6 +331,10 @@ class Server extends EventEmitter {
             this._onClose(words, i);
             i += 3;
             break;
+          case C.EV_DRAIN:
+            this._onDrain(words, i);
+            i += 5;
+            break;
           case C.EV_STOPPED:
             this._onStopped();
             i += 1;
@@ -418,6 +422,23 @@ class Server extends EventEmitter {
     socket.emit('close');
   }
 
+  // Everything written on a connection is sent: responses that saw
+  // write() return false get their 'drain'.
+  _onDrain(words, i) {
+    const socket = this._connection(words, i);
+    if (socket === undefined) return;
+    socket.sentBytes = words[i + 3] + words[i + 4] * 2 ** 32;
+    socket.drainAsked = false;
+    for (const res of socket.pending) res._drained();
+  }
+
+  // Asks the ring thread for a DRAIN event on socket, once.
+  _askDrain(socket) {
+    if (socket.drainAsked) return;
+    socket.drainAsked = true;
+    this._sendChunk(socket, 0, C.OUT_NOTIFY, undefined, undefined);
+  }
+
   _onStopped() {
     this[kHandle] = null;
     this[kNode] = null;
@@ -449,6 +470,10 @@ class Server extends EventEmitter {
   _sendChunk(socket, seq, flags, head, body) {
     if (socket.destroyed || this[kHandle] === null) return;
     this[kHandle].send(socket.slot, socket.gen, seq, flags, head, body);
+    // Counted as the ring thread counts what it sent (see _onDrain): the
+    // head's latin1 bytes and the body's.
+    if (head !== undefined) socket.queuedBytes += head.length;
+    if (body !== undefined) socket.queuedBytes += byteLength(body);
     if (this[kFlushPending]) return;
     this[kFlushPending] = true;
     if (!this[kCorked]) process.nextTick(flushNT, this);

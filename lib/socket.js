@@ -23,6 +23,17 @@ class UringSocket extends EventEmitter {
     this.pending = [];
     // The request whose body is arriving, if any.
     this.bodyRequest = null;
+    // Response bytes (heads and bodies, as JS counts them) handed to the
+    // ring thread, and those it reported sent; a DRAIN event was asked for.
+    this.queuedBytes = 0;
+    this.sentBytes = 0;
+    this.drainAsked = false;
+  }
+
+  // Response bytes written and not yet sent: what res.write() weighs
+  // against the high-water mark.
+  get writableLength() {
+    return this.queuedBytes - this.sentBytes;
   }
 
   get remoteAddress() {

@@ -829,6 +829,8 @@ Napi::Object Constants(Napi::Env env) {
   SetConstant(c, "OUT_CHUNKED", NU_OUT_CHUNKED);
   SetConstant(c, "OUT_PAUSE", NU_OUT_PAUSE);
   SetConstant(c, "OUT_RESUME", NU_OUT_RESUME);
+  SetConstant(c, "OUT_NOTIFY", NU_OUT_NOTIFY);
+  SetConstant(c, "EV_DRAIN", NU_EV_DRAIN);
   SetConstant(c, "SETUP_SQPOLL", IORING_SETUP_SQPOLL);
   SetConstant(c, "SETUP_COOP_TASKRUN", IORING_SETUP_COOP_TASKRUN);
   SetConstant(c, "SETUP_SINGLE_ISSUER", IORING_SETUP_SINGLE_ISSUER);

@@ -40,6 +40,7 @@
 /* Refused: the response is out, input is read and dropped until the peer
  * closes (see nu__conn_close_after_response() in loop.c). */
 #define NU_CONN_LINGER (1u << 13)
+#define NU_CONN_WANT_DRAIN (1u << 14) /* JS waits for a DRAIN event */
 
 /* Past either bound a connection is not read until its responses go out:
  * a client that pipelines without reading cannot make the server buffer
@@ -81,6 +82,7 @@ struct nu_conn {
   uint32_t sent_off;     /* bytes of sendq.head already sent */
   uint64_t since_ms;     /* start of the current wait (see timeout.h) */
   uint64_t queued_bytes; /* bytes in sendq and parked, unsent */
+  uint64_t sent_total;   /* head and body bytes of the chunks sent */
   struct nu_head head;
   char *backlog; /* input received while parsing was paused, unparsed */
   uint32_t backlog_len, backlog_cap;

@@ -488,6 +488,13 @@ int nu_http_emit_open(struct nu_conn *c, struct nu_batch *b) {
   return nu_batch_put_words(b, w, 6);
 }
 
+int nu_http_emit_drain(struct nu_conn *c, struct nu_batch *b) {
+  uint32_t w[5] = {NU_EV_DRAIN, c->slot, c->gen, (uint32_t)c->sent_total,
+                   (uint32_t)(c->sent_total >> 32)};
+
+  return nu_batch_put_words(b, w, 5);
+}
+
 int nu_http_emit_close(struct nu_conn *c, struct nu_batch *b) {
   uint32_t w[3] = {NU_EV_CLOSE, c->slot, c->gen};
 

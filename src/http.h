@@ -61,6 +61,8 @@ struct nu_out *nu_http_error_response(struct nu_conn *c, int status,
 /* Appends the OPEN event for a just accepted connection. Returns 0 or
  * -ENOMEM. */
 int nu_http_emit_open(struct nu_conn *c, struct nu_batch *b);
+/* Appends the DRAIN event. Returns 0 or -ENOMEM. */
+int nu_http_emit_drain(struct nu_conn *c, struct nu_batch *b);
 /* Appends the CLOSE event. Returns 0 or -ENOMEM. */
 int nu_http_emit_close(struct nu_conn *c, struct nu_batch *b);
 

@@ -264,11 +264,20 @@ static int nu__conn_sent(struct nu_conn *c, uint32_t sent) {
     sent -= left;
     c->sent_off = 0;
     c->queued_bytes -= o->len;
+    c->sent_total += (uint64_t)o->head_len + o->body_len;
     nu_outq_pop(&c->sendq);
     close_after |= (o->flags & NU_OUT_CLOSE) != 0;
     nu_out_free(o);
   }
   return close_after;
+}
+
+/* Tells JS, if it asked, once everything queued on c is sent. Out of
+ * memory, the flag stays and the next send tries again. */
+static void nu__conn_maybe_drained(struct nu_server *s, struct nu_conn *c) {
+  if ((c->flags & NU_CONN_WANT_DRAIN) && c->queued_bytes == 0 &&
+      nu_http_emit_drain(c, s->batch) == 0)
+    c->flags &= ~NU_CONN_WANT_DRAIN;
 }
 
 static void nu__mark_dirty(struct nu_server *s, struct nu_conn *c) {
@@ -306,6 +315,10 @@ static void nu__take_outbox(struct nu_server *s) {
 
     if (c == NULL) {
       nu_out_free(o); /* its connection is gone */
+    } else if (o->flags & NU_OUT_NOTIFY) {
+      c->flags |= NU_CONN_WANT_DRAIN;
+      nu_out_free(o);
+      nu__conn_maybe_drained(s, c);
     } else if (o->flags & (NU_OUT_PAUSE | NU_OUT_RESUME)) {
       if (o->flags & NU_OUT_PAUSE)
         c->flags |= NU_CONN_JS_PAUSED;
@@ -446,6 +459,7 @@ static void nu__on_send(struct nu_server *s, struct io_uring_cqe *cqe) {
   } else if (nu__conn_sent(c, (uint32_t)cqe->res)) {
     nu__conn_close_after_response(s, c); /* the response asked for it */
   } else {
+    nu__conn_maybe_drained(s, c);
     if (c->sendq.head) {
       nu__conn_flush(s, c);
     } else {

@@ -26,6 +26,9 @@ enum nu_event {
   NU_EV_END,      /* slot gen                     (the request is complete) */
   NU_EV_CLOSE,    /* slot gen                     (the connection is gone) */
   NU_EV_STOPPED,  /* (nothing): the ring thread is about to exit */
+  NU_EV_DRAIN,    /* slot gen sent_lo sent_hi: everything queued is sent;
+                     sent counts the head and body bytes of every chunk
+                     sent since the connection opened */
 };
 
 /* Bits of the REQUEST record's info word. */
@@ -57,12 +60,16 @@ void nu_batch_free(struct nu_batch *b);
 
 /* Bits of a chunk's flags. CHUNKED frames the body as one HTTP chunk and,
  * with END, adds the last chunk. PAUSE and RESUME carry no bytes: they stop
- * and restart reading the connection (JS holds enough of a request body). */
+ * and restart reading the connection (JS holds enough of a request body);
+ * nor does NOTIFY (JS holds enough unsent response bytes). */
 #define NU_OUT_END 1u   /* last chunk of the response numbered seq */
 #define NU_OUT_CLOSE 2u /* close the connection once this chunk is sent */
 #define NU_OUT_CHUNKED 4u
 #define NU_OUT_PAUSE 8u
 #define NU_OUT_RESUME 16u
+/* Carries no bytes: asks for a DRAIN event once the connection's queued
+ * chunks, this one's predecessors included, are all sent. */
+#define NU_OUT_NOTIFY 32u
 
 /* One piece of a response, allocated by nu_out_new() on the JS thread and
  * freed by the ring thread with nu_out_free() once sent or dropped. */

@@ -5,6 +5,8 @@
 
 const assert = require('node:assert/strict');
 const net = require('node:net');
+const crypto = require('node:crypto');
+const { Readable } = require('node:stream');
 const {
   skipOnNodeBackend, startServer, cleanup, request, delay, HOST,
 } = require('./helpers');
@@ -77,5 +79,111 @@ describe('backpressure', () => {
     const text = Buffer.concat(chunks).toString();
     assert.match(text, /seen \/big[\s\S]*seen \/next/);
     socket.destroy();
+  });
+
+  // Connects, sends one request, reads nothing until resume() is called;
+  // resolves the body bytes (after the head) once the response has ended.
+  function lazyClient(port) {
+    const socket = net.connect(port, HOST);
+    socket.pause();
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    const chunks = [];
+    socket.on('data', (chunk) => chunks.push(chunk));
+    const body = new Promise((resolve, reject) => {
+      socket.on('error', reject);
+      socket.on('end', () => {
+        const all = Buffer.concat(chunks);
+        resolve(all.subarray(all.indexOf('\r\n\r\n') + 4));
+      });
+    });
+    return { socket, body };
+  }
+
+  // Undoes chunked framing.
+  function unchunk(buf) {
+    const out = [];
+    for (let at = 0; ;) {
+      const eol = buf.indexOf('\r\n', at);
+      const size = parseInt(buf.toString('latin1', at, eol), 16);
+      if (size === 0) return Buffer.concat(out);
+      out.push(buf.subarray(eol + 2, eol + 2 + size));
+      at = eol + 2 + size + 2;
+    }
+  }
+
+  it("res.write() returns false while the client does not read, and 'drain' comes as it reads", async () => {
+    const chunk = crypto.randomBytes(64 * 1024);
+    const max = 512; // 32 MiB: far more than the kernel's socket buffers hold
+    let wrote = 0;
+    let drains = 0;
+    let response;
+    const { port } = await startServer((req, res) => {
+      response = res;
+      res.setHeader('Content-Type', 'application/octet-stream');
+      // Writes until write() says stop, then waits for 'drain'.
+      const pump = () => {
+        while (wrote < max) {
+          wrote++;
+          if (!res.write(chunk)) {
+            res.once('drain', () => {
+              drains++;
+              pump();
+            });
+            return;
+          }
+        }
+        res.end();
+      };
+      pump();
+    });
+    const client = lazyClient(port);
+    await delay(300);
+    // Stalled: the kernel's buffers are full, the rest waits in the handler.
+    const stalledAt = wrote;
+    assert.ok(stalledAt < max, `wrote all ${max} chunks to a client reading nothing`);
+    assert.equal(response.writableNeedDrain, true);
+    assert.ok(response.writableLength >= 16 * 1024, `${response.writableLength} unsent`);
+    await delay(200);
+    assert.equal(wrote, stalledAt, 'wrote on without a drain');
+    client.socket.resume();
+    const body = unchunk(await client.body);
+    assert.ok(drains > 0);
+    assert.equal(response.writableLength, 0);
+    assert.equal(body.length, max * chunk.length);
+    for (let i = 0; i < max; i++) {
+      assert.ok(body.subarray(i * chunk.length, (i + 1) * chunk.length).equals(chunk), `chunk ${i}`);
+    }
+  });
+
+  it('pipes a 32 MiB stream to a slow client with bounded unsent bytes', async function () {
+    this.timeout(30000);
+    const chunk = Buffer.alloc(64 * 1024, 'p');
+    const count = 512;
+    let maxUnsent = 0;
+    const { port } = await startServer((req, res) => {
+      let n = 0;
+      const source = new Readable({
+        read() {
+          maxUnsent = Math.max(maxUnsent, res.writableLength);
+          this.push(n++ < count ? chunk : null);
+        },
+      });
+      source.pipe(res);
+    });
+    const client = lazyClient(port);
+    // Read in bursts with pauses, as a slow client does.
+    const reader = setInterval(() => {
+      client.socket.resume();
+      setTimeout(() => client.socket.pause(), 5);
+    }, 20);
+    try {
+      const body = unchunk(await client.body);
+      assert.equal(body.length, count * chunk.length);
+    } finally {
+      clearInterval(reader);
+    }
+    // pipe() stops at write() === false and waits for 'drain': what is
+    // unsent stays near the high-water mark, not the 32 MiB.
+    assert.ok(maxUnsent <= 16 * 1024 + 2 * chunk.length, `${maxUnsent} bytes unsent at most`);
   });
 });
