@@ -26,6 +26,10 @@ export interface ServerOptions {
    * ERR_URING_UNAVAILABLE instead; 'node': always node:http.
    */
   backend?: 'auto' | 'uring' | 'node';
+  /** Requests a connection serves before it closes (503 past it). Default 0: none. */
+  maxRequestsPerSocket?: number;
+  /** Request body bytes past which the client gets 413. Default 0: no cap. */
+  maxRequestBodySize?: number;
 }
 
 /** What `req.socket` is: the connection a request came on. */
@@ -39,6 +43,10 @@ export interface UringSocket {
   setNoDelay(noDelay?: boolean): this;
   setKeepAlive(enable?: boolean, initialDelay?: number): this;
   setTimeout(msecs: number, callback?: () => void): this;
+  /** Closes the connection at once; responses not ended are aborted. */
+  destroy(): this;
+  /** Response bytes written on the connection and not yet sent. */
+  readonly writableLength: number;
 }
 
 /** The request: node:http's IncomingMessage surface; the body is a Readable. */
@@ -71,6 +79,9 @@ export interface ServerResponse extends Stream {
   readonly headersSent: boolean;
   readonly writableEnded: boolean;
   readonly writableFinished: boolean;
+  readonly writableLength: number;
+  readonly writableHighWaterMark: number;
+  readonly writableNeedDrain: boolean;
   readonly finished: boolean;
   setHeader(name: string, value: OutgoingHttpHeader): this;
   appendHeader(name: string, value: string | readonly string[]): this;
@@ -102,6 +113,10 @@ export class Server extends EventEmitter {
   requestTimeout: number;
   keepAliveTimeout: number;
   reusePort: boolean;
+  maxRequestsPerSocket: number;
+  maxRequestBodySize: number;
+  /** Connections past it are closed as they arrive ('drop'); undefined: no limit. */
+  maxConnections: number | undefined;
   readonly listening: boolean;
   /** Which backend serves: 'uring' or 'node' while listening, null otherwise. */
   readonly backend: 'uring' | 'node' | null;

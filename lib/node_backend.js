@@ -80,15 +80,32 @@ function createNodeServer(server) {
   inner.headersTimeout = server.headersTimeout;
   inner.requestTimeout = server.requestTimeout;
   inner.keepAliveTimeout = server.keepAliveTimeout;
+  inner.maxRequestsPerSocket = server.maxRequestsPerSocket;
+  if (server.maxConnections !== undefined) inner.maxConnections = server.maxConnections;
+  inner.on('drop', (data) => server.emit('drop', data));
+  inner.on('dropRequest', (req, socket) => server.emit('dropRequest', req, socket));
   inner[kSockets] = new Set();
   inner[kClosing] = false;
   inner.on('connection', onConnection);
   inner.on('request', (req, res) => {
     track(res);
+    if (bodyTooLarge(server, req)) {
+      res.writeHead(413, { Connection: 'close' });
+      res.end();
+      return;
+    }
     server.emit('request', req, res);
   });
   inner.on('checkContinue', (req, res) => onCheckContinue(server, req, res));
   return inner;
+}
+
+// maxRequestBodySize, which node:http lacks: checked against a declared
+// Content-Length only (a chunked body is not counted on this backend).
+function bodyTooLarge(server, req) {
+  const max = server.maxRequestBodySize;
+  const length = Number(req.headers['content-length']);
+  return max > 0 && length > max;
 }
 
 // net.Server#listen()'s options. reusePort needs Node 22.12 or 23.1; on an

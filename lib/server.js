@@ -30,6 +30,8 @@ const kUnref = Symbol('unref');
 const kBackend = Symbol('backend');
 const kActive = Symbol('active');
 const kNode = Symbol('node');
+const kConnCount = Symbol('connCount');
+const kMaxConnections = Symbol('maxConnections');
 
 // kState: what listen() and close() have done so far.
 const IDLE = 0;
@@ -48,6 +50,11 @@ const NUMERIC_OPTIONS = [
   ['headersTimeout', 60 * 1000, 0, 2 ** 31 - 1],
   ['requestTimeout', 300 * 1000, 0, 2 ** 31 - 1],
   ['keepAliveTimeout', 5 * 1000, 0, 2 ** 31 - 1],
+  // Not node:http's: request body bytes past which the client gets 413
+  // (0: no cap). A declared Content-Length over it never reaches the handler.
+  ['maxRequestBodySize', 0, 0, Number.MAX_SAFE_INTEGER],
+  // node:http's: requests a connection serves before it closes (0: no limit).
+  ['maxRequestsPerSocket', 0, 0, 2 ** 31 - 1],
 ];
 
 function checkRange(name, value, min, max) {
@@ -132,7 +139,11 @@ class Server extends EventEmitter {
     this.headersTimeout = opts.headersTimeout;
     this.requestTimeout = opts.requestTimeout;
     this.keepAliveTimeout = opts.keepAliveTimeout;
+    this.maxRequestBodySize = opts.maxRequestBodySize;
+    this.maxRequestsPerSocket = opts.maxRequestsPerSocket; // read per request
     this.reusePort = opts.reusePort;
+    this[kMaxConnections] = undefined;
+    this[kConnCount] = 0;
     this[kBackend] = opts.backend;
     this[kActive] = null; // the backend serving: 'uring' or 'node'
     this[kNode] = null; // the http.Server of the node backend
@@ -151,6 +162,18 @@ class Server extends EventEmitter {
 
   get listening() {
     return this[kState] === LISTENING;
+  }
+
+  // As net.Server's: connections past it are closed as they come, with a
+  // 'drop' event. Unset (undefined) means no limit.
+  get maxConnections() {
+    return this[kMaxConnections];
+  }
+
+  set maxConnections(value) {
+    if (value !== undefined) checkRange('server.maxConnections', value, 0, 2 ** 31 - 1);
+    this[kMaxConnections] = value;
+    if (this[kNode]) this[kNode].maxConnections = value ?? Infinity;
   }
 
   // 'uring' or 'node' while listening, null otherwise.
@@ -357,8 +380,17 @@ class Server extends EventEmitter {
   _onOpen(words, bytes, i) {
     const off = words[i + 5];
     const addr = new Uint8Array(bytes.subarray(off, off + (words[i + 3] === 6 ? 16 : 4)));
-    this[kConns][words[i + 1]] = new UringSocket(this, words[i + 1], words[i + 2],
+    const socket = new UringSocket(this, words[i + 1], words[i + 2],
       words[i + 3], words[i + 4], addr);
+    this[kConns][words[i + 1]] = socket;
+    if (++this[kConnCount] > (this[kMaxConnections] ?? Infinity)) {
+      socket.destroy();
+      this.emit('drop', {
+        localAddress: this[kAddress]?.address, localPort: this[kAddress]?.port,
+        localFamily: this[kAddress]?.family, remoteAddress: socket.remoteAddress,
+        remotePort: socket.remotePort, remoteFamily: socket.remoteFamily,
+      });
+    }
   }
 
   _onRequest(words, bytes, i) {
@@ -376,6 +408,18 @@ class Server extends EventEmitter {
     } else {
       req.complete = true;
       req.push(null);
+    }
+    // maxRequestsPerSocket, as node:http: the last request allowed is
+    // answered with Connection: close, and any pipelined after it with 503.
+    const max = this.maxRequestsPerSocket;
+    if (max > 0 && ++socket.requests >= max) {
+      res.shouldKeepAlive = false;
+      if (socket.requests > max) {
+        this.emit('dropRequest', req, socket);
+        res.writeHead(503);
+        res.end();
+        return;
+      }
     }
     if ((info & C.REQ_EXPECT_CONTINUE) && this.listenerCount('checkContinue') > 0) {
       this._emitSafely('checkContinue', req, res);
@@ -415,6 +459,7 @@ class Server extends EventEmitter {
     const socket = this._connection(words, i);
     if (socket === undefined) return;
     this[kConns][socket.slot] = undefined;
+    this[kConnCount]--;
     socket.destroyed = true;
     const pending = socket.pending;
     socket.pending = [];
@@ -430,6 +475,11 @@ class Server extends EventEmitter {
     socket.sentBytes = words[i + 3] + words[i + 4] * 2 ** 32;
     socket.drainAsked = false;
     for (const res of socket.pending) res._drained();
+  }
+
+  // Closes socket's connection at once (socket.destroy()).
+  _abort(socket) {
+    this._sendChunk(socket, 0, C.OUT_ABORT, undefined, undefined);
   }
 
   // Asks the ring thread for a DRAIN event on socket, once.

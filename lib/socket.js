@@ -28,6 +28,14 @@ class UringSocket extends EventEmitter {
     this.queuedBytes = 0;
     this.sentBytes = 0;
     this.drainAsked = false;
+    this.requests = 0; // counted when maxRequestsPerSocket is set
+  }
+
+  // Closes the connection at once; its responses not yet ended are
+  // aborted ('close' follows, as for a client that went away).
+  destroy() {
+    if (!this.destroyed) this.server._abort(this);
+    return this;
   }
 
   // Response bytes written and not yet sent: what res.write() weighs

@@ -274,6 +274,11 @@ private:
     nu_server_config cfg{};
     cfg.listen_fd = fd;
     cfg.max_header_size = Uint32Option(opts, "maxHeaderSize");
+    Napi::Value max_body = opts.Get("maxRequestBodySize");
+    cfg.max_body_size =
+        max_body.IsNumber()
+            ? static_cast<uint64_t>(max_body.As<Napi::Number>().DoubleValue())
+            : 0;
     cfg.sq_entries = Uint32Option(opts, "ringEntries");
     cfg.headers_timeout_ms = Uint32Option(opts, "headersTimeout");
     cfg.request_timeout_ms = Uint32Option(opts, "requestTimeout");
@@ -830,6 +835,7 @@ Napi::Object Constants(Napi::Env env) {
   SetConstant(c, "OUT_PAUSE", NU_OUT_PAUSE);
   SetConstant(c, "OUT_RESUME", NU_OUT_RESUME);
   SetConstant(c, "OUT_NOTIFY", NU_OUT_NOTIFY);
+  SetConstant(c, "OUT_ABORT", NU_OUT_ABORT);
   SetConstant(c, "EV_DRAIN", NU_EV_DRAIN);
   SetConstant(c, "SETUP_SQPOLL", IORING_SETUP_SQPOLL);
   SetConstant(c, "SETUP_COOP_TASKRUN", IORING_SETUP_COOP_TASKRUN);

@@ -187,6 +187,7 @@ static int nu__on_message_begin(llhttp_t *p) {
   c->head.info = 0;
   c->head.hosts = 0;
   c->chunk_ext_len = 0;
+  c->body_len = 0;
   return 0;
 }
 
@@ -262,6 +263,11 @@ static int nu__on_headers_complete(llhttp_t *p) {
 
   if (status)
     return nu__reject(ctx, status);
+  /* A declared body over the cap is refused before JS sees the request;
+   * a chunked one, when it gets there (nu__on_body). */
+  if (ctx->lim->max_body_size && (p->flags & F_CONTENT_LENGTH) &&
+      p->content_length > ctx->lim->max_body_size)
+    return nu__reject(ctx, 413);
   h->scan = 0; /* an HTTP/0.9 request line ends its head at once */
   h->info = nu__request_info(p, h->info);
   off = nu_batch_put_bytes(ctx->batch, h->bytes, h->len);
@@ -283,9 +289,14 @@ static int nu__on_headers_complete(llhttp_t *p) {
 
 static int nu__on_body(llhttp_t *p, const char *at, size_t n) {
   struct nu_http_parse_ctx *ctx = nu__ctx(p);
-  int64_t off = nu_batch_put_bytes(ctx->batch, at, (uint32_t)n);
-  uint32_t w[5] = {NU_EV_BODY, ctx->conn->slot, ctx->conn->gen, 0, (uint32_t)n};
+  struct nu_conn *c = ctx->conn;
+  uint32_t w[5] = {NU_EV_BODY, c->slot, c->gen, 0, (uint32_t)n};
+  int64_t off;
 
+  c->body_len += n;
+  if (ctx->lim->max_body_size && c->body_len > ctx->lim->max_body_size)
+    return nu__reject(ctx, 413);
+  off = nu_batch_put_bytes(ctx->batch, at, (uint32_t)n);
   if (off < 0)
     return -1;
   w[3] = (uint32_t)off;

@@ -16,6 +16,7 @@
 
 struct nu_http_limits {
   uint32_t max_header_size; /* url plus header names and values, in bytes */
+  uint64_t max_body_size;   /* request body bytes before a 413; 0: no cap */
 };
 
 /* Fills the llhttp callbacks; s must outlive every parser using it. */

@@ -315,6 +315,9 @@ static void nu__take_outbox(struct nu_server *s) {
 
     if (c == NULL) {
       nu_out_free(o); /* its connection is gone */
+    } else if (o->flags & NU_OUT_ABORT) {
+      nu_out_free(o);
+      nu__conn_close(s, c);
     } else if (o->flags & NU_OUT_NOTIFY) {
       c->flags |= NU_CONN_WANT_DRAIN;
       nu_out_free(o);

@@ -70,6 +70,8 @@ void nu_batch_free(struct nu_batch *b);
 /* Carries no bytes: asks for a DRAIN event once the connection's queued
  * chunks, this one's predecessors included, are all sent. */
 #define NU_OUT_NOTIFY 32u
+/* Carries no bytes: closes the connection at once, whatever it owes. */
+#define NU_OUT_ABORT 64u
 
 /* One piece of a response, allocated by nu_out_new() on the JS thread and
  * freed by the ring thread with nu_out_free() once sent or dropped. */
@@ -123,6 +125,7 @@ struct nu_server_config {
                                   successful nu_server_start() on */
   uint32_t sq_entries;         /* SQ size; the CQ is four times larger */
   uint32_t max_header_size;    /* bytes of url and headers before a 431 */
+  uint64_t max_body_size;      /* request body bytes before a 413; 0: none */
   uint32_t headers_timeout_ms; /* 0 disables; see timeout.h */
   uint32_t request_timeout_ms;
   uint32_t keep_alive_timeout_ms;
