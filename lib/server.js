@@ -164,6 +164,20 @@ class Server extends EventEmitter {
     return this[kState] === LISTENING;
   }
 
+  // As net.Server's: callback(null, count) with the connections open (on
+  // the ring thread: accepted and not yet fully closed).
+  getConnections(callback) {
+    if (typeof callback !== 'function') {
+      throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE', 'The "callback" argument must be of type function');
+    }
+    if (this[kNode]) {
+      this[kNode].getConnections(callback);
+    } else {
+      process.nextTick(callback, null, this[kHandle] ? this[kHandle].liveConnections() : 0);
+    }
+    return this;
+  }
+
   // As net.Server's: connections past it are closed as they come, with a
   // 'drop' event. Unset (undefined) means no limit.
   get maxConnections() {

@@ -216,7 +216,8 @@ public:
          InstanceMethod<&NativeServer::Stop>("stop"),
          InstanceMethod<&NativeServer::CloseConnections>("closeConnections"),
          InstanceMethod<&NativeServer::Ref>("ref"),
-         InstanceMethod<&NativeServer::Unref>("unref")});
+         InstanceMethod<&NativeServer::Unref>("unref"),
+         InstanceMethod<&NativeServer::LiveConnections>("liveConnections")});
   }
 
   explicit NativeServer(const Napi::CallbackInfo &info)
@@ -349,6 +350,14 @@ private:
     nu_out_seal(o);
     nu_server_send(server, o);
     return env.Undefined();
+  }
+
+  // liveConnections(): what the ring thread holds open (tests, stats).
+  Napi::Value LiveConnections(const Napi::CallbackInfo &info) {
+    nu_server *server = Running(info);
+    if (server == nullptr)
+      return info.Env().Undefined();
+    return Napi::Number::New(info.Env(), nu_server_live_connections(server));
   }
 
   Napi::Value Flush(const Napi::CallbackInfo &info) {

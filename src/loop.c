@@ -133,6 +133,7 @@ static void nu__conn_maybe_release(struct nu_server *s, struct nu_conn *c) {
    * connection; its (slot, gen) is dead either way. */
   (void)nu_http_emit_close(c, s->batch);
   nu_conn_release(&s->conns, c);
+  atomic_store_explicit(&s->live_conns, s->conns.nopen, memory_order_relaxed);
 }
 
 /* Starts closing c: no more input is read, pending requests are cancelled,
@@ -194,6 +195,8 @@ static void nu__conn_close_if_idle(struct nu_server *s, struct nu_conn *c) {
 
 static void nu__conn_open(struct nu_server *s, int fd) {
   struct nu_conn *c = nu_conn_acquire(&s->conns);
+
+  atomic_store_explicit(&s->live_conns, s->conns.nopen, memory_order_relaxed);
   socklen_t len = sizeof(c->peer);
   int one = 1;
 

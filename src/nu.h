@@ -169,6 +169,10 @@ void nu_server_batch_done(struct nu_server *s, struct nu_batch *b);
 /* Frees s; the ring thread must have been joined. */
 void nu_server_destroy(struct nu_server *s);
 
+/* How many connections the ring thread holds open (accepted and not yet
+ * released), as of a moment ago. Any thread. */
+unsigned nu_server_live_connections(struct nu_server *s);
+
 /* The IORING_SETUP_* flags the kernel accepted for s's ring. */
 unsigned nu_server_setup_flags(const struct nu_server *s);
 

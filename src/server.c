@@ -80,6 +80,10 @@ void nu_server_batch_done(struct nu_server *s, struct nu_batch *b) {
 
 void nu_server_destroy(struct nu_server *s) { nu__server_free(s); }
 
+unsigned nu_server_live_connections(struct nu_server *s) {
+  return atomic_load_explicit(&s->live_conns, memory_order_relaxed);
+}
+
 unsigned nu_server_setup_flags(const struct nu_server *s) {
   return s->ring.setup_flags;
 }

@@ -28,6 +28,7 @@ struct nu_server {
   struct nu_batch_pool pool; /* batches coming back from JS */
   atomic_int stop;           /* 0, 1 graceful, 2 force */
   atomic_uint close_all;     /* bumped by nu_server_close_connections() */
+  atomic_uint live_conns;    /* open connection structs, for JS to read */
 
   /* Ring thread only. */
   struct nu_ring ring;
