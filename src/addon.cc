@@ -205,7 +205,38 @@ uint32_t Uint32Option(Napi::Object o, const char *name) {
   return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : 0;
 }
 
-class NativeServer : public Napi::ObjectWrap<NativeServer>, Detachable {
+// What the JS objects in front of a Context share: the context, which
+// clears the pointer when it goes, and ref()/unref() of its function.
+template <typename Derived, typename Core>
+class ContextOwner : public Napi::ObjectWrap<Derived>, public Detachable {
+public:
+  explicit ContextOwner(const Napi::CallbackInfo &info)
+      : Napi::ObjectWrap<Derived>(info) {}
+
+  ~ContextOwner() override {
+    if (ctx_ != nullptr)
+      ctx_->owner = nullptr;
+  }
+
+  void Detach() override { ctx_ = nullptr; }
+
+protected:
+  Context<Core> *ctx_ = nullptr;
+
+  Napi::Value Ref(const Napi::CallbackInfo &info) {
+    if (ctx_ != nullptr && ctx_->tsfn != nullptr)
+      napi_ref_threadsafe_function(info.Env(), ctx_->tsfn);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Unref(const Napi::CallbackInfo &info) {
+    if (ctx_ != nullptr && ctx_->tsfn != nullptr)
+      napi_unref_threadsafe_function(info.Env(), ctx_->tsfn);
+    return info.Env().Undefined();
+  }
+};
+
+class NativeServer : public ContextOwner<NativeServer, ServerCore> {
 public:
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(
@@ -215,24 +246,14 @@ public:
          InstanceMethod<&NativeServer::Flush>("flush"),
          InstanceMethod<&NativeServer::Stop>("stop"),
          InstanceMethod<&NativeServer::CloseConnections>("closeConnections"),
-         InstanceMethod<&NativeServer::Ref>("ref"),
-         InstanceMethod<&NativeServer::Unref>("unref"),
+         InstanceMethod("ref", &NativeServer::Ref),
+         InstanceMethod("unref", &NativeServer::Unref),
          InstanceMethod<&NativeServer::LiveConnections>("liveConnections")});
   }
 
-  explicit NativeServer(const Napi::CallbackInfo &info)
-      : Napi::ObjectWrap<NativeServer>(info) {}
-
-  ~NativeServer() override {
-    if (ctx_ != nullptr)
-      ctx_->owner = nullptr;
-  }
-
-  void Detach() override { ctx_ = nullptr; }
+  explicit NativeServer(const Napi::CallbackInfo &info) : ContextOwner(info) {}
 
 private:
-  ServerContext *ctx_ = nullptr;
-
   nu_server *Running(const Napi::CallbackInfo &info) {
     if (ctx_ == nullptr || ctx_->core == nullptr) {
       Napi::Error::New(info.Env(), "the server is not running")
@@ -378,25 +399,13 @@ private:
       nu_server_close_connections(server);
     return info.Env().Undefined();
   }
-
-  Napi::Value Ref(const Napi::CallbackInfo &info) {
-    if (ctx_ != nullptr && ctx_->tsfn != nullptr)
-      napi_ref_threadsafe_function(info.Env(), ctx_->tsfn);
-    return info.Env().Undefined();
-  }
-
-  Napi::Value Unref(const Napi::CallbackInfo &info) {
-    if (ctx_ != nullptr && ctx_->tsfn != nullptr)
-      napi_unref_threadsafe_function(info.Env(), ctx_->tsfn);
-    return info.Env().Undefined();
-  }
 };
 
 // The Ring API's queue. Every op method stages one operation and returns
 // its handle (the op's address, which a cancel names); JS calls submit()
 // once per tick. lib/ring.js validates arguments; the checks here are the
 // ones memory safety depends on.
-class NativeRing : public Napi::ObjectWrap<NativeRing>, Detachable {
+class NativeRing : public ContextOwner<NativeRing, QueueCore> {
 public:
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "NativeRing",
@@ -413,22 +422,13 @@ public:
                         InstanceMethod<&NativeRing::Submit>("submit"),
                         InstanceMethod<&NativeRing::Close>("close"),
                         InstanceMethod<&NativeRing::Join>("join"),
-                        InstanceMethod<&NativeRing::Ref>("ref"),
-                        InstanceMethod<&NativeRing::Unref>("unref")});
+                        InstanceMethod("ref", &NativeRing::Ref),
+                        InstanceMethod("unref", &NativeRing::Unref)});
   }
 
-  explicit NativeRing(const Napi::CallbackInfo &info)
-      : Napi::ObjectWrap<NativeRing>(info) {}
-
-  ~NativeRing() override {
-    if (ctx_ != nullptr)
-      ctx_->owner = nullptr;
-  }
-
-  void Detach() override { ctx_ = nullptr; }
+  explicit NativeRing(const Napi::CallbackInfo &info) : ContextOwner(info) {}
 
 private:
-  QueueContext *ctx_ = nullptr;
   bool closed_ = false;
 
   nu_queue *Running(Napi::Env env) {
@@ -763,18 +763,6 @@ private:
   Napi::Value Join(const Napi::CallbackInfo &info) {
     if (closed_ && ctx_ != nullptr && ctx_->core != nullptr)
       nu_queue_join(ctx_->core);
-    return info.Env().Undefined();
-  }
-
-  Napi::Value Ref(const Napi::CallbackInfo &info) {
-    if (ctx_ != nullptr && ctx_->tsfn != nullptr)
-      napi_ref_threadsafe_function(info.Env(), ctx_->tsfn);
-    return info.Env().Undefined();
-  }
-
-  Napi::Value Unref(const Napi::CallbackInfo &info) {
-    if (ctx_ != nullptr && ctx_->tsfn != nullptr)
-      napi_unref_threadsafe_function(info.Env(), ctx_->tsfn);
     return info.Env().Undefined();
   }
 };
