@@ -30,6 +30,8 @@ export interface ServerOptions {
   maxRequestsPerSocket?: number;
   /** Request body bytes past which the client gets 413. Default 0: no cap. */
   maxRequestBodySize?: number;
+  /** The ring's SQ entries (8 to 32768; the CQ is 4 times larger). Default 512. */
+  ringEntries?: number;
 }
 
 /** What `req.socket` is: the connection a request came on. */

@@ -39,7 +39,6 @@ const STARTING = 1;
 const LISTENING = 2;
 const CLOSING = 3;
 
-const DEFAULT_RING_ENTRIES = 512;
 
 // 'auto': io_uring when the ring can be set up, node:http otherwise.
 const BACKENDS = ['auto', 'uring', 'node'];
@@ -55,6 +54,9 @@ const NUMERIC_OPTIONS = [
   ['maxRequestBodySize', 0, 0, Number.MAX_SAFE_INTEGER],
   // node:http's: requests a connection serves before it closes (0: no limit).
   ['maxRequestsPerSocket', 0, 0, 2 ** 31 - 1],
+  // Not node:http's: the ring's submission queue (its completion queue is
+  // four times larger); the kernel rounds it up to a power of two.
+  ['ringEntries', 512, 8, 32768],
 ];
 
 function checkRange(name, value, min, max) {
@@ -141,6 +143,7 @@ class Server extends EventEmitter {
     this.keepAliveTimeout = opts.keepAliveTimeout;
     this.maxRequestBodySize = opts.maxRequestBodySize;
     this.maxRequestsPerSocket = opts.maxRequestsPerSocket; // read per request
+    this.ringEntries = opts.ringEntries;
     this.reusePort = opts.reusePort;
     this[kMaxConnections] = undefined;
     this[kConnCount] = 0;
@@ -238,7 +241,7 @@ class Server extends EventEmitter {
     const handle = new native.NativeServer();
     const options = {
       host: host ?? null, port, backlog, reusePort: this.reusePort,
-      ringEntries: DEFAULT_RING_ENTRIES,
+      ringEntries: this.ringEntries,
     };
     for (const [name] of NUMERIC_OPTIONS) options[name] = this[name];
     const result = handle.listen(options, this[kOnBatch]);
