@@ -44,6 +44,7 @@
         "src/probe.c",
         "src/queue.c",
         "src/ring.c",
+        "src/route.c",
         "src/server.c",
         "src/thread.c",
         "src/timeout.c"

@@ -1,7 +1,7 @@
 'use strict';
 
 const { Server, createServer } = require('./lib/server');
-const { defaultPage } = require('./lib/default_page');
+const { defaultPage, PAGE } = require('./lib/default_page');
 const { Ring, listenSocket } = require('./lib/ring');
 const { probe } = require('./lib/probe');
 const { strerror } = require('./lib/errors');
@@ -14,6 +14,11 @@ function server_listen(port, host, handler) {
     host = undefined;
   }
   const server = createServer(handler || defaultPage);
+  // Without a handler, GET and HEAD are answered by the ring thread alone;
+  // other methods still get the page, from JS.
+  if (!handler) {
+    server.route('GET', '*', { headers: { 'Content-Type': 'text/html; charset=utf-8' }, body: PAGE });
+  }
   server.listen(port, host);
   return server;
 }

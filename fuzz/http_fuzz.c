@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "route.h"
 
 /* The first input byte seeds how reads are cut and requests answered;
  * the second picks the header size limit. */
@@ -30,11 +31,17 @@ static uint32_t nu__fuzz_next(struct nu__fuzz_plan *p) {
       __builtin_trap();                                                        \
   } while (0)
 
+/* The requests JS has and has not answered yet, oldest first. */
+struct nu__fuzz_owed {
+  uint32_t seq[2048];
+  uint32_t head, tail;
+};
+
 /* Walks the events appended since word `from`: each record is whole, and
  * every offset and length it carries stays inside the batch's bytes.
- * Returns how many requests it saw. */
-static uint32_t nu__fuzz_check(const struct nu_batch *b, uint32_t from) {
-  uint32_t requests = 0;
+ * Notes each request in owed. */
+static void nu__fuzz_check(const struct nu_batch *b, uint32_t from,
+                           struct nu__fuzz_owed *owed) {
   uint32_t i = from;
 
   while (i < b->nwords) {
@@ -51,7 +58,8 @@ static uint32_t nu__fuzz_check(const struct nu_batch *b, uint32_t from) {
         end += w[7 + k];
       NU__CHECK(end <= b->nbytes);
       NU__CHECK(w[6] >= 1 && w[6] % 2 == 1); /* the url, then name-value pairs */
-      requests++;
+      NU__CHECK(owed->tail - owed->head < 2048);
+      owed->seq[owed->tail++ % 2048] = w[3];
       i += 7 + w[6];
       break;
     }
@@ -68,14 +76,47 @@ static uint32_t nu__fuzz_check(const struct nu_batch *b, uint32_t from) {
       NU__CHECK(0);
     }
   }
-  return requests;
 }
 
-/* Answers the oldest request still owed, as a response JS sent and the
- * ring thread wrote out. */
-static void nu__fuzz_answer(struct nu_conn *c) {
-  if (c->send_seq != c->next_seq)
-    c->send_seq++;
+/* The ring thread writes out all it can: whatever sendq holds. */
+static void nu__fuzz_send(struct nu_conn *c) {
+  struct nu_out *o;
+
+  while ((o = nu_outq_pop(&c->sendq)) != NULL) {
+    NU__CHECK(c->queued_bytes >= o->len);
+    c->queued_bytes -= o->len;
+    nu_out_free(o);
+  }
+}
+
+/* JS answers the oldest request it owes, and the answer goes out with
+ * whatever routes answered before it. */
+static void nu__fuzz_answer(struct nu_conn *c, struct nu__fuzz_owed *owed) {
+  struct nu_out *o;
+
+  if (owed->head == owed->tail)
+    return;
+  o = nu_out_new(c->slot, c->gen, owed->seq[owed->head++ % 2048], NU_OUT_END,
+                 0, 0);
+  NU__CHECK(o != NULL);
+  nu_conn_enqueue(c, o);
+  nu__fuzz_send(c);
+}
+
+/* Routes for /r and /health, as server.route() makes them. */
+static const struct nu_routes *nu__fuzz_routes(void) {
+  static struct nu_routes rt;
+  static const struct nu_route_spec specs[] = {
+      {"/r", 2, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n", 36,
+       "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n", 55,
+       "ok", 2},
+      {"/health", 7, "HTTP/1.1 204 No Content\r\n", 25,
+       "HTTP/1.1 204 No Content\r\nConnection: close\r\n", 44, "", 0},
+  };
+
+  if (rt.n == 0)
+    NU__CHECK(nu_routes_init(&rt, specs, 2) == 0);
+  return &rt;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -84,6 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct nu_conn_table table;
   struct nu_batch *b = calloc(1, sizeof(*b));
   struct nu__fuzz_plan plan;
+  static struct nu__fuzz_owed owed;
   struct nu_http_limits limits;
   struct nu_conn *c;
   size_t off = 2;
@@ -97,11 +139,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     settings_ready = 1;
   }
   plan.state = data[0];
+  memset(&limits, 0, sizeof(limits));
   limits.max_header_size = data[1] & 1 ? 16384 : 64 + data[1];
+  if (data[1] & 2)
+    limits.max_body_size = 100;
+  if (data[1] & 4)
+    limits.routes = nu__fuzz_routes();
   memset(&table, 0, sizeof(table));
   c = nu_conn_acquire(&table);
   NU__CHECK(c != NULL);
   c->fd = 3; /* not a real socket: nothing here does I/O */
+  owed.head = owed.tail = 0;
   nu_http_conn_init(c, &settings);
 
   while (off < size && !(c->flags & NU_CONN_PARSE_DONE)) {
@@ -113,14 +161,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       n = size - off;
     status = nu_http_parse(c, b, &limits, (const char *)data + off, n);
     off += n;
-    for (uint32_t r = nu__fuzz_check(b, from); r > 0; r--)
-      if (nu__fuzz_next(&plan) % 4)
-        nu__fuzz_answer(c);
+    nu__fuzz_check(b, from, &owed);
+    nu__fuzz_send(c); /* what routes answered */
+    if (nu__fuzz_next(&plan) % 4)
+      nu__fuzz_answer(c, &owed);
     /* Now and then JS catches up on everything, and the loop resumes a
      * parser that paused on a pipelining flood, as after a send. */
     if (nu__fuzz_next(&plan) % 8 == 0)
-      while (c->send_seq != c->next_seq)
-        nu__fuzz_answer(c);
+      while (owed.head != owed.tail)
+        nu__fuzz_answer(c, &owed);
     while (status == 0 && (c->flags & NU_CONN_PARSE_PAUSED) &&
            !nu_conn_owes_too_much(c)) {
       nu_http_resume(c);
@@ -128,7 +177,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       status = c->backlog_len ? nu_http_parse(c, b, &limits, c->backlog,
                                               c->backlog_len)
                               : 0;
-      nu__fuzz_check(b, from);
+      nu__fuzz_check(b, from, &owed);
+      nu__fuzz_send(c);
     }
     if (status > 0) {
       /* As the loop does: a failed body is answered in its request's place. */

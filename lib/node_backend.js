@@ -6,6 +6,7 @@
 // the Server's listeners. Handlers get node:http's own IncomingMessage and
 // ServerResponse, which lib/request.js and lib/response.js mimic.
 const http = require('node:http');
+const { answerRoute } = require('./route');
 
 // net.Server#listen() takes reusePort from Node 22.12 and 23.1 on; older
 // versions ignore the option without a word.
@@ -89,6 +90,11 @@ function createNodeServer(server) {
   inner.on('connection', onConnection);
   inner.on('request', (req, res) => {
     track(res);
+    const route = server._routeFor(req.method, req.url);
+    if (route !== undefined) {
+      answerRoute(route, req, res);
+      return;
+    }
     if (bodyTooLarge(server, req)) {
       res.writeHead(413, { Connection: 'close' });
       res.end();

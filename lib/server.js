@@ -15,6 +15,7 @@ const { ServerResponse, byteLength } = require('./response');
 const { UringSocket } = require('./socket');
 const { errnoException, uringUnavailable, codedError } = require('./errors');
 const { createNodeServer, listenOptions, closeNodeServer } = require('./node_backend');
+const { makeRoute, routeHeads, matchRoute } = require('./route');
 
 const C = native.constants;
 const METHODS = native.methods;
@@ -31,6 +32,7 @@ const kBackend = Symbol('backend');
 const kActive = Symbol('active');
 const kNode = Symbol('node');
 const kConnCount = Symbol('connCount');
+const kRoutes = Symbol('routes');
 const kMaxConnections = Symbol('maxConnections');
 
 // kState: what listen() and close() have done so far.
@@ -147,6 +149,7 @@ class Server extends EventEmitter {
     this.reusePort = opts.reusePort;
     this[kMaxConnections] = undefined;
     this[kConnCount] = 0;
+    this[kRoutes] = [];
     this[kBackend] = opts.backend;
     this[kActive] = null; // the backend serving: 'uring' or 'node'
     this[kNode] = null; // the http.Server of the node backend
@@ -165,6 +168,23 @@ class Server extends EventEmitter {
 
   get listening() {
     return this[kState] === LISTENING;
+  }
+
+  // A fixed response to GET (and HEAD) of path, or of any path for '*',
+  // its query ignored: { status = 200, headers = {}, body = '' }. The ring
+  // thread answers it by itself, Date and framing added, and the handler
+  // never sees the request. Before listen(); the first match wins.
+  route(method, path, response) {
+    if (this[kState] !== IDLE) {
+      throw codedError(Error, 'ERR_SERVER_ALREADY_LISTEN', 'server.route() must be called before listen()');
+    }
+    this[kRoutes].push(makeRoute(method, path, response));
+    return this;
+  }
+
+  // The route for a request on the node backend, or undefined.
+  _routeFor(method, url) {
+    return this[kRoutes].length ? matchRoute(this[kRoutes], method, url) : undefined;
   }
 
   // As net.Server's: callback(null, count) with the connections open (on
@@ -239,9 +259,13 @@ class Server extends EventEmitter {
 
   _bindUring(host, port, backlog) {
     const handle = new native.NativeServer();
+    const keepAliveLines = this.keepAliveTimeout > 0
+      ? `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(this.keepAliveTimeout / 1000)}\r\n`
+      : 'Connection: keep-alive\r\n';
     const options = {
       host: host ?? null, port, backlog, reusePort: this.reusePort,
       ringEntries: this.ringEntries,
+      routes: this[kRoutes].map((r) => ({ path: r.path, body: r.body, ...routeHeads(r, keepAliveLines) })),
     };
     for (const [name] of NUMERIC_OPTIONS) options[name] = this[name];
     const result = handle.listen(options, this[kOnBatch]);
@@ -262,9 +286,7 @@ class Server extends EventEmitter {
       return;
     }
     this[kHandle] = handle;
-    this._keepAliveLines = this.keepAliveTimeout > 0
-      ? `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(this.keepAliveTimeout / 1000)}\r\n`
-      : 'Connection: keep-alive\r\n';
+    this._keepAliveLines = keepAliveLines;
     if (this[kUnref]) handle.unref();
     this[kState] = LISTENING;
     this[kActive] = 'uring';

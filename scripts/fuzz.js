@@ -17,7 +17,7 @@ const out = path.join(root, 'build', 'fuzz');
 const binary = path.join(out, 'http_fuzz');
 const sources = [
   'fuzz/http_fuzz.c',
-  'src/http.c', 'src/conn.c', 'src/handoff.c', 'src/grow.c', 'src/ops.c',
+  'src/http.c', 'src/conn.c', 'src/handoff.c', 'src/grow.c', 'src/ops.c', 'src/route.c',
   'src/llhttp/llhttp_api.c', 'src/llhttp/llhttp_http.c', 'src/llhttp/llhttp_llhttp.c',
 ].map((f) => path.join(root, f));
 

@@ -236,6 +236,40 @@ protected:
   }
 };
 
+// listen()'s routes ([{ path, keepHead, closeHead, body }], checked by
+// lib/route.js) as nu_route_specs, with the bytes they point into; the
+// core copies them before listen() returns.
+struct RouteSpecs {
+  std::vector<std::string> strings;
+  std::vector<nu_route_spec> specs;
+
+  explicit RouteSpecs(Napi::Value value) {
+    if (!value.IsArray())
+      return;
+    Napi::Array list = value.As<Napi::Array>();
+    strings.reserve(list.Length() * 3);
+    for (uint32_t i = 0; i < list.Length(); i++) {
+      Napi::Object r = list.Get(i).As<Napi::Object>();
+      const std::string &path = Keep(r.Get("path"));
+      const std::string &keep = Keep(r.Get("keepHead"));
+      const std::string &close = Keep(r.Get("closeHead"));
+      Napi::Buffer<char> body = r.Get("body").As<Napi::Buffer<char>>();
+      specs.push_back({path.data(), path.size(), keep.data(), keep.size(),
+                       close.data(), close.size(), body.Data(), body.Length()});
+    }
+  }
+
+  // A head as its latin1 bytes, or a path, kept until the core copied it.
+  const std::string &Keep(Napi::Value v) {
+    size_t len = 0;
+    napi_get_value_string_latin1(v.Env(), v, nullptr, 0, &len);
+    std::string s(len, '\0');
+    napi_get_value_string_latin1(v.Env(), v, s.data(), len + 1, &len);
+    strings.push_back(std::move(s));
+    return strings.back();
+  }
+};
+
 class NativeServer : public ContextOwner<NativeServer, ServerCore> {
 public:
   static Napi::Function Init(Napi::Env env) {
@@ -305,6 +339,9 @@ private:
     cfg.headers_timeout_ms = Uint32Option(opts, "headersTimeout");
     cfg.request_timeout_ms = Uint32Option(opts, "requestTimeout");
     cfg.keep_alive_timeout_ms = Uint32Option(opts, "keepAliveTimeout");
+    RouteSpecs routes(opts.Get("routes"));
+    cfg.routes = routes.specs.data();
+    cfg.nroutes = static_cast<uint32_t>(routes.specs.size());
     cfg.deliver = ServerContext::Deliver;
     cfg.exited = ServerContext::Exited;
     cfg.ctx = ctx;

@@ -41,6 +41,7 @@
  * closes (see nu__conn_close_after_response() in loop.c). */
 #define NU_CONN_LINGER (1u << 13)
 #define NU_CONN_WANT_DRAIN (1u << 14) /* JS waits for a DRAIN event */
+#define NU_CONN_ROUTED (1u << 15)     /* this request was answered by a route */
 
 /* Past either bound a connection is not read until its responses go out:
  * a client that pipelines without reading cannot make the server buffer

@@ -188,6 +188,7 @@ static int nu__on_message_begin(llhttp_t *p) {
   c->head.hosts = 0;
   c->chunk_ext_len = 0;
   c->body_len = 0;
+  c->flags &= ~NU_CONN_ROUTED;
   return 0;
 }
 
@@ -253,6 +254,22 @@ static int nu__check_head(const llhttp_t *p, const struct nu_head *h) {
 }
 
 /* Hands the complete head to JS as a REQUEST event. */
+/* Answers a GET or HEAD that route r matched, in its turn, without JS:
+ * JS never sees this request, nor its body if it has one. */
+static int nu__answer_route(struct nu_http_parse_ctx *ctx, llhttp_t *p,
+                            const struct nu_route *r) {
+  struct nu_conn *c = ctx->conn;
+  struct nu_out *o =
+      nu_route_response(ctx->lim->routes, r, c->slot, c->gen, c->next_seq++,
+                        llhttp_should_keep_alive(p), p->method == HTTP_HEAD);
+
+  if (o == NULL)
+    return -1;
+  nu_conn_enqueue(c, o);
+  c->flags |= NU_CONN_ROUTED;
+  return 0;
+}
+
 static int nu__on_headers_complete(llhttp_t *p) {
   struct nu_http_parse_ctx *ctx = nu__ctx(p);
   struct nu_conn *c = ctx->conn;
@@ -269,6 +286,14 @@ static int nu__on_headers_complete(llhttp_t *p) {
       p->content_length > ctx->lim->max_body_size)
     return nu__reject(ctx, 413);
   h->scan = 0; /* an HTTP/0.9 request line ends its head at once */
+  if (ctx->lim->routes && ctx->lim->routes->n &&
+      (p->method == HTTP_GET || p->method == HTTP_HEAD)) {
+    const struct nu_route *r =
+        nu_routes_match(ctx->lim->routes, h->bytes, h->lens[0]);
+
+    if (r)
+      return nu__answer_route(ctx, p, r);
+  }
   h->info = nu__request_info(p, h->info);
   off = nu_batch_put_bytes(ctx->batch, h->bytes, h->len);
   if (off < 0)
@@ -293,6 +318,8 @@ static int nu__on_body(llhttp_t *p, const char *at, size_t n) {
   uint32_t w[5] = {NU_EV_BODY, c->slot, c->gen, 0, (uint32_t)n};
   int64_t off;
 
+  if (c->flags & NU_CONN_ROUTED)
+    return 0; /* the body of a routed GET: nobody reads it */
   c->body_len += n;
   if (ctx->lim->max_body_size && c->body_len > ctx->lim->max_body_size)
     return nu__reject(ctx, 413);
@@ -337,9 +364,13 @@ static int nu__on_message_complete(llhttp_t *p) {
   struct nu_conn *c = ctx->conn;
   uint32_t w[3] = {NU_EV_END, c->slot, c->gen};
 
-  c->flags &= ~NU_CONN_IN_MESSAGE;
-  /* A request without a body ended with its head: JS knows already. */
-  if ((c->head.info & NU_REQ_HAS_BODY) && nu_batch_put_words(ctx->batch, w, 3))
+  int routed = (c->flags & NU_CONN_ROUTED) != 0;
+
+  c->flags &= ~(NU_CONN_IN_MESSAGE | NU_CONN_ROUTED);
+  /* A request without a body ended with its head: JS knows already; a
+   * routed one JS never knew. */
+  if ((c->head.info & NU_REQ_HAS_BODY) && !routed &&
+      nu_batch_put_words(ctx->batch, w, 3))
     return -1;
   /* A client that pipelines faster than it is answered waits here: what
    * follows stays unparsed until the responses drain. */

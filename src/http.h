@@ -10,6 +10,7 @@
 
 #include "conn.h"
 #include "handoff.h"
+#include "route.h"
 
 /* nu_http_parse() outcome that asks to close without answering. */
 #define NU_HTTP_ABORT (-1)
@@ -17,6 +18,7 @@
 struct nu_http_limits {
   uint32_t max_header_size; /* url plus header names and values, in bytes */
   uint64_t max_body_size;   /* request body bytes before a 413; 0: no cap */
+  const struct nu_routes *routes; /* answered without JS; may be empty */
 };
 
 /* Fills the llhttp callbacks; s must outlive every parser using it. */

@@ -396,6 +396,8 @@ static void nu__conn_input(struct nu_server *s, struct nu_conn *c,
   if (!(c->flags & NU_CONN_IN_MESSAGE))
     c->since_ms = s->now_ms; /* a request starts: its timeouts run */
   status = nu_http_parse(c, s->batch, &s->limits, data, len);
+  if (c->sendq.head)
+    nu__mark_dirty(s, c); /* a route answered */
   if (status == 0) {
     /* The body of an answered request may have been all that kept a
      * closing connection open. */
@@ -588,6 +590,7 @@ static void nu__wait(struct nu_server *s) {
     io_uring_submit_and_wait(&s->ring.uring, 1);
   atomic_store(&s->waker.sleeping, 0);
   s->now_ms = nu_now_ms();
+  nu_routes_tick(&s->routes);
 }
 
 /* Dispatches every completion there is. Each is copied and consumed

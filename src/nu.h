@@ -120,6 +120,22 @@ struct nu_server;
 typedef void (*nu_deliver_fn)(void *ctx, struct nu_batch *b);
 typedef void (*nu_exited_fn)(void *ctx);
 
+/* A fixed response the ring thread sends by itself to GET and HEAD of
+ * path ("*": any path), its query ignored: JS builds the heads (status
+ * line and headers, Content-Length and Connection included, no blank
+ * line); the ring thread adds the Date and the body (not for HEAD).
+ * Copied by nu_server_start(). */
+struct nu_route_spec {
+  const char *path;
+  size_t path_len;
+  const char *keep_head; /* for a connection kept alive */
+  size_t keep_head_len;
+  const char *close_head; /* for one closed after the response */
+  size_t close_head_len;
+  const char *body;
+  size_t body_len;
+};
+
 struct nu_server_config {
   int listen_fd;               /* a listening socket, owned by the server from a
                                   successful nu_server_start() on */
@@ -129,6 +145,8 @@ struct nu_server_config {
   uint32_t headers_timeout_ms; /* 0 disables; see timeout.h */
   uint32_t request_timeout_ms;
   uint32_t keep_alive_timeout_ms;
+  const struct nu_route_spec *routes; /* the first match wins */
+  uint32_t nroutes;
   nu_deliver_fn deliver;
   nu_exited_fn exited;
   void *ctx;

@@ -16,6 +16,7 @@ static void nu__server_free(struct nu_server *s) {
     o = next;
   }
   nu_batch_pool_destroy(&s->pool);
+  nu_routes_free(&s->routes);
   if (s->waker.efd >= 0)
     close(s->waker.efd);
   free(s);
@@ -33,9 +34,15 @@ int nu_server_start(const struct nu_server_config *cfg, struct nu_server **out,
   s->cfg = *cfg;
   s->limits.max_header_size = cfg->max_header_size;
   s->limits.max_body_size = cfg->max_body_size;
+  s->limits.routes = &s->routes;
   s->timeouts.headers_ms = cfg->headers_timeout_ms;
   s->timeouts.request_ms = cfg->request_timeout_ms;
   s->timeouts.keep_alive_ms = cfg->keep_alive_timeout_ms;
+  if (nu_routes_init(&s->routes, cfg->routes, cfg->nroutes) < 0) {
+    *op = "malloc";
+    nu__server_free(s);
+    return -ENOMEM;
+  }
   s->waker.efd = eventfd(0, EFD_CLOEXEC);
   if (s->waker.efd < 0) {
     ret = -errno;

@@ -12,6 +12,7 @@
 #include "http.h"
 #include "nu.h"
 #include "ring.h"
+#include "route.h"
 #include "thread.h"
 #include "timeout.h"
 
@@ -20,6 +21,7 @@ struct nu_server {
   struct nu_server_config cfg;
   struct nu_http_limits limits;
   struct nu_timeouts timeouts;
+  struct nu_routes routes; /* its Date line is the ring thread's */
   struct nu_thread thread;
 
   /* Shared between threads. */

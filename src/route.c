@@ -1,0 +1,111 @@
+#include "route.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *nu__copy(const char *p, size_t n) {
+  char *c = malloc(n ? n : 1);
+
+  if (c && n)
+    memcpy(c, p, n);
+  return c;
+}
+
+int nu_routes_init(struct nu_routes *rt, const struct nu_route_spec *specs,
+                   uint32_t n) {
+  memset(rt, 0, sizeof(*rt));
+  if (n == 0)
+    return 0;
+  rt->v = calloc(n, sizeof(*rt->v));
+  if (rt->v == NULL)
+    return -ENOMEM;
+  rt->n = n;
+  for (uint32_t i = 0; i < n; i++) {
+    struct nu_route *r = &rt->v[i];
+    const struct nu_route_spec *s = &specs[i];
+
+    r->path = nu__copy(s->path, s->path_len);
+    r->keep_head = nu__copy(s->keep_head, s->keep_head_len);
+    r->close_head = nu__copy(s->close_head, s->close_head_len);
+    r->body = nu__copy(s->body, s->body_len);
+    r->path_len = (uint32_t)s->path_len;
+    r->keep_head_len = (uint32_t)s->keep_head_len;
+    r->close_head_len = (uint32_t)s->close_head_len;
+    r->body_len = (uint32_t)s->body_len;
+    if (!r->path || !r->keep_head || !r->close_head || !r->body) {
+      nu_routes_free(rt);
+      return -ENOMEM;
+    }
+  }
+  nu_routes_tick(rt);
+  return 0;
+}
+
+void nu_routes_free(struct nu_routes *rt) {
+  for (uint32_t i = 0; i < rt->n; i++) {
+    free(rt->v[i].path);
+    free(rt->v[i].keep_head);
+    free(rt->v[i].close_head);
+    free(rt->v[i].body);
+  }
+  free(rt->v);
+  memset(rt, 0, sizeof(*rt));
+}
+
+void nu_routes_tick(struct nu_routes *rt) {
+  static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed",
+                                  "Thu", "Fri", "Sat"};
+  static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  time_t now = time(NULL);
+  struct tm tm;
+  int n;
+
+  if (rt->n == 0 || now == rt->date_sec)
+    return;
+  rt->date_sec = now;
+  gmtime_r(&now, &tm);
+  /* IMF-fixdate, by hand: strftime's names follow the locale. */
+  n = snprintf(rt->date, sizeof(rt->date),
+               "Date: %s, %02d %s %04d %02d:%02d:%02d GMT\r\n\r\n",
+               days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
+               tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  rt->date_len = n > 0 && (size_t)n < sizeof(rt->date) ? (uint32_t)n : 0;
+}
+
+const struct nu_route *nu_routes_match(const struct nu_routes *rt,
+                                       const char *url, uint32_t url_len) {
+  const char *query = memchr(url, '?', url_len);
+  uint32_t len = query ? (uint32_t)(query - url) : url_len;
+
+  for (uint32_t i = 0; i < rt->n; i++) {
+    const struct nu_route *r = &rt->v[i];
+
+    if ((r->path_len == 1 && r->path[0] == '*') ||
+        (r->path_len == len && memcmp(r->path, url, len) == 0))
+      return r;
+  }
+  return NULL;
+}
+
+struct nu_out *nu_route_response(const struct nu_routes *rt,
+                                 const struct nu_route *r, uint32_t slot,
+                                 uint32_t gen, uint32_t seq, int keep_alive,
+                                 int head_only) {
+  const char *head = keep_alive ? r->keep_head : r->close_head;
+  uint32_t head_len = keep_alive ? r->keep_head_len : r->close_head_len;
+  uint32_t body_len = head_only ? 0 : r->body_len;
+  uint32_t flags = NU_OUT_END | (keep_alive ? 0 : NU_OUT_CLOSE);
+  struct nu_out *o = nu_out_new(slot, gen, seq, flags,
+                                (size_t)head_len + rt->date_len, body_len);
+
+  if (o == NULL)
+    return NULL;
+  memcpy(o->data, head, head_len);
+  memcpy(o->data + head_len, rt->date, rt->date_len);
+  if (body_len)
+    memcpy(o->data + o->body_off, r->body, body_len);
+  return o;
+}

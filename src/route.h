@@ -1,0 +1,54 @@
+/*
+ * route: fixed responses the ring thread sends by itself, without JS
+ * (server.route()): health checks, robots.txt, server_listen()'s page.
+ */
+#ifndef NU_ROUTE_H
+#define NU_ROUTE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "nu.h"
+
+/* One route, copied from its nu_route_spec. */
+struct nu_route {
+  char *path; /* "*" matches every path */
+  uint32_t path_len;
+  char *keep_head; /* status line and headers, Connection: keep-alive */
+  uint32_t keep_head_len;
+  char *close_head; /* the same with Connection: close */
+  uint32_t close_head_len;
+  char *body;
+  uint32_t body_len;
+};
+
+struct nu_routes {
+  struct nu_route *v;
+  uint32_t n;
+  char date[64]; /* "Date: <IMF-fixdate>\r\n\r\n", see nu_routes_tick() */
+  uint32_t date_len;
+  time_t date_sec;
+};
+
+/* Copies specs. Returns 0 or -ENOMEM (rt left empty). */
+int nu_routes_init(struct nu_routes *rt, const struct nu_route_spec *specs,
+                   uint32_t n);
+void nu_routes_free(struct nu_routes *rt);
+
+/* Refreshes the Date line once a second; the ring thread, each turn. */
+void nu_routes_tick(struct nu_routes *rt);
+
+/* The route for a GET or HEAD of url (its query ignored), or NULL. */
+const struct nu_route *nu_routes_match(const struct nu_routes *rt,
+                                       const char *url, uint32_t url_len);
+
+/* The response of route r as chunk seq of (slot, gen): the head for a
+ * connection kept alive or closed after it, the Date line, and the body
+ * unless head_only. NULL when out of memory. */
+struct nu_out *nu_route_response(const struct nu_routes *rt,
+                                 const struct nu_route *r, uint32_t slot,
+                                 uint32_t gen, uint32_t seq, int keep_alive,
+                                 int head_only);
+
+#endif
