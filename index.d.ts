@@ -128,6 +128,13 @@ export class Server extends EventEmitter {
   listen(options: { port?: number; host?: string; backlog?: number }, callback?: () => void): this;
   close(callback?: (err?: Error) => void): this;
   closeAllConnections(): void;
+  /**
+   * A fixed response the ring thread sends by itself to GET and HEAD of
+   * path ('*': every path), its query ignored. Before listen().
+   */
+  route(method: 'GET', path: string,
+    response?: { status?: number; headers?: Record<string, string | number | string[]>; body?: string | Uint8Array }): this;
+  getConnections(callback: (err: Error | null, count: number) => void): this;
   address(): AddressInfo | null;
   ref(): this;
   unref(): this;
