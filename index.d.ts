@@ -32,6 +32,8 @@ export interface ServerOptions {
   maxRequestBodySize?: number;
   /** The ring's SQ entries (8 to 32768; the CQ is 4 times larger). Default 512. */
   ringEntries?: number;
+  /** ms without traffic on a connection before 'timeout' (destroyed when unheard). Default 0: never. */
+  timeout?: number;
 }
 
 /** What `req.socket` is: the connection a request came on. */
@@ -135,6 +137,9 @@ export class Server extends EventEmitter {
   route(method: 'GET', path: string,
     response?: { status?: number; headers?: Record<string, string | number | string[]>; body?: string | Uint8Array }): this;
   getConnections(callback: (err: Error | null, count: number) => void): this;
+  /** server.timeout, and a 'timeout' listener. Before listen(). */
+  setTimeout(msecs: number, callback?: (socket: UringSocket) => void): this;
+  timeout: number;
   address(): AddressInfo | null;
   ref(): this;
   unref(): this;

@@ -82,6 +82,9 @@ function createNodeServer(server) {
   inner.requestTimeout = server.requestTimeout;
   inner.keepAliveTimeout = server.keepAliveTimeout;
   inner.maxRequestsPerSocket = server.maxRequestsPerSocket;
+  inner.timeout = server.timeout;
+  // A listener of node:http's own would stop its default destroy().
+  if (server.listenerCount('timeout') > 0) inner.on('timeout', (socket) => server.emit('timeout', socket));
   if (server.maxConnections !== undefined) inner.maxConnections = server.maxConnections;
   inner.on('drop', (data) => server.emit('drop', data));
   inner.on('dropRequest', (req, socket) => server.emit('dropRequest', req, socket));

@@ -59,6 +59,9 @@ const NUMERIC_OPTIONS = [
   // Not node:http's: the ring's submission queue (its completion queue is
   // four times larger); the kernel rounds it up to a power of two.
   ['ringEntries', 512, 8, 32768],
+  // node:http's server.timeout: ms without a byte in or out before
+  // 'timeout' (with no listener, the connection is destroyed); 0: never.
+  ['timeout', 0, 0, 2 ** 31 - 1],
 ];
 
 function checkRange(name, value, min, max) {
@@ -146,6 +149,7 @@ class Server extends EventEmitter {
     this.maxRequestBodySize = opts.maxRequestBodySize;
     this.maxRequestsPerSocket = opts.maxRequestsPerSocket; // read per request
     this.ringEntries = opts.ringEntries;
+    this.timeout = opts.timeout;
     this.reusePort = opts.reusePort;
     this[kMaxConnections] = undefined;
     this[kConnCount] = 0;
@@ -393,6 +397,10 @@ class Server extends EventEmitter {
             this._onClose(words, i);
             i += 3;
             break;
+          case C.EV_TIMEOUT:
+            this._onTimeout(words, i);
+            i += 3;
+            break;
           case C.EV_DRAIN:
             this._onDrain(words, i);
             i += 5;
@@ -504,6 +512,23 @@ class Server extends EventEmitter {
     socket.pending = [];
     for (const res of pending) abortExchange(res);
     socket.emit('close');
+  }
+
+  // As node:http's server.setTimeout(): read at listen().
+  setTimeout(msecs, callback) {
+    checkRange('msecs', msecs, 0, 2 ** 31 - 1);
+    this.timeout = msecs;
+    if (callback) this.on('timeout', callback);
+    return this;
+  }
+
+  // No traffic on a connection for server.timeout: 'timeout' on the server
+  // and the socket, or, with nobody listening, the connection goes.
+  _onTimeout(words, i) {
+    const socket = this._connection(words, i);
+    if (socket === undefined) return;
+    const heard = this.emit('timeout', socket);
+    if (!socket.emit('timeout') && !heard) socket.destroy();
   }
 
   // Everything written on a connection is sent: responses that saw

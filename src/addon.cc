@@ -339,6 +339,7 @@ private:
     cfg.headers_timeout_ms = Uint32Option(opts, "headersTimeout");
     cfg.request_timeout_ms = Uint32Option(opts, "requestTimeout");
     cfg.keep_alive_timeout_ms = Uint32Option(opts, "keepAliveTimeout");
+    cfg.socket_timeout_ms = Uint32Option(opts, "timeout");
     RouteSpecs routes(opts.Get("routes"));
     cfg.routes = routes.specs.data();
     cfg.nroutes = static_cast<uint32_t>(routes.specs.size());
@@ -871,6 +872,7 @@ Napi::Object Constants(Napi::Env env) {
   SetConstant(c, "OUT_NOTIFY", NU_OUT_NOTIFY);
   SetConstant(c, "OUT_ABORT", NU_OUT_ABORT);
   SetConstant(c, "EV_DRAIN", NU_EV_DRAIN);
+  SetConstant(c, "EV_TIMEOUT", NU_EV_TIMEOUT);
   SetConstant(c, "SETUP_SQPOLL", IORING_SETUP_SQPOLL);
   SetConstant(c, "SETUP_COOP_TASKRUN", IORING_SETUP_COOP_TASKRUN);
   SetConstant(c, "SETUP_SINGLE_ISSUER", IORING_SETUP_SINGLE_ISSUER);

@@ -42,6 +42,7 @@
 #define NU_CONN_LINGER (1u << 13)
 #define NU_CONN_WANT_DRAIN (1u << 14) /* JS waits for a DRAIN event */
 #define NU_CONN_ROUTED (1u << 15)     /* this request was answered by a route */
+#define NU_CONN_TIMED_OUT (1u << 16)  /* quiet past socket_ms; JS was told */
 
 /* Past either bound a connection is not read until its responses go out:
  * a client that pipelines without reading cannot make the server buffer
@@ -82,6 +83,7 @@ struct nu_conn {
   struct nu_outq parked; /* chunks of later responses, in arrival order */
   uint32_t sent_off;     /* bytes of sendq.head already sent */
   uint64_t since_ms;     /* start of the current wait (see timeout.h) */
+  uint64_t io_ms;        /* last byte received or sent */
   uint64_t queued_bytes; /* bytes in sendq and parked, unsent */
   uint64_t sent_total;   /* head and body bytes of the chunks sent */
   uint64_t body_len;     /* body bytes of the request being received */

@@ -537,6 +537,12 @@ int nu_http_emit_drain(struct nu_conn *c, struct nu_batch *b) {
   return nu_batch_put_words(b, w, 5);
 }
 
+int nu_http_emit_timeout(struct nu_conn *c, struct nu_batch *b) {
+  uint32_t w[3] = {NU_EV_TIMEOUT, c->slot, c->gen};
+
+  return nu_batch_put_words(b, w, 3);
+}
+
 int nu_http_emit_close(struct nu_conn *c, struct nu_batch *b) {
   uint32_t w[3] = {NU_EV_CLOSE, c->slot, c->gen};
 

@@ -66,6 +66,8 @@ struct nu_out *nu_http_error_response(struct nu_conn *c, int status,
 int nu_http_emit_open(struct nu_conn *c, struct nu_batch *b);
 /* Appends the DRAIN event. Returns 0 or -ENOMEM. */
 int nu_http_emit_drain(struct nu_conn *c, struct nu_batch *b);
+/* Appends the TIMEOUT event. Returns 0 or -ENOMEM. */
+int nu_http_emit_timeout(struct nu_conn *c, struct nu_batch *b);
 /* Appends the CLOSE event. Returns 0 or -ENOMEM. */
 int nu_http_emit_close(struct nu_conn *c, struct nu_batch *b);
 

@@ -206,6 +206,7 @@ static void nu__conn_open(struct nu_server *s, int fd) {
   }
   c->fd = fd;
   c->since_ms = s->now_ms; /* the headers timeout runs from here */
+  c->io_ms = s->now_ms;
   /* Responses are written whole; Nagle would only delay them. */
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   if (getpeername(fd, (struct sockaddr *)&c->peer, &len) < 0)
@@ -430,6 +431,8 @@ static void nu__on_recv(struct nu_server *s, struct io_uring_cqe *cqe) {
     c->inflight--;
   }
   if (res > 0) {
+    c->io_ms = s->now_ms; /* traffic: the socket timeout starts again */
+    c->flags &= ~NU_CONN_TIMED_OUT;
     unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
 
     /* Bytes that arrive while a pause is being posted are still parsed:
@@ -458,6 +461,10 @@ static void nu__on_recv(struct nu_server *s, struct io_uring_cqe *cqe) {
 static void nu__on_send(struct nu_server *s, struct io_uring_cqe *cqe) {
   struct nu_conn *c = nu_conn_at(&s->conns, nu__ud_slot(cqe->user_data));
 
+  if (cqe->res > 0) {
+    c->io_ms = s->now_ms;
+    c->flags &= ~NU_CONN_TIMED_OUT;
+  }
   c->flags &= ~NU_CONN_SENDING;
   c->inflight--;
   if (c->flags & NU_CONN_CLOSING) {
@@ -507,6 +514,11 @@ static void nu__on_tick(struct nu_server *s) {
     case NU_EXPIRY_REQUEST:
     case NU_EXPIRY_KEEP_ALIVE:
       nu__conn_close(s, c);
+      break;
+    case NU_EXPIRY_SOCKET:
+      /* JS emits 'timeout' or, with nobody listening, destroys it. */
+      if (nu_http_emit_timeout(c, s->batch) == 0)
+        c->flags |= NU_CONN_TIMED_OUT;
       break;
     }
   }

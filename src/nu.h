@@ -26,6 +26,7 @@ enum nu_event {
   NU_EV_END,      /* slot gen                     (the request is complete) */
   NU_EV_CLOSE,    /* slot gen                     (the connection is gone) */
   NU_EV_STOPPED,  /* (nothing): the ring thread is about to exit */
+  NU_EV_TIMEOUT,  /* slot gen: no traffic for socket_timeout_ms */
   NU_EV_DRAIN,    /* slot gen sent_lo sent_hi: everything queued is sent;
                      sent counts the head and body bytes of every chunk
                      sent since the connection opened */
@@ -145,6 +146,7 @@ struct nu_server_config {
   uint32_t headers_timeout_ms; /* 0 disables; see timeout.h */
   uint32_t request_timeout_ms;
   uint32_t keep_alive_timeout_ms;
+  uint32_t socket_timeout_ms;         /* server.timeout: see NU_EV_TIMEOUT */
   const struct nu_route_spec *routes; /* the first match wins */
   uint32_t nroutes;
   nu_deliver_fn deliver;

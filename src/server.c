@@ -38,6 +38,7 @@ int nu_server_start(const struct nu_server_config *cfg, struct nu_server **out,
   s->timeouts.headers_ms = cfg->headers_timeout_ms;
   s->timeouts.request_ms = cfg->request_timeout_ms;
   s->timeouts.keep_alive_ms = cfg->keep_alive_timeout_ms;
+  s->timeouts.socket_ms = cfg->socket_timeout_ms;
   if (nu_routes_init(&s->routes, cfg->routes, cfg->nroutes) < 0) {
     *op = "malloc";
     nu__server_free(s);

@@ -19,6 +19,10 @@ enum nu_expiry nu_timeout_check(const struct nu_timeouts *t,
 
   if (c->flags & (NU_CONN_CLOSING | NU_CONN_PARSE_DONE))
     return NU_EXPIRY_NONE;
+  /* node:http's socket timeout: whatever is owed, once per quiet spell. */
+  if (!(c->flags & NU_CONN_TIMED_OUT) &&
+      nu__expired(t->socket_ms, c->io_ms, now_ms))
+    return NU_EXPIRY_SOCKET;
   if ((c->flags & receiving_body) == receiving_body)
     return nu__expired(t->request_ms, c->since_ms, now_ms) ? NU_EXPIRY_REQUEST
                                                            : NU_EXPIRY_NONE;
@@ -42,8 +46,8 @@ static uint32_t nu__min_set(uint32_t a, uint32_t b) {
 }
 
 uint32_t nu_timeout_tick_ms(const struct nu_timeouts *t) {
-  uint32_t shortest =
-      nu__min_set(nu__min_set(t->headers_ms, t->request_ms), t->keep_alive_ms);
+  uint32_t shortest = nu__min_set(nu__min_set(t->headers_ms, t->request_ms),
+                                  nu__min_set(t->keep_alive_ms, t->socket_ms));
   uint32_t tick = shortest / 4;
 
   if (shortest == 0)

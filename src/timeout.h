@@ -16,6 +16,7 @@ struct nu_timeouts {
   uint32_t headers_ms;    /* from a request's first byte to its last header */
   uint32_t request_ms;    /* from a request's first byte to its last byte */
   uint32_t keep_alive_ms; /* idle between a response and the next request */
+  uint32_t socket_ms;     /* no byte received or sent (server.timeout) */
 };
 
 enum nu_expiry {
@@ -23,6 +24,7 @@ enum nu_expiry {
   NU_EXPIRY_HEADERS,    /* answer 408 and close */
   NU_EXPIRY_REQUEST,    /* the handler has the request: close */
   NU_EXPIRY_KEEP_ALIVE, /* nothing owed: close quietly */
+  NU_EXPIRY_SOCKET,     /* no traffic: tell JS, which decides */
 };
 
 /* A monotonic clock in milliseconds. */

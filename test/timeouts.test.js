@@ -4,7 +4,9 @@
 // thread: slow or idle clients cannot hold a connection for ever.
 
 const assert = require('node:assert/strict');
-const { createServer, startServer, cleanup, RawClient, delay } = require('./helpers');
+const {
+  createServer, startServer, cleanup, RawClient, delay, trackServer, listening, HOST,
+} = require('./helpers');
 
 async function timeToClose(client, limitMs) {
   const started = Date.now();
@@ -109,4 +111,54 @@ describe('timeouts', () => {
     server.requestTimeout = 'soon';
     assert.throws(() => server.listen(0), { code: 'ERR_OUT_OF_RANGE' });
   });
+
+  describe('server.timeout (no traffic on a connection)', () => {
+    it('destroys a connection whose handler never responds, when nobody listens', async () => {
+      const server = createServer(() => {}); // never responds
+      server.setTimeout(300);
+      const { port } = await listenOn(server);
+      const client = await RawClient.connect(port);
+      client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      const start = Date.now();
+      const rest = await client.waitEnd(3000);
+      assert.equal(rest.length, 0);
+      assert.ok(Date.now() - start >= 250, `closed after ${Date.now() - start} ms`);
+    });
+
+    it("emits 'timeout' with the socket instead, when listened to", async () => {
+      const timeouts = [];
+      const server = createServer((req, res) => setTimeout(() => res.end('late'), 900));
+      server.setTimeout(300, (socket) => timeouts.push(typeof socket.remotePort));
+      const { port } = await listenOn(server);
+      const client = await RawClient.connect(port);
+      client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      const res = await client.readResponse({ timeoutMs: 3000 });
+      assert.equal(res.body.toString(), 'late'); // the listener let it live
+      assert.deepEqual(timeouts, ['number']); // once per quiet spell
+    });
+
+    it('starts again with every byte that comes or goes', async () => {
+      const server = createServer(async (req, res) => {
+        let n = 0;
+        for await (const chunk of req) n += chunk.length;
+        res.end(String(n));
+      });
+      server.setTimeout(300);
+      const { port } = await listenOn(server);
+      const client = await RawClient.connect(port);
+      client.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\n');
+      for (let i = 0; i < 6; i++) {
+        await delay(150); // 900 ms in all, never 300 without a byte
+        client.write('x');
+      }
+      const res = await client.readResponse();
+      assert.equal(res.body.toString(), '6');
+    });
+  });
+
+  async function listenOn(server) {
+    trackServer(server);
+    await listening(server, 0, HOST);
+    return { port: server.address().port };
+  }
 });
