@@ -120,11 +120,12 @@ static int nu__is_tchar(unsigned char ch) {
 static int nu__on_header_field_complete(llhttp_t *p) {
   struct nu_http_parse_ctx *ctx = nu__ctx(p);
   struct nu_head *h = &ctx->conn->head;
-  const unsigned char *name =
-      (const unsigned char *)h->bytes + h->len - h->field_len;
+  const unsigned char *name;
 
+  /* Checked first: with nothing appended yet, bytes may still be NULL. */
   if (h->field_len == 0)
     return nu__reject(ctx, 400); /* ": value", which llhttp 8.1 takes */
+  name = (const unsigned char *)h->bytes + h->len - h->field_len;
   for (uint32_t i = 0; i < h->field_len; i++) {
     if (!nu__is_tchar(name[i]))
       return nu__reject(ctx, 400);
@@ -289,7 +290,7 @@ static int nu__on_headers_complete(llhttp_t *p) {
   if (ctx->lim->routes && ctx->lim->routes->n &&
       (p->method == HTTP_GET || p->method == HTTP_HEAD)) {
     const struct nu_route *r =
-        nu_routes_match(ctx->lim->routes, h->bytes, h->lens[0]);
+        h->len ? nu_routes_match(ctx->lim->routes, h->bytes, h->lens[0]) : NULL;
 
     if (r)
       return nu__answer_route(ctx, p, r);
