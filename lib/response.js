@@ -241,13 +241,18 @@ class ServerResponse extends Stream {
       return this;
     }
     let body = chunk == null ? undefined : toBody(chunk, encoding);
+    // Measured once: for Content-Length and for the connection's count.
+    let bodyBytes = body === undefined ? 0 : byteLength(body);
     let head;
-    if (!this[kHeadSent]) head = this._head(body === undefined ? 0 : byteLength(body));
-    if (!this[kHasBody]) body = undefined;
+    if (!this[kHeadSent]) head = this._head(bodyBytes);
+    if (!this[kHasBody]) {
+      body = undefined;
+      bodyBytes = 0;
+    }
     let flags = C.OUT_END;
     if (this[kChunked]) flags |= C.OUT_CHUNKED;
     if (!this.shouldKeepAlive) flags |= C.OUT_CLOSE;
-    this._send(flags, head, body);
+    this._send(flags, head, body, bodyBytes);
     this.writableEnded = true;
     this.finished = true;
     this.socket.server._responseEnded(this);
@@ -255,8 +260,8 @@ class ServerResponse extends Stream {
     return this;
   }
 
-  _send(flags, head, body) {
-    this.socket.server._sendChunk(this.socket, this[kSeq], flags, head, body);
+  _send(flags, head, body, bodyBytes) {
+    this.socket.server._sendChunk(this.socket, this[kSeq], flags, head, body, bodyBytes);
     this[kHeadSent] = true; // not before: the native side may refuse it
   }
 

@@ -580,14 +580,15 @@ class Server extends EventEmitter {
 
   // Queues a response chunk for the ring thread. Chunks written while a
   // batch is being handled go with one wake-up after it; later ones with
-  // one wake-up at the end of the tick.
-  _sendChunk(socket, seq, flags, head, body) {
+  // one wake-up at the end of the tick. bodyBytes: body's size, when the
+  // caller measured it already.
+  _sendChunk(socket, seq, flags, head, body, bodyBytes) {
     if (socket.destroyed || this[kHandle] === null) return;
     this[kHandle].send(socket.slot, socket.gen, seq, flags, head, body);
     // Counted as the ring thread counts what it sent (see _onDrain): the
     // head's latin1 bytes and the body's.
     if (head !== undefined) socket.queuedBytes += head.length;
-    if (body !== undefined) socket.queuedBytes += byteLength(body);
+    if (body !== undefined) socket.queuedBytes += bodyBytes ?? byteLength(body);
     if (this[kFlushPending]) return;
     this[kFlushPending] = true;
     if (!this[kCorked]) process.nextTick(flushNT, this);

@@ -59,11 +59,14 @@ void nu_routes_tick(struct nu_routes *rt) {
                                   "Thu", "Fri", "Sat"};
   static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  time_t now = time(NULL);
   struct tm tm;
+  time_t now;
   int n;
 
-  if (rt->n == 0 || now == rt->date_sec)
+  if (rt->n == 0)
+    return; /* each turn of a server without routes: not even time() */
+  now = time(NULL);
+  if (now == rt->date_sec)
     return;
   rt->date_sec = now;
   gmtime_r(&now, &tm);
