@@ -18,6 +18,8 @@ const { withFds, openIdle, ask } = require('./lib/idle');
 const { sampleCpu, cpuDelta, rssMb, CLK_TCK } = require('./lib/proc');
 const { medians, addRatios, table } = require('./lib/report');
 const { svgChart } = require('./lib/chart');
+const { nginxPath, nginxBuild, startNginx } = require('./lib/nginx');
+const { HELLO, HELLO_TYPE } = require('./lib/handler');
 const ringGroup = require('./ring');
 
 const HOST = '127.0.0.1'; // only ever loopback
@@ -27,19 +29,30 @@ const START_TIMEOUT_MS = 10000;
 // idle connections (the load generators say their own).
 const IDLE_OVERHEAD_S = 4;
 
-// hello: the cases uring-default runs too (its page is not Hello World, so
-// any other body would not compare). fixedConnections: --connections
-// leaves it alone. script is wrk's; pipelining and post (a body of that
-// many bytes) say the same to autocannon. idle: the memory case, with its
-// own client instead of the load generator.
+// kind: which servers run the case (see SERVERS): 'hello' (Hello World,
+// which uring-default's page can stand in for), 'handler' (the shared
+// handler's other paths), 'route' (a fixed response), 'static' (files).
+// fixedConnections: --connections leaves it alone. script is wrk's;
+// pipelining and post (a body of that many bytes) say the same to
+// autocannon. idle: the memory case, with its own client instead of the
+// load generator. baseline: the server "vs node" divides by (default
+// node). peer: a second server to compare with ("vs nginx"). fileBytes:
+// the size of the file at path, made by the bench.
 const CASES = {
-  'hello-c50': { connections: 50, hello: true },
-  'hello-c256': { connections: 256, hello: true, fixedConnections: true },
-  pipeline16: { connections: 50, script: 'pipeline16.lua', pipelining: 16 },
-  post1k: { connections: 50, script: 'post1k.lua', post: 1024 },
-  '64k': { connections: 50, path: '/64k' },
-  churn: { connections: 50, headers: ['Connection: close'] },
-  idle10k: { connections: 10000, idle: true, fixedConnections: true },
+  'hello-c50': { connections: 50, kind: 'hello' },
+  'hello-c256': { connections: 256, kind: 'hello', fixedConnections: true },
+  pipeline16: { connections: 50, kind: 'handler', script: 'pipeline16.lua', pipelining: 16 },
+  post1k: { connections: 50, kind: 'handler', script: 'post1k.lua', post: 1024 },
+  '64k': { connections: 50, kind: 'handler', path: '/64k' },
+  churn: { connections: 50, kind: 'handler', headers: ['Connection: close'] },
+  idle10k: { connections: 10000, kind: 'handler', idle: true, fixedConnections: true },
+  route: { connections: 50, kind: 'route', peer: 'nginx' },
+  'static-4k': { connections: 50, kind: 'static', path: '/4k.bin', fileBytes: 4096, baseline: 'node-static', peer: 'nginx' },
+  // Fewer connections: each response is 1 MiB, and 50 would only queue.
+  'static-1m': {
+    connections: 16, kind: 'static', path: '/1m.bin', fileBytes: 1 << 20, baseline: 'node-static', peer: 'nginx',
+    fixedConnections: true,
+  },
   // The ring group: Ring against fs.promises, no server, no load generator.
   'ring-random4k': { ring: 'random4k', fixedConnections: true },
   'ring-smallfiles': { ring: 'smallfiles', fixedConnections: true },
@@ -49,11 +62,22 @@ const CASES = {
 // fs.promises, the baseline.
 const RING_IMPLS = ['ring', 'fs'];
 
+// Each server is bench/servers/<name>.js, unless it has a start function
+// (nginx is not a node script); cases: the kinds of case it runs.
+const HANDLER_CASES = ['hello', 'handler'];
 const SERVERS = {
-  uring: 'createServer with a JS handler',
-  'uring-default': "server_listen's built-in page, no handler (hello cases only)",
-  node: 'node:http with the same handler as uring',
-  fastify: 'fastify with the same routes (a devDependency; skipped when not installed)',
+  uring: { cases: HANDLER_CASES, about: 'createServer with a JS handler' },
+  'uring-default': { cases: ['hello'], about: "server_listen's built-in page, no handler" },
+  'uring-route': { cases: ['route'], about: "server.route('GET', '*', Hello World): the ring thread answers, no JS" },
+  'uring-static': { cases: ['static'], about: "server.static('/', dir) (skipped where it does not exist)" },
+  node: { cases: [...HANDLER_CASES, 'route'], about: 'node:http with the same handler as uring' },
+  'node-static': { cases: ['static'], about: 'node:http with fs.stat and fs.createReadStream' },
+  fastify: { cases: HANDLER_CASES, about: 'fastify with the same routes (a devDependency; skipped when not installed)' },
+  nginx: {
+    cases: ['route', 'static'],
+    about: 'nginx, one process: return 200 Hello World, and the files (skipped when not installed)',
+    start: ({ staticDir }) => startNginx({ body: HELLO, type: HELLO_TYPE, staticDir, track, timeoutMs: START_TIMEOUT_MS }),
+  },
 };
 
 const USAGE = `Usage: node bench [options]
@@ -77,8 +101,17 @@ Options:
                      it the chart: same name, .svg
   --help             this text
 
-Servers:
-${Object.entries(SERVERS).map(([k, v]) => `  ${k.padEnd(15)}  ${v}`).join('\n')}
+Servers, and the cases they run:
+${Object.entries(SERVERS).map(([name, { about, cases }]) => `  ${name.padEnd(13)} ${about}\n` +
+  `  ${''.padEnd(13)} (${Object.keys(CASES).filter((c) => cases.includes(CASES[c].kind)).join(', ')})`).join('\n')}
+
+route, static-4k and static-1m also compare with nginx ("vs nginx"), run as
+one process (master_process off) on ${HOST}, with sendfile, tcp_nopush,
+keepalive_requests 100000 (its default of 1000 would close wrk's
+connections) and no access log; skipped when nginx is not installed
+(apt-get install nginx-light). BENCH_NGINX=FILE runs another nginx binary.
+The static cases fetch a 4 KiB or a 1 MiB file written to a temporary
+directory; there "vs node" is over node-static, and the table adds MiB/s.
 
 The ring group (ring-random4k, ring-smallfiles) runs the Ring API against
 fs.promises, not servers: random 4 KiB reads from one 64 MiB file (page
@@ -202,29 +235,56 @@ function loadGenerator() {
   return null;
 }
 
-// Forks bench/servers/<name>.js on a free loopback port and resolves
-// { child, port } once it says it is listening. env adds to its
-// environment; forkOptions come from withFds.
-function startServer(name, { env, forkOptions } = {}) {
+// An error of a server that did not start: code ERR_BENCH_SKIP when it
+// said it cannot run here (runAll skips it from then on), else
+// ERR_BENCH_START (runAll drops it from that case and reports it failed).
+function startError(code, message) {
+  return Object.assign(new Error(message), { code });
+}
+
+// Starts a server on a free loopback port and resolves { child, port } once
+// it listens; child is the process that serves, whose /proc the bench
+// reads. staticDir: the static cases' files; env adds to the environment
+// of a node server; forkOptions come from withFds.
+async function startServer(name, { staticDir, env, forkOptions } = {}) {
+  const { start } = SERVERS[name];
+  if (!start) {
+    const staticEnv = staticDir ? { BENCH_STATIC_DIR: staticDir } : {}; // read by staticDir() in lib/serve.js
+    return forkServer(name, { env: { ...env, ...staticEnv }, forkOptions });
+  }
+  try {
+    return await start({ staticDir });
+  } catch (err) {
+    throw startError('ERR_BENCH_START', `server ${name}: ${err.message}`);
+  }
+}
+
+// Forks bench/servers/<name>.js (see bench/lib/serve.js) and waits for its
+// message: ready with its port, or why it cannot run.
+function forkServer(name, { env, forkOptions }) {
   const child = track(fork(path.join(__dirname, 'servers', `${name}.js`), ['0'], {
     ...forkOptions,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   }));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => fail(new Error(`server ${name} did not start in ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
-    const onExit = (code, signal) => fail(new Error(`server ${name} exited (${code ?? signal}) before listening`));
-    function fail(err) {
+    const timer = setTimeout(() => fail('ERR_BENCH_START', `server ${name} did not start in ${START_TIMEOUT_MS} ms`), START_TIMEOUT_MS);
+    // 'close', not 'exit': it comes after the IPC channel closes, so after
+    // any message the server sent before exiting (a skip).
+    const onExit = (code, signal) => fail('ERR_BENCH_START', `server ${name} exited (${code ?? signal}) before listening`);
+    function fail(code, message) {
       clearTimeout(timer);
+      child.off('close', onExit);
       child.kill('SIGKILL');
-      reject(err);
+      reject(startError(code, message));
     }
-    child.once('exit', onExit);
+    child.once('close', onExit);
     child.once('message', (msg) => {
       clearTimeout(timer);
-      child.off('exit', onExit);
+      child.off('close', onExit);
       if (msg?.ready) resolve({ child, port: msg.port });
-      else fail(new Error(`server ${name} said ${JSON.stringify(msg)}`));
+      else if (msg?.skip) fail('ERR_BENCH_SKIP', msg.skip);
+      else fail('ERR_BENCH_START', `server ${name} said ${JSON.stringify(msg)}`);
     });
   });
 }
@@ -242,7 +302,7 @@ function stop(child) {
 async function measure(kase, server, opts) {
   if (kase.idle) return measureIdle(kase, server, opts);
   if (kase.ring) return measureRing(kase, server, opts);
-  const { child, port } = await startServer(server);
+  const { child, port } = await startServer(server, { staticDir: opts.staticDir });
   try {
     const url = `http://${HOST}:${port}`;
     await opts.load.run(kase, url, opts.warmup, { warmup: true });
@@ -334,7 +394,12 @@ function plan(opts) {
       skipped.push({ case: name, reason });
       continue;
     }
-    const these = kase.ring ? RING_IMPLS : servers.filter((s) => s !== 'uring-default' || kase.hello);
+    const these = kase.ring ? RING_IMPLS : servers.filter((s) => SERVERS[s].cases.includes(kase.kind));
+    if (these.length === 0) {
+      const which = Object.keys(SERVERS).filter((s) => SERVERS[s].cases.includes(kase.kind));
+      skipped.push({ case: name, reason: `none of its servers is there or asked for (it runs ${which.join(', ')})` });
+      continue;
+    }
     for (let repeat = 1; repeat <= opts.repeat; repeat++) {
       for (const server of these) runs.push({ kase, server, repeat });
     }
@@ -353,17 +418,44 @@ function guess({ kase }, opts) {
   return kase.idle ? opts.duration + IDLE_OVERHEAD_S : opts.warmup + opts.duration + opts.load.overheadS;
 }
 
-async function runAll(runs, opts) {
-  const results = new Map(); // "case server" -> { case, server, connections, ratioOf, runs }
+// Runs every run in turn; resolves the results, each with the medians and
+// ratios of its runs. A server that does not start is not measured again:
+// in any case when it said it cannot run here (pushed to skipped), in that
+// case otherwise (pushed to failed).
+async function runAll(runs, opts, { skipped, failed }) {
+  const results = new Map(); // "case server" -> { case, server, connections, ratioOf, baseline, peer, runs }
   const guesses = runs.map((run) => guess(run, opts));
-  const started = Date.now();
-  let guessed = 0; // the guesses of the runs done so far, in seconds
+  const dropped = new Set(); // servers, and "case server" keys, not to run again
+  const isDropped = (run) => dropped.has(run.server) || dropped.has(`${run.kase.name} ${run.server}`);
+  let guessed = 0; // the guesses of the runs measured so far, in seconds
+  let spent = 0; // and the seconds they took
   for (const [i, { kase, server, repeat }] of runs.entries()) {
+    if (isDropped(runs[i])) continue;
+    const key = `${kase.name} ${server}`;
     // What is left, as guessed, scaled by how the guesses did so far.
-    const left = guesses.slice(i).reduce((a, b) => a + b, 0) * (i ? (Date.now() - started) / 1000 / guessed : 1);
+    const scale = guessed ? spent / guessed : 1;
+    const left = runs.slice(i).reduce((sum, r, j) => sum + (isDropped(r) ? 0 : guesses[i + j]), 0) * scale;
     console.error(`[${i + 1}/${runs.length}] ${kase.name} ${server} repeat ${repeat}/${opts.repeat}` +
       ` (~${formatSeconds(left)} left)`);
-    const run = await measure(kase, server, opts);
+    const t0 = Date.now();
+    let run;
+    try {
+      run = await measure(kase, server, opts);
+    } catch (err) {
+      if (err.code === 'ERR_BENCH_SKIP') {
+        console.error(`  skipping server ${server}: ${err.message}`);
+        skipped.push({ server, reason: err.message });
+        dropped.add(server);
+      } else if (err.code === 'ERR_BENCH_START') {
+        console.error(`  ${err.message}; not measured in ${kase.name}`);
+        failed.push({ case: kase.name, server, reason: err.message });
+        dropped.add(key);
+      } else {
+        throw err;
+      }
+      continue;
+    }
+    spent += (Date.now() - t0) / 1000;
     guessed += guesses[i];
     if (run.non2xx || run.socketErrors) {
       console.error(`  warning: ${run.non2xx} non-2xx responses, ${run.socketErrors} socket errors`);
@@ -372,10 +464,12 @@ async function runAll(runs, opts) {
       console.error(`  warning: ${run.open} of ${kase.connections} connections open at the end` +
         ` (${run.failed} failed${run.error ? `, first: ${run.error}` : ''})`);
     }
-    const key = `${kase.name} ${server}`;
     if (!results.has(key)) {
       const ratioOf = kase.ring ? 'ops' : kase.idle ? 'rss' : 'rps';
-      results.set(key, { case: kase.name, server, connections: kase.connections, ratioOf, runs: [] });
+      const baseline = kase.ring ? 'fs' : kase.baseline ?? 'node';
+      results.set(key, {
+        case: kase.name, server, connections: kase.connections, ratioOf, baseline, peer: kase.peer ?? null, runs: [],
+      });
     }
     results.get(key).runs.push(run);
   }
@@ -398,26 +492,47 @@ function machine() {
 // Servers that cannot run here, with why. Loading fastify, not only
 // finding it, also catches a fastify too new for this Node.
 function unavailableServers() {
+  const unavailable = {};
   try {
     require('fastify');
-    return {};
   } catch (err) {
-    return {
-      fastify: err.code === 'MODULE_NOT_FOUND'
-        ? 'fastify is not installed (npm install adds it: it is a devDependency)'
-        : `fastify does not load here: ${err.message.split('\n')[0]}`,
-    };
+    unavailable.fastify = err.code === 'MODULE_NOT_FOUND'
+      ? 'fastify is not installed (npm install adds it: it is a devDependency)'
+      : `fastify does not load here: ${err.message.split('\n')[0]}`;
   }
+  if (!nginxPath()) {
+    unavailable.nginx = process.env.BENCH_NGINX === undefined
+      ? 'nginx is not installed (apt-get install nginx-light)'
+      : `BENCH_NGINX=${process.env.BENCH_NGINX} is not an executable file`;
+  }
+  return unavailable;
 }
 
-function notesFor(opts, results, skipped) {
+// The static cases' files, in a new temporary directory: returns it.
+function writeStaticFiles(caseNames) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'node-uring-bench-static-'));
+  for (const { path: url, fileBytes } of caseNames.map((n) => CASES[n]).filter((k) => k.fileBytes)) {
+    fs.writeFileSync(path.join(dir, url), Buffer.alloc(fileBytes, 'x'));
+  }
+  return dir;
+}
+
+function notesFor(opts, results, skipped, failed) {
   const notes = skipped.map(({ case: kase, server, reason }) => `${kase ? `case ${kase}` : `server ${server}`} skipped: ${reason}.`);
+  for (const { case: kase, reason } of failed) notes.push(`In ${kase}, ${reason}: not measured.`);
   if (opts.load.name.startsWith('autocannon') && results.some((r) => r.ratioOf === 'rps')) {
     notes.push('autocannon, one Node process, sends fewer requests than wrk: fast servers may wait on it, which' +
       ' shrinks their ratios; it reports latency in whole milliseconds.');
   }
-  if (opts.servers.includes('uring-default') && opts.cases.some((n) => !CASES[n].hello)) {
+  if (results.some((r) => r.server === 'uring-default')) {
     notes.push('uring-default serves its built-in HTML page, not "Hello World", and runs the hello cases only.');
+  }
+  if (results.some((r) => r.baseline === 'node-static')) {
+    notes.push('In the static cases "vs node" is over node-static (node:http, fs.stat, fs.createReadStream).');
+  }
+  if (results.some((r) => r.server === 'nginx')) {
+    notes.push(`${nginxBuild(nginxPath()).version} ran as one process (master_process off): sendfile, tcp_nopush,` +
+      ' keepalive_requests 100000, no access log, no open_file_cache.');
   }
   if (results.some((r) => r.runs.some((run) => Number.isNaN(run.p50) || Number.isNaN(run.p99)))) {
     notes.push('wrk printed 0 for some latency percentiles (its histogram bug with pipelining, wg/wrk#236);' +
@@ -435,11 +550,13 @@ async function main() {
   opts.unavailable = unavailableServers();
   opts.idleFork = withFds(CASES.idle10k.connections);
   const { runs, skipped } = plan(opts);
+  const failed = [];
   if (opts.load.name === 'none' && opts.cases.some((n) => !CASES[n].idle && !CASES[n].ring)) {
     console.error('node bench: neither wrk nor autocannon is there; install wrk (apt-get install wrk), or run npm install');
     process.exit(1);
   }
   for (const { case: kase, server, reason } of skipped) console.error(`skipping ${kase ?? server}: ${reason}`);
+  if (runs.some(({ kase }) => kase.fileBytes)) opts.staticDir = writeStaticFiles(opts.cases);
   if (runs.some(({ kase }) => kase.ring)) {
     opts.ringDir = fs.mkdtempSync(path.join(os.tmpdir(), 'node-uring-bench-'));
     console.error('ring group: writing a 64 MiB file and 256 small ones to read');
@@ -448,12 +565,12 @@ async function main() {
   const started = new Date();
   let results;
   try {
-    results = await runAll(runs, opts);
+    results = await runAll(runs, opts, { skipped, failed });
   } finally {
-    if (opts.ringDir) fs.rmSync(opts.ringDir, { recursive: true, force: true });
+    for (const dir of [opts.ringDir, opts.staticDir]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
   }
-  const notes = notesFor(opts, results, skipped);
-  const { load, unavailable, idleFork, ringDir, ...flags } = opts;
+  const notes = notesFor(opts, results, skipped, failed);
+  const { load, unavailable, idleFork, ringDir, staticDir, ...flags } = opts;
   const report = {
     date: started.toISOString(),
     flags: { argv: process.argv.slice(2), ...flags },
@@ -461,6 +578,7 @@ async function main() {
     machine: machine(),
     cases: Object.fromEntries(opts.cases.map((n) => [n, CASES[n]])),
     skipped,
+    failed,
     notes,
     results,
   };
@@ -477,6 +595,9 @@ async function main() {
       `medians of ${opts.repeat} x ${opts.duration} s. Raw numbers: ${path.relative(process.cwd(), opts.out)}; ` +
       `chart: ${path.relative(process.cwd(), svg)}`);
   }
+  // A server that crashed or hung at start is a bug to see, even though the
+  // others' numbers are written.
+  if (failed.length) process.exitCode = 1;
 }
 
 process.on('exit', killAll);

@@ -10,53 +10,101 @@ const path = require('node:path');
 const os = require('node:os');
 const { execFile, spawnSync } = require('node:child_process');
 const { skipOnNodeBackend } = require('./helpers');
+const { nginxPath } = require('../bench/lib/nginx');
 
 const ROOT = path.join(__dirname, '..');
 const hasWrk = !spawnSync('wrk', ['-v']).error;
+const hasNginx = Boolean(nginxPath());
 
 const positive = (n) => Number.isFinite(n) && n > 0;
 
+// Runs `node bench ...args --json` writing to a temporary file (not
+// bench/results/latest.json: a test must not overwrite a real run), and
+// resolves { report, out } once it exits 0.
+function runBench(args, { env, timeoutMs = 55000 } = {}) {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'node-uring-bench-')), 'results.json');
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['bench', ...args, '--json', '--out', out],
+      { cwd: ROOT, timeout: timeoutMs, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
+        if (err) return reject(new Error(`node bench failed: ${err.message}\n${stderr}`));
+        resolve({ report: JSON.parse(stdout), out });
+      });
+  });
+}
+
+function removeOut(out) {
+  fs.rmSync(path.dirname(out), { recursive: true, force: true });
+}
+
 describe('node bench', () => {
-  it('measures uring and node:http in a quick hello-c50 run, and Ring and fs.promises, and charts them', function (done) {
+  before(function () {
     skipOnNodeBackend(this, '`node bench` starts its own servers, whatever the backend');
     if (!hasWrk) this.skip();
+  });
+
+  it('measures uring and node:http in a quick hello-c50 run, and Ring and fs.promises, and charts them', async function () {
     this.timeout(60000);
-    // Not bench/results/latest.json: a test must not overwrite a real run.
-    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'node-uring-bench-')), 'results.json');
-    const args = ['bench', '--quick', '--cases', 'hello-c50,ring-random4k', '--servers', 'uring,node', '--json', '--out', out];
-    execFile(process.execPath, args, { cwd: ROOT, timeout: 55000 }, (err, stdout, stderr) => {
-      try {
-        assert.ifError(err && new Error(`node bench failed: ${err.message}\n${stderr}`));
-        const report = JSON.parse(stdout);
-        const http = report.results.filter((r) => r.case === 'hello-c50');
-        assert.deepEqual(http.map((r) => r.server).sort(), ['node', 'uring']);
-        for (const { server, median } of http) {
-          for (const key of ['rps', 'p50', 'cpuUsPerReq']) {
-            assert.ok(positive(median[key]), `${server} ${key} is ${median[key]}`);
-          }
-        }
-        const ring = report.results.filter((r) => r.case === 'ring-random4k');
-        assert.deepEqual(ring.map((r) => r.server).sort(), ['fs', 'ring']);
-        for (const { server, median } of ring) {
-          for (const key of ['opsPerSec', 'cpuUsPerOp']) {
-            assert.ok(positive(median[key]), `${server} ${key} is ${median[key]}`);
-          }
-        }
-        assert.ok(JSON.parse(fs.readFileSync(out, 'utf8')).results.length > 0);
-        // The chart, beside the JSON: one SVG element, text escaped, a
-        // measured bar per server.
-        const svg = fs.readFileSync(out.replace(/\.json$/, '.svg'), 'utf8');
-        assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
-        assert.match(svg, /<\/svg>\n$/);
-        assert.doesNotMatch(svg, /&(?!#\d+;)/, 'an unescaped &');
-        for (const server of ['uring', 'node', 'ring', 'fs']) {
-          assert.match(svg, new RegExp(`<rect class="bar measured" data-server="${server}" [^>]*height="[\\d.]+"`));
-        }
-        fs.rmSync(path.dirname(out), { recursive: true, force: true });
-        done();
-      } catch (e) {
-        done(e);
+    const { report, out } = await runBench(['--quick', '--cases', 'hello-c50,ring-random4k', '--servers', 'uring,node']);
+    const http = report.results.filter((r) => r.case === 'hello-c50');
+    assert.deepEqual(http.map((r) => r.server).sort(), ['node', 'uring']);
+    for (const { server, median } of http) {
+      for (const key of ['rps', 'p50', 'cpuUsPerReq']) {
+        assert.ok(positive(median[key]), `${server} ${key} is ${median[key]}`);
       }
-    });
+    }
+    const ring = report.results.filter((r) => r.case === 'ring-random4k');
+    assert.deepEqual(ring.map((r) => r.server).sort(), ['fs', 'ring']);
+    for (const { server, median } of ring) {
+      for (const key of ['opsPerSec', 'cpuUsPerOp']) {
+        assert.ok(positive(median[key]), `${server} ${key} is ${median[key]}`);
+      }
+    }
+    assert.ok(JSON.parse(fs.readFileSync(out, 'utf8')).results.length > 0);
+    // The chart, beside the JSON: one SVG element, text escaped, a
+    // measured bar per server.
+    const svg = fs.readFileSync(out.replace(/\.json$/, '.svg'), 'utf8');
+    assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    assert.match(svg, /<\/svg>\n$/);
+    assert.doesNotMatch(svg, /&(?!#\d+;)/, 'an unescaped &');
+    for (const server of ['uring', 'node', 'ring', 'fs']) {
+      assert.match(svg, new RegExp(`<rect class="bar measured" data-server="${server}" [^>]*height="[\\d.]+"`));
+    }
+    removeOut(out);
+  });
+
+  it('runs the route and static-4k cases against nginx, and skips a server that cannot run', async function () {
+    this.timeout(60000);
+    const servers = 'uring-route,uring-static,node,node-static,nginx';
+    const { report, out } = await runBench(['--quick', '--cases', 'route,static-4k', '--servers', servers]);
+    const measured = (kase) => report.results.filter((r) => r.case === kase).map((r) => r.server).sort();
+    const nginx = hasNginx ? ['nginx'] : [];
+    assert.deepEqual(measured('route'), [...nginx, 'node', 'uring-route']);
+    // uring-static needs server.static(): measured where it exists, else
+    // skipped with the reason, the run going on.
+    const staticSkipped = report.skipped.some((s) => s.server === 'uring-static');
+    assert.deepEqual(measured('static-4k'), [...nginx, 'node-static', ...(staticSkipped ? [] : ['uring-static'])]);
+    assert.deepEqual(report.failed, []);
+    for (const r of report.results) {
+      assert.ok(positive(r.median.rps), `${r.case} ${r.server} rps is ${r.median.rps}`);
+      assert.equal(r.peer, 'nginx');
+      if (hasNginx) assert.ok(positive(r.peerRatio), `${r.case} ${r.server} vs nginx is ${r.peerRatio}`);
+    }
+    // 4 KiB bodies: at least that many bytes a request.
+    for (const r of report.results.filter((r) => r.case === 'static-4k')) {
+      assert.ok(r.median.bytesPerSec > r.median.rps * 4096, `${r.server} read ${r.median.bytesPerSec} B/s`);
+      assert.equal(r.baseline, 'node-static');
+    }
+    removeOut(out);
+  });
+
+  it('skips nginx, saying why, when it is not installed', async function () {
+    this.timeout(30000);
+    const { report, out } = await runBench(['--quick', '--cases', 'route', '--servers', 'node,nginx'],
+      { env: { BENCH_NGINX: path.join(os.tmpdir(), 'no-such-nginx') } });
+    assert.deepEqual(report.results.map((r) => r.server), ['node']);
+    assert.equal(report.skipped.length, 1);
+    assert.equal(report.skipped[0].server, 'nginx');
+    assert.match(report.skipped[0].reason, /no-such-nginx is not an executable/);
+    removeOut(out);
   });
 });

@@ -67,6 +67,7 @@ async function child() {
   process.send({
     rps: r.requests.total / r.duration,
     requests: r.requests.total,
+    bytesPerSec: r.throughput.total / r.duration,
     p50: r.latency.p50 || NaN,
     p99: r.latency.p99 || NaN,
     non2xx: r.non2xx,

@@ -7,7 +7,8 @@
 // whose groups say so under their names).
 
 const COLORS = {
-  uring: '#2563eb', 'uring-default': '#7c3aed', node: '#6b7280', fastify: '#059669',
+  uring: '#2563eb', 'uring-default': '#7c3aed', 'uring-route': '#1e3a8a', 'uring-static': '#60a5fa',
+  node: '#6b7280', 'node-static': '#4b5563', fastify: '#059669', nginx: '#b91c1c',
   ring: '#0891b2', fs: '#9ca3af',
 };
 const SPARE_COLORS = ['#d97706', '#db2777', '#65a30d'];
@@ -57,10 +58,11 @@ function scale(max) {
 }
 
 // The bars of one server in one case: measured, then projected when it
-// means something (not for node:http itself, nor for RSS ratios).
+// means something (not for the baseline itself, nor for RSS ratios).
 function barsOf(r) {
   const bars = [{ kind: 'measured', value: r.ratio }];
-  if (r.server !== 'node' && r.server !== 'fs' && Number.isFinite(r.projected)) bars.push({ kind: 'projected', value: r.projected });
+  const baseline = r.baseline ? r.server === r.baseline : r.server === 'node' || r.server === 'fs';
+  if (!baseline && Number.isFinite(r.projected)) bars.push({ kind: 'projected', value: r.projected });
   return bars;
 }
 

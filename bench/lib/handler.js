@@ -4,6 +4,10 @@
 // servers differ only in what carries the bytes.
 
 const BIG = Buffer.alloc(64 * 1024, 'x'); // precomputed: the case measures sending, not filling
+// The hello body and its type: also what uring-route and nginx answer in
+// the route case, so that every server there sends the same bytes.
+const HELLO = 'Hello World';
+const HELLO_TYPE = 'text/plain';
 
 function handler(req, res) {
   if (req.method === 'POST') return echo(req, res);
@@ -11,8 +15,8 @@ function handler(req, res) {
     res.setHeader('Content-Type', 'application/octet-stream');
     return res.end(BIG);
   }
-  res.setHeader('Content-Type', 'text/plain');
-  res.end('Hello World');
+  res.setHeader('Content-Type', HELLO_TYPE);
+  res.end(HELLO);
 }
 
 function echo(req, res) {
@@ -24,4 +28,4 @@ function echo(req, res) {
   });
 }
 
-module.exports = { handler, BIG };
+module.exports = { handler, BIG, HELLO, HELLO_TYPE };

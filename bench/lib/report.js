@@ -1,7 +1,8 @@
 'use strict';
 
 // Medians over repeats, ratios to node:http (to fs.promises for the ring
-// group), and the stdout tables.
+// group; and to a peer, nginx, where a case names one), and the stdout
+// tables.
 
 function median(values) {
   const v = values.filter(Number.isFinite).sort((a, b) => a - b);
@@ -13,7 +14,7 @@ function median(values) {
 // What a run measures: throughput under load, or (the idle cases) memory
 // with many idle connections open.
 const METRICS = {
-  rps: ['rps', 'p50', 'p99', 'rssMb', 'cpuUsPerReq', 'busiestUsPerReq'],
+  rps: ['rps', 'bytesPerSec', 'p50', 'p99', 'rssMb', 'cpuUsPerReq', 'busiestUsPerReq'],
   rss: ['rssMb', 'rssBeforeMb', 'kbPerConn', 'open'],
   ops: ['opsPerSec', 'cpuUsPerOp', 'rssMb'],
 };
@@ -24,15 +25,21 @@ function medians(runs, ratioOf = 'rps') {
   return Object.fromEntries(METRICS[ratioOf].map((k) => [k, median(runs.map((r) => r[k]))]));
 }
 
-// Adds to each result its ratios to node:http's result in the same case.
+// Adds to each result its ratios to its baseline's result in the same case
+// (r.baseline: node:http, or a node:http flavour such as node-static, or
+// fs for the ring group; node or fs in reports that did not name it).
 // ratioOf 'rps': req/s over node's (higher is better), and "projected",
 // node's busiest-thread µs/req over this one's (what the ratio would be if
-// each server thread had a core of its own). ratioOf 'rss': RSS over
+// each server thread had a core of its own); and, where the case names a
+// peer (r.peer), peerRatio: req/s over the peer's. ratioOf 'rss': RSS over
 // node's (lower is better), no projection. ratioOf 'ops' (the ring group):
 // operations per second over fs.promises', no projection.
 function addRatios(results) {
+  const find = (kase, server) => results.find((n) => n.case === kase && n.server === server);
   for (const r of results) {
-    const node = results.find((n) => n.case === r.case && n.server === (r.ratioOf === 'ops' ? 'fs' : 'node'));
+    const node = find(r.case, r.baseline ?? (r.ratioOf === 'ops' ? 'fs' : 'node'));
+    const peer = r.peer && find(r.case, r.peer);
+    r.peerRatio = peer ? r.median.rps / peer.median.rps : null;
     if (r.ratioOf === 'ops') {
       r.ratio = node ? r.median.opsPerSec / node.median.opsPerSec : null;
       r.projected = null;
@@ -58,6 +65,18 @@ const THROUGHPUT_COLUMNS = [
   ['vs node', (r) => fixed(r.ratio, 2)],
   ['projected', (r) => fixed(r.projected, 2)],
 ];
+
+// Cases with a peer: the same, with MiB/s (heads included) and the ratio
+// to the peer.
+function peerColumns(peer) {
+  const [caseCol, serverCol, rpsCol, ...rest] = THROUGHPUT_COLUMNS;
+  return [
+    caseCol, serverCol, rpsCol,
+    ['MiB/s', (r) => fixed(r.median.bytesPerSec / 2 ** 20, r.median.bytesPerSec < 2 ** 24 ? 1 : 0)],
+    ...rest,
+    [`vs ${peer}`, (r) => fixed(r.peerRatio, 2)],
+  ];
+}
 
 const MEMORY_COLUMNS = [
   ['case', (r) => r.case],
@@ -91,15 +110,21 @@ function layout(columns, results) {
     .join('\n');
 }
 
-// The throughput table, then the memory one (RSS with idle connections
-// open, where the ratio is RSS and lower is better), then the ring group's,
-// each when it has rows.
+// The throughput table, then one per peer (its cases, with MiB/s and the
+// ratio to it), then the memory one (RSS with idle connections open, where
+// the ratio is RSS and lower is better), then the ring group's, each when
+// it has rows.
 function table(results) {
   const throughput = results.filter((r) => (r.ratioOf ?? 'rps') === 'rps');
   const memory = results.filter((r) => r.ratioOf === 'rss');
   const ring = results.filter((r) => r.ratioOf === 'ops');
   const parts = [];
-  if (throughput.length) parts.push(layout(THROUGHPUT_COLUMNS, throughput));
+  const plain = throughput.filter((r) => !r.peer);
+  if (plain.length) parts.push(layout(THROUGHPUT_COLUMNS, plain));
+  for (const peer of new Set(throughput.map((r) => r.peer).filter(Boolean))) {
+    parts.push(`Against ${peer} too ("vs ${peer}": req/s over ${peer}'s in the same case):\n` +
+      layout(peerColumns(peer), throughput.filter((r) => r.peer === peer)));
+  }
   if (memory.length) {
     parts.push('Memory with idle keep-alive connections open ("RSS vs node": lower is better):\n' +
       layout(MEMORY_COLUMNS, memory));

@@ -13,25 +13,48 @@ function serverOptions() {
   return ms === undefined ? {} : { keepAliveTimeout: Number(ms) };
 }
 
+// The directory of the static cases' files, made by the bench.
+function staticDir() {
+  const dir = process.env.BENCH_STATIC_DIR;
+  if (!dir) throw new Error('BENCH_STATIC_DIR is not set: the bench sets it for the static cases');
+  return dir;
+}
+
+// Thrown by a server script that cannot run here, such as one written for
+// an API that has not landed yet: serve() tells the parent why, and the
+// bench skips the server instead of failing the run.
+class Unsupported extends Error {}
+
+// Sends msg to the parent (or prints it when run by hand), then calls done.
+function tell(msg, done = () => {}) {
+  if (process.send) process.send(msg, done);
+  else {
+    console.log(msg.ready ? `ready ${msg.port}` : `cannot run: ${msg.skip}`);
+    done();
+  }
+}
+
 // start(port, host, options) creates a server shaped like node:http's with
-// serverOptions(), starts it listening and returns it. The port comes from
-// argv[2] or PORT; 0 (the default) picks a free one, which is why the ready
-// message carries it.
+// serverOptions(), starts it listening and returns it, or throws
+// Unsupported. The port comes from argv[2] or PORT; 0 (the default) picks
+// a free one, which is why the ready message carries it.
 function serve(start) {
   const port = Number(process.argv[2] ?? process.env.PORT ?? 0);
-  const server = start(port, HOST, serverOptions());
+  let server;
+  try {
+    server = start(port, HOST, serverOptions());
+  } catch (err) {
+    if (!(err instanceof Unsupported)) throw err;
+    return tell({ skip: err.message }, () => process.exit(0));
+  }
   server.on('error', (err) => {
     console.error(err.stack || err);
     process.exit(1);
   });
-  server.once('listening', () => {
-    const ready = { ready: true, port: server.address().port };
-    if (process.send) process.send(ready);
-    else console.log(`ready ${ready.port}`);
-  });
+  server.once('listening', () => tell({ ready: true, port: server.address().port }));
   // Exit when the parent dies, even by SIGKILL, so that no server outlives
   // a bench run.
   process.on('disconnect', () => process.exit(0));
 }
 
-module.exports = { serve, serverOptions };
+module.exports = { serve, serverOptions, staticDir, Unsupported };

@@ -48,6 +48,8 @@ function runWrk(args, { stopAfterMs, track } = {}) {
 }
 
 const TIME_UNITS_MS = { us: 1e-3, ms: 1, s: 1e3, m: 60e3, h: 3600e3 };
+// wrk prints sizes in powers of 1024 ("1.50MB" is 1.5 MiB).
+const SIZE_UNITS = { B: 1, KB: 2 ** 10, MB: 2 ** 20, GB: 2 ** 30, TB: 2 ** 40 };
 
 // "1.23ms" -> 1.23
 function toMs(text) {
@@ -69,10 +71,12 @@ function parseWrk(out) {
     // pipelining (wg/wrk#236, #354): no latency is 0, so it means unknown.
     return toMs(m[1]) || NaN;
   };
+  const transfer = /^Transfer\/sec:\s+([\d.]+)([KMGT]?B)/m.exec(out);
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   return {
     rps: num(/^Requests\/sec:\s+([\d.]+)/m),
     requests: num(/^\s*(\d+) requests in/m),
+    bytesPerSec: transfer ? Number(transfer[1]) * SIZE_UNITS[transfer[2]] : NaN, // heads included
     p50: pct(50),
     p99: pct(99),
     non2xx: num(/Non-2xx or 3xx responses: (\d+)/),
