@@ -41,14 +41,17 @@
  * closes (see nu__conn_close_after_response() in loop.c). */
 #define NU_CONN_LINGER (1u << 13)
 #define NU_CONN_WANT_DRAIN (1u << 14) /* JS waits for a DRAIN event */
-#define NU_CONN_ROUTED (1u << 15)     /* this request was answered by a route */
-#define NU_CONN_TIMED_OUT (1u << 16)  /* quiet past socket_ms; JS was told */
+/* This request is answered by a route or a mount: JS never sees it. */
+#define NU_CONN_ROUTED (1u << 15)
+#define NU_CONN_TIMED_OUT (1u << 16) /* quiet past socket_ms; JS was told */
 
 /* Past either bound a connection is not read until its responses go out:
  * a client that pipelines without reading cannot make the server buffer
  * without limit. */
 #define NU_CONN_PIPELINE_MAX 64u      /* requests without a response */
 #define NU_CONN_QUEUED_MAX (1u << 20) /* response bytes not yet sent */
+
+struct nu_file; /* file.h */
 
 /* A singly linked FIFO of chunks. */
 struct nu_outq {
@@ -81,6 +84,7 @@ struct nu_conn {
   uint32_t send_seq;     /* number of the response being queued for sending */
   struct nu_outq sendq;  /* in wire order; the head may be partly sent */
   struct nu_outq parked; /* chunks of later responses, in arrival order */
+  struct nu_file *files; /* static file responses being made, in order */
   uint32_t sent_off;     /* bytes of sendq.head already sent */
   uint64_t since_ms;     /* start of the current wait (see timeout.h) */
   uint64_t io_ms;        /* last byte received or sent */

@@ -7,6 +7,8 @@
  */
 #include "server.h"
 
+#include "file.h"
+
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -31,6 +33,7 @@ enum nu_loop_op {
   NU_OP_WAKE,
   NU_OP_CANCEL,
   NU_OP_TICK,
+  NU_OP_FILE, /* the operation of the connection's first file response */
 };
 
 static uint64_t nu__ud(enum nu_loop_op op, const struct nu_conn *c) {
@@ -128,6 +131,12 @@ static void nu__conn_update_reading(struct nu_server *s, struct nu_conn *c) {
 static void nu__conn_maybe_release(struct nu_server *s, struct nu_conn *c) {
   if (c->fd < 0 || !(c->flags & NU_CONN_CLOSING) || c->inflight > 0)
     return;
+  while (c->files) {
+    struct nu_file *f = c->files;
+
+    c->files = f->next;
+    nu_file_free(f);
+  }
   close(c->fd);
   /* Out of memory here only costs JS the 'close' events of this
    * connection; its (slot, gen) is dead either way. */
@@ -292,6 +301,38 @@ static void nu__mark_dirty(struct nu_server *s, struct nu_conn *c) {
   s->dirty = c;
 }
 
+/* Moves c's file responses along: queues the chunks they have ready and
+ * posts the operation the first one waits for. */
+static void nu__conn_run_files(struct nu_server *s, struct nu_conn *c) {
+  struct nu_file_env env = {&s->date, s->keep_alive_lines,
+                            s->keep_alive_lines_len, 0};
+  struct nu_file *f;
+  struct nu_out *o;
+
+  while ((f = c->files) != NULL && !(c->flags & NU_CONN_CLOSING)) {
+    env.queued_bytes = c->queued_bytes;
+    switch (nu_file_step(f, &env, &o)) {
+    case NU_FILE_STEP_OP:
+      nu_file_prep(f, nu__sqe(s, NU_OP_FILE, c));
+      c->inflight++;
+      return;
+    case NU_FILE_STEP_SEND:
+      nu_conn_enqueue(c, o);
+      nu__mark_dirty(s, c);
+      break;
+    case NU_FILE_STEP_WAIT:
+      return;
+    case NU_FILE_STEP_DONE:
+      c->files = f->next;
+      nu_file_free(f);
+      break;
+    case NU_FILE_STEP_NOMEM:
+      nu__conn_close(s, c);
+      return;
+    }
+  }
+}
+
 /* Sends what every connection touched this turn has queued. */
 static void nu__flush_dirty(struct nu_server *s) {
   struct nu_conn *c = s->dirty;
@@ -397,6 +438,11 @@ static void nu__conn_input(struct nu_server *s, struct nu_conn *c,
   if (!(c->flags & NU_CONN_IN_MESSAGE))
     c->since_ms = s->now_ms; /* a request starts: its timeouts run */
   status = nu_http_parse(c, s->batch, &s->limits, data, len);
+  if (c->files) {
+    nu__conn_run_files(s, c); /* a mount answers */
+    if (c->flags & NU_CONN_CLOSING)
+      return; /* out of memory */
+  }
   if (c->sendq.head)
     nu__mark_dirty(s, c); /* a route answered */
   if (status == 0) {
@@ -475,6 +521,8 @@ static void nu__on_send(struct nu_server *s, struct io_uring_cqe *cqe) {
     nu__conn_close_after_response(s, c); /* the response asked for it */
   } else {
     nu__conn_maybe_drained(s, c);
+    if (c->files)
+      nu__conn_run_files(s, c); /* a file's next read may wait for room */
     if (c->sendq.head) {
       nu__conn_flush(s, c);
     } else {
@@ -485,6 +533,18 @@ static void nu__on_send(struct nu_server *s, struct io_uring_cqe *cqe) {
     if (c->fd >= 0 && !(c->flags & NU_CONN_CLOSING))
       nu__conn_update_reading(s, c); /* a paused client may be read again */
   }
+}
+
+static void nu__on_file(struct nu_server *s, struct io_uring_cqe *cqe) {
+  struct nu_conn *c = nu_conn_at(&s->conns, nu__ud_slot(cqe->user_data));
+
+  c->inflight--;
+  nu_file_complete(c->files, cqe->res);
+  if (c->flags & NU_CONN_CLOSING) {
+    nu__conn_maybe_release(s, c);
+    return;
+  }
+  nu__conn_run_files(s, c);
 }
 
 static void nu__on_wake(struct nu_server *s, struct io_uring_cqe *cqe) {
@@ -548,6 +608,9 @@ static void nu__dispatch(struct nu_server *s, struct io_uring_cqe *cqe) {
   case NU_OP_TICK:
     nu__on_tick(s);
     break;
+  case NU_OP_FILE:
+    nu__on_file(s, cqe);
+    break;
   case NU_OP_CANCEL:
     break;
   }
@@ -602,7 +665,8 @@ static void nu__wait(struct nu_server *s) {
     io_uring_submit_and_wait(&s->ring.uring, 1);
   atomic_store(&s->waker.sleeping, 0);
   s->now_ms = nu_now_ms();
-  nu_routes_tick(&s->routes);
+  if (s->routes.n || s->mounts.n)
+    nu_date_tick(&s->date);
 }
 
 /* Dispatches every completion there is. Each is copied and consumed
@@ -658,6 +722,7 @@ static int nu__setup(struct nu_server *s, const char **op) {
     return -ENOMEM;
   }
   nu_http_settings_init(&s->settings);
+  nu_date_tick(&s->date);
   s->now_ms = nu_now_ms();
   nu__arm_wake(s);
   nu__arm_accept(s);

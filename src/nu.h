@@ -137,6 +137,15 @@ struct nu_route_spec {
   size_t body_len;
 };
 
+/* A directory served by the ring thread under a URL prefix (server.static(),
+ * see mount.h and file.h). Copied, and the directory opened, by
+ * nu_server_start(). */
+struct nu_mount_spec {
+  const char *prefix; /* "/" or "/dir", no trailing slash */
+  size_t prefix_len;
+  const char *root; /* the directory's path, NUL-terminated */
+};
+
 struct nu_server_config {
   int listen_fd;               /* a listening socket, owned by the server from a
                                   successful nu_server_start() on */
@@ -149,6 +158,12 @@ struct nu_server_config {
   uint32_t socket_timeout_ms;         /* server.timeout: see NU_EV_TIMEOUT */
   const struct nu_route_spec *routes; /* the first match wins */
   uint32_t nroutes;
+  const struct nu_mount_spec *mounts; /* after the routes; first match wins */
+  uint32_t nmounts;
+  /* The lines a kept-alive response's head carries ("Connection:
+   * keep-alive\r\n", a Keep-Alive line), for those the core builds. */
+  const char *keep_alive_lines;
+  size_t keep_alive_lines_len;
   nu_deliver_fn deliver;
   nu_exited_fn exited;
   void *ctx;
@@ -157,7 +172,8 @@ struct nu_server_config {
 /*
  * Starts a ring thread serving cfg->listen_fd and returns once its ring is
  * set up. Returns 0 and the server in *out, or -errno with *op naming what
- * failed ("io_uring_setup", "io_uring_register", "eventfd", ...), in which
+ * failed ("io_uring_setup", "io_uring_register", "eventfd", "open" for a
+ * mount's directory, ...), in which
  * case the thread is gone and the caller still owns listen_fd.
  */
 int nu_server_start(const struct nu_server_config *cfg, struct nu_server **out,
