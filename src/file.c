@@ -17,6 +17,7 @@ enum {
   NU_FILE_STATING,   /* statx posted */
   NU_FILE_STATED,    /* stx set */
   NU_FILE_BODY,      /* head queued, body to read */
+  NU_FILE_SPLICE,    /* head queued, body to queue as splice chunks */
   NU_FILE_READING,   /* read posted */
   NU_FILE_TRUNCATED, /* the file ended before its size said */
   NU_FILE_DONE,
@@ -391,6 +392,30 @@ static enum nu_file_step nu__send_read(struct nu_file *f, struct nu_out **out) {
   return NU_FILE_STEP_SEND;
 }
 
+/* Hands over the next splice chunk of the body: the last one takes the
+ * file, the others a duplicate of it. */
+static enum nu_file_step nu__send_splice(struct nu_file *f,
+                                         struct nu_out **out) {
+  uint64_t left = f->end - f->off;
+  uint32_t len =
+      left > NU_FILE_SPLICE_MAX ? NU_FILE_SPLICE_MAX : (uint32_t)left;
+  int fd = len == left ? f->fd : fcntl(f->fd, F_DUPFD_CLOEXEC, 0);
+
+  if (fd < 0)
+    return NU_FILE_STEP_NOMEM;
+  *out = nu_out_new_splice(f->slot, f->gen, f->seq, 0, fd, f->off, len);
+  if (len == left)
+    f->fd = -1; /* the chunk has it, or closed it */
+  if (*out == NULL)
+    return NU_FILE_STEP_NOMEM;
+  f->off += len;
+  if (f->off == f->end) {
+    nu__last_chunk(f, *out);
+    f->state = NU_FILE_DONE;
+  }
+  return NU_FILE_STEP_SEND;
+}
+
 enum nu_file_step nu_file_step(struct nu_file *f, const struct nu_file_env *env,
                                struct nu_out **out) {
   *out = NULL;
@@ -408,15 +433,22 @@ enum nu_file_step nu_file_step(struct nu_file *f, const struct nu_file_env *env,
     nu__decide(f);
     if (f->status != 200 && f->status != 206)
       break;
-    f->out = nu__file_head(f, env, f->head_only ? 0 : nu__chunk_len(f));
-    if (f->out == NULL)
-      return NU_FILE_STEP_NOMEM;
     if (f->head_only)
       f->off = f->end;
+    if (f->end - f->off > NU_FILE_SPLICE_MIN) {
+      *out = nu__file_head(f, env, 0);
+      f->state = NU_FILE_SPLICE;
+      return *out ? NU_FILE_STEP_SEND : NU_FILE_STEP_NOMEM;
+    }
+    f->out = nu__file_head(f, env, nu__chunk_len(f));
+    if (f->out == NULL)
+      return NU_FILE_STEP_NOMEM;
     if (f->out->body_len == 0)
       return nu__send_read(f, out);
     f->state = NU_FILE_READING;
     return NU_FILE_STEP_OP;
+  case NU_FILE_SPLICE:
+    return nu__send_splice(f, out);
   case NU_FILE_BODY:
     if (f->out && f->filled == f->out->body_len)
       return nu__send_read(f, out);

@@ -27,6 +27,11 @@
 /* Body bytes per read, and how much a connection may have queued unsent
  * before the next read waits. */
 #define NU_FILE_CHUNK (256u * 1024)
+/* A body larger than this is not read but spliced from the file to the
+ * socket (NU_OUT_SPLICE chunks of up to NU_FILE_SPLICE_MAX bytes): no copy
+ * through memory. A smaller one is cheaper read, and sent with its head. */
+#define NU_FILE_SPLICE_MIN (64u * 1024)
+#define NU_FILE_SPLICE_MAX (1u << 30)
 
 /* Bytes of a request, borrowed until nu_file_new() returns. */
 struct nu_span {

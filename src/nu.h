@@ -73,16 +73,22 @@ void nu_batch_free(struct nu_batch *b);
 #define NU_OUT_NOTIFY 32u
 /* Carries no bytes: closes the connection at once, whatever it owes. */
 #define NU_OUT_ABORT 64u
+/* Its len body bytes are not in data but in the file fd from file_off on,
+ * spliced to the socket without a copy (static files; see file.h). The
+ * chunk owns fd. */
+#define NU_OUT_SPLICE 128u
 
 /* One piece of a response, allocated by nu_out_new() on the JS thread and
  * freed by the ring thread with nu_out_free() once sent or dropped. */
 struct nu_out {
   struct nu_out *next;
   uint32_t slot, gen, seq, flags;
-  uint32_t len;      /* bytes in data */
+  uint32_t len;      /* bytes in data, or in the file for NU_OUT_SPLICE */
   uint32_t head_len; /* data[0, head_len): the response head, if any */
   uint32_t body_off; /* data[body_off, body_off + body_len): the body */
   uint32_t body_len;
+  int fd;            /* NU_OUT_SPLICE: the file, else -1 */
+  uint64_t file_off; /* NU_OUT_SPLICE: where its bytes start in the file */
   char data[];
 };
 
@@ -98,6 +104,11 @@ struct nu_out {
  */
 struct nu_out *nu_out_new(uint32_t slot, uint32_t gen, uint32_t seq,
                           uint32_t flags, size_t head_len, size_t body_len);
+/* A NU_OUT_SPLICE chunk of len bytes of fd from off, taking fd (closed
+ * here when out of memory). */
+struct nu_out *nu_out_new_splice(uint32_t slot, uint32_t gen, uint32_t seq,
+                                 uint32_t flags, int fd, uint64_t off,
+                                 uint32_t len);
 /* Writes the chunked framing around the body, once head and body are in. */
 void nu_out_seal(struct nu_out *o);
 void nu_out_free(struct nu_out *o);
