@@ -3,14 +3,20 @@
  * is a client's bytes, cut into reads of varying sizes; the harness plays
  * the ring thread's part around nu_http_parse(): it answers requests as JS
  * would (some at once, some later), resumes a paused parser as the loop
- * does, and checks every event it is handed stays inside its batch.
+ * does, and checks every event it is handed stays inside its batch. Static
+ * file responses get made-up completions: a missing file or /dev/null
+ * passed off as a regular file of any size and date, read in full, short,
+ * or cut off.
  *
  *   npm run fuzz -- -max_total_time=60
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "file.h"
 #include "http.h"
 #include "route.h"
 
@@ -57,7 +63,8 @@ static void nu__fuzz_check(const struct nu_batch *b, uint32_t from,
       for (uint32_t k = 0; k < w[6]; k++)
         end += w[7 + k];
       NU__CHECK(end <= b->nbytes);
-      NU__CHECK(w[6] >= 1 && w[6] % 2 == 1); /* the url, then name-value pairs */
+      NU__CHECK(w[6] >= 1 &&
+                w[6] % 2 == 1); /* the url, then name-value pairs */
       NU__CHECK(owed->tail - owed->head < 2048);
       owed->seq[owed->tail++ % 2048] = w[3];
       i += 7 + w[6];
@@ -96,8 +103,8 @@ static void nu__fuzz_answer(struct nu_conn *c, struct nu__fuzz_owed *owed) {
 
   if (owed->head == owed->tail)
     return;
-  o = nu_out_new(c->slot, c->gen, owed->seq[owed->head++ % 2048], NU_OUT_END,
-                 0, 0);
+  o = nu_out_new(c->slot, c->gen, owed->seq[owed->head++ % 2048], NU_OUT_END, 0,
+                 0);
   NU__CHECK(o != NULL);
   nu_conn_enqueue(c, o);
   nu__fuzz_send(c);
@@ -119,9 +126,86 @@ static const struct nu_routes *nu__fuzz_routes(void) {
   return &rt;
 }
 
+/* A mount of "/s", and one of "/" behind it. */
+static const struct nu_mounts *nu__fuzz_mounts(void) {
+  static struct nu_mounts m;
+  static const struct nu_mount_spec specs[] = {{"/s", 2, "/"}, {"/", 1, "/"}};
+  const char *op;
+
+  if (m.n == 0)
+    NU__CHECK(nu_mounts_init(&m, specs, 2, &op) == 0);
+  return &m;
+}
+
+/* Completes the operation f posted into sqe as the kernel might have. */
+static void nu__fuzz_complete(struct nu_file *f, const struct io_uring_sqe *sqe,
+                              struct nu__fuzz_plan *plan) {
+  uint32_t r = nu__fuzz_next(plan);
+
+  switch (sqe->opcode) {
+  case IORING_OP_OPENAT2:
+    NU__CHECK(((const char *)(uintptr_t)sqe->addr)[0] != '/');
+    nu_file_complete(f, r % 4 ? open("/dev/null", O_RDONLY) : -ENOENT);
+    break;
+  case IORING_OP_STATX: {
+    struct statx *sx = (struct statx *)(uintptr_t)sqe->off;
+
+    memset(sx, 0, sizeof(*sx));
+    sx->stx_mode = r % 8 ? S_IFREG : S_IFDIR;
+    sx->stx_size = r % 3 ? (uint64_t)nu__fuzz_next(plan) % 4096 : 0;
+    sx->stx_mtime.tv_sec = 784111777 + r % 1024;
+    nu_file_complete(f, 0);
+    break;
+  }
+  case IORING_OP_READ:
+    NU__CHECK(sqe->len > 0 && sqe->len <= NU_FILE_CHUNK);
+    memset((void *)(uintptr_t)sqe->addr, 'x', sqe->len);
+    nu_file_complete(f, r % 8 ? (int)sqe->len
+                              : (r % 16 ? (int)(sqe->len / 2) : 0));
+    break;
+  default:
+    NU__CHECK(0);
+  }
+}
+
+/* Plays the loop's part for the connection's file responses. */
+static void nu__fuzz_files(struct nu_conn *c, const struct nu_date *date,
+                           struct nu__fuzz_plan *plan) {
+  struct nu_file_env env = {date, "Connection: keep-alive\r\n", 24, 0};
+  struct nu_file *f;
+  struct nu_out *o;
+  struct io_uring_sqe sqe;
+
+  while ((f = c->files) != NULL) {
+    env.queued_bytes = c->queued_bytes;
+    switch (nu_file_step(f, &env, &o)) {
+    case NU_FILE_STEP_OP:
+      memset(&sqe, 0, sizeof(sqe));
+      nu_file_prep(f, &sqe);
+      nu__fuzz_complete(f, &sqe, plan);
+      break;
+    case NU_FILE_STEP_SEND:
+      NU__CHECK(o->slot == c->slot && o->len >= o->body_len);
+      nu_conn_enqueue(c, o);
+      nu__fuzz_send(c);
+      break;
+    case NU_FILE_STEP_WAIT:
+      NU__CHECK(0); /* everything queued was sent */
+      break;
+    case NU_FILE_STEP_DONE:
+      c->files = f->next;
+      nu_file_free(f);
+      break;
+    case NU_FILE_STEP_NOMEM:
+      NU__CHECK(0);
+    }
+  }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static llhttp_settings_t settings;
   static int settings_ready;
+  static struct nu_date date;
   struct nu_conn_table table;
   struct nu_batch *b = calloc(1, sizeof(*b));
   struct nu__fuzz_plan plan;
@@ -136,6 +220,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   if (!settings_ready) {
     nu_http_settings_init(&settings);
+    nu_date_tick(&date);
     settings_ready = 1;
   }
   plan.state = data[0];
@@ -145,6 +230,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     limits.max_body_size = 100;
   if (data[1] & 4)
     limits.routes = nu__fuzz_routes();
+  if (data[1] & 8)
+    limits.mounts = nu__fuzz_mounts();
+  limits.date = &date;
   memset(&table, 0, sizeof(table));
   c = nu_conn_acquire(&table);
   NU__CHECK(c != NULL);
@@ -163,6 +251,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     off += n;
     nu__fuzz_check(b, from, &owed);
     nu__fuzz_send(c); /* what routes answered */
+    nu__fuzz_files(c, &date, &plan);
     if (nu__fuzz_next(&plan) % 4)
       nu__fuzz_answer(c, &owed);
     /* Now and then JS catches up on everything, and the loop resumes a
@@ -174,11 +263,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
            !nu_conn_owes_too_much(c)) {
       nu_http_resume(c);
       from = b->nwords;
-      status = c->backlog_len ? nu_http_parse(c, b, &limits, c->backlog,
-                                              c->backlog_len)
-                              : 0;
+      status = c->backlog_len
+                   ? nu_http_parse(c, b, &limits, c->backlog, c->backlog_len)
+                   : 0;
       nu__fuzz_check(b, from, &owed);
       nu__fuzz_send(c);
+      nu__fuzz_files(c, &date, &plan);
     }
     if (status > 0) {
       /* As the loop does: a failed body is answered in its request's place. */
@@ -195,6 +285,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     /* The batch went to JS and came back empty. */
     b->nwords = 0;
     b->nbytes = 0;
+  }
+  while (c->files) {
+    struct nu_file *f = c->files;
+
+    c->files = f->next;
+    nu_file_free(f);
   }
   nu_conn_release(&table, c);
   nu_conn_table_destroy(&table);

@@ -270,6 +270,7 @@ class Server extends EventEmitter {
       host: host ?? null, port, backlog, reusePort: this.reusePort,
       ringEntries: this.ringEntries,
       routes: this[kRoutes].map((r) => ({ path: r.path, body: r.body, ...routeHeads(r, keepAliveLines) })),
+      keepAliveLines,
     };
     for (const [name] of NUMERIC_OPTIONS) options[name] = this[name];
     const result = handle.listen(options, this[kOnBatch]);

@@ -18,6 +18,7 @@ const binary = path.join(out, 'http_fuzz');
 const sources = [
   'fuzz/http_fuzz.c',
   'src/http.c', 'src/conn.c', 'src/handoff.c', 'src/grow.c', 'src/ops.c', 'src/route.c',
+  'src/date.c', 'src/file.c', 'src/mime.c', 'src/mount.c',
   'src/llhttp/llhttp_api.c', 'src/llhttp/llhttp_http.c', 'src/llhttp/llhttp_llhttp.c',
 ].map((f) => path.join(root, f));
 

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -236,18 +237,26 @@ protected:
   }
 };
 
+// A string's latin1 bytes: heads are built by JS in latin1.
+static std::string Latin1(Napi::Value v) {
+  size_t len = 0;
+  napi_get_value_string_latin1(v.Env(), v, nullptr, 0, &len);
+  std::string s(len, '\0');
+  napi_get_value_string_latin1(v.Env(), v, s.data(), len + 1, &len);
+  return s;
+}
+
 // listen()'s routes ([{ path, keepHead, closeHead, body }], checked by
 // lib/route.js) as nu_route_specs, with the bytes they point into; the
 // core copies them before listen() returns.
 struct RouteSpecs {
-  std::vector<std::string> strings;
+  std::deque<std::string> strings; // a deque: growing moves none of them
   std::vector<nu_route_spec> specs;
 
   explicit RouteSpecs(Napi::Value value) {
     if (!value.IsArray())
       return;
     Napi::Array list = value.As<Napi::Array>();
-    strings.reserve(list.Length() * 3);
     for (uint32_t i = 0; i < list.Length(); i++) {
       Napi::Object r = list.Get(i).As<Napi::Object>();
       const std::string &path = Keep(r.Get("path"));
@@ -261,12 +270,28 @@ struct RouteSpecs {
 
   // A head as its latin1 bytes, or a path, kept until the core copied it.
   const std::string &Keep(Napi::Value v) {
-    size_t len = 0;
-    napi_get_value_string_latin1(v.Env(), v, nullptr, 0, &len);
-    std::string s(len, '\0');
-    napi_get_value_string_latin1(v.Env(), v, s.data(), len + 1, &len);
-    strings.push_back(std::move(s));
+    strings.push_back(Latin1(v));
     return strings.back();
+  }
+};
+
+// listen()'s statics ([{ prefix, root }], checked by lib/static.js) as
+// nu_mount_specs; the core copies them before listen() returns.
+struct MountSpecs {
+  std::deque<std::string> strings;
+  std::vector<nu_mount_spec> specs;
+
+  explicit MountSpecs(Napi::Value value) {
+    if (!value.IsArray())
+      return;
+    Napi::Array list = value.As<Napi::Array>();
+    for (uint32_t i = 0; i < list.Length(); i++) {
+      Napi::Object m = list.Get(i).As<Napi::Object>();
+      strings.push_back(m.Get("prefix").As<Napi::String>().Utf8Value());
+      const std::string &prefix = strings.back();
+      strings.push_back(m.Get("root").As<Napi::String>().Utf8Value());
+      specs.push_back({prefix.data(), prefix.size(), strings.back().c_str()});
+    }
   }
 };
 
@@ -343,6 +368,12 @@ private:
     RouteSpecs routes(opts.Get("routes"));
     cfg.routes = routes.specs.data();
     cfg.nroutes = static_cast<uint32_t>(routes.specs.size());
+    MountSpecs mounts(opts.Get("statics"));
+    cfg.mounts = mounts.specs.data();
+    cfg.nmounts = static_cast<uint32_t>(mounts.specs.size());
+    std::string keep_alive_lines = Latin1(opts.Get("keepAliveLines"));
+    cfg.keep_alive_lines = keep_alive_lines.data();
+    cfg.keep_alive_lines_len = keep_alive_lines.size();
     cfg.deliver = ServerContext::Deliver;
     cfg.exited = ServerContext::Exited;
     cfg.ctx = ctx;

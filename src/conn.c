@@ -3,8 +3,10 @@
 #include "grow.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void nu_outq_append(struct nu_outq *q, struct nu_out *o) {
   o->next = NULL;
@@ -48,6 +50,29 @@ static int nu__table_grow(struct nu_conn_table *t) {
   return 0;
 }
 
+int nu_conn_pipe_open(struct nu_conn *c) {
+  int fds[2], cap;
+
+  if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
+    return -errno;
+  (void)fcntl(fds[1], F_SETPIPE_SZ, NU_CONN_PIPE_SIZE);
+  cap = fcntl(fds[1], F_GETPIPE_SZ);
+  c->pipe.r = fds[0];
+  c->pipe.w = fds[1];
+  c->pipe.cap = cap > 0 ? (uint32_t)cap : 65536;
+  c->pipe.bytes = 0;
+  return 0;
+}
+
+void nu_conn_pipe_close(struct nu_conn *c) {
+  if (c->pipe.r < 0)
+    return;
+  close(c->pipe.r);
+  close(c->pipe.w);
+  c->pipe.r = c->pipe.w = -1;
+  c->pipe.bytes = 0;
+}
+
 struct nu_conn *nu_conn_acquire(struct nu_conn_table *t) {
   struct nu_conn *c = t->free_list;
 
@@ -64,6 +89,7 @@ struct nu_conn *nu_conn_acquire(struct nu_conn_table *t) {
   }
   c->gen++;
   c->fd = -1;
+  c->pipe.r = c->pipe.w = -1;
   c->flags &= NU_CONN_DIRTY; /* it may still be on the loop's flush list */
   c->inflight = 0;
   c->next_seq = 0;
@@ -80,6 +106,7 @@ struct nu_conn *nu_conn_acquire(struct nu_conn_table *t) {
 }
 
 void nu_conn_release(struct nu_conn_table *t, struct nu_conn *c) {
+  nu_conn_pipe_close(c);
   nu_outq_free_all(&c->sendq);
   nu_outq_free_all(&c->parked);
   /* A long header block may have grown the head; give that memory back

@@ -41,14 +41,33 @@
  * closes (see nu__conn_close_after_response() in loop.c). */
 #define NU_CONN_LINGER (1u << 13)
 #define NU_CONN_WANT_DRAIN (1u << 14) /* JS waits for a DRAIN event */
-#define NU_CONN_ROUTED (1u << 15)     /* this request was answered by a route */
-#define NU_CONN_TIMED_OUT (1u << 16)  /* quiet past socket_ms; JS was told */
+/* This request is answered by a route or a mount: JS never sees it. */
+#define NU_CONN_ROUTED (1u << 15)
+#define NU_CONN_TIMED_OUT (1u << 16) /* quiet past socket_ms; JS was told */
+/* A splice from a file came up short: the response cannot be finished. */
+#define NU_CONN_SPLICE_FAILED (1u << 17)
 
 /* Past either bound a connection is not read until its responses go out:
  * a client that pipelines without reading cannot make the server buffer
  * without limit. */
 #define NU_CONN_PIPELINE_MAX 64u      /* requests without a response */
 #define NU_CONN_QUEUED_MAX (1u << 20) /* response bytes not yet sent */
+
+struct nu_file; /* file.h */
+
+/* What a static file's bytes pass through on their way from the file to
+ * the socket (splice, see NU_OUT_SPLICE): open while such a chunk is
+ * being sent. */
+struct nu_pipe {
+  int r, w;       /* -1 when closed */
+  uint32_t cap;   /* its capacity */
+  uint32_t bytes; /* in it, not yet sent to the socket */
+};
+
+/* The capacity asked for a pipe: fewer round trips than the default
+ * 64 KiB. Past the user's pipe quota the kernel refuses, and the default
+ * does. */
+#define NU_CONN_PIPE_SIZE (1u << 20)
 
 /* A singly linked FIFO of chunks. */
 struct nu_outq {
@@ -81,6 +100,8 @@ struct nu_conn {
   uint32_t send_seq;     /* number of the response being queued for sending */
   struct nu_outq sendq;  /* in wire order; the head may be partly sent */
   struct nu_outq parked; /* chunks of later responses, in arrival order */
+  struct nu_file *files; /* static file responses being made, in order */
+  struct nu_pipe pipe;
   uint32_t sent_off;     /* bytes of sendq.head already sent */
   uint64_t since_ms;     /* start of the current wait (see timeout.h) */
   uint64_t io_ms;        /* last byte received or sent */
@@ -145,6 +166,11 @@ static inline int nu_conn_wants_input(const struct nu_conn *c) {
 /* Whether any byte of the response numbered seq has been queued: then an
  * error can no longer answer that request in its place. */
 int nu_conn_response_begun(const struct nu_conn *c, uint32_t seq);
+
+/* Opens c's pipe. Returns 0 or -errno. */
+int nu_conn_pipe_open(struct nu_conn *c);
+/* Closes c's pipe, if open. */
+void nu_conn_pipe_close(struct nu_conn *c);
 
 /* Appends n bytes to c's backlog. Returns 0 or -ENOMEM. */
 int nu_conn_backlog_append(struct nu_conn *c, const char *data, uint32_t n);

@@ -121,6 +121,25 @@ struct nu_out *nu_out_new(uint32_t slot, uint32_t gen, uint32_t seq,
   o->head_len = (uint32_t)head_len;
   o->body_len = (uint32_t)body_len;
   o->body_off = o->head_len + (framed ? nu__hex_len(o->body_len) + 2 : 0);
+  o->fd = -1;
+  o->file_off = 0;
+  return o;
+}
+
+struct nu_out *nu_out_new_splice(uint32_t slot, uint32_t gen, uint32_t seq,
+                                 uint32_t flags, int fd, uint64_t off,
+                                 uint32_t len) {
+  struct nu_out *o = nu_out_new(slot, gen, seq, flags & ~NU_OUT_CHUNKED, 0, 0);
+
+  if (o == NULL) {
+    close(fd);
+    return NULL;
+  }
+  o->flags |= NU_OUT_SPLICE;
+  o->len = len;
+  o->body_len = len;
+  o->fd = fd;
+  o->file_off = off;
   return o;
 }
 
@@ -143,7 +162,11 @@ void nu_out_seal(struct nu_out *o) {
     memcpy(tail, "0\r\n\r\n", 5);
 }
 
-void nu_out_free(struct nu_out *o) { free(o); }
+void nu_out_free(struct nu_out *o) {
+  if (o->fd >= 0)
+    close(o->fd);
+  free(o);
+}
 
 void nu_outbox_push(struct nu_outbox *q, struct nu_out *o) {
   NU_STACK_PUSH(&q->head, o, o);

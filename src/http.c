@@ -1,5 +1,6 @@
 #include "http.h"
 
+#include "file.h"
 #include "grow.h"
 
 #include <arpa/inet.h>
@@ -254,14 +255,13 @@ static int nu__check_head(const llhttp_t *p, const struct nu_head *h) {
   return 0;
 }
 
-/* Hands the complete head to JS as a REQUEST event. */
 /* Answers a GET or HEAD that route r matched, in its turn, without JS:
  * JS never sees this request, nor its body if it has one. */
 static int nu__answer_route(struct nu_http_parse_ctx *ctx, llhttp_t *p,
                             const struct nu_route *r) {
   struct nu_conn *c = ctx->conn;
   struct nu_out *o =
-      nu_route_response(ctx->lim->routes, r, c->slot, c->gen, c->next_seq++,
+      nu_route_response(ctx->lim->date, r, c->slot, c->gen, c->next_seq++,
                         llhttp_should_keep_alive(p), p->method == HTTP_HEAD);
 
   if (o == NULL)
@@ -270,6 +270,83 @@ static int nu__answer_route(struct nu_http_parse_ctx *ctx, llhttp_t *p,
   c->flags |= NU_CONN_ROUTED;
   return 0;
 }
+
+/* The value of the first header named name (lower case), if any. */
+static struct nu_span nu__header(const struct nu_head *h, const char *name) {
+  size_t name_len = strlen(name);
+  uint32_t off = h->lens[0];
+  struct nu_span v = {NULL, 0};
+
+  for (uint32_t i = 1; i + 1 < h->nlens; i += 2) {
+    const char *field = h->bytes + off;
+
+    if (h->lens[i] == name_len && strncasecmp(field, name, name_len) == 0) {
+      v.p = field + name_len;
+      v.len = h->lens[i + 1];
+      return v;
+    }
+    off += h->lens[i] + h->lens[i + 1];
+  }
+  return v;
+}
+
+/* Starts the response of a GET or HEAD that mount m matched: a file
+ * response in the connection's FIFO, which the ring thread moves along
+ * (see file.h). JS never sees this request either. */
+static int nu__answer_file(struct nu_http_parse_ctx *ctx, llhttp_t *p,
+                           const struct nu_mount *m, uint32_t path_len) {
+  struct nu_conn *c = ctx->conn;
+  const struct nu_head *h = &c->head;
+  struct nu_file_request req = {
+      .mount = m,
+      .url = {h->bytes, h->lens[0]},
+      .path_len = path_len,
+      .if_none_match = nu__header(h, "if-none-match"),
+      .if_modified_since = nu__header(h, "if-modified-since"),
+      .range = nu__header(h, "range"),
+      .if_range = nu__header(h, "if-range"),
+      .slot = c->slot,
+      .gen = c->gen,
+      .seq = c->next_seq,
+      .keep_alive = llhttp_should_keep_alive(p),
+      .head_only = p->method == HTTP_HEAD,
+  };
+  struct nu_file *f = nu_file_new(&req);
+  struct nu_file **tail = &c->files;
+
+  if (f == NULL)
+    return -1;
+  while (*tail)
+    tail = &(*tail)->next;
+  *tail = f;
+  c->next_seq++;
+  c->flags |= NU_CONN_ROUTED;
+  return 0;
+}
+
+/* Answers a GET or HEAD with a route or a mount, if one matches. Returns
+ * 1 when it did, 0 when JS should, -1 out of memory. */
+static int nu__answer_without_js(struct nu_http_parse_ctx *ctx, llhttp_t *p) {
+  const struct nu_http_limits *lim = ctx->lim;
+  const struct nu_head *h = &ctx->conn->head;
+  const struct nu_route *r;
+  const struct nu_mount *m;
+  uint32_t path_len;
+
+  if ((p->method != HTTP_GET && p->method != HTTP_HEAD) || h->len == 0)
+    return 0;
+  if (lim->routes && lim->routes->n &&
+      (r = nu_routes_match(lim->routes, h->bytes, h->lens[0])) != NULL)
+    return nu__answer_route(ctx, p, r) ? -1 : 1;
+  if (lim->mounts && lim->mounts->n &&
+      (m = nu_mounts_match(lim->mounts, h->bytes, h->lens[0], &path_len)) !=
+          NULL)
+    return nu__answer_file(ctx, p, m, path_len) ? -1 : 1;
+  return 0;
+}
+
+/* Hands the complete head to JS as a REQUEST event, unless a route or a
+ * mount answers it. */
 
 static int nu__on_headers_complete(llhttp_t *p) {
   struct nu_http_parse_ctx *ctx = nu__ctx(p);
@@ -287,14 +364,9 @@ static int nu__on_headers_complete(llhttp_t *p) {
       p->content_length > ctx->lim->max_body_size)
     return nu__reject(ctx, 413);
   h->scan = 0; /* an HTTP/0.9 request line ends its head at once */
-  if (ctx->lim->routes && ctx->lim->routes->n &&
-      (p->method == HTTP_GET || p->method == HTTP_HEAD)) {
-    const struct nu_route *r =
-        h->len ? nu_routes_match(ctx->lim->routes, h->bytes, h->lens[0]) : NULL;
-
-    if (r)
-      return nu__answer_route(ctx, p, r);
-  }
+  status = nu__answer_without_js(ctx, p);
+  if (status)
+    return status < 0 ? -1 : 0;
   h->info = nu__request_info(p, h->info);
   off = nu_batch_put_bytes(ctx->batch, h->bytes, h->len);
   if (off < 0)

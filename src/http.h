@@ -9,7 +9,9 @@
 #include <stddef.h>
 
 #include "conn.h"
+#include "date.h"
 #include "handoff.h"
+#include "mount.h"
 #include "route.h"
 
 /* nu_http_parse() outcome that asks to close without answering. */
@@ -19,6 +21,8 @@ struct nu_http_limits {
   uint32_t max_header_size; /* url plus header names and values, in bytes */
   uint64_t max_body_size;   /* request body bytes before a 413; 0: no cap */
   const struct nu_routes *routes; /* answered without JS; may be empty */
+  const struct nu_mounts *mounts; /* static files; may be empty */
+  const struct nu_date *date;     /* the Date line of routed responses */
 };
 
 /* Fills the llhttp callbacks; s must outlive every parser using it. */

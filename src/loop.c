@@ -7,9 +7,12 @@
  */
 #include "server.h"
 
+#include "file.h"
+
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -31,6 +34,10 @@ enum nu_loop_op {
   NU_OP_WAKE,
   NU_OP_CANCEL,
   NU_OP_TICK,
+  NU_OP_FILE,       /* the operation of the connection's first file response */
+  NU_OP_SPLICE_IN,  /* file to pipe, linked to */
+  NU_OP_SPLICE_OUT, /* pipe to socket: a send */
+  NU_OP_WRITABLE,   /* a poll for room in the socket, after EAGAIN */
 };
 
 static uint64_t nu__ud(enum nu_loop_op op, const struct nu_conn *c) {
@@ -128,6 +135,12 @@ static void nu__conn_update_reading(struct nu_server *s, struct nu_conn *c) {
 static void nu__conn_maybe_release(struct nu_server *s, struct nu_conn *c) {
   if (c->fd < 0 || !(c->flags & NU_CONN_CLOSING) || c->inflight > 0)
     return;
+  while (c->files) {
+    struct nu_file *f = c->files;
+
+    c->files = f->next;
+    nu_file_free(f);
+  }
   close(c->fd);
   /* Out of memory here only costs JS the 'close' events of this
    * connection; its (slot, gen) is dead either way. */
@@ -223,6 +236,40 @@ static void nu__conn_open(struct nu_server *s, int fd) {
 
 /* ---- sending ---- */
 
+/*
+ * Sends the next piece of splice chunk o: a splice from the file into c's
+ * pipe linked to one from the pipe to the socket, or only the second when
+ * the pipe still holds what a short splice left. The bytes go from the
+ * page cache to the socket without a copy. Both splices are nonblocking,
+ * so a full socket returns EAGAIN and is waited for with a poll, rather
+ * than by an io-wq worker blocked for as long as the client does not read.
+ */
+static void nu__conn_splice(struct nu_server *s, struct nu_conn *c,
+                            struct nu_out *o) {
+  uint32_t left = o->len - c->sent_off;
+  uint32_t n = c->pipe.bytes;
+  struct io_uring_sqe *sqe;
+
+  if (c->pipe.r < 0 && nu_conn_pipe_open(c) < 0) {
+    nu__conn_close(s, c);
+    return;
+  }
+  nu_ring_reserve(&s->ring, 2); /* a link cut by a submit would not hold */
+  if (n == 0) {
+    n = left < c->pipe.cap ? left : c->pipe.cap;
+    sqe = nu__sqe(s, NU_OP_SPLICE_IN, c);
+    io_uring_prep_splice(sqe, o->fd, (int64_t)(o->file_off + c->sent_off),
+                         c->pipe.w, -1, n, SPLICE_F_NONBLOCK);
+    sqe->flags |= IOSQE_IO_LINK;
+    c->inflight++;
+  }
+  sqe = nu__sqe(s, NU_OP_SPLICE_OUT, c);
+  io_uring_prep_splice(sqe, c->pipe.r, -1, c->fd, -1, n,
+                       SPLICE_F_NONBLOCK | (n < left ? SPLICE_F_MORE : 0));
+  c->flags |= NU_CONN_SENDING;
+  c->inflight++;
+}
+
 /* Submits one send of as much of c's queue as one sendmsg gathers. */
 static void nu__conn_flush(struct nu_server *s, struct nu_conn *c) {
   struct io_uring_sqe *sqe;
@@ -232,7 +279,12 @@ static void nu__conn_flush(struct nu_server *s, struct nu_conn *c) {
 
   if (o == NULL || (c->flags & (NU_CONN_SENDING | NU_CONN_CLOSING)))
     return;
-  for (; o && n < NU_CONN_IOV_MAX; o = o->next, off = 0) {
+  if (o->flags & NU_OUT_SPLICE) {
+    nu__conn_splice(s, c, o);
+    return;
+  }
+  for (; o && n < NU_CONN_IOV_MAX && !(o->flags & NU_OUT_SPLICE);
+       o = o->next, off = 0) {
     c->iov[n].iov_base = o->data + off;
     c->iov[n++].iov_len = o->len - off;
     if (o->flags & NU_OUT_CLOSE)
@@ -290,6 +342,38 @@ static void nu__mark_dirty(struct nu_server *s, struct nu_conn *c) {
   c->flags |= NU_CONN_DIRTY;
   c->next_dirty = s->dirty;
   s->dirty = c;
+}
+
+/* Moves c's file responses along: queues the chunks they have ready and
+ * posts the operation the first one waits for. */
+static void nu__conn_run_files(struct nu_server *s, struct nu_conn *c) {
+  struct nu_file_env env = {&s->date, s->keep_alive_lines,
+                            s->keep_alive_lines_len, 0};
+  struct nu_file *f;
+  struct nu_out *o;
+
+  while ((f = c->files) != NULL && !(c->flags & NU_CONN_CLOSING)) {
+    env.queued_bytes = c->queued_bytes;
+    switch (nu_file_step(f, &env, &o)) {
+    case NU_FILE_STEP_OP:
+      nu_file_prep(f, nu__sqe(s, NU_OP_FILE, c));
+      c->inflight++;
+      return;
+    case NU_FILE_STEP_SEND:
+      nu_conn_enqueue(c, o);
+      nu__mark_dirty(s, c);
+      break;
+    case NU_FILE_STEP_WAIT:
+      return;
+    case NU_FILE_STEP_DONE:
+      c->files = f->next;
+      nu_file_free(f);
+      break;
+    case NU_FILE_STEP_NOMEM:
+      nu__conn_close(s, c);
+      return;
+    }
+  }
 }
 
 /* Sends what every connection touched this turn has queued. */
@@ -397,6 +481,11 @@ static void nu__conn_input(struct nu_server *s, struct nu_conn *c,
   if (!(c->flags & NU_CONN_IN_MESSAGE))
     c->since_ms = s->now_ms; /* a request starts: its timeouts run */
   status = nu_http_parse(c, s->batch, &s->limits, data, len);
+  if (c->files) {
+    nu__conn_run_files(s, c); /* a mount answers */
+    if (c->flags & NU_CONN_CLOSING)
+      return; /* out of memory */
+  }
   if (c->sendq.head)
     nu__mark_dirty(s, c); /* a route answered */
   if (status == 0) {
@@ -458,23 +547,18 @@ static void nu__on_recv(struct nu_server *s, struct io_uring_cqe *cqe) {
   nu__conn_maybe_release(s, c);
 }
 
-static void nu__on_send(struct nu_server *s, struct io_uring_cqe *cqe) {
-  struct nu_conn *c = nu_conn_at(&s->conns, nu__ud_slot(cqe->user_data));
-
-  if (cqe->res > 0) {
+/* n bytes of c's queue went out: retires them and goes on. */
+static void nu__conn_wrote(struct nu_server *s, struct nu_conn *c, uint32_t n) {
+  if (n > 0) {
     c->io_ms = s->now_ms;
     c->flags &= ~NU_CONN_TIMED_OUT;
   }
-  c->flags &= ~NU_CONN_SENDING;
-  c->inflight--;
-  if (c->flags & NU_CONN_CLOSING) {
-    nu__conn_maybe_release(s, c);
-  } else if (cqe->res < 0) {
-    nu__conn_close(s, c); /* EPIPE, ECONNRESET */
-  } else if (nu__conn_sent(c, (uint32_t)cqe->res)) {
+  if (nu__conn_sent(c, n)) {
     nu__conn_close_after_response(s, c); /* the response asked for it */
   } else {
     nu__conn_maybe_drained(s, c);
+    if (c->files)
+      nu__conn_run_files(s, c); /* a file's next read may wait for room */
     if (c->sendq.head) {
       nu__conn_flush(s, c);
     } else {
@@ -485,6 +569,81 @@ static void nu__on_send(struct nu_server *s, struct io_uring_cqe *cqe) {
     if (c->fd >= 0 && !(c->flags & NU_CONN_CLOSING))
       nu__conn_update_reading(s, c); /* a paused client may be read again */
   }
+}
+
+static void nu__on_send(struct nu_server *s, struct io_uring_cqe *cqe) {
+  struct nu_conn *c = nu_conn_at(&s->conns, nu__ud_slot(cqe->user_data));
+
+  c->flags &= ~NU_CONN_SENDING;
+  c->inflight--;
+  if (c->flags & NU_CONN_CLOSING)
+    nu__conn_maybe_release(s, c);
+  else if (cqe->res < 0)
+    nu__conn_close(s, c); /* EPIPE, ECONNRESET */
+  else
+    nu__conn_wrote(s, c, (uint32_t)cqe->res);
+}
+
+/* The file-to-pipe half of a splice; the pipe-to-socket half follows. */
+static void nu__on_splice_in(struct nu_server *s, struct io_uring_cqe *cqe) {
+  struct nu_conn *c = nu_conn_at(&s->conns, nu__ud_slot(cqe->user_data));
+
+  c->inflight--;
+  if (cqe->res > 0)
+    c->pipe.bytes += (uint32_t)cqe->res;
+  else if (cqe->res != -ECANCELED)
+    c->flags |= NU_CONN_SPLICE_FAILED; /* 0: the file shrank */
+  nu__conn_maybe_release(s, c);
+}
+
+static void nu__on_splice_out(struct nu_server *s, struct io_uring_cqe *cqe) {
+  struct nu_conn *c = nu_conn_at(&s->conns, nu__ud_slot(cqe->user_data));
+  int res = cqe->res;
+
+  c->flags &= ~NU_CONN_SENDING;
+  c->inflight--;
+  if (c->flags & NU_CONN_CLOSING) {
+    nu__conn_maybe_release(s, c);
+  } else if (res > 0 && (uint32_t)res <= c->pipe.bytes) {
+    c->pipe.bytes -= (uint32_t)res;
+    nu__conn_wrote(s, c, (uint32_t)res);
+    if (c->fd >= 0 && c->pipe.bytes == 0 &&
+        !(c->sendq.head && (c->sendq.head->flags & NU_OUT_SPLICE)))
+      nu_conn_pipe_close(c); /* no more file to send for now */
+  } else if (res == -EAGAIN) {
+    /* The socket is full: wait until the client reads. */
+    io_uring_prep_poll_add(nu__sqe(s, NU_OP_WRITABLE, c), c->fd, POLLOUT);
+    c->flags |= NU_CONN_SENDING;
+    c->inflight++;
+  } else if (res == -ECANCELED && c->pipe.bytes > 0 &&
+             !(c->flags & NU_CONN_SPLICE_FAILED)) {
+    nu__conn_flush(s, c); /* the file half came up short: send what it got */
+  } else {
+    nu__conn_close(s, c); /* EPIPE, ECONNRESET, or the file failed */
+  }
+}
+
+static void nu__on_writable(struct nu_server *s, struct io_uring_cqe *cqe) {
+  struct nu_conn *c = nu_conn_at(&s->conns, nu__ud_slot(cqe->user_data));
+
+  c->flags &= ~NU_CONN_SENDING;
+  c->inflight--;
+  if (c->flags & NU_CONN_CLOSING)
+    nu__conn_maybe_release(s, c);
+  else
+    nu__conn_flush(s, c); /* an error shows in the send */
+}
+
+static void nu__on_file(struct nu_server *s, struct io_uring_cqe *cqe) {
+  struct nu_conn *c = nu_conn_at(&s->conns, nu__ud_slot(cqe->user_data));
+
+  c->inflight--;
+  nu_file_complete(c->files, cqe->res);
+  if (c->flags & NU_CONN_CLOSING) {
+    nu__conn_maybe_release(s, c);
+    return;
+  }
+  nu__conn_run_files(s, c);
 }
 
 static void nu__on_wake(struct nu_server *s, struct io_uring_cqe *cqe) {
@@ -548,6 +707,18 @@ static void nu__dispatch(struct nu_server *s, struct io_uring_cqe *cqe) {
   case NU_OP_TICK:
     nu__on_tick(s);
     break;
+  case NU_OP_FILE:
+    nu__on_file(s, cqe);
+    break;
+  case NU_OP_SPLICE_IN:
+    nu__on_splice_in(s, cqe);
+    break;
+  case NU_OP_SPLICE_OUT:
+    nu__on_splice_out(s, cqe);
+    break;
+  case NU_OP_WRITABLE:
+    nu__on_writable(s, cqe);
+    break;
   case NU_OP_CANCEL:
     break;
   }
@@ -602,7 +773,8 @@ static void nu__wait(struct nu_server *s) {
     io_uring_submit_and_wait(&s->ring.uring, 1);
   atomic_store(&s->waker.sleeping, 0);
   s->now_ms = nu_now_ms();
-  nu_routes_tick(&s->routes);
+  if (s->routes.n || s->mounts.n)
+    nu_date_tick(&s->date);
 }
 
 /* Dispatches every completion there is. Each is copied and consumed
@@ -658,6 +830,7 @@ static int nu__setup(struct nu_server *s, const char **op) {
     return -ENOMEM;
   }
   nu_http_settings_init(&s->settings);
+  nu_date_tick(&s->date);
   s->now_ms = nu_now_ms();
   nu__arm_wake(s);
   nu__arm_accept(s);

@@ -73,16 +73,22 @@ void nu_batch_free(struct nu_batch *b);
 #define NU_OUT_NOTIFY 32u
 /* Carries no bytes: closes the connection at once, whatever it owes. */
 #define NU_OUT_ABORT 64u
+/* Its len body bytes are not in data but in the file fd from file_off on,
+ * spliced to the socket without a copy (static files; see file.h). The
+ * chunk owns fd. */
+#define NU_OUT_SPLICE 128u
 
 /* One piece of a response, allocated by nu_out_new() on the JS thread and
  * freed by the ring thread with nu_out_free() once sent or dropped. */
 struct nu_out {
   struct nu_out *next;
   uint32_t slot, gen, seq, flags;
-  uint32_t len;      /* bytes in data */
+  uint32_t len;      /* bytes in data, or in the file for NU_OUT_SPLICE */
   uint32_t head_len; /* data[0, head_len): the response head, if any */
   uint32_t body_off; /* data[body_off, body_off + body_len): the body */
   uint32_t body_len;
+  int fd;            /* NU_OUT_SPLICE: the file, else -1 */
+  uint64_t file_off; /* NU_OUT_SPLICE: where its bytes start in the file */
   char data[];
 };
 
@@ -98,6 +104,11 @@ struct nu_out {
  */
 struct nu_out *nu_out_new(uint32_t slot, uint32_t gen, uint32_t seq,
                           uint32_t flags, size_t head_len, size_t body_len);
+/* A NU_OUT_SPLICE chunk of len bytes of fd from off, taking fd (closed
+ * here when out of memory). */
+struct nu_out *nu_out_new_splice(uint32_t slot, uint32_t gen, uint32_t seq,
+                                 uint32_t flags, int fd, uint64_t off,
+                                 uint32_t len);
 /* Writes the chunked framing around the body, once head and body are in. */
 void nu_out_seal(struct nu_out *o);
 void nu_out_free(struct nu_out *o);
@@ -137,6 +148,15 @@ struct nu_route_spec {
   size_t body_len;
 };
 
+/* A directory served by the ring thread under a URL prefix (server.static(),
+ * see mount.h and file.h). Copied, and the directory opened, by
+ * nu_server_start(). */
+struct nu_mount_spec {
+  const char *prefix; /* "/" or "/dir", no trailing slash */
+  size_t prefix_len;
+  const char *root; /* the directory's path, NUL-terminated */
+};
+
 struct nu_server_config {
   int listen_fd;               /* a listening socket, owned by the server from a
                                   successful nu_server_start() on */
@@ -149,6 +169,12 @@ struct nu_server_config {
   uint32_t socket_timeout_ms;         /* server.timeout: see NU_EV_TIMEOUT */
   const struct nu_route_spec *routes; /* the first match wins */
   uint32_t nroutes;
+  const struct nu_mount_spec *mounts; /* after the routes; first match wins */
+  uint32_t nmounts;
+  /* The lines a kept-alive response's head carries ("Connection:
+   * keep-alive\r\n", a Keep-Alive line), for those the core builds. */
+  const char *keep_alive_lines;
+  size_t keep_alive_lines_len;
   nu_deliver_fn deliver;
   nu_exited_fn exited;
   void *ctx;
@@ -157,7 +183,8 @@ struct nu_server_config {
 /*
  * Starts a ring thread serving cfg->listen_fd and returns once its ring is
  * set up. Returns 0 and the server in *out, or -errno with *op naming what
- * failed ("io_uring_setup", "io_uring_register", "eventfd", ...), in which
+ * failed ("io_uring_setup", "io_uring_register", "eventfd", "open" for a
+ * mount's directory, ...), in which
  * case the thread is gone and the caller still owns listen_fd.
  */
 int nu_server_start(const struct nu_server_config *cfg, struct nu_server **out,

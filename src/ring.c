@@ -93,20 +93,28 @@ void nu_ring_exit(struct nu_ring *r) {
   }
 }
 
+/* The SQ is full: hand it to the kernel. If it takes none (-EBUSY: the CQ
+ * overflowed), let it flush the overflow into the CQ, which the caller
+ * consumes as it goes, and try again. With SQPOLL the kernel thread takes
+ * the SQEs when it runs: wait for it. */
+static void nu__ring_make_room(struct nu_ring *r) {
+  if (io_uring_submit(&r->uring) <= 0)
+    io_uring_get_events(&r->uring);
+  if (r->setup_flags & IORING_SETUP_SQPOLL)
+    io_uring_sqring_wait(&r->uring);
+}
+
 struct io_uring_sqe *nu_ring_sqe(struct nu_ring *r) {
   struct io_uring_sqe *sqe;
 
-  while ((sqe = io_uring_get_sqe(&r->uring)) == NULL) {
-    /* The SQ is full: hand it to the kernel. If it takes none (-EBUSY: the
-     * CQ overflowed), let it flush the overflow into the CQ, which the
-     * caller consumes as it goes, and try again. With SQPOLL the kernel
-     * thread takes the SQEs when it runs: wait for it. */
-    if (io_uring_submit(&r->uring) <= 0)
-      io_uring_get_events(&r->uring);
-    if (r->setup_flags & IORING_SETUP_SQPOLL)
-      io_uring_sqring_wait(&r->uring);
-  }
+  while ((sqe = io_uring_get_sqe(&r->uring)) == NULL)
+    nu__ring_make_room(r);
   return sqe;
+}
+
+void nu_ring_reserve(struct nu_ring *r, unsigned n) {
+  while (io_uring_sq_space_left(&r->uring) < n)
+    nu__ring_make_room(r);
 }
 
 void nu_ring_buf_recycle(struct nu_ring *r, unsigned bid) {

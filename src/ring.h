@@ -49,6 +49,9 @@ void nu_ring_exit(struct nu_ring *r);
  * Never NULL: when the kernel takes nothing it returns after a wait.
  */
 struct io_uring_sqe *nu_ring_sqe(struct nu_ring *r);
+/* Makes room for n SQEs in a row, submitting what is queued if need be,
+ * so that a linked chain of n goes to the kernel in one submit. */
+void nu_ring_reserve(struct nu_ring *r, unsigned n);
 
 /* The start of recv buffer bid. */
 static inline char *nu_ring_buf(struct nu_ring *r, unsigned bid) {

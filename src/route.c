@@ -1,7 +1,6 @@
 #include "route.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,7 +38,6 @@ int nu_routes_init(struct nu_routes *rt, const struct nu_route_spec *specs,
       return -ENOMEM;
     }
   }
-  nu_routes_tick(rt);
   return 0;
 }
 
@@ -52,30 +50,6 @@ void nu_routes_free(struct nu_routes *rt) {
   }
   free(rt->v);
   memset(rt, 0, sizeof(*rt));
-}
-
-void nu_routes_tick(struct nu_routes *rt) {
-  static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed",
-                                  "Thu", "Fri", "Sat"};
-  static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  struct tm tm;
-  time_t now;
-  int n;
-
-  if (rt->n == 0)
-    return; /* each turn of a server without routes: not even time() */
-  now = time(NULL);
-  if (now == rt->date_sec)
-    return;
-  rt->date_sec = now;
-  gmtime_r(&now, &tm);
-  /* IMF-fixdate, by hand: strftime's names follow the locale. */
-  n = snprintf(rt->date, sizeof(rt->date),
-               "Date: %s, %02d %s %04d %02d:%02d:%02d GMT\r\n\r\n",
-               days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
-               tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  rt->date_len = n > 0 && (size_t)n < sizeof(rt->date) ? (uint32_t)n : 0;
 }
 
 const struct nu_route *nu_routes_match(const struct nu_routes *rt,
@@ -93,7 +67,7 @@ const struct nu_route *nu_routes_match(const struct nu_routes *rt,
   return NULL;
 }
 
-struct nu_out *nu_route_response(const struct nu_routes *rt,
+struct nu_out *nu_route_response(const struct nu_date *date,
                                  const struct nu_route *r, uint32_t slot,
                                  uint32_t gen, uint32_t seq, int keep_alive,
                                  int head_only) {
@@ -102,12 +76,12 @@ struct nu_out *nu_route_response(const struct nu_routes *rt,
   uint32_t body_len = head_only ? 0 : r->body_len;
   uint32_t flags = NU_OUT_END | (keep_alive ? 0 : NU_OUT_CLOSE);
   struct nu_out *o = nu_out_new(slot, gen, seq, flags,
-                                (size_t)head_len + rt->date_len, body_len);
+                                (size_t)head_len + date->line_len, body_len);
 
   if (o == NULL)
     return NULL;
   memcpy(o->data, head, head_len);
-  memcpy(o->data + head_len, rt->date, rt->date_len);
+  memcpy(o->data + head_len, date->line, date->line_len);
   if (body_len)
     memcpy(o->data + o->body_off, r->body, body_len);
   return o;

@@ -5,11 +5,10 @@
 #ifndef NU_ROUTE_H
 #define NU_ROUTE_H
 
+#include "date.h"
+#include "nu.h"
 #include <stddef.h>
 #include <stdint.h>
-#include <time.h>
-
-#include "nu.h"
 
 /* One route, copied from its nu_route_spec. */
 struct nu_route {
@@ -26,18 +25,12 @@ struct nu_route {
 struct nu_routes {
   struct nu_route *v;
   uint32_t n;
-  char date[64]; /* "Date: <IMF-fixdate>\r\n\r\n", see nu_routes_tick() */
-  uint32_t date_len;
-  time_t date_sec;
 };
 
 /* Copies specs. Returns 0 or -ENOMEM (rt left empty). */
 int nu_routes_init(struct nu_routes *rt, const struct nu_route_spec *specs,
                    uint32_t n);
 void nu_routes_free(struct nu_routes *rt);
-
-/* Refreshes the Date line once a second; the ring thread, each turn. */
-void nu_routes_tick(struct nu_routes *rt);
 
 /* The route for a GET or HEAD of url (its query ignored), or NULL. */
 const struct nu_route *nu_routes_match(const struct nu_routes *rt,
@@ -46,7 +39,7 @@ const struct nu_route *nu_routes_match(const struct nu_routes *rt,
 /* The response of route r as chunk seq of (slot, gen): the head for a
  * connection kept alive or closed after it, the Date line, and the body
  * unless head_only. NULL when out of memory. */
-struct nu_out *nu_route_response(const struct nu_routes *rt,
+struct nu_out *nu_route_response(const struct nu_date *date,
                                  const struct nu_route *r, uint32_t slot,
                                  uint32_t gen, uint32_t seq, int keep_alive,
                                  int head_only);

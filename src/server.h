@@ -8,8 +8,10 @@
 #include <stdatomic.h>
 
 #include "conn.h"
+#include "date.h"
 #include "handoff.h"
 #include "http.h"
+#include "mount.h"
 #include "nu.h"
 #include "ring.h"
 #include "route.h"
@@ -21,7 +23,10 @@ struct nu_server {
   struct nu_server_config cfg;
   struct nu_http_limits limits;
   struct nu_timeouts timeouts;
-  struct nu_routes routes; /* its Date line is the ring thread's */
+  struct nu_routes routes;
+  struct nu_mounts mounts;
+  char *keep_alive_lines; /* see nu_server_config */
+  uint32_t keep_alive_lines_len;
   struct nu_thread thread;
 
   /* Shared between threads. */
@@ -35,6 +40,7 @@ struct nu_server {
   /* Ring thread only. */
   struct nu_ring ring;
   struct nu_conn_table conns;
+  struct nu_date date; /* for routes and mounts, if there are any */
   llhttp_settings_t settings;
   struct nu_batch *batch;  /* events of the current CQ drain */
   struct nu_conn *dirty;   /* connections with chunks to flush */

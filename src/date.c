@@ -1,0 +1,72 @@
+#include "date.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char nu__days[7][4] = {"Sun", "Mon", "Tue", "Wed",
+                                    "Thu", "Fri", "Sat"};
+static const char nu__months[12][4] = {"Jan", "Feb", "Mar", "Apr",
+                                       "May", "Jun", "Jul", "Aug",
+                                       "Sep", "Oct", "Nov", "Dec"};
+
+void nu_date_format(char *out, time_t t) {
+  struct tm tm;
+
+  gmtime_r(&t, &tm);
+  /* By hand: strftime's names follow the locale. */
+  snprintf(out, NU_DATE_LEN + 1, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+           nu__days[tm.tm_wday], tm.tm_mday, nu__months[tm.tm_mon],
+           (tm.tm_year + 1900) % 10000, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* The value of the n digits at s, or -1 if one is not a digit. */
+static int nu__digits(const char *s, int n) {
+  int v = 0;
+
+  for (int i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return -1;
+    v = v * 10 + (s[i] - '0');
+  }
+  return v;
+}
+
+int nu_date_parse(const char *s, uint32_t len, time_t *t) {
+  struct tm tm;
+  int month = -1;
+
+  /* "Sun, 06 Nov 1994 08:49:37 GMT" */
+  if (len != NU_DATE_LEN || memcmp(s + 3, ", ", 2) != 0 || s[7] != ' ' ||
+      s[11] != ' ' || s[16] != ' ' || s[19] != ':' || s[22] != ':' ||
+      memcmp(s + 25, " GMT", 4) != 0)
+    return -1;
+  for (int i = 0; i < 12; i++) {
+    if (memcmp(s + 8, nu__months[i], 3) == 0)
+      month = i;
+  }
+  memset(&tm, 0, sizeof(tm));
+  tm.tm_mday = nu__digits(s + 5, 2);
+  tm.tm_year = nu__digits(s + 12, 4) - 1900;
+  tm.tm_hour = nu__digits(s + 17, 2);
+  tm.tm_min = nu__digits(s + 20, 2);
+  tm.tm_sec = nu__digits(s + 23, 2);
+  if (month < 0 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_year < 0 ||
+      tm.tm_hour < 0 || tm.tm_hour > 23 || tm.tm_min < 0 || tm.tm_min > 59 ||
+      tm.tm_sec < 0 || tm.tm_sec > 60)
+    return -1;
+  tm.tm_mon = month;
+  *t = timegm(&tm);
+  return 0;
+}
+
+void nu_date_tick(struct nu_date *d) {
+  time_t now = time(NULL);
+  char date[NU_DATE_LEN + 1];
+
+  if (now == d->sec && d->line_len)
+    return;
+  d->sec = now;
+  nu_date_format(date, now);
+  d->line_len =
+      (uint32_t)snprintf(d->line, sizeof(d->line), "Date: %s\r\n\r\n", date);
+}

@@ -1,0 +1,532 @@
+#include "file.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mime.h"
+
+/* Bits of nu_file.state. */
+enum {
+  NU_FILE_NEW,       /* nothing posted yet */
+  NU_FILE_OPENING,   /* openat2 posted */
+  NU_FILE_OPENED,    /* fd set */
+  NU_FILE_STATING,   /* statx posted */
+  NU_FILE_STATED,    /* stx set */
+  NU_FILE_BODY,      /* head queued, body to read */
+  NU_FILE_SPLICE,    /* head queued, body to queue as splice chunks */
+  NU_FILE_READING,   /* read posted */
+  NU_FILE_TRUNCATED, /* the file ended before its size said */
+  NU_FILE_DONE,
+};
+
+/* The head of a response is built in a buffer this large, or in one from
+ * malloc when a Location is longer. */
+#define NU_FILE_HEAD_MAX 1024
+
+static void nu__copy_span(struct nu_file *f, uint32_t *w, struct nu_span s,
+                          uint32_t *off, uint32_t *len) {
+  *off = *w;
+  *len = s.len;
+  if (s.len)
+    memcpy(f->bytes + *w, s.p, s.len);
+  f->bytes[*w + s.len] = '\0';
+  *w += s.len + 1;
+}
+
+struct nu_file *nu_file_new(const struct nu_file_request *req) {
+  const struct nu_mount *m = req->mount;
+  uint32_t rest_len = req->path_len - m->prefix_len;
+  size_t room = NU_MOUNT_PATH_ROOM(rest_len) + req->url.len + 1 +
+                req->if_none_match.len + req->if_modified_since.len +
+                req->range.len + req->if_range.len + 4;
+  struct nu_file *f = calloc(1, sizeof(*f) + room);
+  uint32_t w;
+
+  if (f == NULL)
+    return NULL;
+  f->mount = m;
+  f->slot = req->slot;
+  f->gen = req->gen;
+  f->seq = req->seq;
+  f->keep_alive = req->keep_alive != 0;
+  f->head_only = req->head_only != 0;
+  f->fd = -1;
+  f->status = nu_mount_file_path(req->url.p + m->prefix_len, rest_len, f->bytes,
+                                 &f->path_len);
+  if (f->status)
+    f->bytes[0] = '\0'; /* no path, and f->path_len stays 0 */
+  w = f->path_len + 1;
+  memcpy(f->bytes + w, req->url.p, req->url.len);
+  f->bytes[w + req->url.len] = '\0';
+  f->url_len = req->url.len;
+  f->url_path_len = req->path_len;
+  w += req->url.len + 1;
+  nu__copy_span(f, &w, req->if_none_match, &f->inm_off, &f->inm_len);
+  nu__copy_span(f, &w, req->if_modified_since, &f->ims_off, &f->ims_len);
+  nu__copy_span(f, &w, req->range, &f->range_off, &f->range_len);
+  nu__copy_span(f, &w, req->if_range, &f->if_range_off, &f->if_range_len);
+  return f;
+}
+
+void nu_file_free(struct nu_file *f) {
+  if (f->fd >= 0)
+    close(f->fd);
+  if (f->out)
+    nu_out_free(f->out);
+  free(f);
+}
+
+static const char *nu__url(const struct nu_file *f) {
+  return f->bytes + f->path_len + 1;
+}
+
+/* ---- deciding the status ---- */
+
+static const char *nu__reason(int status) {
+  switch (status) {
+  case 200:
+    return "OK";
+  case 206:
+    return "Partial Content";
+  case 301:
+    return "Moved Permanently";
+  case 304:
+    return "Not Modified";
+  case 400:
+    return "Bad Request";
+  case 403:
+    return "Forbidden";
+  case 404:
+    return "Not Found";
+  case 416:
+    return "Range Not Satisfiable";
+  default:
+    return "Internal Server Error";
+  }
+}
+
+static int nu__errno_status(int err) {
+  switch (err) {
+  case -ENOENT:
+  case -ENOTDIR:
+  case -ELOOP:
+  case -EXDEV: /* the path leads out of the mount's directory */
+  case -ENAMETOOLONG:
+  case -ENXIO: /* a socket, or a FIFO that cannot open */
+    return 404;
+  case -EACCES:
+  case -EPERM:
+    return 403;
+  default:
+    return 500;
+  }
+}
+
+/* Whether the If-None-Match list (RFC 9110 13.1.2) names etag, weakly. */
+static int nu__etag_listed(const char *v, uint32_t len, const char *etag) {
+  size_t etag_len = strlen(etag);
+  uint32_t i = 0;
+
+  while (i < len) {
+    uint32_t start;
+
+    while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+      i++;
+    if (i < len && v[i] == '*')
+      return 1;
+    if (i + 1 < len && v[i] == 'W' && v[i + 1] == '/')
+      i += 2;
+    start = i;
+    if (i < len && v[i] == '"') {
+      const char *close = memchr(v + i + 1, '"', len - i - 1);
+
+      if (close == NULL)
+        return 0;
+      i = (uint32_t)(close - v) + 1;
+      if (i - start == etag_len && memcmp(v + start, etag, etag_len) == 0)
+        return 1;
+    }
+    while (i < len && v[i] != ',')
+      i++; /* junk up to the next member */
+  }
+  return 0;
+}
+
+static int nu__not_modified(const struct nu_file *f) {
+  time_t since;
+
+  if (f->inm_len)
+    return nu__etag_listed(f->bytes + f->inm_off, f->inm_len, f->etag);
+  return f->ims_len &&
+         nu_date_parse(f->bytes + f->ims_off, f->ims_len, &since) == 0 &&
+         f->stx.stx_mtime.tv_sec <= since;
+}
+
+/* Reads the digits at *p, up to end. Returns 0 and *v, or -1 when there
+ * are none or too many. */
+static int nu__number(const char **p, const char *end, uint64_t *v) {
+  const char *start = *p;
+
+  *v = 0;
+  while (*p < end && **p >= '0' && **p <= '9') {
+    if (*p - start >= 18)
+      return -1; /* past 10^18: no file is that large */
+    *v = *v * 10 + (uint64_t)(**p - '0');
+    (*p)++;
+  }
+  return *p > start ? 0 : -1;
+}
+
+/* The Range header against a file of size bytes (RFC 9110 14.2): 0 to
+ * ignore it (anything but one well-formed byte range), 206 with [*first,
+ * *last] set, or 416. */
+static int nu__range(const char *v, uint32_t len, uint64_t size,
+                     uint64_t *first, uint64_t *last) {
+  const char *p = v + 6, *end = v + len;
+  uint64_t a, b;
+
+  if (len < 7 || memcmp(v, "bytes=", 6) != 0)
+    return 0;
+  if (*p == '-') {
+    p++;
+    if (nu__number(&p, end, &b) || p != end)
+      return 0;
+    if (b == 0 || size == 0)
+      return 416;
+    *first = b >= size ? 0 : size - b;
+    *last = size - 1;
+    return 206;
+  }
+  if (nu__number(&p, end, &a) || p == end || *p++ != '-')
+    return 0;
+  if (p == end) {
+    b = UINT64_MAX;
+  } else if (nu__number(&p, end, &b) || p != end || b < a) {
+    return 0;
+  }
+  if (a >= size)
+    return 416;
+  *first = a;
+  *last = b < size - 1 ? b : size - 1;
+  return 206;
+}
+
+/* If-Range (RFC 9110 13.1.5): whether the range may be served. */
+static int nu__if_range_holds(const struct nu_file *f) {
+  const char *v = f->bytes + f->if_range_off;
+
+  if (f->if_range_len == 0)
+    return 1;
+  return (f->if_range_len == strlen(f->etag) &&
+          memcmp(v, f->etag, f->if_range_len) == 0) ||
+         (f->if_range_len == NU_DATE_LEN &&
+          memcmp(v, f->last_modified, NU_DATE_LEN) == 0);
+}
+
+/* Decides the response to a file that is open and stat'ed: sets status,
+ * and the body range for 200 and 206. */
+static void nu__decide(struct nu_file *f) {
+  uint64_t size = f->stx.stx_size;
+  uint64_t first = 0, last = 0;
+
+  if (S_ISDIR(f->stx.stx_mode)) {
+    f->status = 301;
+    return;
+  }
+  if (!S_ISREG(f->stx.stx_mode)) {
+    f->status = 404;
+    return;
+  }
+  /* Opened O_NONBLOCK, so that a FIFO could not block the open; a read of
+   * a regular file should wait for the disk instead. */
+  if (fcntl(f->fd, F_SETFL, 0) < 0) {
+    f->status = 500;
+    return;
+  }
+  snprintf(f->etag, sizeof(f->etag), "\"%" PRIx64 "-%" PRIx64 ".%" PRIx32 "\"",
+           size, (uint64_t)f->stx.stx_mtime.tv_sec, f->stx.stx_mtime.tv_nsec);
+  nu_date_format(f->last_modified, (time_t)f->stx.stx_mtime.tv_sec);
+  if (nu__not_modified(f)) {
+    f->status = 304;
+    return;
+  }
+  f->status = 200;
+  f->off = 0;
+  f->end = size;
+  if (f->range_len && !f->head_only && nu__if_range_holds(f)) {
+    int status =
+        nu__range(f->bytes + f->range_off, f->range_len, size, &first, &last);
+
+    if (status == 416) {
+      f->status = 416;
+    } else if (status == 206) {
+      f->status = 206;
+      f->off = first;
+      f->end = last + 1;
+    }
+  }
+}
+
+/* ---- building the response ---- */
+
+/* The chunk of a response with status and the header lines given (each
+ * ending in CRLF), the connection and Date lines, and room for body_len
+ * body bytes. NULL when out of memory. */
+static struct nu_out *nu__head_chunk(const struct nu_file *f,
+                                     const struct nu_file_env *env,
+                                     const char *lines, uint32_t lines_len,
+                                     uint32_t body_len) {
+  char status_line[64];
+  int status_len =
+      snprintf(status_line, sizeof(status_line), "HTTP/1.1 %d %s\r\n",
+               f->status, nu__reason(f->status));
+  const char *conn =
+      f->keep_alive ? env->keep_alive_lines : "Connection: close\r\n";
+  uint32_t conn_len =
+      f->keep_alive ? env->keep_alive_lines_len : (uint32_t)strlen(conn);
+  size_t head_len =
+      (size_t)status_len + lines_len + conn_len + env->date->line_len;
+  struct nu_out *o = nu_out_new(f->slot, f->gen, f->seq, 0, head_len, body_len);
+  char *w;
+
+  if (o == NULL)
+    return NULL;
+  w = o->data;
+  memcpy(w, status_line, (size_t)status_len);
+  w += status_len;
+  memcpy(w, lines, lines_len);
+  w += lines_len;
+  memcpy(w, conn, conn_len);
+  w += conn_len;
+  memcpy(w, env->date->line, env->date->line_len);
+  return o;
+}
+
+/* Marks o the last chunk of f's response. */
+static void nu__last_chunk(const struct nu_file *f, struct nu_out *o) {
+  o->flags |= NU_OUT_END | (f->keep_alive ? 0 : NU_OUT_CLOSE);
+}
+
+/* The whole response for a status without a file body: 301, 304, 416 and
+ * the errors. Their body is the reason phrase (none for 304 and HEAD). */
+static struct nu_out *nu__status_response(const struct nu_file *f,
+                                          const struct nu_file_env *env) {
+  const char *reason = nu__reason(f->status);
+  uint32_t body_len = f->status == 304 ? 0 : (uint32_t)strlen(reason);
+  size_t room = NU_FILE_HEAD_MAX + (f->status == 301 ? f->url_len : 0);
+  char stack[NU_FILE_HEAD_MAX];
+  char *lines = room > sizeof(stack) ? malloc(room) : stack;
+  const char *url = nu__url(f);
+  struct nu_out *o = NULL;
+  int n;
+
+  if (lines == NULL)
+    return NULL;
+  if (f->status == 304) {
+    n = snprintf(lines, room, "ETag: %s\r\nLast-Modified: %s\r\n", f->etag,
+                 f->last_modified);
+  } else {
+    n = snprintf(lines, room,
+                 "Content-Type: text/plain; charset=utf-8\r\n"
+                 "Content-Length: %" PRIu32 "\r\n",
+                 body_len);
+    if (f->status == 416)
+      n += snprintf(lines + n, room - (size_t)n,
+                    "Content-Range: bytes */%" PRIu64 "\r\n",
+                    (uint64_t)f->stx.stx_size);
+    if (f->status == 301) /* the target as sent, a slash after its path */
+      n += snprintf(lines + n, room - (size_t)n, "Location: %.*s/%s\r\n",
+                    (int)f->url_path_len, url, url + f->url_path_len);
+  }
+  if (f->head_only)
+    body_len = 0;
+  o = nu__head_chunk(f, env, lines, (uint32_t)n, body_len);
+  if (o) {
+    memcpy(o->data + o->body_off, reason, body_len);
+    nu__last_chunk(f, o);
+  }
+  if (lines != stack)
+    free(lines);
+  return o;
+}
+
+/* The head of a 200 or 206, with room for the first body bytes. */
+static struct nu_out *nu__file_head(const struct nu_file *f,
+                                    const struct nu_file_env *env,
+                                    uint32_t body_len) {
+  char lines[NU_FILE_HEAD_MAX];
+  int n = snprintf(lines, sizeof(lines),
+                   "Content-Type: %s\r\nContent-Length: %" PRIu64 "\r\n",
+                   nu_mime_type(f->bytes, f->path_len), f->end - f->off);
+
+  if (f->status == 206)
+    n +=
+        snprintf(lines + n, sizeof(lines) - (size_t)n,
+                 "Content-Range: bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64 "\r\n",
+                 f->off, f->end - 1, (uint64_t)f->stx.stx_size);
+  n += snprintf(lines + n, sizeof(lines) - (size_t)n,
+                "ETag: %s\r\nLast-Modified: %s\r\nAccept-Ranges: bytes\r\n",
+                f->etag, f->last_modified);
+  return nu__head_chunk(f, env, lines, (uint32_t)n, body_len);
+}
+
+static uint32_t nu__chunk_len(const struct nu_file *f) {
+  uint64_t left = f->end - f->off;
+
+  return left < NU_FILE_CHUNK ? (uint32_t)left : NU_FILE_CHUNK;
+}
+
+/* Hands over the chunk being read, the last one flagged. */
+static enum nu_file_step nu__send_read(struct nu_file *f, struct nu_out **out) {
+  *out = f->out;
+  f->out = NULL;
+  f->filled = 0;
+  if (f->off == f->end) {
+    nu__last_chunk(f, *out);
+    f->state = NU_FILE_DONE;
+  }
+  return NU_FILE_STEP_SEND;
+}
+
+/* Hands over the next splice chunk of the body: the last one takes the
+ * file, the others a duplicate of it. */
+static enum nu_file_step nu__send_splice(struct nu_file *f,
+                                         struct nu_out **out) {
+  uint64_t left = f->end - f->off;
+  uint32_t len =
+      left > NU_FILE_SPLICE_MAX ? NU_FILE_SPLICE_MAX : (uint32_t)left;
+  int fd = len == left ? f->fd : fcntl(f->fd, F_DUPFD_CLOEXEC, 0);
+
+  if (fd < 0)
+    return NU_FILE_STEP_NOMEM;
+  *out = nu_out_new_splice(f->slot, f->gen, f->seq, 0, fd, f->off, len);
+  if (len == left)
+    f->fd = -1; /* the chunk has it, or closed it */
+  if (*out == NULL)
+    return NU_FILE_STEP_NOMEM;
+  f->off += len;
+  if (f->off == f->end) {
+    nu__last_chunk(f, *out);
+    f->state = NU_FILE_DONE;
+  }
+  return NU_FILE_STEP_SEND;
+}
+
+enum nu_file_step nu_file_step(struct nu_file *f, const struct nu_file_env *env,
+                               struct nu_out **out) {
+  *out = NULL;
+  switch (f->state) {
+  case NU_FILE_NEW:
+    if (f->status == 0) {
+      f->state = NU_FILE_OPENING;
+      return NU_FILE_STEP_OP;
+    }
+    break; /* answered below */
+  case NU_FILE_OPENED:
+    f->state = NU_FILE_STATING;
+    return NU_FILE_STEP_OP;
+  case NU_FILE_STATED:
+    nu__decide(f);
+    if (f->status != 200 && f->status != 206)
+      break;
+    if (f->head_only)
+      f->off = f->end;
+    if (f->end - f->off > NU_FILE_SPLICE_MIN) {
+      *out = nu__file_head(f, env, 0);
+      f->state = NU_FILE_SPLICE;
+      return *out ? NU_FILE_STEP_SEND : NU_FILE_STEP_NOMEM;
+    }
+    f->out = nu__file_head(f, env, nu__chunk_len(f));
+    if (f->out == NULL)
+      return NU_FILE_STEP_NOMEM;
+    if (f->out->body_len == 0)
+      return nu__send_read(f, out);
+    f->state = NU_FILE_READING;
+    return NU_FILE_STEP_OP;
+  case NU_FILE_SPLICE:
+    return nu__send_splice(f, out);
+  case NU_FILE_BODY:
+    if (f->out && f->filled == f->out->body_len)
+      return nu__send_read(f, out);
+    if (f->out == NULL) {
+      if (env->queued_bytes >= NU_FILE_CHUNK)
+        return NU_FILE_STEP_WAIT;
+      f->out = nu_out_new(f->slot, f->gen, f->seq, 0, 0, nu__chunk_len(f));
+      if (f->out == NULL)
+        return NU_FILE_STEP_NOMEM;
+    }
+    f->state = NU_FILE_READING;
+    return NU_FILE_STEP_OP;
+  case NU_FILE_TRUNCATED:
+    /* Its Content-Length can no longer hold: what was read goes out,
+     * then the connection closes, which tells the client. */
+    f->out->len = f->out->body_off + f->filled;
+    f->out->body_len = f->filled;
+    *out = f->out;
+    f->out = NULL;
+    (*out)->flags |= NU_OUT_END | NU_OUT_CLOSE;
+    f->state = NU_FILE_DONE;
+    return NU_FILE_STEP_SEND;
+  case NU_FILE_DONE:
+    return NU_FILE_STEP_DONE;
+  default:
+    return NU_FILE_STEP_WAIT; /* an operation is in flight */
+  }
+  *out = nu__status_response(f, env);
+  f->state = NU_FILE_DONE;
+  return *out ? NU_FILE_STEP_SEND : NU_FILE_STEP_NOMEM;
+}
+
+void nu_file_prep(struct nu_file *f, struct io_uring_sqe *sqe) {
+  switch (f->state) {
+  case NU_FILE_OPENING:
+    memset(&f->how, 0, sizeof(f->how));
+    f->how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+    f->how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    io_uring_prep_openat2(sqe, f->mount->root_fd, f->bytes, &f->how);
+    break;
+  case NU_FILE_STATING:
+    io_uring_prep_statx(sqe, f->fd, "", AT_EMPTY_PATH,
+                        STATX_TYPE | STATX_SIZE | STATX_MTIME, &f->stx);
+    break;
+  case NU_FILE_READING:
+    io_uring_prep_read(sqe, f->fd, f->out->data + f->out->body_off + f->filled,
+                       f->out->body_len - f->filled, f->off);
+    break;
+  }
+}
+
+void nu_file_complete(struct nu_file *f, int res) {
+  switch (f->state) {
+  case NU_FILE_OPENING:
+    if (res < 0) {
+      f->status = nu__errno_status(res);
+      f->state = NU_FILE_NEW;
+    } else {
+      f->fd = res;
+      f->state = NU_FILE_OPENED;
+    }
+    break;
+  case NU_FILE_STATING:
+    if (res < 0) {
+      f->status = 500;
+      f->state = NU_FILE_NEW;
+    } else {
+      f->state = NU_FILE_STATED;
+    }
+    break;
+  case NU_FILE_READING:
+    if (res <= 0) {
+      f->state = NU_FILE_TRUNCATED;
+    } else {
+      f->filled += (uint32_t)res;
+      f->off += (uint32_t)res;
+      f->state = NU_FILE_BODY;
+    }
+    break;
+  }
+}
