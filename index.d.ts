@@ -136,6 +136,15 @@ export class Server extends EventEmitter {
    */
   route(method: 'GET', path: string,
     response?: { status?: number; headers?: Record<string, string | number | string[]>; body?: string | Uint8Array }): this;
+  /**
+   * Serves the files under dir to GET and HEAD of urlPrefix and the paths
+   * beneath it (the ring thread does, without JS): index.html for a
+   * directory, 301 to add a directory's '/', no dotfiles, nothing outside
+   * dir, ETag and Last-Modified with 304, single byte ranges. Other methods
+   * go to the handler. Before listen(); routes match first, then the mounts
+   * in order. Throws the fs error when dir is not there.
+   */
+  static(urlPrefix: string, dir: string): this;
   getConnections(callback: (err: Error | null, count: number) => void): this;
   /** server.timeout, and a 'timeout' listener. Before listen(). */
   setTimeout(msecs: number, callback?: (socket: UringSocket) => void): this;

@@ -7,6 +7,7 @@
 // ServerResponse, which lib/request.js and lib/response.js mimic.
 const http = require('node:http');
 const { answerRoute } = require('./route');
+const { serveStatic } = require('./static');
 
 // net.Server#listen() takes reusePort from Node 22.12 and 23.1 on; older
 // versions ignore the option without a word.
@@ -56,10 +57,23 @@ function onResponseClose() {
   if (socket.server[kClosing] && socket[kResponses].size === 0) socket.destroy();
 }
 
+// Answers req from a route or a static mount, as the ring thread does
+// before JS sees the request: returns true then.
+function answerBuiltin(server, req, res) {
+  const route = server._routeFor(req.method, req.url);
+  if (route !== undefined) {
+    answerRoute(route, req, res);
+    return true;
+  }
+  return serveStatic(server._statics, req, res);
+}
+
 // Sends '100 Continue' for the handler unless the Server listens to
-// 'checkContinue' itself, as node:http does for its own listeners.
+// 'checkContinue' itself, as node:http does for its own listeners. A
+// route or mount answers at once, without it.
 function onCheckContinue(server, req, res) {
   track(res);
+  if (answerBuiltin(server, req, res)) return;
   if (server.listenerCount('checkContinue') > 0) {
     server.emit('checkContinue', req, res);
   } else {
@@ -93,11 +107,7 @@ function createNodeServer(server) {
   inner.on('connection', onConnection);
   inner.on('request', (req, res) => {
     track(res);
-    const route = server._routeFor(req.method, req.url);
-    if (route !== undefined) {
-      answerRoute(route, req, res);
-      return;
-    }
+    if (answerBuiltin(server, req, res)) return;
     if (bodyTooLarge(server, req)) {
       res.writeHead(413, { Connection: 'close' });
       res.end();

@@ -16,6 +16,7 @@ const { UringSocket } = require('./socket');
 const { errnoException, uringUnavailable, codedError } = require('./errors');
 const { createNodeServer, listenOptions, closeNodeServer } = require('./node_backend');
 const { makeRoute, routeHeads, matchRoute } = require('./route');
+const { makeStatic } = require('./static');
 
 const C = native.constants;
 const METHODS = native.methods;
@@ -33,6 +34,7 @@ const kActive = Symbol('active');
 const kNode = Symbol('node');
 const kConnCount = Symbol('connCount');
 const kRoutes = Symbol('routes');
+const kStatics = Symbol('statics');
 const kMaxConnections = Symbol('maxConnections');
 
 // kState: what listen() and close() have done so far.
@@ -154,6 +156,7 @@ class Server extends EventEmitter {
     this[kMaxConnections] = undefined;
     this[kConnCount] = 0;
     this[kRoutes] = [];
+    this[kStatics] = [];
     this[kBackend] = opts.backend;
     this[kActive] = null; // the backend serving: 'uring' or 'node'
     this[kNode] = null; // the http.Server of the node backend
@@ -189,6 +192,23 @@ class Server extends EventEmitter {
   // The route for a request on the node backend, or undefined.
   _routeFor(method, url) {
     return this[kRoutes].length ? matchRoute(this[kRoutes], method, url) : undefined;
+  }
+
+  // The files under dir, served to GET and HEAD of urlPrefix and of the
+  // paths beneath it (see lib/static.js). The ring thread serves them by
+  // itself, and the handler never sees those requests. Before listen();
+  // routes come first, then the mounts, the first match winning.
+  static(urlPrefix, dir) {
+    if (this[kState] !== IDLE) {
+      throw codedError(Error, 'ERR_SERVER_ALREADY_LISTEN', 'server.static() must be called before listen()');
+    }
+    this[kStatics].push(makeStatic(urlPrefix, dir));
+    return this;
+  }
+
+  // The static mounts, for the node backend.
+  get _statics() {
+    return this[kStatics];
   }
 
   // As net.Server's: callback(null, count) with the connections open (on
@@ -270,6 +290,7 @@ class Server extends EventEmitter {
       host: host ?? null, port, backlog, reusePort: this.reusePort,
       ringEntries: this.ringEntries,
       routes: this[kRoutes].map((r) => ({ path: r.path, body: r.body, ...routeHeads(r, keepAliveLines) })),
+      statics: this[kStatics].map(({ prefix, root }) => ({ prefix, root })),
       keepAliveLines,
     };
     for (const [name] of NUMERIC_OPTIONS) options[name] = this[name];

@@ -1,0 +1,262 @@
+'use strict';
+
+// server.static(): the files under a directory, served to GET and HEAD of
+// a URL prefix. Here mounts are checked, and the node backend serves them;
+// the ring thread serves the same mounts by itself (openat2 with
+// RESOLVE_BENEATH, statx, read), to the same contract: README,
+// `server.static()`.
+const fs = require('node:fs');
+const path = require('node:path');
+const { STATUS_CODES } = require('node:http');
+const { pipeline } = require('node:stream');
+const { codedError } = require('./errors');
+
+// By extension, case-insensitive; anything else is application/octet-stream.
+const CONTENT_TYPES = {
+  html: 'text/html; charset=utf-8', htm: 'text/html; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+  js: 'text/javascript; charset=utf-8', mjs: 'text/javascript; charset=utf-8',
+  json: 'application/json', map: 'application/json',
+  txt: 'text/plain; charset=utf-8', md: 'text/markdown; charset=utf-8',
+  csv: 'text/csv; charset=utf-8', xml: 'application/xml',
+  svg: 'image/svg+xml', png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg',
+  gif: 'image/gif', webp: 'image/webp', avif: 'image/avif', ico: 'image/x-icon',
+  wasm: 'application/wasm', pdf: 'application/pdf',
+  woff: 'font/woff', woff2: 'font/woff2', ttf: 'font/ttf', otf: 'font/otf',
+  mp4: 'video/mp4', webm: 'video/webm', mp3: 'audio/mpeg', ogg: 'audio/ogg',
+  wav: 'audio/wav', zip: 'application/zip', gz: 'application/gzip',
+};
+
+// open(2) flags: never block on a FIFO (fstat then refuses it), and never
+// follow a symlink swapped in after realpath() looked.
+const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW;
+
+// Errors that mean "no such file here". ENXIO: open(2) of a socket.
+const NOT_FOUND = new Set(['ENOENT', 'ENOTDIR', 'ELOOP', 'ENXIO', 'ENODEV']);
+
+const IMF_FIXDATE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d\d) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{4}) (\d\d):(\d\d):(\d\d) GMT$/;
+const MONTHS = 'JanFebMarAprMayJunJulAugSepOctNovDec';
+const RANGE = /^bytes=(\d*)-(\d*)$/;
+const NS_PER_SEC = 1000000000n;
+
+// A mount record, { prefix, root }: prefix without its trailing '/'
+// (except '/' itself), root the absolute directory.
+function makeStatic(urlPrefix, dir) {
+  // Printable ASCII only: a request's path is matched byte for byte, and
+  // '%' is refused, so nothing else could ever match a client's URL.
+  if (typeof urlPrefix !== 'string' || !urlPrefix.startsWith('/') ||
+      /[^\x21-\x7e]|[?#%]/.test(urlPrefix) ||
+      urlPrefix.split('/').some((s) => s === '.' || s === '..')) {
+    throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE',
+      "The static prefix must start with '/', in printable ASCII without '?', '#' " +
+      `or '%', and have no '.' or '..' segment. Received ${String(urlPrefix)}`);
+  }
+  if (typeof dir !== 'string') {
+    throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE', 'The "dir" argument must be of type string');
+  }
+  const root = path.resolve(dir);
+  if (!fs.statSync(root).isDirectory()) {
+    throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', `server.static(): ${root} is not a directory`);
+  }
+  return { prefix: urlPrefix.replace(/\/+$/, '') || '/', root };
+}
+
+// The first mount serving a GET or HEAD of url, or undefined.
+function matchStatic(mounts, method, url) {
+  if (method !== 'GET' && method !== 'HEAD') return undefined;
+  const p = url.split('?', 1)[0];
+  return mounts.find((m) => (m.prefix === '/' ? p.startsWith('/')
+    : p.startsWith(m.prefix) && (p.length === m.prefix.length || p[m.prefix.length] === '/')));
+}
+
+// The file that rest (the request path after the prefix) names, as a
+// latin1 string (one char per byte: the URL's bytes as the ring thread
+// sees them, since node:http decodes the URL as latin1), and whether
+// index.html was appended; or the status refusing it.
+function relativeFile(rest) {
+  if (/%(?![0-9A-Fa-f]{2})/.test(rest)) return 400;
+  const decoded = rest.replace(/%([0-9A-Fa-f]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
+  if (decoded.includes('\0')) return 400;
+  const segments = decoded.split('/').filter((s) => s !== '');
+  for (const s of segments) {
+    if (s === '..') return 403;
+    if (s.startsWith('.')) return 404; // dotfiles are never served
+  }
+  const index = decoded === '' || decoded.endsWith('/');
+  if (index) segments.push('index.html');
+  return { name: segments.join('/'), index };
+}
+
+// Whether real (a realpath) is root or beneath it.
+function inside(real, root) {
+  if (root.length === 1) return true; // root is '/'
+  return real.subarray(0, root.length).equals(root) &&
+    (real.length === root.length || real[root.length] === 0x2f);
+}
+
+// Opens the file beneath root: resolves to a FileHandle, or rejects with
+// an fs error (ENOENT when a symlink leads out of root).
+async function openBeneath(root, name) {
+  const rootReal = await fs.promises.realpath(root, { encoding: 'buffer' });
+  const file = Buffer.concat([rootReal, Buffer.from(`/${name}`, 'latin1')]);
+  const real = await fs.promises.realpath(file, { encoding: 'buffer' });
+  if (!inside(real, rootReal)) throw codedError(Error, 'ENOENT', 'outside the static root');
+  return fs.promises.open(real, OPEN_FLAGS);
+}
+
+function errorStatus(err) {
+  if (NOT_FOUND.has(err.code)) return 404;
+  return err.code === 'EACCES' ? 403 : 500;
+}
+
+// 301, 400, 403, 404, 416, 500: the status text as a short plain body.
+function sendError(req, res, status, headers) {
+  const body = STATUS_CODES[status];
+  res.writeHead(status, {
+    ...headers, 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': body.length,
+  });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+// Seconds since the epoch of an IMF-fixdate, or undefined.
+function parseHttpDate(value) {
+  const m = value === undefined ? null : IMF_FIXDATE.exec(value);
+  if (m === null) return undefined;
+  const [day, year, hour, min, sec] = [m[1], m[3], m[4], m[5], m[6]].map(Number);
+  if (day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60) return undefined;
+  const date = new Date(0);
+  date.setUTCFullYear(year, MONTHS.indexOf(m[2]) / 3, day);
+  date.setUTCHours(hour, min, sec);
+  return date.getTime() / 1000;
+}
+
+// If-None-Match, else If-Modified-Since, says the client's copy is current.
+function notModified(headers, etag, mtimeSec) {
+  const ifNoneMatch = headers['if-none-match'];
+  if (ifNoneMatch !== undefined) {
+    return ifNoneMatch.split(',').some((tag) => {
+      const t = tag.trim();
+      return t === '*' || (t.startsWith('W/') ? t.slice(2) : t) === etag;
+    });
+  }
+  const since = parseHttpDate(headers['if-modified-since']);
+  return since !== undefined && mtimeSec <= since;
+}
+
+// The byte range a GET asks for, as [first, last] (BigInts): undefined
+// to send the whole file, null for 416.
+function byteRange(headers, size, etag, lastModified) {
+  const m = RANGE.exec(headers.range ?? '');
+  if (m === null || (m[1] === '' && m[2] === '')) return undefined;
+  const ifRange = headers['if-range'];
+  if (ifRange !== undefined && ifRange !== etag && ifRange !== lastModified) return undefined;
+  if (m[1] === '') { // the last S bytes
+    const suffix = BigInt(m[2]);
+    if (suffix === 0n || size === 0n) return null;
+    return [suffix < size ? size - suffix : 0n, size - 1n];
+  }
+  const first = BigInt(m[1]);
+  const last = m[2] === '' ? undefined : BigInt(m[2]);
+  if (last !== undefined && first > last) return undefined;
+  if (first >= size) return null;
+  return [first, last !== undefined && last < size ? last : size - 1n];
+}
+
+// Answers with the file open on handle, which it closes when done.
+function sendFile(req, res, handle, st, name) {
+  let sec = st.mtimeNs / NS_PER_SEC;
+  let nsec = st.mtimeNs % NS_PER_SEC;
+  if (nsec < 0n) [sec, nsec] = [sec - 1n, nsec + NS_PER_SEC]; // before 1970
+  const etag = `"${st.size.toString(16)}-${sec.toString(16)}.${nsec.toString(16)}"`;
+  const lastModified = new Date(Number(sec) * 1000).toUTCString();
+  if (notModified(req.headers, etag, sec)) {
+    res.writeHead(304, { ETag: etag, 'Last-Modified': lastModified });
+    res.end();
+    closeQuietly(handle);
+    return;
+  }
+  const range = req.method === 'GET' ? byteRange(req.headers, st.size, etag, lastModified) : undefined;
+  if (range === null) {
+    sendError(req, res, 416, { 'Content-Range': `bytes */${st.size}` });
+    closeQuietly(handle);
+    return;
+  }
+  const [first, last] = range ?? [0n, st.size - 1n];
+  const dot = name.lastIndexOf('.');
+  const ext = dot > name.lastIndexOf('/') ? name.slice(dot + 1).toLowerCase() : '';
+  res.writeHead(range ? 206 : 200, {
+    'Content-Type': CONTENT_TYPES[ext] ?? 'application/octet-stream',
+    'Content-Length': String(last - first + 1n),
+    ETag: etag,
+    'Last-Modified': lastModified,
+    'Accept-Ranges': 'bytes',
+    ...(range && { 'Content-Range': `bytes ${first}-${last}/${st.size}` }),
+  });
+  if (req.method === 'HEAD' || last < first) {
+    res.end();
+    closeQuietly(handle);
+    return;
+  }
+  // node:http says nothing to a pipelined response whose connection went
+  // before its turn came, but its request closes.
+  if (req.socket.destroyed) {
+    res.destroy();
+    closeQuietly(handle);
+    return;
+  }
+  const expected = Number(last - first + 1n);
+  const stream = handle.createReadStream({ start: Number(first), end: Number(last) });
+  req.once('close', () => {
+    if (req.socket.destroyed) stream.destroy();
+  });
+  // A file that shrank since fstat: the response cannot be completed.
+  stream.once('end', () => {
+    if (stream.bytesRead < expected) res.destroy();
+  });
+  pipeline(stream, res, (err) => {
+    if (err) res.destroy();
+  });
+}
+
+function closeQuietly(handle) {
+  handle.close().catch(() => {});
+}
+
+// Answers req with the file that mount serves for it, or an error status.
+async function answerStatic(mount, req, res) {
+  const url = req.url;
+  const query = url.indexOf('?');
+  const reqPath = query < 0 ? url : url.slice(0, query);
+  const file = relativeFile(mount.prefix === '/' ? reqPath : reqPath.slice(mount.prefix.length));
+  if (typeof file === 'number') return sendError(req, res, file);
+  let handle;
+  try {
+    handle = await openBeneath(mount.root, file.name);
+    const st = await handle.stat({ bigint: true });
+    if (st.isDirectory() && !file.index) {
+      // Location: the path as received, '/' added, then any query.
+      const location = `${reqPath}/${query < 0 ? '' : url.slice(query)}`;
+      return sendError(req, res, 301, { Location: location });
+    }
+    if (!st.isFile()) return sendError(req, res, 404); // FIFOs, sockets, devices; an index.html that is a directory
+    const owned = handle;
+    handle = undefined; // sendFile() closes it
+    return sendFile(req, res, owned, st, file.name);
+  } catch (err) {
+    if (res.headersSent) throw err;
+    return sendError(req, res, errorStatus(err));
+  } finally {
+    if (handle !== undefined) closeQuietly(handle);
+  }
+}
+
+// Serves req if a mount takes it (a GET or HEAD under its prefix): returns
+// true then, false when the request is the handler's.
+function serveStatic(mounts, req, res) {
+  const mount = mounts.length ? matchStatic(mounts, req.method, req.url) : undefined;
+  if (mount === undefined) return false;
+  answerStatic(mount, req, res).catch(() => res.destroy());
+  return true;
+}
+
+module.exports = { makeStatic, matchStatic, serveStatic, CONTENT_TYPES };
