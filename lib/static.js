@@ -28,15 +28,19 @@ const CONTENT_TYPES = {
 };
 
 // open(2) flags: never block on a FIFO (fstat then refuses it), and never
-// follow a symlink swapped in after realpath() looked.
+// follow a symlink swapped in after resolveBeneath() looked.
 const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW;
 
-// Errors that mean "no such file here". ENXIO: open(2) of a socket.
-const NOT_FOUND = new Set(['ENOENT', 'ENOTDIR', 'ELOOP', 'ENXIO', 'ENODEV']);
+// Errors that mean "no such file here". ENXIO: open(2) of a socket;
+// EXDEV: a path that leads out of the root (see resolveBeneath()).
+const NOT_FOUND = new Set(['ENOENT', 'ENOTDIR', 'ELOOP', 'ENXIO', 'ENODEV', 'ENAMETOOLONG', 'EXDEV']);
+
+// Symlinks followed in one path before ELOOP, as the kernel's limit.
+const MAX_SYMLINKS = 40;
 
 const IMF_FIXDATE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d\d) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{4}) (\d\d):(\d\d):(\d\d) GMT$/;
 const MONTHS = 'JanFebMarAprMayJunJulAugSepOctNovDec';
-const RANGE = /^bytes=(\d*)-(\d*)$/;
+const RANGE = /^bytes=(\d*)-(\d*)$/i; // a range unit is case-insensitive
 const NS_PER_SEC = 1000000000n;
 
 // A mount record, { prefix, root }: prefix without its trailing '/'
@@ -87,21 +91,46 @@ function relativeFile(rest) {
   return { name: segments.join('/'), index };
 }
 
-// Whether real (a realpath) is root or beneath it.
-function inside(real, root) {
-  if (root.length === 1) return true; // root is '/'
-  return real.subarray(0, root.length).equals(root) &&
-    (real.length === root.length || real[root.length] === 0x2f);
+function outside() {
+  return codedError(Error, 'EXDEV', 'the path leads out of the static root');
+}
+
+// Resolves name (latin1, relative) beneath the directory root (a Buffer,
+// no symlink in it) as openat2(RESOLVE_BENEATH) does on the ring thread:
+// a symlink is followed while it stays beneath root, and an absolute one,
+// or a '..' above root, is refused with EXDEV. Returns the path, symlinks
+// resolved, as a Buffer.
+async function resolveBeneath(root, name) {
+  const pending = name.split('/');
+  const done = [];
+  let links = 0;
+  const pathOf = (parts) => Buffer.from(`/${parts.join('/')}`, 'latin1');
+  while (pending.length > 0) {
+    const part = pending.shift();
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (done.length === 0) throw outside();
+      done.pop();
+      continue;
+    }
+    const file = Buffer.concat([root, pathOf([...done, part])]);
+    if (!(await fs.promises.lstat(file)).isSymbolicLink()) {
+      done.push(part);
+      continue;
+    }
+    if (++links > MAX_SYMLINKS) throw codedError(Error, 'ELOOP', 'too many symbolic links');
+    const target = (await fs.promises.readlink(file, { encoding: 'buffer' })).toString('latin1');
+    if (target.startsWith('/')) throw outside();
+    pending.unshift(...target.split('/'));
+  }
+  return Buffer.concat([root, pathOf(done)]);
 }
 
 // Opens the file beneath root: resolves to a FileHandle, or rejects with
-// an fs error (ENOENT when a symlink leads out of root).
+// an fs error.
 async function openBeneath(root, name) {
   const rootReal = await fs.promises.realpath(root, { encoding: 'buffer' });
-  const file = Buffer.concat([rootReal, Buffer.from(`/${name}`, 'latin1')]);
-  const real = await fs.promises.realpath(file, { encoding: 'buffer' });
-  if (!inside(real, rootReal)) throw codedError(Error, 'ENOENT', 'outside the static root');
-  return fs.promises.open(real, OPEN_FLAGS);
+  return fs.promises.open(await resolveBeneath(rootReal, name), OPEN_FLAGS);
 }
 
 function errorStatus(err) {
@@ -227,17 +256,18 @@ async function answerStatic(mount, req, res) {
   const url = req.url;
   const query = url.indexOf('?');
   const reqPath = query < 0 ? url : url.slice(0, query);
-  const file = relativeFile(mount.prefix === '/' ? reqPath : reqPath.slice(mount.prefix.length));
+  const rest = mount.prefix === '/' ? reqPath : reqPath.slice(mount.prefix.length);
+  // A directory's URL: the path as received, '/' added, then any query.
+  const slashed = { Location: `${reqPath}/${query < 0 ? '' : url.slice(query)}` };
+  // "/static" is "/static/" to the relative links of its index.html.
+  if (rest === '' && mount.prefix !== '/') return sendError(req, res, 301, slashed);
+  const file = relativeFile(rest);
   if (typeof file === 'number') return sendError(req, res, file);
   let handle;
   try {
     handle = await openBeneath(mount.root, file.name);
     const st = await handle.stat({ bigint: true });
-    if (st.isDirectory() && !file.index) {
-      // Location: the path as received, '/' added, then any query.
-      const location = `${reqPath}/${query < 0 ? '' : url.slice(query)}`;
-      return sendError(req, res, 301, { Location: location });
-    }
+    if (st.isDirectory() && !file.index) return sendError(req, res, 301, slashed);
     if (!st.isFile()) return sendError(req, res, 404); // FIFOs, sockets, devices; an index.html that is a directory
     const owned = handle;
     handle = undefined; // sendFile() closes it

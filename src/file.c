@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "mime.h"
@@ -55,8 +56,17 @@ struct nu_file *nu_file_new(const struct nu_file_request *req) {
   f->keep_alive = req->keep_alive != 0;
   f->head_only = req->head_only != 0;
   f->fd = -1;
-  f->status = nu_mount_file_path(req->url.p + m->prefix_len, rest_len, f->bytes,
-                                 &f->path_len);
+  f->has_inm = req->if_none_match.p != NULL;
+  f->has_if_range = req->if_range.p != NULL;
+  if (rest_len == 0 && m->prefix_len > 0) {
+    f->status = 301; /* "/static" is "/static/": relative links need it */
+  } else {
+    int index = 0;
+
+    f->status = nu_mount_file_path(req->url.p + m->prefix_len, rest_len,
+                                   f->bytes, &f->path_len, &index);
+    f->index = index != 0;
+  }
   if (f->status)
     f->bytes[0] = '\0'; /* no path, and f->path_len stays 0 */
   w = f->path_len + 1;
@@ -116,7 +126,8 @@ static int nu__errno_status(int err) {
   case -ELOOP:
   case -EXDEV: /* the path leads out of the mount's directory */
   case -ENAMETOOLONG:
-  case -ENXIO: /* a socket, or a FIFO that cannot open */
+  case -ENXIO:  /* a socket */
+  case -ENODEV: /* a device without a driver */
     return 404;
   case -EACCES:
   case -EPERM:
@@ -159,23 +170,26 @@ static int nu__etag_listed(const char *v, uint32_t len, const char *etag) {
 static int nu__not_modified(const struct nu_file *f) {
   time_t since;
 
-  if (f->inm_len)
+  if (f->has_inm)
     return nu__etag_listed(f->bytes + f->inm_off, f->inm_len, f->etag);
   return f->ims_len &&
          nu_date_parse(f->bytes + f->ims_off, f->ims_len, &since) == 0 &&
          f->stx.stx_mtime.tv_sec <= since;
 }
 
-/* Reads the digits at *p, up to end. Returns 0 and *v, or -1 when there
- * are none or too many. */
+/* No file is this large: a number past it means as much as it does. */
+#define NU_FILE_HUGE 1000000000000000000ull
+
+/* Reads the digits at *p, up to end, NU_FILE_HUGE for a larger number.
+ * Returns 0 and *v, or -1 when there are none. */
 static int nu__number(const char **p, const char *end, uint64_t *v) {
   const char *start = *p;
 
   *v = 0;
   while (*p < end && **p >= '0' && **p <= '9') {
-    if (*p - start >= 18)
-      return -1; /* past 10^18: no file is that large */
     *v = *v * 10 + (uint64_t)(**p - '0');
+    if (*v > NU_FILE_HUGE)
+      *v = NU_FILE_HUGE;
     (*p)++;
   }
   return *p > start ? 0 : -1;
@@ -189,8 +203,8 @@ static int nu__range(const char *v, uint32_t len, uint64_t size,
   const char *p = v + 6, *end = v + len;
   uint64_t a, b;
 
-  if (len < 7 || memcmp(v, "bytes=", 6) != 0)
-    return 0;
+  if (len < 7 || strncasecmp(v, "bytes=", 6) != 0)
+    return 0; /* a range unit is case-insensitive (RFC 9110 14.1) */
   if (*p == '-') {
     p++;
     if (nu__number(&p, end, &b) || p != end)
@@ -219,7 +233,7 @@ static int nu__range(const char *v, uint32_t len, uint64_t size,
 static int nu__if_range_holds(const struct nu_file *f) {
   const char *v = f->bytes + f->if_range_off;
 
-  if (f->if_range_len == 0)
+  if (!f->has_if_range)
     return 1;
   return (f->if_range_len == strlen(f->etag) &&
           memcmp(v, f->etag, f->if_range_len) == 0) ||
@@ -234,7 +248,9 @@ static void nu__decide(struct nu_file *f) {
   uint64_t first = 0, last = 0;
 
   if (S_ISDIR(f->stx.stx_mode)) {
-    f->status = 301;
+    /* An index.html that is a directory has no page to give: a redirect
+     * would only add one more slash, forever. */
+    f->status = f->index ? 404 : 301;
     return;
   }
   if (!S_ISREG(f->stx.stx_mode)) {
@@ -247,8 +263,13 @@ static void nu__decide(struct nu_file *f) {
     f->status = 500;
     return;
   }
-  snprintf(f->etag, sizeof(f->etag), "\"%" PRIx64 "-%" PRIx64 ".%" PRIx32 "\"",
-           size, (uint64_t)f->stx.stx_mtime.tv_sec, f->stx.stx_mtime.tv_nsec);
+  /* The mtime in hex, signed, as JS's toString(16) writes it. */
+  snprintf(f->etag, sizeof(f->etag),
+           "\"%" PRIx64 "-%s%" PRIx64 ".%" PRIx32 "\"", size,
+           f->stx.stx_mtime.tv_sec < 0 ? "-" : "",
+           f->stx.stx_mtime.tv_sec < 0 ? -(uint64_t)f->stx.stx_mtime.tv_sec
+                                       : (uint64_t)f->stx.stx_mtime.tv_sec,
+           f->stx.stx_mtime.tv_nsec);
   nu_date_format(f->last_modified, (time_t)f->stx.stx_mtime.tv_sec);
   if (nu__not_modified(f)) {
     f->status = 304;
@@ -433,8 +454,14 @@ enum nu_file_step nu_file_step(struct nu_file *f, const struct nu_file_env *env,
     nu__decide(f);
     if (f->status != 200 && f->status != 206)
       break;
-    if (f->head_only)
-      f->off = f->end;
+    if (f->head_only) {
+      *out = nu__file_head(f, env, 0); /* its Content-Length is GET's */
+      if (*out == NULL)
+        return NU_FILE_STEP_NOMEM;
+      nu__last_chunk(f, *out);
+      f->state = NU_FILE_DONE;
+      return NU_FILE_STEP_SEND;
+    }
     if (f->end - f->off > NU_FILE_SPLICE_MIN) {
       *out = nu__file_head(f, env, 0);
       f->state = NU_FILE_SPLICE;

@@ -33,7 +33,8 @@
 #define NU_FILE_SPLICE_MIN (64u * 1024)
 #define NU_FILE_SPLICE_MAX (1u << 30)
 
-/* Bytes of a request, borrowed until nu_file_new() returns. */
+/* Bytes of a request, borrowed until nu_file_new() returns; p is NULL for
+ * a header the request does not have. */
 struct nu_span {
   const char *p;
   uint32_t len;
@@ -56,6 +57,9 @@ struct nu_file {
   const struct nu_mount *mount;
   uint32_t slot, gen, seq;
   uint8_t keep_alive, head_only;
+  uint8_t index;   /* the target names a directory: its index.html */
+  uint8_t has_inm; /* If-None-Match is there, even empty */
+  uint8_t has_if_range;
   uint8_t state;      /* NU_FILE_* in file.c */
   int status;         /* the response's status, once decided */
   int fd;             /* the file, once open */

@@ -271,23 +271,69 @@ static int nu__answer_route(struct nu_http_parse_ctx *ctx, llhttp_t *p,
   return 0;
 }
 
-/* The value of the first header named name (lower case), if any. */
-static struct nu_span nu__header(const struct nu_head *h, const char *name) {
-  size_t name_len = strlen(name);
-  uint32_t off = h->lens[0];
+/* A walk over the head's headers of one name. */
+struct nu_header_iter {
+  const struct nu_head *h;
+  const char *name; /* lower case */
+  uint32_t i;       /* index of the next name in h->lens */
+  uint32_t off;     /* its offset in h->bytes */
+};
+
+/* The next value of the header, or a span with p NULL. */
+static struct nu_span nu__header_next(struct nu_header_iter *it) {
+  const struct nu_head *h = it->h;
+  size_t name_len = strlen(it->name);
   struct nu_span v = {NULL, 0};
 
-  for (uint32_t i = 1; i + 1 < h->nlens; i += 2) {
-    const char *field = h->bytes + off;
+  while (it->i + 1 < h->nlens) {
+    const char *field = h->bytes + it->off;
+    uint32_t i = it->i;
 
-    if (h->lens[i] == name_len && strncasecmp(field, name, name_len) == 0) {
+    it->i += 2;
+    it->off += h->lens[i] + h->lens[i + 1];
+    if (h->lens[i] == name_len && strncasecmp(field, it->name, name_len) == 0) {
       v.p = field + name_len;
       v.len = h->lens[i + 1];
-      return v;
+      break;
     }
-    off += h->lens[i] + h->lens[i + 1];
   }
   return v;
+}
+
+/* The value of the header named name, p NULL when the request has none.
+ * Several lines of it are joined with ", ", as node:http joins them, in
+ * *joined, which the caller frees. Returns 0, or -1 out of memory. */
+static int nu__header(const struct nu_head *h, const char *name,
+                      struct nu_span *v, char **joined) {
+  struct nu_header_iter it = {h, name, 1, h->lens[0]};
+  struct nu_span line;
+  size_t len;
+  char *w;
+
+  *joined = NULL;
+  *v = nu__header_next(&it);
+  if (v->p == NULL || nu__header_next(&it).p == NULL)
+    return 0;
+  it.i = 1;
+  it.off = h->lens[0];
+  for (len = 0; (line = nu__header_next(&it)).p != NULL;)
+    len += line.len + 2;
+  w = *joined = malloc(len);
+  if (w == NULL)
+    return -1;
+  it.i = 1;
+  it.off = h->lens[0];
+  while ((line = nu__header_next(&it)).p != NULL) {
+    if (w > *joined) {
+      memcpy(w, ", ", 2);
+      w += 2;
+    }
+    memcpy(w, line.p, line.len);
+    w += line.len;
+  }
+  v->p = *joined;
+  v->len = (uint32_t)(w - *joined);
+  return 0;
 }
 
 /* Starts the response of a GET or HEAD that mount m matched: a file
@@ -301,19 +347,25 @@ static int nu__answer_file(struct nu_http_parse_ctx *ctx, llhttp_t *p,
       .mount = m,
       .url = {h->bytes, h->lens[0]},
       .path_len = path_len,
-      .if_none_match = nu__header(h, "if-none-match"),
-      .if_modified_since = nu__header(h, "if-modified-since"),
-      .range = nu__header(h, "range"),
-      .if_range = nu__header(h, "if-range"),
       .slot = c->slot,
       .gen = c->gen,
       .seq = c->next_seq,
       .keep_alive = llhttp_should_keep_alive(p),
       .head_only = p->method == HTTP_HEAD,
   };
-  struct nu_file *f = nu_file_new(&req);
+  char *joined[3] = {NULL, NULL, NULL};
+  struct nu_file *f = NULL;
   struct nu_file **tail = &c->files;
+  struct nu_header_iter ims = {h, "if-modified-since", 1, h->lens[0]};
 
+  /* As node:http: list headers joined, If-Modified-Since the first. */
+  req.if_modified_since = nu__header_next(&ims);
+  if (nu__header(h, "if-none-match", &req.if_none_match, &joined[0]) == 0 &&
+      nu__header(h, "range", &req.range, &joined[1]) == 0 &&
+      nu__header(h, "if-range", &req.if_range, &joined[2]) == 0)
+    f = nu_file_new(&req);
+  for (int i = 0; i < 3; i++)
+    free(joined[i]);
   if (f == NULL)
     return -1;
   while (*tail)

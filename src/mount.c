@@ -111,7 +111,7 @@ static int64_t nu__decode(const char *rest, uint32_t len, char *out) {
 }
 
 int nu_mount_file_path(const char *rest, uint32_t len, char *out,
-                       uint32_t *out_len) {
+                       uint32_t *out_len, int *index) {
   int64_t n = nu__decode(rest, len, out);
   uint32_t w = 0; /* out is rewritten in place, segment by segment */
   uint32_t i = 0;
@@ -146,5 +146,6 @@ int nu_mount_file_path(const char *rest, uint32_t len, char *out,
   }
   out[w] = '\0';
   *out_len = w;
+  *index = dir;
   return 0;
 }

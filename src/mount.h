@@ -42,12 +42,12 @@ const struct nu_mount *nu_mounts_match(const struct nu_mounts *m,
  * Decodes rest, the path after a mount's prefix ("" or "/..."), to the
  * file's path relative to the mount's directory: percent-decoded, empty
  * segments dropped, "index.html" appended to a directory path. Writes it
- * and a NUL to out (NU_MOUNT_PATH_ROOM(len) bytes). Returns 0 and its
- * length in *out_len, or the status that answers the request: 400 for a
- * bad escape or a NUL, 403 for a ".." segment, 404 for any other segment
- * starting with a dot.
+ * and a NUL to out (NU_MOUNT_PATH_ROOM(len) bytes). Returns 0, its length
+ * in *out_len and in *index whether "index.html" was appended, or the status
+ * that answers the request: 400 for a bad escape or a NUL, 403 for a ".."
+ * segment, 404 for any other segment starting with a dot.
  */
 int nu_mount_file_path(const char *rest, uint32_t len, char *out,
-                       uint32_t *out_len);
+                       uint32_t *out_len, int *index);
 
 #endif
