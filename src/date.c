@@ -10,13 +10,16 @@ static const char nu__months[12][4] = {"Jan", "Feb", "Mar", "Apr",
                                        "Sep", "Oct", "Nov", "Dec"};
 
 void nu_date_format(char *out, time_t t) {
+  char buf[64]; /* what the compiler reckons the widest ints could need */
   struct tm tm;
 
   gmtime_r(&t, &tm);
   /* By hand: strftime's names follow the locale. */
-  snprintf(out, NU_DATE_LEN + 1, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+  snprintf(buf, sizeof(buf), "%s, %02d %s %04d %02d:%02d:%02d GMT",
            nu__days[tm.tm_wday], tm.tm_mday, nu__months[tm.tm_mon],
            (tm.tm_year + 1900) % 10000, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  memcpy(out, buf, NU_DATE_LEN);
+  out[NU_DATE_LEN] = '\0';
 }
 
 /* The value of the n digits at s, or -1 if one is not a digit. */
