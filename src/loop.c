@@ -73,8 +73,10 @@ static void nu__arm_wake(struct nu_server *s) {
 static void nu__arm_accept(struct nu_server *s) {
   struct io_uring_sqe *sqe = nu__sqe(s, NU_OP_ACCEPT, NULL);
 
+  /* Nonblocking, for splice (see nu__conn_splice()): io_uring's recv and
+   * send never block anyway, they poll, whatever the flag says. */
   io_uring_prep_multishot_accept(sqe, s->cfg.listen_fd, NULL, NULL,
-                                 SOCK_CLOEXEC);
+                                 SOCK_CLOEXEC | SOCK_NONBLOCK);
   s->accept_armed = 1;
 }
 
@@ -240,9 +242,11 @@ static void nu__conn_open(struct nu_server *s, int fd) {
  * Sends the next piece of splice chunk o: a splice from the file into c's
  * pipe linked to one from the pipe to the socket, or only the second when
  * the pipe still holds what a short splice left. The bytes go from the
- * page cache to the socket without a copy. Both splices are nonblocking,
- * so a full socket returns EAGAIN and is waited for with a poll, rather
- * than by an io-wq worker blocked for as long as the client does not read.
+ * page cache to the socket without a copy. io_uring runs splices on io-wq
+ * workers; the socket is nonblocking (accepted with SOCK_NONBLOCK, as
+ * SPLICE_F_NONBLOCK covers only the pipe), so a full socket returns EAGAIN
+ * and is waited for with a poll, rather than by a worker blocked for as
+ * long as the client does not read.
  */
 static void nu__conn_splice(struct nu_server *s, struct nu_conn *c,
                             struct nu_out *o) {

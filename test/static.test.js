@@ -150,19 +150,31 @@ function etagOf(file) {
   return `"${st.size.toString(16)}-${(st.mtimeNs / 1000000000n).toString(16)}.${(st.mtimeNs % 1000000000n).toString(16)}"`;
 }
 
-// The files under dir this process has open (the ring thread's too).
-function openFilesUnder(dir) {
-  const real = fs.realpathSync(dir);
+// What this process's fds (the ring thread's too) point at.
+function openFds() {
   const found = [];
   for (const fd of fs.readdirSync('/proc/self/fd')) {
     try {
-      const target = fs.readlinkSync(`/proc/self/fd/${fd}`);
-      if (target.startsWith(`${real}/`)) found.push(target);
+      found.push(fs.readlinkSync(`/proc/self/fd/${fd}`));
     } catch {
       // closed meanwhile
     }
   }
   return found;
+}
+
+// The files under dir this process has open.
+function openFilesUnder(dir) {
+  const real = fs.realpathSync(dir);
+  return openFds().filter((target) => target.startsWith(`${real}/`));
+}
+
+const openPipes = () => openFds().filter((target) => target.startsWith('pipe:')).length;
+
+// Polls check() until it returns true, for up to 3 s.
+async function eventually(check) {
+  for (let i = 0; i < 60 && !check(); i++) await delay(50);
+  return check();
 }
 
 function connections(server) {
@@ -707,6 +719,38 @@ describe('server.static()', () => {
         await delay(50);
       }
       assert.deepEqual(files, []);
+    });
+
+    it('streams a file larger than the socket buffers to a client that stalls, then reads', async () => {
+      const huge = crypto.randomBytes(24 * 1024 * 1024);
+      fs.writeFileSync(path.join(root, 'huge.bin'), huge);
+      const { port } = await serve();
+      const body = await new Promise((resolve, reject) => {
+        require('node:http').get({ host: '127.0.0.1', port, path: '/static/huge.bin' }, (res) => {
+          const chunks = [];
+          res.pause(); // the server's writes back up until the client reads
+          setTimeout(() => res.resume(), 300);
+          res.on('data', (chunk) => chunks.push(chunk));
+          res.on('end', () => resolve(Buffer.concat(chunks)));
+          res.on('error', reject);
+        }).on('error', reject);
+      });
+      assert.equal(body.length, huge.length);
+      assert.ok(body.equals(huge));
+    });
+
+    it('lets closeAllConnections() cut a download stalled on a client that never reads', async () => {
+      const pipes = openPipes();
+      const { server, port } = await serve();
+      const client = await RawClient.connect(port);
+      client.socket.pause();
+      client.write(get('/static/huge.bin'));
+      await delay(200);
+      server.closeAllConnections();
+      await new Promise((resolve) => client.socket.once('close', resolve).resume());
+      assert.ok(await eventually(() => openFilesUnder(root).length === 0), openFilesUnder(root).join());
+      assert.ok(await eventually(() => openPipes() <= pipes), `${openPipes()} pipes open, ${pipes} before`);
+      assert.equal(await connections(server), 0);
     });
   });
 
