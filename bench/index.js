@@ -51,6 +51,7 @@ const RING_IMPLS = ['ring', 'fs'];
 
 const SERVERS = {
   uring: 'createServer with a JS handler',
+  'uring-rings2': 'the same with rings: 2 (two ring threads)',
   'uring-default': "server_listen's built-in page, no handler (hello cases only)",
   node: 'node:http with the same handler as uring',
   fastify: 'fastify with the same routes (a devDependency; skipped when not installed)',

@@ -7,7 +7,8 @@
 // whose groups say so under their names).
 
 const COLORS = {
-  uring: '#2563eb', 'uring-default': '#7c3aed', node: '#6b7280', fastify: '#059669',
+  uring: '#2563eb', 'uring-rings2': '#4f46e5', 'uring-default': '#7c3aed',
+  node: '#6b7280', fastify: '#059669',
   ring: '#0891b2', fs: '#9ca3af',
 };
 const SPARE_COLORS = ['#d97706', '#db2777', '#65a30d'];
