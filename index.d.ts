@@ -34,6 +34,12 @@ export interface ServerOptions {
   ringEntries?: number;
   /** ms without traffic on a connection before 'timeout' (destroyed when unheard). Default 0: never. */
   timeout?: number;
+  /**
+   * Ring threads (1 to 64), each with its own SO_REUSEPORT listening socket
+   * on the port, all feeding this thread's handlers. Default 1. The
+   * node:http backend ignores it.
+   */
+  rings?: number;
 }
 
 /** What `req.socket` is: the connection a request came on. */
@@ -43,6 +49,8 @@ export interface UringSocket {
   readonly remotePort: number;
   readonly localPort: number | undefined;
   readonly destroyed: boolean;
+  /** Which of the server's rings (0 to rings - 1) serves the connection; undefined on the node:http backend. */
+  readonly ring: number | undefined;
   address(): AddressInfo | null;
   setNoDelay(noDelay?: boolean): this;
   setKeepAlive(enable?: boolean, initialDelay?: number): this;
@@ -119,6 +127,7 @@ export class Server extends EventEmitter {
   reusePort: boolean;
   maxRequestsPerSocket: number;
   maxRequestBodySize: number;
+  rings: number;
   /** Connections past it are closed as they arrive ('drop'); undefined: no limit. */
   maxConnections: number | undefined;
   readonly listening: boolean;

@@ -67,6 +67,7 @@ const RING_IMPLS = ['ring', 'fs'];
 const HANDLER_CASES = ['hello', 'handler'];
 const SERVERS = {
   uring: { cases: HANDLER_CASES, about: 'createServer with a JS handler' },
+  'uring-rings2': { cases: ['hello'], about: 'the same with rings: 2 (two ring threads)' },
   'uring-default': { cases: ['hello'], about: "server_listen's built-in page, no handler" },
   'uring-route': { cases: ['route'], about: "server.route('GET', '*', Hello World): the ring thread answers, no JS" },
   'uring-static': { cases: ['static'], about: "server.static('/', dir) (skipped where it does not exist)" },

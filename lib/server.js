@@ -21,13 +21,12 @@ const { makeStatic } = require('./static');
 const C = native.constants;
 const METHODS = native.methods;
 
-const kHandle = Symbol('handle');
-const kConns = Symbol('conns');
+const kRings = Symbol('rings');
+const kStartError = Symbol('startError');
 const kAddress = Symbol('address');
 const kState = Symbol('state');
 const kCorked = Symbol('corked');
 const kFlushPending = Symbol('flushPending');
-const kOnBatch = Symbol('onBatch');
 const kUnref = Symbol('unref');
 const kBackend = Symbol('backend');
 const kActive = Symbol('active');
@@ -64,6 +63,9 @@ const NUMERIC_OPTIONS = [
   // node:http's server.timeout: ms without a byte in or out before
   // 'timeout' (with no listener, the connection is destroyed); 0: never.
   ['timeout', 0, 0, 2 ** 31 - 1],
+  // Not node:http's: ring threads, each with its own listening socket on
+  // the port (SO_REUSEPORT), all feeding this thread's handlers.
+  ['rings', 1, 1, 64],
 ];
 
 function checkRange(name, value, min, max) {
@@ -152,6 +154,7 @@ class Server extends EventEmitter {
     this.maxRequestsPerSocket = opts.maxRequestsPerSocket; // read per request
     this.ringEntries = opts.ringEntries;
     this.timeout = opts.timeout;
+    this.rings = opts.rings;
     this.reusePort = opts.reusePort;
     this[kMaxConnections] = undefined;
     this[kConnCount] = 0;
@@ -163,14 +166,13 @@ class Server extends EventEmitter {
     // The head lines of a keep-alive response, fixed at listen().
     this._keepAliveLines = '';
     if (requestListener) this.on('request', requestListener);
-    this[kHandle] = null;
-    this[kConns] = [];
+    this[kRings] = []; // while listening on io_uring, one ServerRing per ring
+    this[kStartError] = null; // reported once the rings started are gone
     this[kAddress] = null;
     this[kState] = IDLE;
     this[kCorked] = false;
     this[kFlushPending] = false;
     this[kUnref] = false;
-    this[kOnBatch] = (buffer, nwords) => this._onBatch(buffer, nwords);
   }
 
   get listening() {
@@ -220,7 +222,9 @@ class Server extends EventEmitter {
     if (this[kNode]) {
       this[kNode].getConnections(callback);
     } else {
-      process.nextTick(callback, null, this[kHandle] ? this[kHandle].liveConnections() : 0);
+      let count = 0;
+      for (const ring of this[kRings]) if (ring.handle !== null) count += ring.handle.liveConnections();
+      process.nextTick(callback, null, count);
     }
     return this;
   }
@@ -282,46 +286,67 @@ class Server extends EventEmitter {
   }
 
   _bindUring(host, port, backlog) {
-    const handle = new native.NativeServer();
     const keepAliveLines = this.keepAliveTimeout > 0
       ? `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(this.keepAliveTimeout / 1000)}\r\n`
       : 'Connection: keep-alive\r\n';
     const options = {
-      host: host ?? null, port, backlog, reusePort: this.reusePort,
+      host: host ?? null, port, backlog,
+      // Each ring binds a socket of its own to the port.
+      reusePort: this.reusePort || this.rings > 1,
       ringEntries: this.ringEntries,
       routes: this[kRoutes].map((r) => ({ path: r.path, body: r.body, ...routeHeads(r, keepAliveLines) })),
       statics: this[kStatics].map(({ prefix, root }) => ({ prefix, root })),
       keepAliveLines,
     };
     for (const [name] of NUMERIC_OPTIONS) options[name] = this[name];
-    const result = handle.listen(options, this[kOnBatch]);
-    if (result.errno !== undefined) {
-      const { errno, syscall } = result;
-      // The socket is bound before the ring is set up: an error of the
-      // ring means the address itself was fine.
-      if (syscall.startsWith('io_uring') && this[kBackend] === 'auto') {
-        warnFallback(uringUnavailable(errno, syscall));
-        this._bindNode(host, port, backlog);
+    const rings = this[kRings];
+    for (let k = 0; k < this.rings; k++) {
+      const ring = new ServerRing(this, k);
+      const result = ring.handle.listen(options, ring.onBatch);
+      if (result.errno !== undefined) {
+        this._listenFailed(result, host, options.port, backlog);
         return;
       }
-      this[kState] = IDLE;
-      const err = syscall.startsWith('io_uring')
-        ? uringUnavailable(errno, syscall)
-        : errnoException(errno, syscall === 'bind' ? 'listen' : syscall, host ?? '::', port);
-      process.nextTick(() => this.emit('error', err));
-      return;
+      rings.push(ring);
+      // Port 0: the first bind picked the port, the other rings join it.
+      options.port = result.port;
     }
-    this[kHandle] = handle;
     this._keepAliveLines = keepAliveLines;
-    if (this[kUnref]) handle.unref();
+    if (this[kUnref]) this.unref();
     this[kState] = LISTENING;
     this[kActive] = 'uring';
     this[kAddress] = {
       address: host ?? '::',
       family: host !== undefined && net.isIPv4(host) ? 'IPv4' : 'IPv6',
-      port: result.port,
+      port: options.port,
     };
     process.nextTick(() => this.emit('listening'));
+  }
+
+  // Ring number kRings.length could not start: { errno, syscall }. port
+  // is the one asked for, or the one the first ring bound.
+  _listenFailed({ errno, syscall }, host, port, backlog) {
+    const started = this[kRings];
+    // The socket is bound before the ring is set up: an error of the
+    // first ring means the address itself was fine, and io_uring is not.
+    const unavailable = syscall.startsWith('io_uring') && started.length === 0;
+    if (unavailable && this[kBackend] === 'auto') {
+      warnFallback(uringUnavailable(errno, syscall));
+      this._bindNode(host, port, backlog);
+      return;
+    }
+    const err = unavailable
+      ? uringUnavailable(errno, syscall)
+      : errnoException(errno, syscall === 'bind' ? 'listen' : syscall, host ?? '::', port);
+    if (started.length === 0) {
+      this[kState] = IDLE;
+      process.nextTick(() => this.emit('error', err));
+      return;
+    }
+    // Stop the rings that started; the error comes once they are gone
+    // (_onRingStopped), so that the port is free by then.
+    this[kStartError] = err;
+    for (const ring of started) ring.handle.stop(true);
   }
 
   // The node:http backend: an http.Server does the listening and serving;
@@ -365,7 +390,7 @@ class Server extends EventEmitter {
     if (bound) {
       this[kState] = CLOSING;
       if (this[kNode] !== null) closeNodeServer(this[kNode]);
-      else this[kHandle].stop(false);
+      for (const ring of this[kRings]) if (ring.handle !== null) ring.handle.stop(false);
     }
     return this;
   }
@@ -373,26 +398,26 @@ class Server extends EventEmitter {
   // Closes every connection now, in-flight responses included; the server
   // keeps listening unless close() was called.
   closeAllConnections() {
-    if (this[kHandle]) this[kHandle].closeConnections();
+    for (const ring of this[kRings]) if (ring.handle !== null) ring.handle.closeConnections();
     if (this[kNode]) this[kNode].closeAllConnections();
   }
 
   ref() {
     this[kUnref] = false;
-    if (this[kHandle]) this[kHandle].ref();
+    for (const ring of this[kRings]) if (ring.handle !== null) ring.handle.ref();
     if (this[kNode]) this[kNode].ref();
     return this;
   }
 
   unref() {
     this[kUnref] = true;
-    if (this[kHandle]) this[kHandle].unref();
+    for (const ring of this[kRings]) if (ring.handle !== null) ring.handle.unref();
     if (this[kNode]) this[kNode].unref();
     return this;
   }
 
-  // One batch from the ring thread: the events of one completion drain.
-  _onBatch(buffer, nwords) {
+  // One batch from a ring thread: the events of one completion drain.
+  _onBatch(ring, buffer, nwords) {
     const words = new Uint32Array(buffer, 0, nwords);
     const bytes = Buffer.from(buffer, nwords * 4);
     this[kCorked] = true;
@@ -400,35 +425,35 @@ class Server extends EventEmitter {
       for (let i = 0; i < nwords;) {
         switch (words[i]) {
           case C.EV_REQUEST:
-            this._onRequest(words, bytes, i);
+            this._onRequest(ring, words, bytes, i);
             i += 7 + words[i + 6];
             break;
           case C.EV_OPEN:
-            this._onOpen(words, bytes, i);
+            this._onOpen(ring, words, bytes, i);
             i += 6;
             break;
           case C.EV_BODY:
-            this._onBody(words, bytes, i);
+            this._onBody(ring, words, bytes, i);
             i += 5;
             break;
           case C.EV_END:
-            this._onEnd(words, i);
+            this._onEnd(ring, words, i);
             i += 3;
             break;
           case C.EV_CLOSE:
-            this._onClose(words, i);
+            this._onClose(ring, words, i);
             i += 3;
             break;
           case C.EV_TIMEOUT:
-            this._onTimeout(words, i);
+            this._onTimeout(ring, words, i);
             i += 3;
             break;
           case C.EV_DRAIN:
-            this._onDrain(words, i);
+            this._onDrain(ring, words, i);
             i += 5;
             break;
           case C.EV_STOPPED:
-            this._onStopped();
+            this._onRingStopped(ring);
             i += 1;
             break;
           default:
@@ -441,17 +466,20 @@ class Server extends EventEmitter {
     }
   }
 
-  _connection(words, i) {
-    const socket = this[kConns][words[i + 1]];
+  _connection(ring, words, i) {
+    const socket = ring.conns[words[i + 1]];
     return socket !== undefined && socket.gen === words[i + 2] ? socket : undefined;
   }
 
-  _onOpen(words, bytes, i) {
+  _onOpen(ring, words, bytes, i) {
+    // A ring that started before another one failed to is stopping: its
+    // connections are not the handler's.
+    if (this[kState] === STARTING) return;
     const off = words[i + 5];
     const addr = new Uint8Array(bytes.subarray(off, off + (words[i + 3] === 6 ? 16 : 4)));
-    const socket = new UringSocket(this, words[i + 1], words[i + 2],
+    const socket = new UringSocket(this, ring.index, words[i + 1], words[i + 2],
       words[i + 3], words[i + 4], addr);
-    this[kConns][words[i + 1]] = socket;
+    ring.conns[words[i + 1]] = socket;
     if (++this[kConnCount] > (this[kMaxConnections] ?? Infinity)) {
       socket.destroy();
       this.emit('drop', {
@@ -462,8 +490,8 @@ class Server extends EventEmitter {
     }
   }
 
-  _onRequest(words, bytes, i) {
-    const socket = this._connection(words, i);
+  _onRequest(ring, words, bytes, i) {
+    const socket = this._connection(ring, words, i);
     if (socket === undefined) return;
     const info = words[i + 4];
     const req = new IncomingMessage(socket, METHODS[info & C.REQ_METHOD_MASK],
@@ -509,25 +537,25 @@ class Server extends EventEmitter {
     }
   }
 
-  _onBody(words, bytes, i) {
-    const socket = this._connection(words, i);
+  _onBody(ring, words, bytes, i) {
+    const socket = this._connection(ring, words, i);
     if (socket === undefined || socket.bodyRequest === null) return;
     const off = words[i + 3];
     socket.bodyRequest._pushBody(bytes.subarray(off, off + words[i + 4]));
   }
 
-  _onEnd(words, i) {
-    const socket = this._connection(words, i);
+  _onEnd(ring, words, i) {
+    const socket = this._connection(ring, words, i);
     if (socket === undefined || socket.bodyRequest === null) return;
     const req = socket.bodyRequest;
     socket.bodyRequest = null;
     req._endBody();
   }
 
-  _onClose(words, i) {
-    const socket = this._connection(words, i);
+  _onClose(ring, words, i) {
+    const socket = this._connection(ring, words, i);
     if (socket === undefined) return;
-    this[kConns][socket.slot] = undefined;
+    ring.conns[socket.slot] = undefined;
     this[kConnCount]--;
     socket.destroyed = true;
     const pending = socket.pending;
@@ -546,8 +574,8 @@ class Server extends EventEmitter {
 
   // No traffic on a connection for server.timeout: 'timeout' on the server
   // and the socket, or, with nobody listening, the connection goes.
-  _onTimeout(words, i) {
-    const socket = this._connection(words, i);
+  _onTimeout(ring, words, i) {
+    const socket = this._connection(ring, words, i);
     if (socket === undefined) return;
     const heard = this.emit('timeout', socket);
     if (!socket.emit('timeout') && !heard) socket.destroy();
@@ -555,8 +583,8 @@ class Server extends EventEmitter {
 
   // Everything written on a connection is sent: responses that saw
   // write() return false get their 'drain'.
-  _onDrain(words, i) {
-    const socket = this._connection(words, i);
+  _onDrain(ring, words, i) {
+    const socket = this._connection(ring, words, i);
     if (socket === undefined) return;
     socket.sentBytes = words[i + 3] + words[i + 4] * 2 ** 32;
     socket.drainAsked = false;
@@ -575,11 +603,27 @@ class Server extends EventEmitter {
     this._sendChunk(socket, 0, C.OUT_NOTIFY, undefined, undefined);
   }
 
+  // A ring thread is gone, its connections closed and its port let go.
+  _onRingStopped(ring) {
+    ring.handle = null;
+    ring.conns = [];
+    if (this[kRings].some((r) => r.handle !== null)) return;
+    const err = this[kStartError];
+    if (err === null) {
+      this._onStopped();
+      return;
+    }
+    this[kStartError] = null;
+    this[kRings] = [];
+    this[kState] = IDLE;
+    this.emit('error', err);
+  }
+
+  // Every ring, or the node backend's server, stopped.
   _onStopped() {
-    this[kHandle] = null;
+    this[kRings] = [];
     this[kNode] = null;
     this[kActive] = null;
-    this[kConns] = [];
     this[kAddress] = null;
     this[kState] = IDLE;
     this.emit('close');
@@ -605,20 +649,42 @@ class Server extends EventEmitter {
   // one wake-up at the end of the tick. bodyBytes: body's size, when the
   // caller measured it already.
   _sendChunk(socket, seq, flags, head, body, bodyBytes) {
-    if (socket.destroyed || this[kHandle] === null) return;
-    this[kHandle].send(socket.slot, socket.gen, seq, flags, head, body);
+    const ring = this[kRings][socket.ring];
+    if (socket.destroyed || ring === undefined || ring.handle === null) return;
+    ring.handle.send(socket.slot, socket.gen, seq, flags, head, body);
     // Counted as the ring thread counts what it sent (see _onDrain): the
     // head's latin1 bytes and the body's.
     if (head !== undefined) socket.queuedBytes += head.length;
     if (body !== undefined) socket.queuedBytes += bodyBytes ?? byteLength(body);
+    if (ring.flushPending) return;
+    ring.flushPending = true;
     if (this[kFlushPending]) return;
     this[kFlushPending] = true;
     if (!this[kCorked]) process.nextTick(flushNT, this);
   }
 
+  // Wakes the rings that were sent chunks, each once.
   _flush() {
     this[kFlushPending] = false;
-    if (this[kHandle] !== null) this[kHandle].flush();
+    for (const ring of this[kRings]) {
+      if (!ring.flushPending) continue;
+      ring.flushPending = false;
+      if (ring.handle !== null) ring.handle.flush();
+    }
+  }
+}
+
+// One ring thread and its listening socket: the native handle (null once
+// the ring stopped), and the connections it reported, by slot. Slots and
+// generations are the ring's own, so connections of two rings can share
+// them. flushPending: chunks were sent to it since its last flush.
+class ServerRing {
+  constructor(server, index) {
+    this.index = index;
+    this.handle = new native.NativeServer();
+    this.conns = [];
+    this.flushPending = false;
+    this.onBatch = (buffer, nwords) => server._onBatch(this, buffer, nwords);
   }
 }
 

@@ -9,9 +9,11 @@ const kAddr = Symbol('addr');
 const kRemoteAddress = Symbol('remoteAddress');
 
 class UringSocket extends EventEmitter {
-  constructor(server, slot, gen, family, port, addrBytes) {
+  constructor(server, ring, slot, gen, family, port, addrBytes) {
     super();
     this.server = server;
+    // Which of the server's rings (0 to rings - 1) serves the connection.
+    this.ring = ring;
     this.slot = slot;
     this.gen = gen;
     this.remoteFamily = family === 6 ? 'IPv6' : 'IPv4';
