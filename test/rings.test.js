@@ -101,6 +101,32 @@ describe('rings', () => {
     });
   }
 
+  it('answers routes and static files from every ring, without the handler', async () => {
+    const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'node-uring-rings-'));
+    const file = crypto.randomBytes(100 * 1024); // spliced, past 64 KiB
+    fs.writeFileSync(path.join(dir, 'f.bin'), file);
+    try {
+      const server = trackServer(createServer({ rings: 2 }, (req, res) => res.end(String(req.socket.ring))));
+      server.route('GET', '/health', { body: 'ok' }).static('/files', dir);
+      await listening(server, 0, HOST);
+      const { port } = server.address();
+      const clients = await connectAll(port, 64);
+      const seen = new Set();
+      await Promise.all(clients.map(async (client) => {
+        client.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\nGET /files/f.bin HTTP/1.1\r\nHost: x\r\n\r\n' +
+          'GET /which HTTP/1.1\r\nHost: x\r\n\r\n');
+        const [health, got, which] = await client.readResponses(3);
+        assert.equal(health.body.toString(), 'ok');
+        assert.ok(got.body.equals(file));
+        seen.add(which.body.toString());
+        client.destroy();
+      }));
+      assertSpread(server, seen, 2);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('answers pipelined requests in order on connections of every ring, handlers finishing out of order', async () => {
     const { server, port } = await startServer((req, res) => {
       setTimeout(() => res.end(`${req.url} ${req.socket.ring}`), Math.random() * 10);
