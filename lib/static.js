@@ -8,7 +8,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { STATUS_CODES } = require('node:http');
-const { pipeline } = require('node:stream');
+const { finished, pipeline } = require('node:stream');
 const { codedError } = require('./errors');
 
 // By extension, case-insensitive; anything else is application/octet-stream.
@@ -160,7 +160,7 @@ function parseHttpDate(value) {
 }
 
 // If-None-Match, else If-Modified-Since, says the client's copy is current.
-function notModified(headers, etag, mtimeSec) {
+function notModified(headers, etag, mtimeSec, lastModified) {
   const ifNoneMatch = headers['if-none-match'];
   if (ifNoneMatch !== undefined) {
     return ifNoneMatch.split(',').some((tag) => {
@@ -169,7 +169,7 @@ function notModified(headers, etag, mtimeSec) {
     });
   }
   const since = parseHttpDate(headers['if-modified-since']);
-  return since !== undefined && mtimeSec <= since;
+  return since !== undefined && lastModified !== undefined && mtimeSec <= since;
 }
 
 // The byte range a GET asks for, as [first, last] (BigInts): undefined
@@ -191,15 +191,24 @@ function byteRange(headers, size, etag, lastModified) {
   return [first, last !== undefined && last < size ? last : size - 1n];
 }
 
+// An mtime (BigInt seconds) as an IMF-fixdate, or undefined outside the
+// years 0 to 9999, which the format cannot write.
+function httpDate(sec) {
+  const date = new Date(Number(sec) * 1000);
+  const year = date.getUTCFullYear();
+  return year >= 0 && year <= 9999 ? date.toUTCString() : undefined;
+}
+
 // Answers with the file open on handle, which it closes when done.
 function sendFile(req, res, handle, st, name) {
   let sec = st.mtimeNs / NS_PER_SEC;
   let nsec = st.mtimeNs % NS_PER_SEC;
   if (nsec < 0n) [sec, nsec] = [sec - 1n, nsec + NS_PER_SEC]; // before 1970
   const etag = `"${st.size.toString(16)}-${sec.toString(16)}.${nsec.toString(16)}"`;
-  const lastModified = new Date(Number(sec) * 1000).toUTCString();
-  if (notModified(req.headers, etag, sec)) {
-    res.writeHead(304, { ETag: etag, 'Last-Modified': lastModified });
+  const lastModified = httpDate(sec);
+  const validators = { ETag: etag, ...(lastModified && { 'Last-Modified': lastModified }) };
+  if (notModified(req.headers, etag, sec, lastModified)) {
+    res.writeHead(304, validators);
     res.end();
     closeQuietly(handle);
     return;
@@ -216,8 +225,7 @@ function sendFile(req, res, handle, st, name) {
   res.writeHead(range ? 206 : 200, {
     'Content-Type': CONTENT_TYPES[ext] ?? 'application/octet-stream',
     'Content-Length': String(last - first + 1n),
-    ETag: etag,
-    'Last-Modified': lastModified,
+    ...validators,
     'Accept-Ranges': 'bytes',
     ...(range && { 'Content-Range': `bytes ${first}-${last}/${st.size}` }),
   });
@@ -257,8 +265,9 @@ async function answerStatic(mount, req, res) {
   const query = url.indexOf('?');
   const reqPath = query < 0 ? url : url.slice(0, query);
   const rest = mount.prefix === '/' ? reqPath : reqPath.slice(mount.prefix.length);
-  // A directory's URL: the path as received, '/' added, then any query.
-  const slashed = { Location: `${reqPath}/${query < 0 ? '' : url.slice(query)}` };
+  // A directory's URL: the path as received, '/' added, then any query;
+  // its leading slashes made one, or '//host/' would lead to another host.
+  const slashed = { Location: `${reqPath.replace(/^\/+/, '/')}/${query < 0 ? '' : url.slice(query)}` };
   // "/static" is "/static/" to the relative links of its index.html.
   if (rest === '' && mount.prefix !== '/') return sendError(req, res, 301, slashed);
   const file = relativeFile(rest);
@@ -280,12 +289,26 @@ async function answerStatic(mount, req, res) {
   }
 }
 
+// A connection's static answers, one after the other (see serveStatic()).
+const kStaticQueue = Symbol('staticQueue');
+
+const responseDone = (res) => new Promise((resolve) => finished(res, () => resolve()));
+
 // Serves req if a mount takes it (a GET or HEAD under its prefix): returns
-// true then, false when the request is the handler's.
+// true then, false when the request is the handler's. A connection's
+// files are opened one at a time, each once the one before is sent, as
+// the ring thread does: a client pipelining downloads holds one file
+// open, not one per request.
 function serveStatic(mounts, req, res) {
   const mount = mounts.length ? matchStatic(mounts, req.method, req.url) : undefined;
   if (mount === undefined) return false;
-  answerStatic(mount, req, res).catch(() => res.destroy());
+  const socket = req.socket;
+  const before = socket[kStaticQueue] ?? Promise.resolve();
+  socket[kStaticQueue] = before.then(async () => {
+    if (res.destroyed) return; // its connection is gone
+    await answerStatic(mount, req, res);
+    await responseDone(res);
+  }).catch(() => res.destroy());
   return true;
 }
 

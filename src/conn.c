@@ -96,6 +96,7 @@ struct nu_conn *nu_conn_acquire(struct nu_conn_table *t) {
   c->send_seq = 0;
   c->sent_off = 0;
   c->queued_bytes = 0;
+  c->parked_bytes = 0;
   c->backlog_len = 0;
   c->head.len = 0;
   c->head.nlens = 0;
@@ -170,6 +171,7 @@ static void nu__conn_unpark(struct nu_conn *c) {
       if (c->parked.tail == o)
         c->parked.tail = prev;
       nu_outq_append(&c->sendq, o);
+      c->parked_bytes -= o->len;
       if (o->flags & NU_OUT_END)
         c->send_seq++;
       moved = 1;
@@ -182,6 +184,7 @@ void nu_conn_enqueue(struct nu_conn *c, struct nu_out *o) {
   c->queued_bytes += o->len;
   if (o->seq != c->send_seq) {
     nu_outq_append(&c->parked, o);
+    c->parked_bytes += o->len;
     return;
   }
   nu_outq_append(&c->sendq, o);

@@ -106,6 +106,7 @@ struct nu_conn {
   uint64_t since_ms;     /* start of the current wait (see timeout.h) */
   uint64_t io_ms;        /* last byte received or sent */
   uint64_t queued_bytes; /* bytes in sendq and parked, unsent */
+  uint64_t parked_bytes; /* of those, in parked */
   uint64_t sent_total;   /* head and body bytes of the chunks sent */
   uint64_t body_len;     /* body bytes of the request being received */
   struct nu_head head;

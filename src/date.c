@@ -9,17 +9,20 @@ static const char nu__months[12][4] = {"Jan", "Feb", "Mar", "Apr",
                                        "May", "Jun", "Jul", "Aug",
                                        "Sep", "Oct", "Nov", "Dec"};
 
-void nu_date_format(char *out, time_t t) {
+int nu_date_format(char *out, time_t t) {
   char buf[64]; /* what the compiler reckons the widest ints could need */
   struct tm tm;
 
-  gmtime_r(&t, &tm);
+  out[0] = '\0';
+  if (gmtime_r(&t, &tm) == NULL || tm.tm_year < -1900 || tm.tm_year > 8099)
+    return -1; /* a file's mtime can be anything */
   /* By hand: strftime's names follow the locale. */
   snprintf(buf, sizeof(buf), "%s, %02d %s %04d %02d:%02d:%02d GMT",
            nu__days[tm.tm_wday], tm.tm_mday, nu__months[tm.tm_mon],
-           (tm.tm_year + 1900) % 10000, tm.tm_hour, tm.tm_min, tm.tm_sec);
+           tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
   memcpy(out, buf, NU_DATE_LEN);
   out[NU_DATE_LEN] = '\0';
+  return 0;
 }
 
 /* The value of the n digits at s, or -1 if one is not a digit. */

@@ -17,8 +17,10 @@ struct nu_date {
   time_t sec; /* the second line was formatted for */
 };
 
-/* Writes t as an IMF-fixdate and a NUL into out[NU_DATE_LEN + 1]. */
-void nu_date_format(char *out, time_t t);
+/* Writes t as an IMF-fixdate and a NUL into out[NU_DATE_LEN + 1].
+ * Returns 0, or -1 (out empty) for a time outside the years 0 to 9999,
+ * which the format cannot write. */
+int nu_date_format(char *out, time_t t);
 
 /* Reads an IMF-fixdate of exactly len bytes. Returns 0 and *t, or -1 for
  * anything else (the obsolete formats included: a recipient may ignore

@@ -172,7 +172,7 @@ static int nu__not_modified(const struct nu_file *f) {
 
   if (f->has_inm)
     return nu__etag_listed(f->bytes + f->inm_off, f->inm_len, f->etag);
-  return f->ims_len &&
+  return f->ims_len && f->last_modified[0] &&
          nu_date_parse(f->bytes + f->ims_off, f->ims_len, &since) == 0 &&
          f->stx.stx_mtime.tv_sec <= since;
 }
@@ -237,7 +237,7 @@ static int nu__if_range_holds(const struct nu_file *f) {
     return 1;
   return (f->if_range_len == strlen(f->etag) &&
           memcmp(v, f->etag, f->if_range_len) == 0) ||
-         (f->if_range_len == NU_DATE_LEN &&
+         (f->if_range_len == NU_DATE_LEN && f->last_modified[0] &&
           memcmp(v, f->last_modified, NU_DATE_LEN) == 0);
 }
 
@@ -332,6 +332,15 @@ static void nu__last_chunk(const struct nu_file *f, struct nu_out *o) {
   o->flags |= NU_OUT_END | (f->keep_alive ? 0 : NU_OUT_CLOSE);
 }
 
+/* Writes the ETag and Last-Modified lines (none for an mtime no date can
+ * say) to buf. Returns their length. */
+static int nu__validators(const struct nu_file *f, char *buf, size_t room) {
+  if (f->last_modified[0] == '\0')
+    return snprintf(buf, room, "ETag: %s\r\n", f->etag);
+  return snprintf(buf, room, "ETag: %s\r\nLast-Modified: %s\r\n", f->etag,
+                  f->last_modified);
+}
+
 /* The whole response for a status without a file body: 301, 304, 416 and
  * the errors. Their body is the reason phrase (none for 304 and HEAD). */
 static struct nu_out *nu__status_response(const struct nu_file *f,
@@ -348,8 +357,7 @@ static struct nu_out *nu__status_response(const struct nu_file *f,
   if (lines == NULL)
     return NULL;
   if (f->status == 304) {
-    n = snprintf(lines, room, "ETag: %s\r\nLast-Modified: %s\r\n", f->etag,
-                 f->last_modified);
+    n = nu__validators(f, lines, room);
   } else {
     n = snprintf(lines, room,
                  "Content-Type: text/plain; charset=utf-8\r\n"
@@ -359,9 +367,17 @@ static struct nu_out *nu__status_response(const struct nu_file *f,
       n += snprintf(lines + n, room - (size_t)n,
                     "Content-Range: bytes */%" PRIu64 "\r\n",
                     (uint64_t)f->stx.stx_size);
-    if (f->status == 301) /* the target as sent, a slash after its path */
+    if (f->status == 301) {
+      /* The target as sent, a slash after its path; its leading slashes
+       * made one, or "//host/" would send the client to another host. */
+      uint32_t skip = 0;
+
+      while (skip + 1 < f->url_path_len && url[skip + 1] == '/')
+        skip++;
       n += snprintf(lines + n, room - (size_t)n, "Location: %.*s/%s\r\n",
-                    (int)f->url_path_len, url, url + f->url_path_len);
+                    (int)(f->url_path_len - skip), url + skip,
+                    url + f->url_path_len);
+    }
   }
   if (f->head_only)
     body_len = 0;
@@ -389,9 +405,9 @@ static struct nu_out *nu__file_head(const struct nu_file *f,
         snprintf(lines + n, sizeof(lines) - (size_t)n,
                  "Content-Range: bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64 "\r\n",
                  f->off, f->end - 1, (uint64_t)f->stx.stx_size);
+  n += nu__validators(f, lines + n, sizeof(lines) - (size_t)n);
   n += snprintf(lines + n, sizeof(lines) - (size_t)n,
-                "ETag: %s\r\nLast-Modified: %s\r\nAccept-Ranges: bytes\r\n",
-                f->etag, f->last_modified);
+                "Accept-Ranges: bytes\r\n");
   return nu__head_chunk(f, env, lines, (uint32_t)n, body_len);
 }
 
@@ -442,11 +458,13 @@ enum nu_file_step nu_file_step(struct nu_file *f, const struct nu_file_env *env,
   *out = NULL;
   switch (f->state) {
   case NU_FILE_NEW:
-    if (f->status == 0) {
-      f->state = NU_FILE_OPENING;
-      return NU_FILE_STEP_OP;
-    }
-    break; /* answered below */
+    if (f->status)
+      break; /* answered below */
+    /* Its turn, and the responses before it nearly sent. */
+    if (f->seq != env->send_seq || env->ahead_bytes >= NU_FILE_CHUNK)
+      return NU_FILE_STEP_WAIT;
+    f->state = NU_FILE_OPENING;
+    return NU_FILE_STEP_OP;
   case NU_FILE_OPENED:
     f->state = NU_FILE_STATING;
     return NU_FILE_STEP_OP;
@@ -475,12 +493,14 @@ enum nu_file_step nu_file_step(struct nu_file *f, const struct nu_file_env *env,
     f->state = NU_FILE_READING;
     return NU_FILE_STEP_OP;
   case NU_FILE_SPLICE:
+    if (env->ahead_bytes >= NU_FILE_CHUNK)
+      return NU_FILE_STEP_WAIT; /* the chunk before is still going out */
     return nu__send_splice(f, out);
   case NU_FILE_BODY:
     if (f->out && f->filled == f->out->body_len)
       return nu__send_read(f, out);
     if (f->out == NULL) {
-      if (env->queued_bytes >= NU_FILE_CHUNK)
+      if (env->ahead_bytes >= NU_FILE_CHUNK)
         return NU_FILE_STEP_WAIT;
       f->out = nu_out_new(f->slot, f->gen, f->seq, 0, 0, nu__chunk_len(f));
       if (f->out == NULL)

@@ -24,8 +24,10 @@
 #include "mount.h"
 #include "nu.h"
 
-/* Body bytes per read, and how much a connection may have queued unsent
- * before the next read waits. */
+/* Body bytes per read; and how much a connection may have queued unsent
+ * before a file response waits to open its file, read, or queue its next
+ * splice chunk: each connection then holds one or two files open, however
+ * many it pipelines. */
 #define NU_FILE_CHUNK (256u * 1024)
 /* A body larger than this is not read but spliced from the file to the
  * socket (NU_OUT_SPLICE chunks of up to NU_FILE_SPLICE_MAX bytes): no copy
@@ -92,7 +94,10 @@ struct nu_file_env {
   const struct nu_date *date;
   const char *keep_alive_lines; /* "Connection: keep-alive\r\n" and such */
   uint32_t keep_alive_lines_len;
-  uint64_t queued_bytes; /* the connection's unsent response bytes */
+  /* The connection's response bytes queued in order and unsent: what
+   * goes out before anything f queues now. */
+  uint64_t ahead_bytes;
+  uint32_t send_seq; /* the connection's response being queued */
 };
 
 enum nu_file_step {

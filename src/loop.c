@@ -352,12 +352,13 @@ static void nu__mark_dirty(struct nu_server *s, struct nu_conn *c) {
  * posts the operation the first one waits for. */
 static void nu__conn_run_files(struct nu_server *s, struct nu_conn *c) {
   struct nu_file_env env = {&s->date, s->keep_alive_lines,
-                            s->keep_alive_lines_len, 0};
+                            s->keep_alive_lines_len, 0, 0};
   struct nu_file *f;
   struct nu_out *o;
 
   while ((f = c->files) != NULL && !(c->flags & NU_CONN_CLOSING)) {
-    env.queued_bytes = c->queued_bytes;
+    env.ahead_bytes = c->queued_bytes - c->parked_bytes;
+    env.send_seq = c->send_seq;
     switch (nu_file_step(f, &env, &o)) {
     case NU_FILE_STEP_OP:
       nu_file_prep(f, nu__sqe(s, NU_OP_FILE, c));
@@ -389,10 +390,10 @@ static void nu__flush_dirty(struct nu_server *s) {
     struct nu_conn *next = c->next_dirty;
 
     c->flags &= ~NU_CONN_DIRTY;
-    if (c->fd >= 0) {
+    if (c->fd >= 0)
       nu__conn_flush(s, c);
+    if (c->fd >= 0) /* a splice without a pipe closes c */
       nu__conn_update_reading(s, c);
-    }
     c = next;
   }
 }

@@ -3,6 +3,7 @@
 // Shared helpers: start servers on an ephemeral port and close them after
 // each test, and a raw TCP client that parses HTTP/1.1 responses byte-exactly.
 
+const fs = require('node:fs');
 const net = require('node:net');
 const http = require('node:http');
 const uring = require('..');
@@ -344,8 +345,22 @@ async function rawRequest(port, data, n = 1, options) {
   return { client, responses };
 }
 
+// How many of this process's threads have a name starting with prefix
+// (the core names its ring threads nu-ring and nu-queue). A thread that
+// exits while they are read is not counted.
+function threadsNamed(prefix) {
+  return fs.readdirSync('/proc/self/task').filter((t) => {
+    try {
+      return fs.readFileSync(`/proc/self/task/${t}/comm`, 'utf8').startsWith(prefix);
+    } catch {
+      return false; // gone meanwhile
+    }
+  }).length;
+}
+
 module.exports = {
   HOST,
+  threadsNamed,
   BACKEND,
   serverOptions,
   createServer,

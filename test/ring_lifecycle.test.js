@@ -9,14 +9,13 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const { Ring, listenSocket } = require('..');
-const { skipOnNodeBackend } = require('./helpers');
+const { skipOnNodeBackend, threadsNamed } = require('./helpers');
 
 const packageDir = path.join(__dirname, '..');
 
 const countFds = () => fs.readdirSync('/proc/self/fd').length;
 // The ring threads of this process (named nu-queue; servers' are nu-ring).
-const countThreads = () => fs.readdirSync('/proc/self/task')
-  .filter((t) => fs.readFileSync(`/proc/self/task/${t}/comm`, 'utf8').startsWith('nu-')).length;
+const countThreads = () => threadsNamed('nu-');
 
 // Runs script in a fresh node and returns its stdout; fails on a non-zero exit.
 function runNode(args, script) {

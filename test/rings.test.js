@@ -17,13 +17,12 @@ const { pipeline } = require('node:stream/promises');
 const uring = require('..');
 const {
   HOST, createServer, skipOnNodeBackend, startServer, closeServer, trackServer, listening,
-  cleanup, request, RawClient, delay, withTimeout,
+  cleanup, request, RawClient, delay, withTimeout, threadsNamed,
 } = require('./helpers');
 
 const packageDir = path.join(__dirname, '..');
 
-const ringThreads = () => fs.readdirSync('/proc/self/task')
-  .filter((t) => fs.readFileSync(`/proc/self/task/${t}/comm`, 'utf8').startsWith('nu-ring')).length;
+const ringThreads = () => threadsNamed('nu-ring');
 
 // Polls check() (which may be async) until it is true: a ring thread is
 // joined, and a connection uncounted, a moment after the client saw it end.

@@ -10,12 +10,11 @@ const os = require('node:os');
 const path = require('node:path');
 const { Worker } = require('node:worker_threads');
 const { spawn } = require('node:child_process');
-const { skipOnNodeBackend, request, delay, HOST } = require('./helpers');
+const { skipOnNodeBackend, request, delay, HOST, threadsNamed } = require('./helpers');
 
 const packageDir = path.join(__dirname, '..');
 
-const ringThreads = () => fs.readdirSync('/proc/self/task')
-  .filter((t) => fs.readFileSync(`/proc/self/task/${t}/comm`, 'utf8').startsWith('nu-')).length;
+const ringThreads = () => threadsNamed('nu-');
 
 // A free port on loopback, for servers that must all bind the same one.
 function freePort() {

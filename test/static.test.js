@@ -374,6 +374,55 @@ describe('server.static()', () => {
       assert.equal(up.body.toString(), '<p>sub page</p>\n');
     });
 
+    it('redirects a directory to a path, never to another host', async () => {
+      const { port } = await serve((s) => s.static('/', root));
+      for (const [target, location] of [['//sub', '/sub/'], ['///sub?x', '/sub/?x'], ['/sub', '/sub/']]) {
+        const res = await raw(port, get(target));
+        assert.equal(res.statusCode, 301, target);
+        assert.equal(res.headers.location, location, target);
+      }
+    });
+
+    it('serves a file whose mtime no HTTP date can say, without Last-Modified', async function () {
+      // tmpfs keeps any 64-bit mtime; the disk under os.tmpdir() may not.
+      if (!fs.existsSync('/dev/shm')) this.skip();
+      const dir = fs.mkdtempSync('/dev/shm/node-uring-static-');
+      try {
+        fs.writeFileSync(path.join(dir, 'far.txt'), 'far\n');
+        fs.utimesSync(path.join(dir, 'far.txt'), 2 ** 40, 2 ** 40); // the year 36812
+        const { port } = await serve((s) => s.static('/far', dir));
+        const plain = await raw(port, get('/far/far.txt'));
+        const since = await raw(port, get('/far/far.txt', 'If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n'));
+        for (const res of [plain, since]) {
+          assert.equal(res.statusCode, 200);
+          assert.equal(res.body.toString(), 'far\n');
+          assert.equal(res.headers['last-modified'], undefined);
+          assert.match(res.headers.etag, /^"4-10000000000\.0"$/);
+        }
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('holds a file or two open per connection, however many downloads it pipelines', async () => {
+      const sparse = path.join(root, 'sparse.bin');
+      fs.closeSync(fs.openSync(sparse, 'w'));
+      fs.truncateSync(sparse, 3 * 1024 ** 3); // 3 GiB, no blocks
+      try {
+        const { port } = await serve();
+        const client = await RawClient.connect(port);
+        client.socket.pause(); // reads nothing
+        client.write(get('/static/sparse.bin').repeat(64));
+        await delay(300);
+        const open = openFilesUnder(root).length;
+        assert.ok(open >= 1 && open <= 3, `${open} files open`);
+        client.destroy();
+        assert.ok(await eventually(() => openFilesUnder(root).length === 0));
+      } finally {
+        fs.rmSync(sparse, { force: true });
+      }
+    });
+
     it('answers 404 for a name longer than the file system allows', async () => {
       const { port } = await serve();
       assertError(await raw(port, get(`/static/${'n'.repeat(300)}.txt`)), 404);
