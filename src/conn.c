@@ -212,6 +212,8 @@ int nu_conn_response_begun(const struct nu_conn *c, uint32_t seq) {
 int nu_conn_backlog_append(struct nu_conn *c, const char *data, uint32_t n) {
   uint64_t need = (uint64_t)c->backlog_len + n;
 
+  if (n == 0)
+    return 0; /* a pause at the input's very end; backlog may be NULL */
   if (need > c->backlog_cap &&
       nu_grow((void **)&c->backlog, &c->backlog_cap, need, 1))
     return -ENOMEM;
