@@ -158,7 +158,7 @@ static void nu__fuzz_complete(struct nu_file *f, const struct io_uring_sqe *sqe,
     break;
   }
   case IORING_OP_READ:
-    NU__CHECK(sqe->len > 0 && sqe->len <= NU_FILE_CHUNK);
+    NU__CHECK(sqe->len > 0 && sqe->len <= NU_FILE_SPLICE_MIN);
     memset((void *)(uintptr_t)sqe->addr, 'x', sqe->len);
     nu_file_complete(f, r % 8 ? (int)sqe->len
                               : (r % 16 ? (int)(sqe->len / 2) : 0));

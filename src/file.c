@@ -17,7 +17,7 @@ enum {
   NU_FILE_OPENED,    /* fd set */
   NU_FILE_STATING,   /* statx posted */
   NU_FILE_STATED,    /* stx set */
-  NU_FILE_BODY,      /* head queued, body to read */
+  NU_FILE_BODY,      /* head and body in one chunk, the body being read */
   NU_FILE_SPLICE,    /* head queued, body to queue as splice chunks */
   NU_FILE_READING,   /* read posted */
   NU_FILE_TRUNCATED, /* the file ended before its size said */
@@ -70,11 +70,8 @@ struct nu_file *nu_file_new(const struct nu_file_request *req) {
   if (f->status)
     f->bytes[0] = '\0'; /* no path, and f->path_len stays 0 */
   w = f->path_len + 1;
-  memcpy(f->bytes + w, req->url.p, req->url.len);
-  f->bytes[w + req->url.len] = '\0';
-  f->url_len = req->url.len;
   f->url_path_len = req->path_len;
-  w += req->url.len + 1;
+  nu__copy_span(f, &w, req->url, &f->url_off, &f->url_len);
   nu__copy_span(f, &w, req->if_none_match, &f->inm_off, &f->inm_len);
   nu__copy_span(f, &w, req->if_modified_since, &f->ims_off, &f->ims_len);
   nu__copy_span(f, &w, req->range, &f->range_off, &f->range_len);
@@ -91,7 +88,7 @@ void nu_file_free(struct nu_file *f) {
 }
 
 static const char *nu__url(const struct nu_file *f) {
-  return f->bytes + f->path_len + 1;
+  return f->bytes + f->url_off;
 }
 
 /* ---- deciding the status ---- */
@@ -411,21 +408,12 @@ static struct nu_out *nu__file_head(const struct nu_file *f,
   return nu__head_chunk(f, env, lines, (uint32_t)n, body_len);
 }
 
-static uint32_t nu__chunk_len(const struct nu_file *f) {
-  uint64_t left = f->end - f->off;
-
-  return left < NU_FILE_CHUNK ? (uint32_t)left : NU_FILE_CHUNK;
-}
-
-/* Hands over the chunk being read, the last one flagged. */
+/* Hands over the response read whole: its head and body in one chunk. */
 static enum nu_file_step nu__send_read(struct nu_file *f, struct nu_out **out) {
   *out = f->out;
   f->out = NULL;
-  f->filled = 0;
-  if (f->off == f->end) {
-    nu__last_chunk(f, *out);
-    f->state = NU_FILE_DONE;
-  }
+  nu__last_chunk(f, *out);
+  f->state = NU_FILE_DONE;
   return NU_FILE_STEP_SEND;
 }
 
@@ -461,7 +449,7 @@ enum nu_file_step nu_file_step(struct nu_file *f, const struct nu_file_env *env,
     if (f->status)
       break; /* answered below */
     /* Its turn, and the responses before it nearly sent. */
-    if (f->seq != env->send_seq || env->ahead_bytes >= NU_FILE_CHUNK)
+    if (f->seq != env->send_seq || env->ahead_bytes >= NU_FILE_AHEAD_MAX)
       return NU_FILE_STEP_WAIT;
     f->state = NU_FILE_OPENING;
     return NU_FILE_STEP_OP;
@@ -485,7 +473,8 @@ enum nu_file_step nu_file_step(struct nu_file *f, const struct nu_file_env *env,
       f->state = NU_FILE_SPLICE;
       return *out ? NU_FILE_STEP_SEND : NU_FILE_STEP_NOMEM;
     }
-    f->out = nu__file_head(f, env, nu__chunk_len(f));
+    /* At most NU_FILE_SPLICE_MIN: read, and sent with its head. */
+    f->out = nu__file_head(f, env, (uint32_t)(f->end - f->off));
     if (f->out == NULL)
       return NU_FILE_STEP_NOMEM;
     if (f->out->body_len == 0)
@@ -493,20 +482,13 @@ enum nu_file_step nu_file_step(struct nu_file *f, const struct nu_file_env *env,
     f->state = NU_FILE_READING;
     return NU_FILE_STEP_OP;
   case NU_FILE_SPLICE:
-    if (env->ahead_bytes >= NU_FILE_CHUNK)
+    if (env->ahead_bytes >= NU_FILE_AHEAD_MAX)
       return NU_FILE_STEP_WAIT; /* the chunk before is still going out */
     return nu__send_splice(f, out);
   case NU_FILE_BODY:
-    if (f->out && f->filled == f->out->body_len)
+    if (f->filled == f->out->body_len)
       return nu__send_read(f, out);
-    if (f->out == NULL) {
-      if (env->ahead_bytes >= NU_FILE_CHUNK)
-        return NU_FILE_STEP_WAIT;
-      f->out = nu_out_new(f->slot, f->gen, f->seq, 0, 0, nu__chunk_len(f));
-      if (f->out == NULL)
-        return NU_FILE_STEP_NOMEM;
-    }
-    f->state = NU_FILE_READING;
+    f->state = NU_FILE_READING; /* a short read: the rest */
     return NU_FILE_STEP_OP;
   case NU_FILE_TRUNCATED:
     /* Its Content-Length can no longer hold: what was read goes out,

@@ -24,14 +24,14 @@
 #include "mount.h"
 #include "nu.h"
 
-/* Body bytes per read; and how much a connection may have queued unsent
- * before a file response waits to open its file, read, or queue its next
- * splice chunk: each connection then holds one or two files open, however
- * many it pipelines. */
-#define NU_FILE_CHUNK (256u * 1024)
+/* How much a connection may have queued unsent before a file response
+ * waits to open its file or to queue its next splice chunk: each
+ * connection then holds one or two files open, however many it pipelines. */
+#define NU_FILE_AHEAD_MAX (256u * 1024)
 /* A body larger than this is not read but spliced from the file to the
  * socket (NU_OUT_SPLICE chunks of up to NU_FILE_SPLICE_MAX bytes): no copy
- * through memory. A smaller one is cheaper read, and sent with its head. */
+ * through memory. A smaller one is cheaper read whole, and sent with its
+ * head in one chunk. */
 #define NU_FILE_SPLICE_MIN (64u * 1024)
 #define NU_FILE_SPLICE_MAX (1u << 30)
 
@@ -67,16 +67,17 @@ struct nu_file {
   int fd;             /* the file, once open */
   uint64_t off;       /* the next body byte to read */
   uint64_t end;       /* one past the last body byte */
-  struct nu_out *out; /* the chunk being read into */
+  struct nu_out *out; /* head and body, the body being read into it */
   uint32_t filled;    /* body bytes in out so far */
   struct statx stx;
   struct open_how how;
   char etag[64];
   char last_modified[NU_DATE_LEN + 1];
   /* In bytes, each NUL-terminated: the file's relative path (path_len
-   * bytes, 0 when the target alone decided the status), the target from
-   * path_len + 1 on, then the four header values. */
-  uint32_t path_len, url_len, url_path_len;
+   * bytes, 0 when the target alone decided the status), the target, then
+   * the four header values. */
+  uint32_t path_len;
+  uint32_t url_off, url_len, url_path_len;
   uint32_t inm_off, inm_len, ims_off, ims_len, range_off, range_len,
       if_range_off, if_range_len;
   char bytes[];

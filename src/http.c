@@ -279,6 +279,14 @@ struct nu_header_iter {
   uint32_t off;     /* its offset in h->bytes */
 };
 
+/* A walk over the values of the headers named name (lower case). */
+static struct nu_header_iter nu__headers(const struct nu_head *h,
+                                         const char *name) {
+  struct nu_header_iter it = {h, name, 1, h->lens[0]};
+
+  return it;
+}
+
 /* The next value of the header, or a span with p NULL. */
 static struct nu_span nu__header_next(struct nu_header_iter *it) {
   const struct nu_head *h = it->h;
@@ -305,7 +313,7 @@ static struct nu_span nu__header_next(struct nu_header_iter *it) {
  * *joined, which the caller frees. Returns 0, or -1 out of memory. */
 static int nu__header(const struct nu_head *h, const char *name,
                       struct nu_span *v, char **joined) {
-  struct nu_header_iter it = {h, name, 1, h->lens[0]};
+  struct nu_header_iter it = nu__headers(h, name);
   struct nu_span line;
   size_t len;
   char *w;
@@ -314,15 +322,13 @@ static int nu__header(const struct nu_head *h, const char *name,
   *v = nu__header_next(&it);
   if (v->p == NULL || nu__header_next(&it).p == NULL)
     return 0;
-  it.i = 1;
-  it.off = h->lens[0];
+  it = nu__headers(h, name);
   for (len = 0; (line = nu__header_next(&it)).p != NULL;)
     len += line.len + 2;
   w = *joined = malloc(len);
   if (w == NULL)
     return -1;
-  it.i = 1;
-  it.off = h->lens[0];
+  it = nu__headers(h, name);
   while ((line = nu__header_next(&it)).p != NULL) {
     if (w > *joined) {
       memcpy(w, ", ", 2);
@@ -356,7 +362,7 @@ static int nu__answer_file(struct nu_http_parse_ctx *ctx, llhttp_t *p,
   char *joined[3] = {NULL, NULL, NULL};
   struct nu_file *f = NULL;
   struct nu_file **tail = &c->files;
-  struct nu_header_iter ims = {h, "if-modified-since", 1, h->lens[0]};
+  struct nu_header_iter ims = nu__headers(h, "if-modified-since");
 
   /* As node:http: list headers joined, If-Modified-Since the first. */
   req.if_modified_since = nu__header_next(&ims);
