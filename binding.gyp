@@ -111,7 +111,10 @@
       ],
       "include_dirs": [ "src", "src/core", "src/http", "src/static", "src/queue" ],
       "sources": [
-        "src/addon/addon.cc"
+        "src/addon/init.cc",
+        "src/addon/probe.cc",
+        "src/addon/ring.cc",
+        "src/addon/server.cc"
       ],
       "defines": [ "NAPI_VERSION=8", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS" ],
       "cflags": [ "<@(nu_warnings)" ],
