@@ -57,7 +57,8 @@
         "src/core/handoff.c",
         "src/core/listen.c",
         "src/core/ring.c",
-        "src/core/thread.c"
+        "src/core/thread.c",
+        "src/core/worker.c"
       ]
     },
     {
