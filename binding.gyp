@@ -46,11 +46,10 @@
       }
     },
     {
-      # The machinery the server and the queue share. It sees queue only
-      # until handoff stops freeing the queue's operations itself.
+      # The machinery the server and the queue share.
       "target_name": "nu_core",
       "type": "static_library",
-      "include_dirs": [ "src", "src/core", "src/queue" ],
+      "include_dirs": [ "src", "src/core" ],
       "cflags": [ "<@(nu_warnings)" ],
       "sources": [
         "src/core/grow.c",
@@ -85,6 +84,7 @@
         "src/http/date.c",
         "src/http/http.c",
         "src/http/loop.c",
+        "src/http/out.c",
         "src/http/route.c",
         "src/http/server.c",
         "src/http/timeout.c"

@@ -45,7 +45,8 @@ struct nu_op;
 
 /* Allocated by the ring thread, owned by whoever holds it. A server's
  * batch carries events in words and bytes; a queue's carries the
- * operations that completed, oldest first, freed with the batch. */
+ * operations that completed, oldest first, freed with the batch (by
+ * clear, which its queue sets: core knows nothing of operations). */
 struct nu_batch {
   struct nu_batch *next; /* pool link */
   uint32_t *words;
@@ -53,7 +54,9 @@ struct nu_batch {
   char *bytes;
   uint32_t nbytes, cap_bytes;
   struct nu_op *ops, *ops_last;
-  int last; /* a queue's last batch: its ring thread is exiting */
+  int last; /* the ring thread's last batch: it is exiting */
+  /* Frees what the owner keeps in the batch beyond words and bytes. */
+  void (*clear)(struct nu_batch *b);
 };
 
 /* Frees a batch outright, for when its owner may be gone already. */

@@ -7,7 +7,8 @@
  * crosses threads at once, and comes back through nu_batch_pool_put() to be
  * reused, so steady state allocates nothing.
  *
- * JS -> ring: struct nu_out chunks of response bytes, pushed onto a
+ * JS -> ring: struct nu_out chunks of response bytes (made and framed by
+ * the server, see http/out.c; here only their link is used), pushed onto a
  * lock-free outbox by any thread, taken all at once by the ring thread, and
  * a struct nu_waker that writes the ring's eventfd only when the ring thread
  * is asleep and no wake is already on its way.
@@ -28,15 +29,18 @@ int nu_batch_put_words(struct nu_batch *b, const uint32_t *w, uint32_t n);
 int64_t nu_batch_put_bytes(struct nu_batch *b, const void *p, uint32_t n);
 
 /* Empty batches, taken by one thread (the ring thread) and given back by
- * any thread. */
+ * any thread. Embedded in its owner, zeroed; clear, set before the first
+ * get, is what the pool's batches call to empty themselves (see struct
+ * nu_batch). */
 struct nu_batch_pool {
   _Atomic(struct nu_batch *) returned; /* pushed by any thread */
   struct nu_batch *ready;              /* the taker's private list */
+  void (*clear)(struct nu_batch *b);   /* NULL: words and bytes only */
 };
 
 /* Returns an empty batch, from the pool or new; NULL when out of memory. */
 struct nu_batch *nu_batch_pool_get(struct nu_batch_pool *p);
-/* Gives b back, emptied. Any thread. */
+/* Gives b back, emptied (b->clear too). Any thread. */
 void nu_batch_pool_put(struct nu_batch_pool *p, struct nu_batch *b);
 /* Frees every pooled batch. Only when no other thread uses the pool. */
 void nu_batch_pool_destroy(struct nu_batch_pool *p);

@@ -232,6 +232,13 @@ static void *nu__queue_main(void *arg) {
 
 /* ---- the JS thread ---- */
 
+/* A batch's ops are the queue's to free, when the batch comes back or is
+ * freed outright (see struct nu_batch): core knows nothing of them. */
+static void nu__queue_batch_clear(struct nu_batch *b) {
+  nu_op_list_free(b->ops);
+  b->ops = b->ops_last = NULL;
+}
+
 static void nu__queue_free(struct nu_queue *q) {
   struct nu_op *inbox;
 
@@ -252,6 +259,7 @@ int nu_queue_start(const struct nu_queue_config *cfg, struct nu_queue **out,
     return -ENOMEM;
   }
   q->cfg = *cfg;
+  q->w.pool.clear = nu__queue_batch_clear;
   ret = nu_worker_init(&q->w, cfg->deliver, cfg->exited, cfg->ctx, op);
   if (ret == 0)
     ret = nu_worker_start(&q->w, "nu-queue", nu__queue_main, q, op);
