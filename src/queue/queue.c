@@ -70,7 +70,7 @@ static void nu__queue_drop_chain(struct nu_queue *q, struct nu_op *prev,
 static void nu__queue_cancel(struct nu_queue *q, struct nu_op *cancel) {
   struct nu_op *prev = NULL, *t = q->pending;
 
-  while (t && (uint64_t)(uintptr_t)t != cancel->addr) {
+  while (t && (uint64_t)(uintptr_t)t != cancel->target) {
     prev = t;
     t = t->next;
   }
