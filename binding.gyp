@@ -80,6 +80,7 @@
       "include_dirs": [ "src", "src/core", "src/http", "src/static" ],
       "cflags": [ "<@(nu_warnings)" ],
       "sources": [
+        "src/http/batch.c",
         "src/http/conn.c",
         "src/http/date.c",
         "src/http/http.c",

@@ -18,29 +18,9 @@
 extern "C" {
 #endif
 
-/* Event kinds, the first word of each record in a batch. */
-enum nu_event {
-  NU_EV_OPEN = 1, /* slot gen family port addr_off      (addr: 16 bytes) */
-  NU_EV_REQUEST,  /* slot gen seq info head_off nlens lens[nlens]: the url
-                     length, then each header name and value length */
-  NU_EV_BODY,     /* slot gen off len */
-  NU_EV_END,      /* slot gen                     (the request is complete) */
-  NU_EV_CLOSE,    /* slot gen                     (the connection is gone) */
-  NU_EV_STOPPED,  /* (nothing): the ring thread is about to exit */
-  NU_EV_TIMEOUT,  /* slot gen: no traffic for socket_timeout_ms */
-  NU_EV_DRAIN,    /* slot gen sent_lo sent_hi: everything queued is sent;
-                     sent counts the head and body bytes of every chunk
-                     sent since the connection opened */
-};
-
-/* Bits of the REQUEST record's info word. */
-#define NU_REQ_METHOD_MASK 0xffu /* llhttp_method_t */
-#define NU_REQ_MAJOR_SHIFT 8     /* 4 bits of HTTP major version */
-#define NU_REQ_MINOR_SHIFT 12    /* 4 bits of HTTP minor version */
-#define NU_REQ_KEEP_ALIVE (1u << 16)
-#define NU_REQ_HAS_BODY (1u << 17)
-#define NU_REQ_EXPECT_CONTINUE (1u << 18)
-#define NU_REQ_UPGRADE (1u << 19)
+/* A server's batch holds records whose format http/batch.h defines (the
+ * NU_EV_* kinds, each kind's fields, the NU_REQ_* bits); a queue's holds
+ * its completed operations. */
 
 struct nu_op;
 

@@ -9,15 +9,16 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-int nu_batch_put_words(struct nu_batch *b, const uint32_t *w, uint32_t n) {
+uint32_t *nu_batch_add_words(struct nu_batch *b, uint32_t n) {
   uint64_t need = (uint64_t)b->nwords + n;
+  uint32_t *w;
 
   if (need > b->cap_words &&
       nu_grow((void **)&b->words, &b->cap_words, need, sizeof(uint32_t)))
-    return -ENOMEM;
-  memcpy(b->words + b->nwords, w, n * sizeof(uint32_t));
+    return NULL;
+  w = b->words + b->nwords;
   b->nwords += n;
-  return 0;
+  return w;
 }
 
 int64_t nu_batch_put_bytes(struct nu_batch *b, const void *p, uint32_t n) {

@@ -1,11 +1,11 @@
 /*
  * handoff: the two one-way channels between the JS thread and a ring thread.
  *
- * Ring -> JS: a struct nu_batch collects, during one CQ drain, every event
- * the JS side needs (connections opened and closed, request heads, body
- * chunks), as 32-bit words plus the bytes they point into. The whole batch
- * crosses threads at once, and comes back through nu_batch_pool_put() to be
- * reused, so steady state allocates nothing.
+ * Ring -> JS: a struct nu_batch collects, during one CQ drain, what the JS
+ * side needs, as 32-bit words plus the bytes they point into (a server's
+ * records: see http/batch.h), or as a queue's completed operations. The whole
+ * batch crosses threads at once, and comes back through nu_batch_pool_put() to
+ * be reused, so steady state allocates nothing.
  *
  * JS -> ring: struct nu_out chunks of response bytes (made and framed by
  * the server, see http/out.c; here only their link is used), pushed onto a
@@ -22,8 +22,9 @@
 
 #include "nu.h"
 
-/* Appends n words. Returns 0 or -ENOMEM. */
-int nu_batch_put_words(struct nu_batch *b, const uint32_t *w, uint32_t n);
+/* Appends n words, for the caller to fill, and returns them; NULL when out
+ * of memory. */
+uint32_t *nu_batch_add_words(struct nu_batch *b, uint32_t n);
 
 /* Appends n bytes. Returns their offset or -ENOMEM. */
 int64_t nu_batch_put_bytes(struct nu_batch *b, const void *p, uint32_t n);

@@ -139,7 +139,7 @@ static void nu__conn_maybe_release(struct nu_server *s, struct nu_conn *c) {
   close(c->fd);
   /* Out of memory here only costs JS the 'close' events of this
    * connection; its (slot, gen) is dead either way. */
-  (void)nu_http_emit_close(c, s->w.batch);
+  (void)nu_batch_put_close(s->w.batch, c->slot, c->gen);
   nu_conn_release(&s->conns, c);
   atomic_store_explicit(&s->live_conns, s->conns.nopen, memory_order_relaxed);
 }
@@ -220,7 +220,7 @@ static void nu__conn_open(struct nu_server *s, int fd) {
   if (getpeername(fd, (struct sockaddr *)&c->peer, &len) < 0)
     memset(&c->peer, 0, sizeof(c->peer));
   nu_http_conn_init(c, &s->settings);
-  if (nu_http_emit_open(c, s->w.batch) < 0) {
+  if (nu_batch_put_open(s->w.batch, c->slot, c->gen, &c->peer) < 0) {
     nu__conn_close(s, c);
     return;
   }
@@ -329,7 +329,7 @@ static int nu__conn_sent(struct nu_conn *c, uint32_t sent) {
  * memory, the flag stays and the next send tries again. */
 static void nu__conn_maybe_drained(struct nu_server *s, struct nu_conn *c) {
   if ((c->flags & NU_CONN_WANT_DRAIN) && c->queued_bytes == 0 &&
-      nu_http_emit_drain(c, s->w.batch) == 0)
+      nu_batch_put_drain(s->w.batch, c->slot, c->gen, c->sent_total) == 0)
     c->flags &= ~NU_CONN_WANT_DRAIN;
 }
 
@@ -671,7 +671,7 @@ static void nu__on_tick(struct nu_server *s) {
       break;
     case NU_EXPIRY_SOCKET:
       /* JS emits 'timeout' or, with nobody listening, destroys it. */
-      if (nu_http_emit_timeout(c, s->w.batch) == 0)
+      if (nu_batch_put_timeout(s->w.batch, c->slot, c->gen) == 0)
         c->flags |= NU_CONN_TIMED_OUT;
       break;
     }
@@ -808,7 +808,6 @@ static int nu__setup(struct nu_server *s, const char **op) {
 
 void *nu__loop_main(void *arg) {
   struct nu_server *s = arg;
-  uint32_t stopped = NU_EV_STOPPED;
   const char *op = NULL;
   int err = nu__setup(s, &op);
 
@@ -826,7 +825,7 @@ void *nu__loop_main(void *arg) {
   }
   if (s->cfg.listen_fd >= 0)
     close(s->cfg.listen_fd);
-  (void)nu_batch_put_words(s->w.batch, &stopped, 1);
+  (void)nu_batch_put_stopped(s->w.batch);
   nu_worker_deliver_last(&s->w);
   nu_conn_table_destroy(&s->conns);
   nu_ring_exit(&s->w.ring);
