@@ -10,6 +10,10 @@ const dns = require('node:dns');
 const net = require('node:net');
 const util = require('node:util');
 const native = require('./native');
+const {
+  readBatch, requestMethod, requestMajor, requestMinor,
+  REQ_KEEP_ALIVE, REQ_HAS_BODY, REQ_EXPECT_CONTINUE,
+} = require('./batch');
 const { IncomingMessage } = require('./request');
 const { ServerResponse, byteLength } = require('./response');
 const { UringSocket } = require('./socket');
@@ -19,7 +23,6 @@ const { makeRoute, routeHeads, matchRoute } = require('./route');
 const { makeStatic } = require('./static');
 
 const C = native.constants;
-const METHODS = native.methods;
 
 const kRings = Symbol('rings');
 const kStartError = Symbol('startError');
@@ -418,68 +421,26 @@ class Server extends EventEmitter {
 
   // One batch from a ring thread: the events of one completion drain.
   _onBatch(ring, buffer, nwords) {
-    const words = new Uint32Array(buffer, 0, nwords);
-    const bytes = Buffer.from(buffer, nwords * 4);
     this[kCorked] = true;
     try {
-      for (let i = 0; i < nwords;) {
-        switch (words[i]) {
-          case C.EV_REQUEST:
-            this._onRequest(ring, words, bytes, i);
-            i += 7 + words[i + 6];
-            break;
-          case C.EV_OPEN:
-            this._onOpen(ring, words, bytes, i);
-            i += 6;
-            break;
-          case C.EV_BODY:
-            this._onBody(ring, words, bytes, i);
-            i += 5;
-            break;
-          case C.EV_END:
-            this._onEnd(ring, words, i);
-            i += 3;
-            break;
-          case C.EV_CLOSE:
-            this._onClose(ring, words, i);
-            i += 3;
-            break;
-          case C.EV_TIMEOUT:
-            this._onTimeout(ring, words, i);
-            i += 3;
-            break;
-          case C.EV_DRAIN:
-            this._onDrain(ring, words, i);
-            i += 5;
-            break;
-          case C.EV_STOPPED:
-            this._onRingStopped(ring);
-            i += 1;
-            break;
-          default:
-            throw new Error(`node-uring: corrupt batch: event ${words[i]} at word ${i}`);
-        }
-      }
+      readBatch(buffer, nwords, ring);
     } finally {
       this[kCorked] = false;
       if (this[kFlushPending]) this._flush();
     }
   }
 
-  _connection(ring, words, i) {
-    const socket = ring.conns[words[i + 1]];
-    return socket !== undefined && socket.gen === words[i + 2] ? socket : undefined;
+  _connection(ring, slot, gen) {
+    const socket = ring.conns[slot];
+    return socket !== undefined && socket.gen === gen ? socket : undefined;
   }
 
-  _onOpen(ring, words, bytes, i) {
+  _onOpen(ring, slot, gen, family, port, addr) {
     // A ring that started before another one failed to is stopping: its
     // connections are not the handler's.
     if (this[kState] === STARTING) return;
-    const off = words[i + 5];
-    const addr = new Uint8Array(bytes.subarray(off, off + (words[i + 3] === 6 ? 16 : 4)));
-    const socket = new UringSocket(this, ring.index, words[i + 1], words[i + 2],
-      words[i + 3], words[i + 4], addr);
-    ring.conns[words[i + 1]] = socket;
+    const socket = new UringSocket(this, ring.index, slot, gen, family, port, addr);
+    ring.conns[slot] = socket;
     if (++this[kConnCount] > (this[kMaxConnections] ?? Infinity)) {
       socket.destroy();
       this.emit('drop', {
@@ -490,17 +451,15 @@ class Server extends EventEmitter {
     }
   }
 
-  _onRequest(ring, words, bytes, i) {
-    const socket = this._connection(ring, words, i);
+  _onRequest(ring, slot, gen, seq, info, words, bytes, at) {
+    const socket = this._connection(ring, slot, gen);
     if (socket === undefined) return;
-    const info = words[i + 4];
-    const req = new IncomingMessage(socket, METHODS[info & C.REQ_METHOD_MASK],
-      (info >>> C.REQ_MAJOR_SHIFT) & 15, (info >>> C.REQ_MINOR_SHIFT) & 15,
-      words, bytes, i);
-    const keepAlive = (info & C.REQ_KEEP_ALIVE) !== 0 && this[kState] === LISTENING;
-    const res = new ServerResponse(req, words[i + 3], keepAlive);
+    const req = new IncomingMessage(socket, requestMethod(info), requestMajor(info),
+      requestMinor(info), words, bytes, at);
+    const keepAlive = (info & REQ_KEEP_ALIVE) !== 0 && this[kState] === LISTENING;
+    const res = new ServerResponse(req, seq, keepAlive);
     socket.pending.push(res);
-    if (info & C.REQ_HAS_BODY) {
+    if (info & REQ_HAS_BODY) {
       socket.bodyRequest = req;
     } else {
       req.complete = true;
@@ -518,11 +477,11 @@ class Server extends EventEmitter {
         return;
       }
     }
-    if ((info & C.REQ_EXPECT_CONTINUE) && this.listenerCount('checkContinue') > 0) {
+    if ((info & REQ_EXPECT_CONTINUE) && this.listenerCount('checkContinue') > 0) {
       this._emitSafely('checkContinue', req, res);
       return;
     }
-    if (info & C.REQ_EXPECT_CONTINUE) res.writeContinue();
+    if (info & REQ_EXPECT_CONTINUE) res.writeContinue();
     this._emitSafely('request', req, res);
   }
 
@@ -537,23 +496,22 @@ class Server extends EventEmitter {
     }
   }
 
-  _onBody(ring, words, bytes, i) {
-    const socket = this._connection(ring, words, i);
+  _onBody(ring, slot, gen, chunk) {
+    const socket = this._connection(ring, slot, gen);
     if (socket === undefined || socket.bodyRequest === null) return;
-    const off = words[i + 3];
-    socket.bodyRequest._pushBody(bytes.subarray(off, off + words[i + 4]));
+    socket.bodyRequest._pushBody(chunk);
   }
 
-  _onEnd(ring, words, i) {
-    const socket = this._connection(ring, words, i);
+  _onEnd(ring, slot, gen) {
+    const socket = this._connection(ring, slot, gen);
     if (socket === undefined || socket.bodyRequest === null) return;
     const req = socket.bodyRequest;
     socket.bodyRequest = null;
     req._endBody();
   }
 
-  _onClose(ring, words, i) {
-    const socket = this._connection(ring, words, i);
+  _onClose(ring, slot, gen) {
+    const socket = this._connection(ring, slot, gen);
     if (socket === undefined) return;
     ring.conns[socket.slot] = undefined;
     this[kConnCount]--;
@@ -574,8 +532,8 @@ class Server extends EventEmitter {
 
   // No traffic on a connection for server.timeout: 'timeout' on the server
   // and the socket, or, with nobody listening, the connection goes.
-  _onTimeout(ring, words, i) {
-    const socket = this._connection(ring, words, i);
+  _onTimeout(ring, slot, gen) {
+    const socket = this._connection(ring, slot, gen);
     if (socket === undefined) return;
     const heard = this.emit('timeout', socket);
     if (!socket.emit('timeout') && !heard) socket.destroy();
@@ -583,10 +541,10 @@ class Server extends EventEmitter {
 
   // Everything written on a connection is sent: responses that saw
   // write() return false get their 'drain'.
-  _onDrain(ring, words, i) {
-    const socket = this._connection(ring, words, i);
+  _onDrain(ring, slot, gen, sent) {
+    const socket = this._connection(ring, slot, gen);
     if (socket === undefined) return;
-    socket.sentBytes = words[i + 3] + words[i + 4] * 2 ** 32;
+    socket.sentBytes = sent;
     socket.drainAsked = false;
     for (const res of socket.pending) res._drained();
   }
@@ -677,15 +635,36 @@ class Server extends EventEmitter {
 // One ring thread and its listening socket: the native handle (null once
 // the ring stopped), and the connections it reported, by slot. Slots and
 // generations are the ring's own, so connections of two rings can share
-// them. flushPending: chunks were sent to it since its last flush.
+// them. flushPending: chunks were sent to it since its last flush. It is
+// the sink its batches are read into (lib/batch.js).
 class ServerRing {
   constructor(server, index) {
+    this.server = server;
     this.index = index;
     this.handle = new native.NativeServer();
     this.conns = [];
     this.flushPending = false;
-    this.onBatch = (buffer, nwords) => server._onBatch(this, buffer, nwords);
+    this.onBatch = batchListener(this);
   }
+
+  onOpen(slot, gen, family, port, addr) { this.server._onOpen(this, slot, gen, family, port, addr); }
+
+  onRequest(slot, gen, seq, info, words, bytes, at) {
+    this.server._onRequest(this, slot, gen, seq, info, words, bytes, at);
+  }
+
+  onBody(slot, gen, chunk) { this.server._onBody(this, slot, gen, chunk); }
+  onEnd(slot, gen) { this.server._onEnd(this, slot, gen); }
+  onClose(slot, gen) { this.server._onClose(this, slot, gen); }
+  onTimeout(slot, gen) { this.server._onTimeout(this, slot, gen); }
+  onDrain(slot, gen, sent) { this.server._onDrain(this, slot, gen, sent); }
+  onStopped() { this.server._onRingStopped(this); }
+}
+
+// The native handle's batch callback, made out here rather than in the
+// constructor, whose context it would share.
+function batchListener(ring) {
+  return (buffer, nwords) => ring.server._onBatch(ring, buffer, nwords);
 }
 
 // The connection closed before res.end(): tell the request and the response.

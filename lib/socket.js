@@ -16,7 +16,7 @@ class UringSocket extends EventEmitter {
     this.ring = ring;
     this.slot = slot;
     this.gen = gen;
-    this.remoteFamily = family === 6 ? 'IPv6' : 'IPv4';
+    this.remoteFamily = family;
     this.remotePort = port;
     this[kAddr] = addrBytes;
     this[kRemoteAddress] = undefined;
