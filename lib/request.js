@@ -5,6 +5,7 @@
 // Readable fed by BODY events.
 const { Readable } = require('node:stream');
 const { requestUrl, requestRawHeaders } = require('./batch');
+const { kSetReading } = require('./socket');
 
 const kBytes = Symbol('bytes');
 const kWords = Symbol('words');
@@ -49,7 +50,7 @@ class IncomingMessage extends Readable {
   _pushBody(chunk) {
     if (!this.push(chunk) && !this[kPaused]) {
       this[kPaused] = true;
-      this.socket.server._setReading(this.socket, false);
+      this.socket[kSetReading](false);
     }
   }
 
@@ -66,7 +67,7 @@ class IncomingMessage extends Readable {
   _resumeSocket() {
     if (this[kPaused]) {
       this[kPaused] = false;
-      this.socket.server._setReading(this.socket, true);
+      this.socket[kSetReading](true);
     }
   }
 

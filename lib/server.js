@@ -15,14 +15,15 @@ const {
   REQ_KEEP_ALIVE, REQ_HAS_BODY, REQ_EXPECT_CONTINUE,
 } = require('./batch');
 const { IncomingMessage } = require('./request');
-const { ServerResponse, byteLength } = require('./response');
-const { UringSocket } = require('./socket');
+const { ServerResponse } = require('./response');
+const {
+  UringSocket, kMatches, kAddExchange, kCountRequest, kOnBody, kOnBodyEnd, kOnDrain, kOnClose,
+} = require('./socket');
 const { errnoException, uringUnavailable, codedError } = require('./errors');
 const { createNodeServer, listenOptions, closeNodeServer } = require('./node_backend');
 const { makeRoute, routeHeads, matchRoute } = require('./route');
 const { makeStatic } = require('./static');
 
-const C = native.constants;
 
 const kRings = Symbol('rings');
 const kStartError = Symbol('startError');
@@ -166,8 +167,6 @@ class Server extends EventEmitter {
     this[kBackend] = opts.backend;
     this[kActive] = null; // the backend serving: 'uring' or 'node'
     this[kNode] = null; // the http.Server of the node backend
-    // The head lines of a keep-alive response, fixed at listen().
-    this._keepAliveLines = '';
     if (requestListener) this.on('request', requestListener);
     this[kRings] = []; // while listening on io_uring, one ServerRing per ring
     this[kStartError] = null; // reported once the rings started are gone
@@ -304,7 +303,7 @@ class Server extends EventEmitter {
     for (const [name] of NUMERIC_OPTIONS) options[name] = this[name];
     const rings = this[kRings];
     for (let k = 0; k < this.rings; k++) {
-      const ring = new ServerRing(this, k);
+      const ring = new ServerRing(this, k, keepAliveLines);
       const result = ring.handle.listen(options, ring.onBatch);
       if (result.errno !== undefined) {
         this._listenFailed(result, host, options.port, backlog);
@@ -314,7 +313,6 @@ class Server extends EventEmitter {
       // Port 0: the first bind picked the port, the other rings join it.
       options.port = result.port;
     }
-    this._keepAliveLines = keepAliveLines;
     if (this[kUnref]) this.unref();
     this[kState] = LISTENING;
     this[kActive] = 'uring';
@@ -432,14 +430,14 @@ class Server extends EventEmitter {
 
   _connection(ring, slot, gen) {
     const socket = ring.conns[slot];
-    return socket !== undefined && socket.gen === gen ? socket : undefined;
+    return socket !== undefined && socket[kMatches](gen) ? socket : undefined;
   }
 
   _onOpen(ring, slot, gen, family, port, addr) {
     // A ring that started before another one failed to is stopping: its
     // connections are not the handler's.
     if (this[kState] === STARTING) return;
-    const socket = new UringSocket(this, ring.index, slot, gen, family, port, addr);
+    const socket = new UringSocket(this, ring, slot, gen, family, port, addr);
     ring.conns[slot] = socket;
     if (++this[kConnCount] > (this[kMaxConnections] ?? Infinity)) {
       socket.destroy();
@@ -458,25 +456,8 @@ class Server extends EventEmitter {
       requestMinor(info), words, bytes, at);
     const keepAlive = (info & REQ_KEEP_ALIVE) !== 0 && this[kState] === LISTENING;
     const res = new ServerResponse(req, seq, keepAlive);
-    socket.pending.push(res);
-    if (info & REQ_HAS_BODY) {
-      socket.bodyRequest = req;
-    } else {
-      req.complete = true;
-      req.push(null);
-    }
-    // maxRequestsPerSocket, as node:http: the last request allowed is
-    // answered with Connection: close, and any pipelined after it with 503.
-    const max = this.maxRequestsPerSocket;
-    if (max > 0 && ++socket.requests >= max) {
-      res.shouldKeepAlive = false;
-      if (socket.requests > max) {
-        this.emit('dropRequest', req, socket);
-        res.writeHead(503);
-        res.end();
-        return;
-      }
-    }
+    socket[kAddExchange](req, res, (info & REQ_HAS_BODY) !== 0);
+    if (this.maxRequestsPerSocket > 0 && refusedPastLimit(this, socket, req, res)) return;
     if ((info & REQ_EXPECT_CONTINUE) && this.listenerCount('checkContinue') > 0) {
       this._emitSafely('checkContinue', req, res);
       return;
@@ -498,28 +479,20 @@ class Server extends EventEmitter {
 
   _onBody(ring, slot, gen, chunk) {
     const socket = this._connection(ring, slot, gen);
-    if (socket === undefined || socket.bodyRequest === null) return;
-    socket.bodyRequest._pushBody(chunk);
+    if (socket !== undefined) socket[kOnBody](chunk);
   }
 
   _onEnd(ring, slot, gen) {
     const socket = this._connection(ring, slot, gen);
-    if (socket === undefined || socket.bodyRequest === null) return;
-    const req = socket.bodyRequest;
-    socket.bodyRequest = null;
-    req._endBody();
+    if (socket !== undefined) socket[kOnBodyEnd]();
   }
 
   _onClose(ring, slot, gen) {
     const socket = this._connection(ring, slot, gen);
     if (socket === undefined) return;
-    ring.conns[socket.slot] = undefined;
+    ring.conns[slot] = undefined;
     this[kConnCount]--;
-    socket.destroyed = true;
-    const pending = socket.pending;
-    socket.pending = [];
-    for (const res of pending) abortExchange(res);
-    socket.emit('close');
+    socket[kOnClose]();
   }
 
   // As node:http's server.setTimeout(): read at listen().
@@ -539,26 +512,10 @@ class Server extends EventEmitter {
     if (!socket.emit('timeout') && !heard) socket.destroy();
   }
 
-  // Everything written on a connection is sent: responses that saw
-  // write() return false get their 'drain'.
+  // Everything written on a connection is sent.
   _onDrain(ring, slot, gen, sent) {
     const socket = this._connection(ring, slot, gen);
-    if (socket === undefined) return;
-    socket.sentBytes = sent;
-    socket.drainAsked = false;
-    for (const res of socket.pending) res._drained();
-  }
-
-  // Closes socket's connection at once (socket.destroy()).
-  _abort(socket) {
-    this._sendChunk(socket, 0, C.OUT_ABORT, undefined, undefined);
-  }
-
-  // Asks the ring thread for a DRAIN event on socket, once.
-  _askDrain(socket) {
-    if (socket.drainAsked) return;
-    socket.drainAsked = true;
-    this._sendChunk(socket, 0, C.OUT_NOTIFY, undefined, undefined);
+    if (socket !== undefined) socket[kOnDrain](sent);
   }
 
   // A ring thread is gone, its connections closed and its port let go.
@@ -587,35 +544,8 @@ class Server extends EventEmitter {
     this.emit('close');
   }
 
-  _responseEnded(res) {
-    const pending = res.socket.pending;
-    const at = pending.indexOf(res);
-    if (at >= 0) pending.splice(at, 1);
-    // A body nobody reads once the response is out is read and dropped,
-    // as node:http does, so that the connection moves on.
-    const req = res.req;
-    if (!req.complete && req.readableFlowing === null) req.resume();
-  }
-
-  // Asks the ring thread to stop or resume reading a connection.
-  _setReading(socket, reading) {
-    this._sendChunk(socket, 0, reading ? C.OUT_RESUME : C.OUT_PAUSE, undefined, undefined);
-  }
-
-  // Queues a response chunk for the ring thread. Chunks written while a
-  // batch is being handled go with one wake-up after it; later ones with
-  // one wake-up at the end of the tick. bodyBytes: body's size, when the
-  // caller measured it already.
-  _sendChunk(socket, seq, flags, head, body, bodyBytes) {
-    const ring = this[kRings][socket.ring];
-    if (socket.destroyed || ring === undefined || ring.handle === null) return;
-    ring.handle.send(socket.slot, socket.gen, seq, flags, head, body);
-    // Counted as the ring thread counts what it sent (see _onDrain): the
-    // head's latin1 bytes and the body's.
-    if (head !== undefined) socket.queuedBytes += head.length;
-    if (body !== undefined) socket.queuedBytes += bodyBytes ?? byteLength(body);
-    if (ring.flushPending) return;
-    ring.flushPending = true;
+  // A ring was sent its first chunk since it was last flushed.
+  _flushSoon() {
     if (this[kFlushPending]) return;
     this[kFlushPending] = true;
     if (!this[kCorked]) process.nextTick(flushNT, this);
@@ -638,13 +568,29 @@ class Server extends EventEmitter {
 // them. flushPending: chunks were sent to it since its last flush. It is
 // the sink its batches are read into (lib/batch.js).
 class ServerRing {
-  constructor(server, index) {
+  constructor(server, index, keepAliveLines) {
     this.server = server;
     this.index = index;
     this.handle = new native.NativeServer();
     this.conns = [];
     this.flushPending = false;
+    // The head lines of a keep-alive response, fixed at listen().
+    this.keepAliveLines = keepAliveLines;
     this.onBatch = batchListener(this);
+  }
+
+  // Queues a response chunk (or a PAUSE, RESUME, NOTIFY or ABORT) for
+  // the ring thread. Chunks sent while a batch is being handled go with
+  // one wake-up after it; later ones with one wake-up at the end of the
+  // tick. Returns false when the ring has stopped: nothing was sent.
+  send(slot, gen, seq, flags, head, body) {
+    if (this.handle === null) return false;
+    this.handle.send(slot, gen, seq, flags, head, body);
+    if (!this.flushPending) {
+      this.flushPending = true;
+      this.server._flushSoon();
+    }
+    return true;
   }
 
   onOpen(slot, gen, family, port, addr) { this.server._onOpen(this, slot, gen, family, port, addr); }
@@ -667,17 +613,18 @@ function batchListener(ring) {
   return (buffer, nwords) => ring.server._onBatch(ring, buffer, nwords);
 }
 
-// The connection closed before res.end(): tell the request and the response.
-function abortExchange(res) {
-  const req = res.req;
-  if (!req.complete) {
-    req.aborted = true;
-    req.emit('aborted');
-    const err = codedError(Error, 'ECONNRESET', 'aborted');
-    req.destroy(req.listenerCount('error') > 0 ? err : undefined);
-  }
-  res.destroyed = true;
-  res.emit('close');
+// maxRequestsPerSocket, as node:http: the last request allowed is answered
+// with Connection: close, and any pipelined after it with 503. Returns
+// true when req got its 503.
+function refusedPastLimit(server, socket, req, res) {
+  const max = server.maxRequestsPerSocket;
+  const count = socket[kCountRequest]();
+  if (count >= max) res.shouldKeepAlive = false;
+  if (count <= max) return false;
+  server.emit('dropRequest', req, socket);
+  res.writeHead(503);
+  res.end();
+  return true;
 }
 
 function createServer(options, requestListener) {
