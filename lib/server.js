@@ -1,41 +1,28 @@
 'use strict';
 
-// Server: net.Server's and http.Server's shape over a ring thread. The ring
-// thread accepts, parses and sends; this file turns its event batches into
-// 'request' events and hands responses back, one flush per batch. Where
-// io_uring cannot run, the same Server runs on node:http instead
-// (lib/node_backend.js); listen() decides, as backend says.
+// Server: net.Server's and http.Server's shape, and its lifecycle: the
+// options, listen() and close(), the routes and static mounts, and which
+// backend serves. The io_uring backend (lib/uring_backend.js) serves by
+// default; where io_uring cannot run, the node:http backend
+// (lib/node_backend.js) does instead. listen() decides, as backend says.
 const { EventEmitter } = require('node:events');
 const dns = require('node:dns');
 const net = require('node:net');
 const util = require('node:util');
 const native = require('./native');
-const {
-  readBatch, requestMethod, requestMajor, requestMinor,
-  REQ_KEEP_ALIVE, REQ_HAS_BODY, REQ_EXPECT_CONTINUE,
-} = require('./batch');
-const { IncomingMessage } = require('./request');
-const { ServerResponse } = require('./response');
-const {
-  UringSocket, kMatches, kAddExchange, kCountRequest, kOnBody, kOnBodyEnd, kOnDrain, kOnClose,
-} = require('./socket');
 const { errnoException, uringUnavailable, codedError } = require('./errors');
+const { UringServer } = require('./uring_backend');
 const { createNodeServer, listenOptions, closeNodeServer } = require('./node_backend');
-const { makeRoute, routeHeads, matchRoute } = require('./route');
+const { makeRoute, matchRoute } = require('./route');
 const { makeStatic } = require('./static');
 
-
-const kRings = Symbol('rings');
-const kStartError = Symbol('startError');
 const kAddress = Symbol('address');
 const kState = Symbol('state');
-const kCorked = Symbol('corked');
-const kFlushPending = Symbol('flushPending');
 const kUnref = Symbol('unref');
 const kBackend = Symbol('backend');
 const kActive = Symbol('active');
+const kUring = Symbol('uring');
 const kNode = Symbol('node');
-const kConnCount = Symbol('connCount');
 const kRoutes = Symbol('routes');
 const kStatics = Symbol('statics');
 const kMaxConnections = Symbol('maxConnections');
@@ -116,14 +103,6 @@ function normalizeListenArgs(args) {
   return { port, host: host || undefined, backlog: backlog ?? 511, callback };
 }
 
-function rethrow(err) {
-  throw err;
-}
-
-function flushNT(server) {
-  server._flush();
-}
-
 let warnedFallback = false;
 
 // backend 'auto' serves with node:http: say why, once per process.
@@ -161,19 +140,15 @@ class Server extends EventEmitter {
     this.rings = opts.rings;
     this.reusePort = opts.reusePort;
     this[kMaxConnections] = undefined;
-    this[kConnCount] = 0;
     this[kRoutes] = [];
     this[kStatics] = [];
     this[kBackend] = opts.backend;
     this[kActive] = null; // the backend serving: 'uring' or 'node'
+    this[kUring] = null; // the UringServer of the io_uring backend
     this[kNode] = null; // the http.Server of the node backend
     if (requestListener) this.on('request', requestListener);
-    this[kRings] = []; // while listening on io_uring, one ServerRing per ring
-    this[kStartError] = null; // reported once the rings started are gone
     this[kAddress] = null;
     this[kState] = IDLE;
-    this[kCorked] = false;
-    this[kFlushPending] = false;
     this[kUnref] = false;
   }
 
@@ -223,10 +198,10 @@ class Server extends EventEmitter {
     }
     if (this[kNode]) {
       this[kNode].getConnections(callback);
+    } else if (this[kUring]) {
+      this[kUring].getConnections(callback);
     } else {
-      let count = 0;
-      for (const ring of this[kRings]) if (ring.handle !== null) count += ring.handle.liveConnections();
-      process.nextTick(callback, null, count);
+      process.nextTick(callback, null, 0);
     }
     return this;
   }
@@ -287,50 +262,36 @@ class Server extends EventEmitter {
     }
   }
 
+  // The io_uring backend: a UringServer's rings listen and serve; this
+  // Server keeps its state and emits the events.
   _bindUring(host, port, backlog) {
-    const keepAliveLines = this.keepAliveTimeout > 0
-      ? `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(this.keepAliveTimeout / 1000)}\r\n`
-      : 'Connection: keep-alive\r\n';
-    const options = {
-      host: host ?? null, port, backlog,
-      // Each ring binds a socket of its own to the port.
-      reusePort: this.reusePort || this.rings > 1,
-      ringEntries: this.ringEntries,
-      routes: this[kRoutes].map((r) => ({ path: r.path, body: r.body, ...routeHeads(r, keepAliveLines) })),
-      statics: this[kStatics].map(({ prefix, root }) => ({ prefix, root })),
-      keepAliveLines,
-    };
-    for (const [name] of NUMERIC_OPTIONS) options[name] = this[name];
-    const rings = this[kRings];
-    for (let k = 0; k < this.rings; k++) {
-      const ring = new ServerRing(this, k, keepAliveLines);
-      const result = ring.handle.listen(options, ring.onBatch);
-      if (result.errno !== undefined) {
-        this._listenFailed(result, host, options.port, backlog);
-        return;
-      }
-      rings.push(ring);
-      // Port 0: the first bind picked the port, the other rings join it.
-      options.port = result.port;
+    const uring = new UringServer(this);
+    const failure = uring.listen({
+      host, port, backlog, routes: this[kRoutes], statics: this[kStatics],
+    });
+    if (failure !== null) {
+      this._listenFailed(uring, failure, host, backlog);
+      return;
     }
-    if (this[kUnref]) this.unref();
+    this[kUring] = uring;
+    uring.once('close', () => this._onStopped());
+    if (this[kUnref]) uring.unref();
     this[kState] = LISTENING;
     this[kActive] = 'uring';
     this[kAddress] = {
       address: host ?? '::',
       family: host !== undefined && net.isIPv4(host) ? 'IPv4' : 'IPv6',
-      port: options.port,
+      port: uring.port,
     };
     process.nextTick(() => this.emit('listening'));
   }
 
-  // Ring number kRings.length could not start: { errno, syscall }. port
+  // The ring numbered `started` could not start: { errno, syscall }. port
   // is the one asked for, or the one the first ring bound.
-  _listenFailed({ errno, syscall }, host, port, backlog) {
-    const started = this[kRings];
+  _listenFailed(uring, { errno, syscall, port, started }, host, backlog) {
     // The socket is bound before the ring is set up: an error of the
     // first ring means the address itself was fine, and io_uring is not.
-    const unavailable = syscall.startsWith('io_uring') && started.length === 0;
+    const unavailable = syscall.startsWith('io_uring') && started === 0;
     if (unavailable && this[kBackend] === 'auto') {
       warnFallback(uringUnavailable(errno, syscall));
       this._bindNode(host, port, backlog);
@@ -339,15 +300,20 @@ class Server extends EventEmitter {
     const err = unavailable
       ? uringUnavailable(errno, syscall)
       : errnoException(errno, syscall === 'bind' ? 'listen' : syscall, host ?? '::', port);
-    if (started.length === 0) {
+    if (started === 0) {
       this[kState] = IDLE;
       process.nextTick(() => this.emit('error', err));
       return;
     }
-    // Stop the rings that started; the error comes once they are gone
-    // (_onRingStopped), so that the port is free by then.
-    this[kStartError] = err;
-    for (const ring of started) ring.handle.stop(true);
+    // Stop the rings that started; the error comes once they are gone,
+    // so that the port is free by then.
+    this[kUring] = uring;
+    uring.once('close', () => {
+      this[kUring] = null;
+      this[kState] = IDLE;
+      this.emit('error', err);
+    });
+    uring.close(true);
   }
 
   // The node:http backend: an http.Server does the listening and serving;
@@ -391,7 +357,7 @@ class Server extends EventEmitter {
     if (bound) {
       this[kState] = CLOSING;
       if (this[kNode] !== null) closeNodeServer(this[kNode]);
-      for (const ring of this[kRings]) if (ring.handle !== null) ring.handle.stop(false);
+      if (this[kUring] !== null) this[kUring].close();
     }
     return this;
   }
@@ -399,100 +365,22 @@ class Server extends EventEmitter {
   // Closes every connection now, in-flight responses included; the server
   // keeps listening unless close() was called.
   closeAllConnections() {
-    for (const ring of this[kRings]) if (ring.handle !== null) ring.handle.closeConnections();
+    if (this[kUring]) this[kUring].closeAllConnections();
     if (this[kNode]) this[kNode].closeAllConnections();
   }
 
   ref() {
     this[kUnref] = false;
-    for (const ring of this[kRings]) if (ring.handle !== null) ring.handle.ref();
+    if (this[kUring]) this[kUring].ref();
     if (this[kNode]) this[kNode].ref();
     return this;
   }
 
   unref() {
     this[kUnref] = true;
-    for (const ring of this[kRings]) if (ring.handle !== null) ring.handle.unref();
+    if (this[kUring]) this[kUring].unref();
     if (this[kNode]) this[kNode].unref();
     return this;
-  }
-
-  // One batch from a ring thread: the events of one completion drain.
-  _onBatch(ring, buffer, nwords) {
-    this[kCorked] = true;
-    try {
-      readBatch(buffer, nwords, ring);
-    } finally {
-      this[kCorked] = false;
-      if (this[kFlushPending]) this._flush();
-    }
-  }
-
-  _connection(ring, slot, gen) {
-    const socket = ring.conns[slot];
-    return socket !== undefined && socket[kMatches](gen) ? socket : undefined;
-  }
-
-  _onOpen(ring, slot, gen, family, port, addr) {
-    // A ring that started before another one failed to is stopping: its
-    // connections are not the handler's.
-    if (this[kState] === STARTING) return;
-    const socket = new UringSocket(this, ring, slot, gen, family, port, addr);
-    ring.conns[slot] = socket;
-    if (++this[kConnCount] > (this[kMaxConnections] ?? Infinity)) {
-      socket.destroy();
-      this.emit('drop', {
-        localAddress: this[kAddress]?.address, localPort: this[kAddress]?.port,
-        localFamily: this[kAddress]?.family, remoteAddress: socket.remoteAddress,
-        remotePort: socket.remotePort, remoteFamily: socket.remoteFamily,
-      });
-    }
-  }
-
-  _onRequest(ring, slot, gen, seq, info, words, bytes, at) {
-    const socket = this._connection(ring, slot, gen);
-    if (socket === undefined) return;
-    const req = new IncomingMessage(socket, requestMethod(info), requestMajor(info),
-      requestMinor(info), words, bytes, at);
-    const keepAlive = (info & REQ_KEEP_ALIVE) !== 0 && this[kState] === LISTENING;
-    const res = new ServerResponse(req, seq, keepAlive);
-    socket[kAddExchange](req, res, (info & REQ_HAS_BODY) !== 0);
-    if (this.maxRequestsPerSocket > 0 && refusedPastLimit(this, socket, req, res)) return;
-    if ((info & REQ_EXPECT_CONTINUE) && this.listenerCount('checkContinue') > 0) {
-      this._emitSafely('checkContinue', req, res);
-      return;
-    }
-    if (info & REQ_EXPECT_CONTINUE) res.writeContinue();
-    this._emitSafely('request', req, res);
-  }
-
-  // A throwing handler must not cost the other requests of its batch their
-  // dispatch: its error is rethrown on its own, as an uncaught exception,
-  // which is what node:http makes of it too.
-  _emitSafely(event, req, res) {
-    try {
-      this.emit(event, req, res);
-    } catch (err) {
-      process.nextTick(rethrow, err);
-    }
-  }
-
-  _onBody(ring, slot, gen, chunk) {
-    const socket = this._connection(ring, slot, gen);
-    if (socket !== undefined) socket[kOnBody](chunk);
-  }
-
-  _onEnd(ring, slot, gen) {
-    const socket = this._connection(ring, slot, gen);
-    if (socket !== undefined) socket[kOnBodyEnd]();
-  }
-
-  _onClose(ring, slot, gen) {
-    const socket = this._connection(ring, slot, gen);
-    if (socket === undefined) return;
-    ring.conns[slot] = undefined;
-    this[kConnCount]--;
-    socket[kOnClose]();
   }
 
   // As node:http's server.setTimeout(): read at listen().
@@ -503,128 +391,15 @@ class Server extends EventEmitter {
     return this;
   }
 
-  // No traffic on a connection for server.timeout: 'timeout' on the server
-  // and the socket, or, with nobody listening, the connection goes.
-  _onTimeout(ring, slot, gen) {
-    const socket = this._connection(ring, slot, gen);
-    if (socket === undefined) return;
-    const heard = this.emit('timeout', socket);
-    if (!socket.emit('timeout') && !heard) socket.destroy();
-  }
-
-  // Everything written on a connection is sent.
-  _onDrain(ring, slot, gen, sent) {
-    const socket = this._connection(ring, slot, gen);
-    if (socket !== undefined) socket[kOnDrain](sent);
-  }
-
-  // A ring thread is gone, its connections closed and its port let go.
-  _onRingStopped(ring) {
-    ring.handle = null;
-    ring.conns = [];
-    if (this[kRings].some((r) => r.handle !== null)) return;
-    const err = this[kStartError];
-    if (err === null) {
-      this._onStopped();
-      return;
-    }
-    this[kStartError] = null;
-    this[kRings] = [];
-    this[kState] = IDLE;
-    this.emit('error', err);
-  }
-
   // Every ring, or the node backend's server, stopped.
   _onStopped() {
-    this[kRings] = [];
+    this[kUring] = null;
     this[kNode] = null;
     this[kActive] = null;
     this[kAddress] = null;
     this[kState] = IDLE;
     this.emit('close');
   }
-
-  // A ring was sent its first chunk since it was last flushed.
-  _flushSoon() {
-    if (this[kFlushPending]) return;
-    this[kFlushPending] = true;
-    if (!this[kCorked]) process.nextTick(flushNT, this);
-  }
-
-  // Wakes the rings that were sent chunks, each once.
-  _flush() {
-    this[kFlushPending] = false;
-    for (const ring of this[kRings]) {
-      if (!ring.flushPending) continue;
-      ring.flushPending = false;
-      if (ring.handle !== null) ring.handle.flush();
-    }
-  }
-}
-
-// One ring thread and its listening socket: the native handle (null once
-// the ring stopped), and the connections it reported, by slot. Slots and
-// generations are the ring's own, so connections of two rings can share
-// them. flushPending: chunks were sent to it since its last flush. It is
-// the sink its batches are read into (lib/batch.js).
-class ServerRing {
-  constructor(server, index, keepAliveLines) {
-    this.server = server;
-    this.index = index;
-    this.handle = new native.NativeServer();
-    this.conns = [];
-    this.flushPending = false;
-    // The head lines of a keep-alive response, fixed at listen().
-    this.keepAliveLines = keepAliveLines;
-    this.onBatch = batchListener(this);
-  }
-
-  // Queues a response chunk (or a PAUSE, RESUME, NOTIFY or ABORT) for
-  // the ring thread. Chunks sent while a batch is being handled go with
-  // one wake-up after it; later ones with one wake-up at the end of the
-  // tick. Returns false when the ring has stopped: nothing was sent.
-  send(slot, gen, seq, flags, head, body) {
-    if (this.handle === null) return false;
-    this.handle.send(slot, gen, seq, flags, head, body);
-    if (!this.flushPending) {
-      this.flushPending = true;
-      this.server._flushSoon();
-    }
-    return true;
-  }
-
-  onOpen(slot, gen, family, port, addr) { this.server._onOpen(this, slot, gen, family, port, addr); }
-
-  onRequest(slot, gen, seq, info, words, bytes, at) {
-    this.server._onRequest(this, slot, gen, seq, info, words, bytes, at);
-  }
-
-  onBody(slot, gen, chunk) { this.server._onBody(this, slot, gen, chunk); }
-  onEnd(slot, gen) { this.server._onEnd(this, slot, gen); }
-  onClose(slot, gen) { this.server._onClose(this, slot, gen); }
-  onTimeout(slot, gen) { this.server._onTimeout(this, slot, gen); }
-  onDrain(slot, gen, sent) { this.server._onDrain(this, slot, gen, sent); }
-  onStopped() { this.server._onRingStopped(this); }
-}
-
-// The native handle's batch callback, made out here rather than in the
-// constructor, whose context it would share.
-function batchListener(ring) {
-  return (buffer, nwords) => ring.server._onBatch(ring, buffer, nwords);
-}
-
-// maxRequestsPerSocket, as node:http: the last request allowed is answered
-// with Connection: close, and any pipelined after it with 503. Returns
-// true when req got its 503.
-function refusedPastLimit(server, socket, req, res) {
-  const max = server.maxRequestsPerSocket;
-  const count = socket[kCountRequest]();
-  if (count >= max) res.shouldKeepAlive = false;
-  if (count <= max) return false;
-  server.emit('dropRequest', req, socket);
-  res.writeHead(503);
-  res.end();
-  return true;
 }
 
 function createServer(options, requestListener) {
