@@ -40,9 +40,9 @@ const kOnClose = Symbol('onClose');
 
 class UringSocket extends EventEmitter {
   // ring: the ServerRing that serves the connection (lib/uring_backend.js).
-  constructor(server, ring, slot, gen, family, port, addrBytes) {
+  constructor(ring, slot, gen, family, port, addrBytes) {
     super();
-    this.server = server;
+    this.server = ring.server;
     // Which of the server's rings (0 to rings - 1) serves the connection.
     this.ring = ring.index;
     this.remoteFamily = family;

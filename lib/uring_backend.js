@@ -114,9 +114,10 @@ class UringServer extends EventEmitter {
     this.flushPending = false;
   }
 
-  // Starts server.rings rings on host:port. Returns null, or why the ring
-  // numbered `started` failed: { errno, syscall, port, started }, where
-  // port is the one asked for, or the one the first ring bound.
+  // Starts server.rings rings, where says: { host, port, backlog, routes,
+  // statics }. Returns null, or why the ring numbered `started` failed:
+  // { errno, syscall, port, started }, port being the one asked for, or
+  // the one the first ring bound.
   listen(where) {
     const lines = keepAliveLines(this.server.keepAliveTimeout);
     const options = nativeOptions(this.server, where, lines);
@@ -249,7 +250,7 @@ class ServerRing {
   onOpen(slot, gen, family, port, addr) {
     const uring = this.uring;
     if (uring.starting) return; // a failed start is stopping this ring
-    const socket = new UringSocket(this.server, this, slot, gen, family, port, addr);
+    const socket = new UringSocket(this, slot, gen, family, port, addr);
     this.conns[slot] = socket;
     if (++uring.connections > (this.server.maxConnections ?? Infinity)) {
       dropConnection(this.server, socket);
