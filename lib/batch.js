@@ -78,46 +78,47 @@ function readBatch(buffer, nwords, sink) {
   const words = new Uint32Array(buffer, 0, nwords);
   const bytes = Buffer.from(buffer, nwords * 4);
   for (let i = 0; i < nwords;) {
-    switch (words[i + REC_KIND]) {
+    const kind = words[i + REC_KIND];
+    if (kind === EV_STOPPED) { // the one record without a connection
+      sink.onStopped();
+      i += STOPPED_WORDS;
+      continue;
+    }
+    const slot = words[i + REC_SLOT];
+    const gen = words[i + REC_GEN];
+    switch (kind) {
       case EV_REQUEST:
-        sink.onRequest(words[i + REC_SLOT], words[i + REC_GEN], words[i + REQUEST_SEQ],
-          words[i + REQUEST_INFO], words, bytes, i);
+        sink.onRequest(slot, gen, words[i + REQUEST_SEQ], words[i + REQUEST_INFO], words, bytes, i);
         i += REQUEST_WORDS + words[i + REQUEST_NLENS];
         break;
       case EV_OPEN:
-        sink.onOpen(words[i + REC_SLOT], words[i + REC_GEN],
-          words[i + OPEN_FAMILY] === FAMILY_IPV6 ? 'IPv6' : 'IPv4', words[i + OPEN_PORT],
-          clientAddress(words, bytes, i));
+        sink.onOpen(slot, gen, words[i + OPEN_FAMILY] === FAMILY_IPV6 ? 'IPv6' : 'IPv4',
+          words[i + OPEN_PORT], clientAddress(words, bytes, i));
         i += OPEN_WORDS;
         break;
       case EV_BODY:
-        sink.onBody(words[i + REC_SLOT], words[i + REC_GEN], bodyChunk(words, bytes, i));
+        sink.onBody(slot, gen, bodyChunk(words, bytes, i));
         i += BODY_WORDS;
         break;
       case EV_END:
-        sink.onEnd(words[i + REC_SLOT], words[i + REC_GEN]);
+        sink.onEnd(slot, gen);
         i += END_WORDS;
         break;
       case EV_CLOSE:
-        sink.onClose(words[i + REC_SLOT], words[i + REC_GEN]);
+        sink.onClose(slot, gen);
         i += CLOSE_WORDS;
         break;
       case EV_TIMEOUT:
-        sink.onTimeout(words[i + REC_SLOT], words[i + REC_GEN]);
+        sink.onTimeout(slot, gen);
         i += TIMEOUT_WORDS;
         break;
       case EV_DRAIN:
-        sink.onDrain(words[i + REC_SLOT], words[i + REC_GEN],
-          words[i + DRAIN_SENT_LO] + words[i + DRAIN_SENT_HI] * 2 ** 32);
+        sink.onDrain(slot, gen, words[i + DRAIN_SENT_LO] + words[i + DRAIN_SENT_HI] * 2 ** 32);
         i += DRAIN_WORDS;
-        break;
-      case EV_STOPPED:
-        sink.onStopped();
-        i += STOPPED_WORDS;
         break;
       default:
         throw codedError(Error, 'ERR_INTERNAL_ASSERTION',
-          `node-uring: corrupt batch: event ${words[i + REC_KIND]} at word ${i}`);
+          `node-uring: corrupt batch: event ${kind} at word ${i}`);
     }
   }
 }
