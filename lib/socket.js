@@ -43,8 +43,6 @@ class UringSocket extends EventEmitter {
   constructor(ring, slot, gen, family, port, addrBytes) {
     super();
     this.server = ring.server;
-    // Which of the server's rings (0 to rings - 1) serves the connection.
-    this.ring = ring.index;
     this.remoteFamily = family;
     this.remotePort = port;
     this.destroyed = false;
@@ -69,6 +67,11 @@ class UringSocket extends EventEmitter {
   destroy() {
     if (!this.destroyed) this[kSend](0, C.OUT_ABORT, undefined, undefined, 0);
     return this;
+  }
+
+  // Which of the server's rings (0 to rings - 1) serves the connection.
+  get ring() {
+    return this[kRing].index;
   }
 
   // Response bytes written and not yet sent: what res.write() weighs
