@@ -506,4 +506,5 @@ function listenSocket(port = 0, host, backlog = 511) {
   return res;
 }
 
-module.exports = { Ring, listenSocket };
+// kNative: a Ring's NativeRing, for tests that call the addon directly.
+module.exports = { Ring, listenSocket, kNative };

@@ -1,88 +1,15 @@
-#include "handoff.h"
+/*
+ * out: response chunks (struct nu_out, see nu.h), made on the JS thread by
+ * nu_out_new() and framed by nu_out_seal(), or made on the ring thread for
+ * a static file's splice; sent and freed by the ring thread. They cross
+ * threads through core's outbox (handoff.h), which knows only their link.
+ */
+#include "nu.h"
 
-#include "grow.h"
-#include "ops.h"
-#include "stack.h"
-
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
-
-int nu_batch_put_words(struct nu_batch *b, const uint32_t *w, uint32_t n) {
-  uint64_t need = (uint64_t)b->nwords + n;
-
-  if (need > b->cap_words &&
-      nu_grow((void **)&b->words, &b->cap_words, need, sizeof(uint32_t)))
-    return -ENOMEM;
-  memcpy(b->words + b->nwords, w, n * sizeof(uint32_t));
-  b->nwords += n;
-  return 0;
-}
-
-int64_t nu_batch_put_bytes(struct nu_batch *b, const void *p, uint32_t n) {
-  uint64_t need = (uint64_t)b->nbytes + n;
-  uint32_t off = b->nbytes;
-
-  if (need > b->cap_bytes &&
-      nu_grow((void **)&b->bytes, &b->cap_bytes, need, 1))
-    return -ENOMEM;
-  if (n)
-    memcpy(b->bytes + off, p, n);
-  b->nbytes += n;
-  return off;
-}
-
-struct nu_batch *nu_batch_pool_get(struct nu_batch_pool *p) {
-  struct nu_batch *b;
-
-  if (p->ready == NULL)
-    p->ready = atomic_exchange(&p->returned, NULL);
-  b = p->ready;
-  if (b) {
-    p->ready = b->next;
-    b->next = NULL;
-    return b;
-  }
-  return calloc(1, sizeof(*b));
-}
-
-void nu_batch_pool_put(struct nu_batch_pool *p, struct nu_batch *b) {
-  struct nu_batch *head = atomic_load(&p->returned);
-
-  nu_op_list_free(b->ops);
-  b->ops = b->ops_last = NULL;
-  b->last = 0;
-  b->nwords = 0;
-  b->nbytes = 0;
-  do
-    b->next = head;
-  while (!atomic_compare_exchange_weak(&p->returned, &head, b));
-}
-
-void nu_batch_free(struct nu_batch *b) {
-  nu_op_list_free(b->ops);
-  free(b->words);
-  free(b->bytes);
-  free(b);
-}
-
-static void nu__batch_list_free(struct nu_batch *b) {
-  while (b) {
-    struct nu_batch *next = b->next;
-
-    nu_batch_free(b);
-    b = next;
-  }
-}
-
-void nu_batch_pool_destroy(struct nu_batch_pool *p) {
-  nu__batch_list_free(p->ready);
-  nu__batch_list_free(atomic_exchange(&p->returned, NULL));
-  p->ready = NULL;
-}
 
 /* Chunked framing: "<hex size>\r\n" before the body, "\r\n" after it, and
  * "0\r\n\r\n" after the last one. */
@@ -166,27 +93,4 @@ void nu_out_free(struct nu_out *o) {
   if (o->fd >= 0)
     close(o->fd);
   free(o);
-}
-
-void nu_outbox_push(struct nu_outbox *q, struct nu_out *o) {
-  NU_STACK_PUSH(&q->head, o, o);
-}
-
-struct nu_out *nu_outbox_take_all(struct nu_outbox *q) {
-  struct nu_out *fifo;
-
-  NU_STACK_TAKE_ALL(&q->head, &fifo);
-  return fifo;
-}
-
-void nu_waker_wake(struct nu_waker *w) {
-  uint64_t one = 1;
-
-  if (!atomic_load(&w->sleeping))
-    return;
-  if (atomic_exchange(&w->pending, 1))
-    return;
-  /* The eventfd counter cannot overflow with one write per wake-up. */
-  while (write(w->efd, &one, sizeof(one)) < 0 && errno == EINTR)
-    ;
 }
