@@ -23,23 +23,3 @@ try {
   e.code = 'ERR_URING_ADDON';
   module.exports = { loadError: e };
 }
-
-// TEMPORARY (issue 12): the batch layout's word offsets and record sizes,
-// until the addon exports them itself (branch c-structure, its `batch:`
-// commit). Only the names the addon does not export are filled in, so that
-// lib/batch.js reads the same constants either way. Delete this block once
-// that commit is merged.
-const BATCH_LAYOUT = {
-  REC_KIND: 0, REC_SLOT: 1, REC_GEN: 2,
-  OPEN_FAMILY: 3, OPEN_PORT: 4, OPEN_ADDR_OFF: 5, OPEN_WORDS: 6,
-  REQUEST_SEQ: 3, REQUEST_INFO: 4, REQUEST_HEAD_OFF: 5, REQUEST_NLENS: 6, REQUEST_LENS: 7,
-  REQUEST_WORDS: 7,
-  BODY_OFF: 3, BODY_LEN: 4, BODY_WORDS: 5,
-  END_WORDS: 3, CLOSE_WORDS: 3, TIMEOUT_WORDS: 3, STOPPED_WORDS: 1,
-  DRAIN_SENT_LO: 3, DRAIN_SENT_HI: 4, DRAIN_WORDS: 5,
-};
-if (module.exports.constants !== undefined) {
-  for (const [name, value] of Object.entries(BATCH_LAYOUT)) {
-    if (!Object.hasOwn(module.exports.constants, name)) module.exports.constants[name] = value;
-  }
-}
