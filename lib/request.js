@@ -4,6 +4,8 @@
 // built on first read from the bytes the ring thread copied; the body as a
 // Readable fed by BODY events.
 const { Readable } = require('node:stream');
+const { requestUrl, requestRawHeaders } = require('./batch');
+const { kSetReading } = require('./socket');
 
 const kBytes = Symbol('bytes');
 const kWords = Symbol('words');
@@ -21,8 +23,8 @@ const SINGLE_VALUED = new Set([
 ]);
 
 class IncomingMessage extends Readable {
-  // words[at..]: REQUEST slot gen seq info head_off nlens lens[nlens]; the
-  // head's bytes (url, then names and values) start at bytes[head_off].
+  // words[at] is the request's REQUEST record in its batch (see
+  // lib/batch.js), kept to build the headers from when asked for.
   constructor(socket, method, major, minor, words, bytes, at) {
     super();
     this.socket = socket;
@@ -30,8 +32,7 @@ class IncomingMessage extends Readable {
     this.httpVersionMajor = major;
     this.httpVersionMinor = minor;
     this.httpVersion = `${major}.${minor}`;
-    const off = words[at + 5];
-    this.url = bytes.latin1Slice(off, off + words[at + 7]);
+    this.url = requestUrl(words, bytes, at);
     this.complete = false;
     this.aborted = false;
     this[kWords] = words;
@@ -49,7 +50,7 @@ class IncomingMessage extends Readable {
   _pushBody(chunk) {
     if (!this.push(chunk) && !this[kPaused]) {
       this[kPaused] = true;
-      this.socket.server._setReading(this.socket, false);
+      this.socket[kSetReading](false);
     }
   }
 
@@ -66,7 +67,7 @@ class IncomingMessage extends Readable {
   _resumeSocket() {
     if (this[kPaused]) {
       this[kPaused] = false;
-      this.socket.server._setReading(this.socket, true);
+      this.socket[kSetReading](true);
     }
   }
 
@@ -76,18 +77,7 @@ class IncomingMessage extends Readable {
 
   get rawHeaders() {
     if (this[kRawHeaders] === null) {
-      const words = this[kWords];
-      const bytes = this[kBytes];
-      const at = this[kAt];
-      const nlens = words[at + 6];
-      const raw = new Array(nlens - 1);
-      let off = words[at + 5] + words[at + 7];
-      for (let i = 1; i < nlens; i++) {
-        const len = words[at + 7 + i];
-        raw[i - 1] = bytes.latin1Slice(off, off + len);
-        off += len;
-      }
-      this[kRawHeaders] = raw;
+      this[kRawHeaders] = requestRawHeaders(this[kWords], this[kBytes], this[kAt]);
     }
     return this[kRawHeaders];
   }

@@ -7,6 +7,7 @@ const { Stream } = require('node:stream');
 const { STATUS_CODES, validateHeaderName, validateHeaderValue } = require('node:http');
 const { constants: C } = require('./native');
 const { codedError } = require('./errors');
+const { kSend, kAskDrain, kKeepAliveLines, kResponseEnded } = require('./socket');
 
 const kHeaders = Symbol('headers');
 const kHeadSent = Symbol('headSent');
@@ -187,8 +188,7 @@ class ServerResponse extends Stream {
 
   // Sends "100 Continue" to a client that asked for it (Expect header).
   writeContinue(callback) {
-    this.socket.server._sendChunk(this.socket, this[kSeq], 0,
-      'HTTP/1.1 100 Continue\r\n\r\n', undefined);
+    this.socket[kSend](this[kSeq], 0, 'HTTP/1.1 100 Continue\r\n\r\n', undefined, 0);
     if (callback) process.nextTick(callback);
   }
 
@@ -217,7 +217,7 @@ class ServerResponse extends Stream {
     if (this.socket.writableLength < HIGH_WATER_MARK || this.socket.destroyed) return true;
     // Too much unsent: 'drain' follows once the ring thread has sent it all.
     this[kNeedDrain] = true;
-    this.socket.server._askDrain(this.socket);
+    this.socket[kAskDrain]();
     return false;
   }
 
@@ -255,13 +255,13 @@ class ServerResponse extends Stream {
     this._send(flags, head, body, bodyBytes);
     this.writableEnded = true;
     this.finished = true;
-    this.socket.server._responseEnded(this);
+    this.socket[kResponseEnded](this);
     process.nextTick(emitFinish, this, callback);
     return this;
   }
 
-  _send(flags, head, body, bodyBytes) {
-    this.socket.server._sendChunk(this.socket, this[kSeq], flags, head, body, bodyBytes);
+  _send(flags, head, body, bodyBytes = body === undefined ? 0 : byteLength(body)) {
+    this.socket[kSend](this[kSeq], flags, head, body, bodyBytes);
     this[kHeadSent] = true; // not before: the native side may refuse it
   }
 
@@ -313,7 +313,7 @@ class ServerResponse extends Stream {
       }
     }
     if (!hasConnection) {
-      head += this.shouldKeepAlive ? this.socket.server._keepAliveLines : 'Connection: close\r\n';
+      head += this.shouldKeepAlive ? this.socket[kKeepAliveLines] : 'Connection: close\r\n';
     }
     return `${head}\r\n`;
   }

@@ -44,6 +44,28 @@ const SOCKET_KINDS = {
 
 const kOps = Symbol('ops'); // Promise -> its op, for cancel()
 
+// A Ring's own state ...
+const kNative = Symbol('native');
+const kInFlight = Symbol('inFlight');
+const kNextId = Symbol('nextId');
+const kRejectWhenFull = Symbol('rejectWhenFull');
+const kSubmit = Symbol('submit');
+const kSubmitScheduled = Symbol('submitScheduled');
+const kLinking = Symbol('linking');
+const kClosing = Symbol('closing');
+const kOnClosed = Symbol('onClosed');
+const kRefed = Symbol('refed');
+const kHolding = Symbol('holding');
+// ... and its internal methods.
+const kStart = Symbol('start');
+const kVector = Symbol('vector');
+const kOnBatch = Symbol('onBatch');
+const kSettle = Symbol('settle');
+const kCloseRing = Symbol('closeRing');
+const kFinishClose = Symbol('finishClose');
+const kAssertOpen = Symbol('assertOpen');
+const kHold = Symbol('hold');
+
 // A ring with operations in flight stays reachable from here, so that the
 // GC cannot take it, nor the buffers it holds for the kernel, until they
 // complete. An idle ring nobody references is collected, and closed then.
@@ -123,7 +145,7 @@ function validateOptions(options) {
 function batchListener(weak, native) {
   return (batch, n) => {
     const ring = weak.deref();
-    if (ring !== undefined) ring._onBatch(batch, n);
+    if (ring !== undefined) ring[kOnBatch](batch, n);
     else native.join(); // the last batch of a ring the GC closed
   };
 }
@@ -143,22 +165,22 @@ class Ring {
     this.entries = 2 ** Math.ceil(Math.log2(entries));
     this.cqEntries = this.entries * 2;
     if (binding.loadError) throw binding.loadError; // the Ring API is io_uring only
-    this._rejectWhenFull = queueFull === 'reject';
-    this._ops = new Map(); // id -> op in flight
-    this._nextId = 1;
-    this._submitScheduled = false;
-    this._linking = false;
-    this._closing = null; // the close() promise once closing
-    this._onClosed = null;
-    this._refed = true;
-    this._holding = false; // the ring keeps the event loop alive
-    this._submit = () => {
-      this._submitScheduled = false;
-      if (this._closing === null) this._native.submit();
+    this[kRejectWhenFull] = queueFull === 'reject';
+    this[kInFlight] = new Map(); // id -> op in flight
+    this[kNextId] = 1;
+    this[kSubmitScheduled] = false;
+    this[kLinking] = false;
+    this[kClosing] = null; // the close() promise once closing
+    this[kOnClosed] = null;
+    this[kRefed] = true;
+    this[kHolding] = false; // the ring keeps the event loop alive
+    this[kSubmit] = () => {
+      this[kSubmitScheduled] = false;
+      if (this[kClosing] === null) this[kNative].submit();
     };
 
     const native = new binding.NativeRing();
-    this._native = native;
+    this[kNative] = native; // the NativeRing
     const res = native.open({
       entries: this.entries, cqEntries: this.cqEntries, sqpoll: Boolean(sqpoll), sqThreadIdle,
     }, batchListener(new WeakRef(this), native));
@@ -172,15 +194,15 @@ class Ring {
     dropped.register(this, native, this);
   }
 
-  get closed() { return this._closing !== null; }
+  get closed() { return this[kClosing] !== null; }
 
   // Operations in flight (staged, submitted, or waiting for room).
-  get pending() { return this._ops.size; }
+  get pending() { return this[kInFlight].size; }
 
   // ---- operations ----
 
   nop() {
-    return this._start('nop', null, (id) => this._native.fdop(OP.NOP, id, -1, 0));
+    return this[kStart]('nop', null, (id) => this[kNative].fdop(OP.NOP, id, -1, 0));
   }
 
   read(fd, buffer, offset, length, position) {
@@ -188,8 +210,8 @@ class Ring {
     validateView('buffer', buffer);
     [offset, length] = validateSpan(buffer, offset, length);
     position = validatePosition(position);
-    return this._start('read', buffer,
-      (id) => this._native.rw(OP.READ, id, fd, buffer, offset, length, position));
+    return this[kStart]('read', buffer,
+      (id) => this[kNative].rw(OP.READ, id, fd, buffer, offset, length, position));
   }
 
   write(fd, buffer, offset, length, position) {
@@ -198,38 +220,38 @@ class Ring {
     validateView('buffer', buffer);
     [offset, length] = validateSpan(buffer, offset, length);
     position = validatePosition(position);
-    return this._start('write', buffer,
-      (id) => this._native.rw(OP.WRITE, id, fd, buffer, offset, length, position));
+    return this[kStart]('write', buffer,
+      (id) => this[kNative].rw(OP.WRITE, id, fd, buffer, offset, length, position));
   }
 
   readv(fd, buffers, position) {
-    return this._vector('readv', OP.READV, fd, buffers, position);
+    return this[kVector]('readv', OP.READV, fd, buffers, position);
   }
 
   writev(fd, buffers, position) {
-    return this._vector('writev', OP.WRITEV, fd, buffers, position);
+    return this[kVector]('writev', OP.WRITEV, fd, buffers, position);
   }
 
   open(path, flags = 'r', mode = 0o666) {
     path = toPath(path);
     const f = openFlags(flags);
     validateInt('mode', mode, 0, 0o7777);
-    return this._start('open', null, (id) => this._native.path(OP.OPENAT, id, path, f, mode),
+    return this[kStart]('open', null, (id) => this[kNative].path(OP.OPENAT, id, path, f, mode),
       path);
   }
 
   // close(fd) closes a file descriptor; close() with no argument, the ring.
   close(fd) {
-    if (arguments.length === 0) return this._closeRing();
+    if (arguments.length === 0) return this[kCloseRing]();
     validateFd(fd);
-    return this._start('close', null, (id) => this._native.fdop(OP.CLOSE, id, fd, 0));
+    return this[kStart]('close', null, (id) => this[kNative].fdop(OP.CLOSE, id, fd, 0));
   }
 
   fsync(fd, options) {
     validateFd(fd);
     const { datasync = false } = validateOptions(options);
-    return this._start('fsync', null,
-      (id) => this._native.fdop(OP.FSYNC, id, fd, datasync ? FSYNC_DATASYNC : 0));
+    return this[kStart]('fsync', null,
+      (id) => this[kNative].fdop(OP.FSYNC, id, fd, datasync ? FSYNC_DATASYNC : 0));
   }
 
   statx(path, options) {
@@ -237,8 +259,8 @@ class Ring {
     const { followSymlinks = true } = validateOptions(options);
     const out = Buffer.alloc(STATX_SIZE);
     const flags = followSymlinks ? 0 : AT_SYMLINK_NOFOLLOW;
-    return this._start('statx', out,
-      (id) => this._native.path(OP.STATX, id, path, flags, STATX_MASK, out), path, out);
+    return this[kStart]('statx', out,
+      (id) => this[kNative].path(OP.STATX, id, path, flags, STATX_MASK, out), path, out);
   }
 
   socket(kind = 'tcp4') {
@@ -247,14 +269,14 @@ class Ring {
       throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE',
         `kind must be one of ${Object.keys(SOCKET_KINDS).join(', ')}. Received ${String(kind)}`);
     }
-    return this._start('socket', null,
-      (id) => this._native.socket(id, k[0], k[1] | SOCK_CLOEXEC, 0));
+    return this[kStart]('socket', null,
+      (id) => this[kNative].socket(id, k[0], k[1] | SOCK_CLOEXEC, 0));
   }
 
   accept(fd) {
     validateFd(fd);
-    return this._start('accept', null,
-      (id) => this._native.fdop(OP.ACCEPT, id, fd, SOCK_CLOEXEC));
+    return this[kStart]('accept', null,
+      (id) => this[kNative].fdop(OP.ACCEPT, id, fd, SOCK_CLOEXEC));
   }
 
   // host: an IP address, or a name looked up first (dns.lookup, as net does).
@@ -263,7 +285,7 @@ class Ring {
     validateInt('port', port, 0, 65535);
     if (typeof host !== 'string') throw argType('host', 'of type string', host);
     if (net.isIP(host)) {
-      return this._start('connect', null, (id) => this._native.connect(id, fd, host, port));
+      return this[kStart]('connect', null, (id) => this[kNative].connect(id, fd, host, port));
     }
     return dns.promises.lookup(host).then(({ address }) => this.connect(fd, address, port));
   }
@@ -272,8 +294,8 @@ class Ring {
     validateFd(fd);
     validateView('buffer', buffer);
     [offset, length] = validateSpan(buffer, offset, length);
-    return this._start('recv', buffer,
-      (id) => this._native.rw(OP.RECV, id, fd, buffer, offset, length, 0));
+    return this[kStart]('recv', buffer,
+      (id) => this[kNative].rw(OP.RECV, id, fd, buffer, offset, length, 0));
   }
 
   send(fd, buffer, offset, length) {
@@ -281,8 +303,8 @@ class Ring {
     if (typeof buffer === 'string') buffer = Buffer.from(buffer);
     validateView('buffer', buffer);
     [offset, length] = validateSpan(buffer, offset, length);
-    return this._start('send', buffer,
-      (id) => this._native.rw(OP.SEND, id, fd, buffer, offset, length, MSG_NOSIGNAL));
+    return this[kStart]('send', buffer,
+      (id) => this[kNative].rw(OP.SEND, id, fd, buffer, offset, length, MSG_NOSIGNAL));
   }
 
   // Resolves once ms milliseconds have passed.
@@ -291,7 +313,7 @@ class Ring {
       throw codedError(RangeError, 'ERR_OUT_OF_RANGE',
         `The value of "ms" is out of range. It must be a number >= 0. Received ${ms}`);
     }
-    return this._start('timeout', null, (id) => this._native.timeout(id, ms));
+    return this[kStart]('timeout', null, (id) => this[kNative].timeout(id, ms));
   }
 
   // Cancels the operation that returned promise. Resolves true when it was
@@ -306,15 +328,15 @@ class Ring {
     if (target !== undefined && target.ring !== this) {
       throw argType('promise', 'a Promise returned by this ring', promise);
     }
-    if (this._linking) {
+    if (this[kLinking]) {
       // A linked cancel would run after the ops before it, when its target
       // may be gone and its address taken by another op.
       throw codedError(Error, 'ERR_URING_LINK_CANCEL', 'cancel() cannot be part of a ring.link() chain');
     }
-    if (target === undefined || !this._ops.has(target.id) || this._closing !== null) {
+    if (target === undefined || !this[kInFlight].has(target.id) || this[kClosing] !== null) {
       return Promise.resolve(false);
     }
-    return this._start('cancel', null, (id) => this._native.cancel(id, target.handle), undefined,
+    return this[kStart]('cancel', null, (id) => this[kNative].cancel(id, target.handle), undefined,
       undefined, true).then((res) => res === 0, () => false);
   }
 
@@ -323,17 +345,17 @@ class Ring {
   // when one fails the rest reject with ECANCELED. Returns what fn returns.
   link(fn) {
     if (typeof fn !== 'function') throw argType('fn', 'of type function', fn);
-    if (this._linking) {
+    if (this[kLinking]) {
       throw codedError(Error, 'ERR_URING_LINK_NESTED', 'ring.link() calls cannot be nested');
     }
-    this._assertOpen();
-    this._linking = true;
-    this._native.link(true);
+    this[kAssertOpen]();
+    this[kLinking] = true;
+    this[kNative].link(true);
     try {
       return fn();
     } finally {
-      this._linking = false;
-      this._native.link(false);
+      this[kLinking] = false;
+      this[kNative].link(false);
     }
   }
 
@@ -342,108 +364,108 @@ class Ring {
   // Stops the ring: operations not yet submitted and those the kernel can
   // still cancel reject with ECANCELED, the others complete; resolves once
   // every operation is answered and the ring thread is gone.
-  _closeRing() {
-    if (this._closing) return this._closing;
-    this._closing = new Promise((resolve) => { this._onClosed = resolve; });
+  [kCloseRing]() {
+    if (this[kClosing]) return this[kClosing];
+    this[kClosing] = new Promise((resolve) => { this[kOnClosed] = resolve; });
     dropped.unregister(this);
     busyRings.add(this); // until the last batch is in
-    this._native.ref();
-    this._native.close();
-    return this._closing;
+    this[kNative].ref();
+    this[kNative].close();
+    return this[kClosing];
   }
 
   ref() {
-    this._refed = true;
-    if (this._ops.size > 0 && !this._holding) this._hold(true);
+    this[kRefed] = true;
+    if (this[kInFlight].size > 0 && !this[kHolding]) this[kHold](true);
     return this;
   }
 
   unref() {
-    this._refed = false;
-    if (this._holding) this._hold(false);
+    this[kRefed] = false;
+    if (this[kHolding]) this[kHold](false);
     return this;
   }
 
   // ---- internals ----
 
-  _assertOpen() {
-    if (this._closing !== null) {
+  [kAssertOpen]() {
+    if (this[kClosing] !== null) {
       throw codedError(Error, 'ERR_URING_CLOSED', 'the ring is closed');
     }
   }
 
-  _hold(on) {
-    this._holding = on;
-    if (this._closing !== null) return; // held until the end anyway
-    if (on) this._native.ref();
-    else this._native.unref();
+  [kHold](on) {
+    this[kHolding] = on;
+    if (this[kClosing] !== null) return; // held until the end anyway
+    if (on) this[kNative].ref();
+    else this[kNative].unref();
   }
 
-  _vector(syscall, opcode, fd, buffers, position) {
+  [kVector](syscall, opcode, fd, buffers, position) {
     validateFd(fd);
     if (!Array.isArray(buffers)) throw argType('buffers', 'an Array', buffers);
     validateInt('buffers.length', buffers.length, 0, 1024);
     for (let i = 0; i < buffers.length; i++) validateView(`buffers[${i}]`, buffers[i]);
     position = validatePosition(position);
     const keep = buffers.slice();
-    return this._start(syscall, keep,
-      (id) => this._native.rwv(opcode, id, fd, keep, position));
+    return this[kStart](syscall, keep,
+      (id) => this[kNative].rwv(opcode, id, fd, keep, position));
   }
 
   // Stages one operation through stage(id) -> handle and returns its
   // promise. keep stays referenced until the operation completes, so the
   // GC cannot free memory the kernel writes into.
-  _start(syscall, keep, stage, path, out, exempt = false) {
-    this._assertOpen();
-    if (this._rejectWhenFull && !exempt && this._ops.size >= this.cqEntries) {
+  [kStart](syscall, keep, stage, path, out, exempt = false) {
+    this[kAssertOpen]();
+    if (this[kRejectWhenFull] && !exempt && this[kInFlight].size >= this.cqEntries) {
       return Promise.reject(codedError(Error, 'ERR_URING_QUEUE_FULL',
-        `the ring has ${this._ops.size} operations in flight, its completion ` +
+        `the ring has ${this[kInFlight].size} operations in flight, its completion ` +
         `queue's size; wait for some, or create it with queueFull: 'wait'`));
     }
-    let id = this._nextId;
-    while (this._ops.has(id) || id === 0) id = (id + 1) >>> 0;
+    let id = this[kNextId];
+    while (this[kInFlight].has(id) || id === 0) id = (id + 1) >>> 0;
     const handle = stage(id);
-    this._nextId = (id + 1) >>> 0;
+    this[kNextId] = (id + 1) >>> 0;
     const op = { id, handle, syscall, keep, path, out, ring: this, resolve: null, reject: null };
     const promise = new Promise((resolve, reject) => {
       op.resolve = resolve;
       op.reject = reject;
     });
     promise[kOps] = op;
-    this._ops.set(id, op);
-    if (this._ops.size === 1) {
+    this[kInFlight].set(id, op);
+    if (this[kInFlight].size === 1) {
       busyRings.add(this);
-      if (this._refed) this._hold(true);
+      if (this[kRefed]) this[kHold](true);
     }
-    if (!this._submitScheduled) {
-      this._submitScheduled = true;
-      queueMicrotask(this._submit);
+    if (!this[kSubmitScheduled]) {
+      this[kSubmitScheduled] = true;
+      queueMicrotask(this[kSubmit]);
     }
     return promise;
   }
 
   // (id, res) int32 pairs of completed operations; id 0 says the ring
   // thread has answered everything and is exiting.
-  _onBatch(batch, n) {
+  [kOnBatch](batch, n) {
     const pairs = new Int32Array(batch);
     for (let i = 0; i < 2 * n; i += 2) {
       const id = pairs[i] >>> 0;
       if (id === 0) {
-        this._finishClose();
+        this[kFinishClose]();
         continue;
       }
-      const op = this._ops.get(id);
+      const op = this[kInFlight].get(id);
       if (op === undefined) continue;
-      this._ops.delete(id);
-      this._settle(op, pairs[i + 1]);
+      this[kInFlight].delete(id);
+      this[kSettle](op, pairs[i + 1]);
     }
-    if (this._ops.size === 0) {
-      if (this._closing === null) busyRings.delete(this);
-      if (this._holding) this._hold(false);
+    if (this[kInFlight].size === 0) {
+      if (this[kClosing] === null) busyRings.delete(this);
+      if (this[kHolding]) this[kHold](false);
     }
   }
 
-  _settle(op, res) {
+  [kSettle](op, res) {
     op.keep = null; // the promise may live on; the buffers need not
     if (res >= 0) {
       op.resolve(op.out ? new Stats(op.out) : res);
@@ -454,13 +476,13 @@ class Ring {
     }
   }
 
-  _finishClose() {
-    for (const op of this._ops.values()) this._settle(op, ECANCELED);
-    this._ops.clear();
-    this._native.join();
-    this._native.unref();
+  [kFinishClose]() {
+    for (const op of this[kInFlight].values()) this[kSettle](op, ECANCELED);
+    this[kInFlight].clear();
+    this[kNative].join();
+    this[kNative].unref();
     busyRings.delete(this);
-    this._onClosed();
+    this[kOnClosed]();
   }
 }
 
@@ -484,4 +506,5 @@ function listenSocket(port = 0, host, backlog = 511) {
   return res;
 }
 
-module.exports = { Ring, listenSocket };
+// kNative: a Ring's NativeRing, for tests that call the addon directly.
+module.exports = { Ring, listenSocket, kNative };

@@ -1,37 +1,28 @@
 'use strict';
 
-// Server: net.Server's and http.Server's shape over a ring thread. The ring
-// thread accepts, parses and sends; this file turns its event batches into
-// 'request' events and hands responses back, one flush per batch. Where
-// io_uring cannot run, the same Server runs on node:http instead
-// (lib/node_backend.js); listen() decides, as backend says.
+// Server: net.Server's and http.Server's shape, and its lifecycle: the
+// options, listen() and close(), the routes and static mounts, and which
+// backend serves. The io_uring backend (lib/uring_backend.js) serves by
+// default; where io_uring cannot run, the node:http backend
+// (lib/node_backend.js) does instead. listen() decides, as backend says.
 const { EventEmitter } = require('node:events');
 const dns = require('node:dns');
 const net = require('node:net');
 const util = require('node:util');
 const native = require('./native');
-const { IncomingMessage } = require('./request');
-const { ServerResponse, byteLength } = require('./response');
-const { UringSocket } = require('./socket');
 const { errnoException, uringUnavailable, codedError } = require('./errors');
+const { UringServer } = require('./uring_backend');
 const { createNodeServer, listenOptions, closeNodeServer } = require('./node_backend');
-const { makeRoute, routeHeads, matchRoute } = require('./route');
+const { makeRoute, matchRoute } = require('./route');
 const { makeStatic } = require('./static');
 
-const C = native.constants;
-const METHODS = native.methods;
-
-const kRings = Symbol('rings');
-const kStartError = Symbol('startError');
 const kAddress = Symbol('address');
 const kState = Symbol('state');
-const kCorked = Symbol('corked');
-const kFlushPending = Symbol('flushPending');
 const kUnref = Symbol('unref');
 const kBackend = Symbol('backend');
 const kActive = Symbol('active');
+const kUring = Symbol('uring');
 const kNode = Symbol('node');
-const kConnCount = Symbol('connCount');
 const kRoutes = Symbol('routes');
 const kStatics = Symbol('statics');
 const kMaxConnections = Symbol('maxConnections');
@@ -112,14 +103,6 @@ function normalizeListenArgs(args) {
   return { port, host: host || undefined, backlog: backlog ?? 511, callback };
 }
 
-function rethrow(err) {
-  throw err;
-}
-
-function flushNT(server) {
-  server._flush();
-}
-
 let warnedFallback = false;
 
 // backend 'auto' serves with node:http: say why, once per process.
@@ -157,21 +140,15 @@ class Server extends EventEmitter {
     this.rings = opts.rings;
     this.reusePort = opts.reusePort;
     this[kMaxConnections] = undefined;
-    this[kConnCount] = 0;
     this[kRoutes] = [];
     this[kStatics] = [];
     this[kBackend] = opts.backend;
     this[kActive] = null; // the backend serving: 'uring' or 'node'
+    this[kUring] = null; // the UringServer of the io_uring backend
     this[kNode] = null; // the http.Server of the node backend
-    // The head lines of a keep-alive response, fixed at listen().
-    this._keepAliveLines = '';
     if (requestListener) this.on('request', requestListener);
-    this[kRings] = []; // while listening on io_uring, one ServerRing per ring
-    this[kStartError] = null; // reported once the rings started are gone
     this[kAddress] = null;
     this[kState] = IDLE;
-    this[kCorked] = false;
-    this[kFlushPending] = false;
     this[kUnref] = false;
   }
 
@@ -221,10 +198,10 @@ class Server extends EventEmitter {
     }
     if (this[kNode]) {
       this[kNode].getConnections(callback);
+    } else if (this[kUring]) {
+      this[kUring].getConnections(callback);
     } else {
-      let count = 0;
-      for (const ring of this[kRings]) if (ring.handle !== null) count += ring.handle.liveConnections();
-      process.nextTick(callback, null, count);
+      process.nextTick(callback, null, 0);
     }
     return this;
   }
@@ -285,51 +262,36 @@ class Server extends EventEmitter {
     }
   }
 
+  // The io_uring backend: a UringServer's rings listen and serve; this
+  // Server keeps its state and emits the events.
   _bindUring(host, port, backlog) {
-    const keepAliveLines = this.keepAliveTimeout > 0
-      ? `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(this.keepAliveTimeout / 1000)}\r\n`
-      : 'Connection: keep-alive\r\n';
-    const options = {
-      host: host ?? null, port, backlog,
-      // Each ring binds a socket of its own to the port.
-      reusePort: this.reusePort || this.rings > 1,
-      ringEntries: this.ringEntries,
-      routes: this[kRoutes].map((r) => ({ path: r.path, body: r.body, ...routeHeads(r, keepAliveLines) })),
-      statics: this[kStatics].map(({ prefix, root }) => ({ prefix, root })),
-      keepAliveLines,
-    };
-    for (const [name] of NUMERIC_OPTIONS) options[name] = this[name];
-    const rings = this[kRings];
-    for (let k = 0; k < this.rings; k++) {
-      const ring = new ServerRing(this, k);
-      const result = ring.handle.listen(options, ring.onBatch);
-      if (result.errno !== undefined) {
-        this._listenFailed(result, host, options.port, backlog);
-        return;
-      }
-      rings.push(ring);
-      // Port 0: the first bind picked the port, the other rings join it.
-      options.port = result.port;
+    const uring = new UringServer(this);
+    const failure = uring.listen({
+      host, port, backlog, routes: this[kRoutes], statics: this[kStatics],
+    });
+    if (failure !== null) {
+      this._listenFailed(uring, failure, host, backlog);
+      return;
     }
-    this._keepAliveLines = keepAliveLines;
-    if (this[kUnref]) this.unref();
+    this[kUring] = uring;
+    uring.once('close', () => this._onStopped());
+    if (this[kUnref]) uring.unref();
     this[kState] = LISTENING;
     this[kActive] = 'uring';
     this[kAddress] = {
       address: host ?? '::',
       family: host !== undefined && net.isIPv4(host) ? 'IPv4' : 'IPv6',
-      port: options.port,
+      port: uring.port,
     };
     process.nextTick(() => this.emit('listening'));
   }
 
-  // Ring number kRings.length could not start: { errno, syscall }. port
+  // The ring numbered `started` could not start: { errno, syscall }. port
   // is the one asked for, or the one the first ring bound.
-  _listenFailed({ errno, syscall }, host, port, backlog) {
-    const started = this[kRings];
+  _listenFailed(uring, { errno, syscall, port, started }, host, backlog) {
     // The socket is bound before the ring is set up: an error of the
     // first ring means the address itself was fine, and io_uring is not.
-    const unavailable = syscall.startsWith('io_uring') && started.length === 0;
+    const unavailable = syscall.startsWith('io_uring') && started === 0;
     if (unavailable && this[kBackend] === 'auto') {
       warnFallback(uringUnavailable(errno, syscall));
       this._bindNode(host, port, backlog);
@@ -338,15 +300,20 @@ class Server extends EventEmitter {
     const err = unavailable
       ? uringUnavailable(errno, syscall)
       : errnoException(errno, syscall === 'bind' ? 'listen' : syscall, host ?? '::', port);
-    if (started.length === 0) {
+    if (started === 0) {
       this[kState] = IDLE;
       process.nextTick(() => this.emit('error', err));
       return;
     }
-    // Stop the rings that started; the error comes once they are gone
-    // (_onRingStopped), so that the port is free by then.
-    this[kStartError] = err;
-    for (const ring of started) ring.handle.stop(true);
+    // Stop the rings that started; the error comes once they are gone,
+    // so that the port is free by then.
+    this[kUring] = uring;
+    uring.once('close', () => {
+      this[kUring] = null;
+      this[kState] = IDLE;
+      this.emit('error', err);
+    });
+    uring.close(true);
   }
 
   // The node:http backend: an http.Server does the listening and serving;
@@ -390,7 +357,7 @@ class Server extends EventEmitter {
     if (bound) {
       this[kState] = CLOSING;
       if (this[kNode] !== null) closeNodeServer(this[kNode]);
-      for (const ring of this[kRings]) if (ring.handle !== null) ring.handle.stop(false);
+      if (this[kUring] !== null) this[kUring].close();
     }
     return this;
   }
@@ -398,170 +365,22 @@ class Server extends EventEmitter {
   // Closes every connection now, in-flight responses included; the server
   // keeps listening unless close() was called.
   closeAllConnections() {
-    for (const ring of this[kRings]) if (ring.handle !== null) ring.handle.closeConnections();
+    if (this[kUring]) this[kUring].closeAllConnections();
     if (this[kNode]) this[kNode].closeAllConnections();
   }
 
   ref() {
     this[kUnref] = false;
-    for (const ring of this[kRings]) if (ring.handle !== null) ring.handle.ref();
+    if (this[kUring]) this[kUring].ref();
     if (this[kNode]) this[kNode].ref();
     return this;
   }
 
   unref() {
     this[kUnref] = true;
-    for (const ring of this[kRings]) if (ring.handle !== null) ring.handle.unref();
+    if (this[kUring]) this[kUring].unref();
     if (this[kNode]) this[kNode].unref();
     return this;
-  }
-
-  // One batch from a ring thread: the events of one completion drain.
-  _onBatch(ring, buffer, nwords) {
-    const words = new Uint32Array(buffer, 0, nwords);
-    const bytes = Buffer.from(buffer, nwords * 4);
-    this[kCorked] = true;
-    try {
-      for (let i = 0; i < nwords;) {
-        switch (words[i]) {
-          case C.EV_REQUEST:
-            this._onRequest(ring, words, bytes, i);
-            i += 7 + words[i + 6];
-            break;
-          case C.EV_OPEN:
-            this._onOpen(ring, words, bytes, i);
-            i += 6;
-            break;
-          case C.EV_BODY:
-            this._onBody(ring, words, bytes, i);
-            i += 5;
-            break;
-          case C.EV_END:
-            this._onEnd(ring, words, i);
-            i += 3;
-            break;
-          case C.EV_CLOSE:
-            this._onClose(ring, words, i);
-            i += 3;
-            break;
-          case C.EV_TIMEOUT:
-            this._onTimeout(ring, words, i);
-            i += 3;
-            break;
-          case C.EV_DRAIN:
-            this._onDrain(ring, words, i);
-            i += 5;
-            break;
-          case C.EV_STOPPED:
-            this._onRingStopped(ring);
-            i += 1;
-            break;
-          default:
-            throw new Error(`node-uring: corrupt batch: event ${words[i]} at word ${i}`);
-        }
-      }
-    } finally {
-      this[kCorked] = false;
-      if (this[kFlushPending]) this._flush();
-    }
-  }
-
-  _connection(ring, words, i) {
-    const socket = ring.conns[words[i + 1]];
-    return socket !== undefined && socket.gen === words[i + 2] ? socket : undefined;
-  }
-
-  _onOpen(ring, words, bytes, i) {
-    // A ring that started before another one failed to is stopping: its
-    // connections are not the handler's.
-    if (this[kState] === STARTING) return;
-    const off = words[i + 5];
-    const addr = new Uint8Array(bytes.subarray(off, off + (words[i + 3] === 6 ? 16 : 4)));
-    const socket = new UringSocket(this, ring.index, words[i + 1], words[i + 2],
-      words[i + 3], words[i + 4], addr);
-    ring.conns[words[i + 1]] = socket;
-    if (++this[kConnCount] > (this[kMaxConnections] ?? Infinity)) {
-      socket.destroy();
-      this.emit('drop', {
-        localAddress: this[kAddress]?.address, localPort: this[kAddress]?.port,
-        localFamily: this[kAddress]?.family, remoteAddress: socket.remoteAddress,
-        remotePort: socket.remotePort, remoteFamily: socket.remoteFamily,
-      });
-    }
-  }
-
-  _onRequest(ring, words, bytes, i) {
-    const socket = this._connection(ring, words, i);
-    if (socket === undefined) return;
-    const info = words[i + 4];
-    const req = new IncomingMessage(socket, METHODS[info & C.REQ_METHOD_MASK],
-      (info >>> C.REQ_MAJOR_SHIFT) & 15, (info >>> C.REQ_MINOR_SHIFT) & 15,
-      words, bytes, i);
-    const keepAlive = (info & C.REQ_KEEP_ALIVE) !== 0 && this[kState] === LISTENING;
-    const res = new ServerResponse(req, words[i + 3], keepAlive);
-    socket.pending.push(res);
-    if (info & C.REQ_HAS_BODY) {
-      socket.bodyRequest = req;
-    } else {
-      req.complete = true;
-      req.push(null);
-    }
-    // maxRequestsPerSocket, as node:http: the last request allowed is
-    // answered with Connection: close, and any pipelined after it with 503.
-    const max = this.maxRequestsPerSocket;
-    if (max > 0 && ++socket.requests >= max) {
-      res.shouldKeepAlive = false;
-      if (socket.requests > max) {
-        this.emit('dropRequest', req, socket);
-        res.writeHead(503);
-        res.end();
-        return;
-      }
-    }
-    if ((info & C.REQ_EXPECT_CONTINUE) && this.listenerCount('checkContinue') > 0) {
-      this._emitSafely('checkContinue', req, res);
-      return;
-    }
-    if (info & C.REQ_EXPECT_CONTINUE) res.writeContinue();
-    this._emitSafely('request', req, res);
-  }
-
-  // A throwing handler must not cost the other requests of its batch their
-  // dispatch: its error is rethrown on its own, as an uncaught exception,
-  // which is what node:http makes of it too.
-  _emitSafely(event, req, res) {
-    try {
-      this.emit(event, req, res);
-    } catch (err) {
-      process.nextTick(rethrow, err);
-    }
-  }
-
-  _onBody(ring, words, bytes, i) {
-    const socket = this._connection(ring, words, i);
-    if (socket === undefined || socket.bodyRequest === null) return;
-    const off = words[i + 3];
-    socket.bodyRequest._pushBody(bytes.subarray(off, off + words[i + 4]));
-  }
-
-  _onEnd(ring, words, i) {
-    const socket = this._connection(ring, words, i);
-    if (socket === undefined || socket.bodyRequest === null) return;
-    const req = socket.bodyRequest;
-    socket.bodyRequest = null;
-    req._endBody();
-  }
-
-  _onClose(ring, words, i) {
-    const socket = this._connection(ring, words, i);
-    if (socket === undefined) return;
-    ring.conns[socket.slot] = undefined;
-    this[kConnCount]--;
-    socket.destroyed = true;
-    const pending = socket.pending;
-    socket.pending = [];
-    for (const res of pending) abortExchange(res);
-    socket.emit('close');
   }
 
   // As node:http's server.setTimeout(): read at listen().
@@ -572,133 +391,15 @@ class Server extends EventEmitter {
     return this;
   }
 
-  // No traffic on a connection for server.timeout: 'timeout' on the server
-  // and the socket, or, with nobody listening, the connection goes.
-  _onTimeout(ring, words, i) {
-    const socket = this._connection(ring, words, i);
-    if (socket === undefined) return;
-    const heard = this.emit('timeout', socket);
-    if (!socket.emit('timeout') && !heard) socket.destroy();
-  }
-
-  // Everything written on a connection is sent: responses that saw
-  // write() return false get their 'drain'.
-  _onDrain(ring, words, i) {
-    const socket = this._connection(ring, words, i);
-    if (socket === undefined) return;
-    socket.sentBytes = words[i + 3] + words[i + 4] * 2 ** 32;
-    socket.drainAsked = false;
-    for (const res of socket.pending) res._drained();
-  }
-
-  // Closes socket's connection at once (socket.destroy()).
-  _abort(socket) {
-    this._sendChunk(socket, 0, C.OUT_ABORT, undefined, undefined);
-  }
-
-  // Asks the ring thread for a DRAIN event on socket, once.
-  _askDrain(socket) {
-    if (socket.drainAsked) return;
-    socket.drainAsked = true;
-    this._sendChunk(socket, 0, C.OUT_NOTIFY, undefined, undefined);
-  }
-
-  // A ring thread is gone, its connections closed and its port let go.
-  _onRingStopped(ring) {
-    ring.handle = null;
-    ring.conns = [];
-    if (this[kRings].some((r) => r.handle !== null)) return;
-    const err = this[kStartError];
-    if (err === null) {
-      this._onStopped();
-      return;
-    }
-    this[kStartError] = null;
-    this[kRings] = [];
-    this[kState] = IDLE;
-    this.emit('error', err);
-  }
-
   // Every ring, or the node backend's server, stopped.
   _onStopped() {
-    this[kRings] = [];
+    this[kUring] = null;
     this[kNode] = null;
     this[kActive] = null;
     this[kAddress] = null;
     this[kState] = IDLE;
     this.emit('close');
   }
-
-  _responseEnded(res) {
-    const pending = res.socket.pending;
-    const at = pending.indexOf(res);
-    if (at >= 0) pending.splice(at, 1);
-    // A body nobody reads once the response is out is read and dropped,
-    // as node:http does, so that the connection moves on.
-    const req = res.req;
-    if (!req.complete && req.readableFlowing === null) req.resume();
-  }
-
-  // Asks the ring thread to stop or resume reading a connection.
-  _setReading(socket, reading) {
-    this._sendChunk(socket, 0, reading ? C.OUT_RESUME : C.OUT_PAUSE, undefined, undefined);
-  }
-
-  // Queues a response chunk for the ring thread. Chunks written while a
-  // batch is being handled go with one wake-up after it; later ones with
-  // one wake-up at the end of the tick. bodyBytes: body's size, when the
-  // caller measured it already.
-  _sendChunk(socket, seq, flags, head, body, bodyBytes) {
-    const ring = this[kRings][socket.ring];
-    if (socket.destroyed || ring === undefined || ring.handle === null) return;
-    ring.handle.send(socket.slot, socket.gen, seq, flags, head, body);
-    // Counted as the ring thread counts what it sent (see _onDrain): the
-    // head's latin1 bytes and the body's.
-    if (head !== undefined) socket.queuedBytes += head.length;
-    if (body !== undefined) socket.queuedBytes += bodyBytes ?? byteLength(body);
-    if (ring.flushPending) return;
-    ring.flushPending = true;
-    if (this[kFlushPending]) return;
-    this[kFlushPending] = true;
-    if (!this[kCorked]) process.nextTick(flushNT, this);
-  }
-
-  // Wakes the rings that were sent chunks, each once.
-  _flush() {
-    this[kFlushPending] = false;
-    for (const ring of this[kRings]) {
-      if (!ring.flushPending) continue;
-      ring.flushPending = false;
-      if (ring.handle !== null) ring.handle.flush();
-    }
-  }
-}
-
-// One ring thread and its listening socket: the native handle (null once
-// the ring stopped), and the connections it reported, by slot. Slots and
-// generations are the ring's own, so connections of two rings can share
-// them. flushPending: chunks were sent to it since its last flush.
-class ServerRing {
-  constructor(server, index) {
-    this.index = index;
-    this.handle = new native.NativeServer();
-    this.conns = [];
-    this.flushPending = false;
-    this.onBatch = (buffer, nwords) => server._onBatch(this, buffer, nwords);
-  }
-}
-
-// The connection closed before res.end(): tell the request and the response.
-function abortExchange(res) {
-  const req = res.req;
-  if (!req.complete) {
-    req.aborted = true;
-    req.emit('aborted');
-    const err = codedError(Error, 'ECONNRESET', 'aborted');
-    req.destroy(req.listenerCount('error') > 0 ? err : undefined);
-  }
-  res.destroyed = true;
-  res.emit('close');
 }
 
 function createServer(options, requestListener) {

@@ -1,49 +1,83 @@
 'use strict';
 
-// One client connection as the handler sees it (req.socket): where the
-// client is. The socket itself lives on the ring thread; this object only
-// names it by (slot, generation) and tracks the requests it carries.
+// One client connection as the handler sees it (req.socket), and its
+// transport. The socket itself lives on a ring thread; this object names it
+// there by (slot, generation) and talks to that ring: it sends what its
+// responses write, pauses and resumes reading for a body's consumer, asks
+// to hear when all it queued is sent, and aborts. It also keeps the
+// exchanges it carries: the responses not yet ended, oldest first, and the
+// request whose body is arriving.
 const { EventEmitter } = require('node:events');
+const { constants: C } = require('./native');
+const { codedError } = require('./errors');
 
+const kRing = Symbol('ring');
+const kSlot = Symbol('slot');
+const kGen = Symbol('gen');
 const kAddr = Symbol('addr');
 const kRemoteAddress = Symbol('remoteAddress');
+const kPending = Symbol('pending');
+const kBodyRequest = Symbol('bodyRequest');
+const kQueuedBytes = Symbol('queuedBytes');
+const kSentBytes = Symbol('sentBytes');
+const kDrainAsked = Symbol('drainAsked');
+const kRequests = Symbol('requests');
+
+// The transport, for lib/request.js and lib/response.js.
+const kSend = Symbol('send');
+const kSetReading = Symbol('setReading');
+const kAskDrain = Symbol('askDrain');
+const kKeepAliveLines = Symbol('keepAliveLines');
+const kResponseEnded = Symbol('responseEnded');
+// What the ring reports, for lib/uring_backend.js.
+const kMatches = Symbol('matches');
+const kAddExchange = Symbol('addExchange');
+const kCountRequest = Symbol('countRequest');
+const kOnBody = Symbol('onBody');
+const kOnBodyEnd = Symbol('onBodyEnd');
+const kOnDrain = Symbol('onDrain');
+const kOnClose = Symbol('onClose');
 
 class UringSocket extends EventEmitter {
-  constructor(server, ring, slot, gen, family, port, addrBytes) {
+  // ring: the ServerRing that serves the connection (lib/uring_backend.js).
+  constructor(ring, slot, gen, family, port, addrBytes) {
     super();
-    this.server = server;
-    // Which of the server's rings (0 to rings - 1) serves the connection.
-    this.ring = ring;
-    this.slot = slot;
-    this.gen = gen;
-    this.remoteFamily = family === 6 ? 'IPv6' : 'IPv4';
+    this.server = ring.server;
+    this.remoteFamily = family;
     this.remotePort = port;
+    this.destroyed = false;
+    this[kRing] = ring;
+    this[kSlot] = slot;
+    this[kGen] = gen;
     this[kAddr] = addrBytes;
     this[kRemoteAddress] = undefined;
-    this.destroyed = false;
-    // Responses handed to the handler and not yet ended, oldest first.
-    this.pending = [];
-    // The request whose body is arriving, if any.
-    this.bodyRequest = null;
-    // Response bytes (heads and bodies, as JS counts them) handed to the
-    // ring thread, and those it reported sent; a DRAIN event was asked for.
-    this.queuedBytes = 0;
-    this.sentBytes = 0;
-    this.drainAsked = false;
-    this.requests = 0; // counted when maxRequestsPerSocket is set
+    this[kPending] = [];
+    this[kBodyRequest] = null;
+    // Response bytes (heads and bodies, as the ring thread counts them)
+    // queued for the ring thread, and those it reported sent; whether a
+    // DRAIN event was asked for and is still to come.
+    this[kQueuedBytes] = 0;
+    this[kSentBytes] = 0;
+    this[kDrainAsked] = false;
+    this[kRequests] = 0; // counted when maxRequestsPerSocket is set
   }
 
   // Closes the connection at once; its responses not yet ended are
   // aborted ('close' follows, as for a client that went away).
   destroy() {
-    if (!this.destroyed) this.server._abort(this);
+    if (!this.destroyed) this[kSend](0, C.OUT_ABORT, undefined, undefined, 0);
     return this;
+  }
+
+  // Which of the server's rings (0 to rings - 1) serves the connection.
+  get ring() {
+    return this[kRing].index;
   }
 
   // Response bytes written and not yet sent: what res.write() weighs
   // against the high-water mark.
   get writableLength() {
-    return this.queuedBytes - this.sentBytes;
+    return this[kQueuedBytes] - this[kSentBytes];
   }
 
   get remoteAddress() {
@@ -67,6 +101,112 @@ class UringSocket extends EventEmitter {
   setNoDelay() { return this; }
   setKeepAlive() { return this; }
   setTimeout() { return this; }
+
+  // ---- the transport ----
+
+  // Queues a chunk of response seq for the ring thread: head (a latin1
+  // string) and body (a string sent as UTF-8, or bytes, bodyBytes long)
+  // may each be undefined. Nothing goes once the connection is gone.
+  [kSend](seq, flags, head, body, bodyBytes) {
+    if (this.destroyed || !this[kRing].send(this[kSlot], this[kGen], seq, flags, head, body)) return;
+    // Counted as the ring thread counts what it sent (see kOnDrain).
+    if (head !== undefined) this[kQueuedBytes] += head.length;
+    this[kQueuedBytes] += bodyBytes;
+  }
+
+  // Asks the ring thread to stop or resume reading the connection.
+  [kSetReading](reading) {
+    this[kSend](0, reading ? C.OUT_RESUME : C.OUT_PAUSE, undefined, undefined, 0);
+  }
+
+  // Asks the ring thread for a DRAIN event, once until it comes.
+  [kAskDrain]() {
+    if (this[kDrainAsked]) return;
+    this[kDrainAsked] = true;
+    this[kSend](0, C.OUT_NOTIFY, undefined, undefined, 0);
+  }
+
+  // The head lines of a keep-alive response, as the server was listened.
+  get [kKeepAliveLines]() {
+    return this[kRing].keepAliveLines;
+  }
+
+  // res.end() was called: the exchange is over for this side.
+  [kResponseEnded](res) {
+    const pending = this[kPending];
+    const at = pending.indexOf(res);
+    if (at >= 0) pending.splice(at, 1);
+    // A body nobody reads once the response is out is read and dropped,
+    // as node:http does, so that the connection moves on.
+    const req = res.req;
+    if (!req.complete && req.readableFlowing === null) req.resume();
+  }
+
+  // ---- what the ring reports ----
+
+  // Whether gen is this connection's generation: a record for its slot
+  // may be about an earlier connection that had the slot.
+  [kMatches](gen) {
+    return this[kGen] === gen;
+  }
+
+  // A request arrived: res is pending until it ends; a request with a
+  // body receives the BODY events that follow, until END.
+  [kAddExchange](req, res, hasBody) {
+    this[kPending].push(res);
+    if (hasBody) {
+      this[kBodyRequest] = req;
+    } else {
+      req.complete = true;
+      req.push(null);
+    }
+  }
+
+  // Counts a request against maxRequestsPerSocket: returns how many came.
+  [kCountRequest]() {
+    return ++this[kRequests];
+  }
+
+  [kOnBody](chunk) {
+    if (this[kBodyRequest] !== null) this[kBodyRequest]._pushBody(chunk);
+  }
+
+  [kOnBodyEnd]() {
+    const req = this[kBodyRequest];
+    if (req === null) return;
+    this[kBodyRequest] = null;
+    req._endBody();
+  }
+
+  // Everything written is sent (sent: the bytes since the connection
+  // opened): responses that saw write() return false get their 'drain'.
+  [kOnDrain](sent) {
+    this[kSentBytes] = sent;
+    this[kDrainAsked] = false;
+    for (const res of this[kPending]) res._drained();
+  }
+
+  // The ring thread closed the connection.
+  [kOnClose]() {
+    this.destroyed = true;
+    const pending = this[kPending];
+    this[kPending] = [];
+    for (const res of pending) abortExchange(res);
+    this.emit('close');
+  }
+}
+
+// The connection closed before res.end(): tell the request and the response.
+function abortExchange(res) {
+  const req = res.req;
+  if (!req.complete) {
+    req.aborted = true;
+    req.emit('aborted');
+    const err = codedError(Error, 'ECONNRESET', 'aborted');
+    req.destroy(req.listenerCount('error') > 0 ? err : undefined);
+  }
+  res.destroyed = true;
+  res.emit('close');
 }
 
 function formatAddress(bytes) {
@@ -99,4 +239,18 @@ function compressIPv6(groups) {
   return `${head}::${tail}`;
 }
 
-module.exports = { UringSocket };
+module.exports = {
+  UringSocket,
+  kSend,
+  kSetReading,
+  kAskDrain,
+  kKeepAliveLines,
+  kResponseEnded,
+  kMatches,
+  kAddExchange,
+  kCountRequest,
+  kOnBody,
+  kOnBodyEnd,
+  kOnDrain,
+  kOnClose,
+};

@@ -7,6 +7,7 @@
 
 const assert = require('node:assert/strict');
 const { Ring } = require('..');
+const { kNative } = require('../lib/ring.js');
 const native = require('../lib/native.js');
 const { skipOnNodeBackend } = require('./helpers');
 
@@ -29,18 +30,18 @@ describe('Ring: operation constructors', () => {
   it('refuses an opcode outside the family, or unknown, with ERR_INVALID_ARG_VALUE', () => {
     const { opcodes } = native;
     const buf = Buffer.alloc(8);
-    refused(() => ring._native.fdop(opcodes.READ, 1, -1, 0), /^fdop: the opcode is not NOP/);
-    refused(() => ring._native.fdop(250, 1, -1, 0), /^fdop: the opcode is not NOP/);
-    refused(() => ring._native.fdop(2 ** 20, 1, -1, 0), /^fdop: the opcode is not NOP/);
-    refused(() => ring._native.rw(opcodes.NOP, 1, 0, buf, 0, 8, 0), /^rw: the opcode is not READ/);
-    refused(() => ring._native.rwv(opcodes.READ, 1, 0, [buf], -1), /^rwv: the opcode is not READV/);
-    refused(() => ring._native.path(opcodes.CLOSE, 1, '/', 0, 0), /^path: the opcode is not OPENAT/);
-    refused(() => ring._native.connect(1, 0, 'localhost', 80), /^connect: not an IP address/);
-    refused(() => ring._native.timeout(1, -1), /^timeout: ms is not a number >= 0/);
+    refused(() => ring[kNative].fdop(opcodes.READ, 1, -1, 0), /^fdop: the opcode is not NOP/);
+    refused(() => ring[kNative].fdop(250, 1, -1, 0), /^fdop: the opcode is not NOP/);
+    refused(() => ring[kNative].fdop(2 ** 20, 1, -1, 0), /^fdop: the opcode is not NOP/);
+    refused(() => ring[kNative].rw(opcodes.NOP, 1, 0, buf, 0, 8, 0), /^rw: the opcode is not READ/);
+    refused(() => ring[kNative].rwv(opcodes.READ, 1, 0, [buf], -1), /^rwv: the opcode is not READV/);
+    refused(() => ring[kNative].path(opcodes.CLOSE, 1, '/', 0, 0), /^path: the opcode is not OPENAT/);
+    refused(() => ring[kNative].connect(1, 0, 'localhost', 80), /^connect: not an IP address/);
+    refused(() => ring[kNative].timeout(1, -1), /^timeout: ms is not a number >= 0/);
   });
 
   it('leaves the ring working after a refusal', async () => {
-    assert.throws(() => ring._native.fdop(250, 1, -1, 0), TypeError);
+    assert.throws(() => ring[kNative].fdop(250, 1, -1, 0), TypeError);
     assert.equal(await ring.nop(), 0);
     assert.equal(ring.pending, 0);
   });

@@ -1,0 +1,182 @@
+'use strict';
+
+// The batch reader: the one place in lib/ that knows how a ring thread lays
+// out the batches it hands to JS (src/nu.h, enum nu_event). A batch is one
+// ArrayBuffer: nwords 32-bit words of records, then the bytes the records
+// point into (client addresses, request heads, body chunks). Each record
+// starts with its kind and the connection's slot and generation; the words
+// after those are the kind's own.
+//
+// The layout comes from the addon's constants. They are copied into
+// module-level constants here, so that the loop over a batch reads them as
+// cheaply as it would read literals.
+const native = require('./native');
+const { codedError } = require('./errors');
+
+// Without the addon there are no constants, and no batch to read either.
+const C = native.constants ?? {};
+const METHODS = native.methods;
+
+const EV_OPEN = C.EV_OPEN;
+const EV_REQUEST = C.EV_REQUEST;
+const EV_BODY = C.EV_BODY;
+const EV_END = C.EV_END;
+const EV_CLOSE = C.EV_CLOSE;
+const EV_STOPPED = C.EV_STOPPED;
+const EV_TIMEOUT = C.EV_TIMEOUT;
+const EV_DRAIN = C.EV_DRAIN;
+
+const REC_KIND = C.REC_KIND;
+const REC_SLOT = C.REC_SLOT;
+const REC_GEN = C.REC_GEN;
+const OPEN_FAMILY = C.OPEN_FAMILY;
+const OPEN_PORT = C.OPEN_PORT;
+const OPEN_ADDR_OFF = C.OPEN_ADDR_OFF;
+const OPEN_WORDS = C.OPEN_WORDS;
+const REQUEST_SEQ = C.REQUEST_SEQ;
+const REQUEST_INFO = C.REQUEST_INFO;
+const REQUEST_HEAD_OFF = C.REQUEST_HEAD_OFF;
+const REQUEST_NLENS = C.REQUEST_NLENS;
+const REQUEST_LENS = C.REQUEST_LENS;
+const REQUEST_WORDS = C.REQUEST_WORDS;
+const BODY_OFF = C.BODY_OFF;
+const BODY_LEN = C.BODY_LEN;
+const BODY_WORDS = C.BODY_WORDS;
+const END_WORDS = C.END_WORDS;
+const CLOSE_WORDS = C.CLOSE_WORDS;
+const TIMEOUT_WORDS = C.TIMEOUT_WORDS;
+const STOPPED_WORDS = C.STOPPED_WORDS;
+const DRAIN_SENT_LO = C.DRAIN_SENT_LO;
+const DRAIN_SENT_HI = C.DRAIN_SENT_HI;
+const DRAIN_WORDS = C.DRAIN_WORDS;
+
+// The REQUEST record's info word: the method's number, the version's two
+// 4-bit digits, and flags.
+const REQ_METHOD_MASK = C.REQ_METHOD_MASK;
+const REQ_MAJOR_SHIFT = C.REQ_MAJOR_SHIFT;
+const REQ_MINOR_SHIFT = C.REQ_MINOR_SHIFT;
+const REQ_KEEP_ALIVE = C.REQ_KEEP_ALIVE;
+const REQ_HAS_BODY = C.REQ_HAS_BODY;
+const REQ_EXPECT_CONTINUE = C.REQ_EXPECT_CONTINUE;
+
+// The OPEN record's family word for an IPv6 client (4 for IPv4).
+const FAMILY_IPV6 = 6;
+
+// Hands the records of one batch to sink, in the order the ring thread
+// wrote them, one call each:
+//   onOpen(slot, gen, family, port, addr)   a connection: family 'IPv4' or
+//                                           'IPv6', addr its bytes (a copy)
+//   onRequest(slot, gen, seq, info, words, bytes, at)
+//                                           a request head; at is its record,
+//                                           for requestUrl/requestRawHeaders
+//   onBody(slot, gen, chunk)                a view into the batch's bytes
+//   onEnd(slot, gen), onClose(slot, gen), onTimeout(slot, gen)
+//   onDrain(slot, gen, sent)                bytes sent since the connection opened
+//   onStopped()                             the ring thread is exiting
+// The sink should be of one class, so that these calls stay monomorphic.
+function readBatch(buffer, nwords, sink) {
+  const words = new Uint32Array(buffer, 0, nwords);
+  const bytes = Buffer.from(buffer, nwords * 4);
+  for (let i = 0; i < nwords;) {
+    const kind = words[i + REC_KIND];
+    if (kind === EV_STOPPED) { // the one record without a connection
+      sink.onStopped();
+      i += STOPPED_WORDS;
+      continue;
+    }
+    const slot = words[i + REC_SLOT];
+    const gen = words[i + REC_GEN];
+    switch (kind) {
+      case EV_REQUEST:
+        sink.onRequest(slot, gen, words[i + REQUEST_SEQ], words[i + REQUEST_INFO], words, bytes, i);
+        i += REQUEST_WORDS + words[i + REQUEST_NLENS];
+        break;
+      case EV_OPEN:
+        sink.onOpen(slot, gen, words[i + OPEN_FAMILY] === FAMILY_IPV6 ? 'IPv6' : 'IPv4',
+          words[i + OPEN_PORT], clientAddress(words, bytes, i));
+        i += OPEN_WORDS;
+        break;
+      case EV_BODY:
+        sink.onBody(slot, gen, bodyChunk(words, bytes, i));
+        i += BODY_WORDS;
+        break;
+      case EV_END:
+        sink.onEnd(slot, gen);
+        i += END_WORDS;
+        break;
+      case EV_CLOSE:
+        sink.onClose(slot, gen);
+        i += CLOSE_WORDS;
+        break;
+      case EV_TIMEOUT:
+        sink.onTimeout(slot, gen);
+        i += TIMEOUT_WORDS;
+        break;
+      case EV_DRAIN:
+        sink.onDrain(slot, gen, words[i + DRAIN_SENT_LO] + words[i + DRAIN_SENT_HI] * 2 ** 32);
+        i += DRAIN_WORDS;
+        break;
+      default:
+        throw codedError(Error, 'ERR_INTERNAL_ASSERTION',
+          `node-uring: corrupt batch: event ${kind} at word ${i}`);
+    }
+  }
+}
+
+// The client's address bytes of the OPEN record at i, copied: the socket
+// keeps them, and formats them only when asked.
+function clientAddress(words, bytes, i) {
+  const off = words[i + OPEN_ADDR_OFF];
+  const len = words[i + OPEN_FAMILY] === FAMILY_IPV6 ? 16 : 4;
+  return new Uint8Array(bytes.subarray(off, off + len));
+}
+
+// The BODY record at i's chunk, a view into the batch.
+function bodyChunk(words, bytes, i) {
+  const off = words[i + BODY_OFF];
+  return bytes.subarray(off, off + words[i + BODY_LEN]);
+}
+
+function requestMethod(info) {
+  return METHODS[info & REQ_METHOD_MASK];
+}
+
+function requestMajor(info) {
+  return (info >>> REQ_MAJOR_SHIFT) & 15;
+}
+
+function requestMinor(info) {
+  return (info >>> REQ_MINOR_SHIFT) & 15;
+}
+
+// A REQUEST record's head is its url, then each header's name and value,
+// back to back from head_off; lens[] holds their lengths in that order.
+function requestUrl(words, bytes, at) {
+  const off = words[at + REQUEST_HEAD_OFF];
+  return bytes.latin1Slice(off, off + words[at + REQUEST_LENS]);
+}
+
+// The header names and values of the REQUEST record at `at`, as rawHeaders.
+function requestRawHeaders(words, bytes, at) {
+  const nlens = words[at + REQUEST_NLENS];
+  const raw = new Array(nlens - 1);
+  let off = words[at + REQUEST_HEAD_OFF] + words[at + REQUEST_LENS];
+  for (let i = 1; i < nlens; i++) {
+    const len = words[at + REQUEST_LENS + i];
+    raw[i - 1] = bytes.latin1Slice(off, off + len);
+    off += len;
+  }
+  return raw;
+}
+
+module.exports = {
+  readBatch,
+  requestMethod,
+  requestMajor,
+  requestMinor,
+  requestUrl,
+  requestRawHeaders,
+  REQ_KEEP_ALIVE,
+  REQ_HAS_BODY,
+  REQ_EXPECT_CONTINUE,
+};

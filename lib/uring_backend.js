@@ -1,0 +1,327 @@
+'use strict';
+
+// The io_uring backend: what a Server runs on wherever io_uring can. Each
+// of its rings is a ring thread with a listening socket of its own on the
+// port; the ring thread accepts, parses and sends, and hands this thread
+// its events in batches. Here the rings are bound, their batches are read
+// (lib/batch.js) into sockets and 'request' events, and each ring is woken
+// once per batch of responses. It mirrors lib/node_backend.js, which serves
+// the same Server with node:http.
+const { EventEmitter } = require('node:events');
+const native = require('./native');
+const {
+  readBatch, requestMethod, requestMajor, requestMinor,
+  REQ_KEEP_ALIVE, REQ_HAS_BODY, REQ_EXPECT_CONTINUE,
+} = require('./batch');
+const { IncomingMessage } = require('./request');
+const { ServerResponse } = require('./response');
+const {
+  UringSocket, kMatches, kAddExchange, kCountRequest, kOnBody, kOnBodyEnd, kOnDrain, kOnClose,
+} = require('./socket');
+const { routeHeads } = require('./route');
+
+// The Server's options that the ring thread applies, by their names.
+const RING_OPTIONS = [
+  'maxHeaderSize', 'headersTimeout', 'requestTimeout', 'keepAliveTimeout',
+  'maxRequestBodySize', 'ringEntries', 'timeout',
+];
+
+// The head lines of a keep-alive response; Keep-Alive advertises the
+// timeout in whole seconds.
+function keepAliveLines(keepAliveTimeout) {
+  return keepAliveTimeout > 0
+    ? `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(keepAliveTimeout / 1000)}\r\n`
+    : 'Connection: keep-alive\r\n';
+}
+
+// What NativeServer#listen() takes: the Server's options, its routes
+// as the bytes the ring thread sends, and its static mounts.
+function nativeOptions(server, { host, port, backlog, routes, statics }, lines) {
+  const options = {
+    host: host ?? null, port, backlog,
+    // Each ring binds a socket of its own to the port.
+    reusePort: server.reusePort || server.rings > 1,
+    routes: routes.map((r) => ({ path: r.path, body: r.body, ...routeHeads(r, lines) })),
+    statics: statics.map(({ prefix, root }) => ({ prefix, root })),
+    keepAliveLines: lines,
+  };
+  for (const name of RING_OPTIONS) options[name] = server[name];
+  return options;
+}
+
+function flushNT(uring) {
+  uring.flush();
+}
+
+function rethrow(err) {
+  throw err;
+}
+
+// A throwing handler must not cost the other requests of its batch their
+// dispatch: its error is rethrown on its own, as an uncaught exception,
+// which is what node:http makes of it too.
+function emitSafely(server, event, req, res) {
+  try {
+    server.emit(event, req, res);
+  } catch (err) {
+    process.nextTick(rethrow, err);
+  }
+}
+
+// maxRequestsPerSocket, as node:http: the last request allowed is answered
+// with Connection: close, and any pipelined after it with 503. Returns
+// true when req got its 503.
+function refusedPastLimit(server, socket, req, res) {
+  const max = server.maxRequestsPerSocket;
+  const count = socket[kCountRequest]();
+  if (count >= max) res.shouldKeepAlive = false;
+  if (count <= max) return false;
+  server.emit('dropRequest', req, socket);
+  res.writeHead(503);
+  res.end();
+  return true;
+}
+
+// A connection past maxConnections: closed at once, with a 'drop' event.
+function dropConnection(server, socket) {
+  socket.destroy();
+  const local = server.address();
+  server.emit('drop', {
+    localAddress: local?.address, localPort: local?.port, localFamily: local?.family,
+    remoteAddress: socket.remoteAddress, remotePort: socket.remotePort,
+    remoteFamily: socket.remoteFamily,
+  });
+}
+
+// A Server's rings, listening on one port: to this backend what the
+// http.Server of lib/node_backend.js is to that one. It emits 'close' once
+// every ring thread has stopped.
+class UringServer extends EventEmitter {
+  constructor(server) {
+    super();
+    this.server = server;
+    this.rings = [];
+    this.port = 0;
+    // Connections open, as the rings reported them, for maxConnections.
+    this.connections = 0;
+    // Until every ring listens, connections are not the handler's: a start
+    // that failed is stopping the rings that did start.
+    this.starting = true;
+    this.closing = false;
+    // While a batch is handled, chunks sent wait for its end (corked); a
+    // flush is due once any ring has been sent chunks since the last one.
+    this.corked = false;
+    this.flushPending = false;
+  }
+
+  // Starts server.rings rings, where says: { host, port, backlog, routes,
+  // statics }. Returns null, or why the ring numbered `started` failed:
+  // { errno, syscall, port, started }, port being the one asked for, or
+  // the one the first ring bound.
+  listen(where) {
+    const lines = keepAliveLines(this.server.keepAliveTimeout);
+    const options = nativeOptions(this.server, where, lines);
+    for (let k = 0; k < this.server.rings; k++) {
+      const ring = new ServerRing(this, k, lines);
+      const result = ring.handle.listen(options, batchListener(ring));
+      if (result.errno !== undefined) {
+        return { errno: result.errno, syscall: result.syscall, port: options.port, started: k };
+      }
+      this.rings.push(ring);
+      // Port 0: the first bind picked the port, the other rings join it.
+      options.port = result.port;
+    }
+    this.port = options.port;
+    this.starting = false;
+    return null;
+  }
+
+  // Stops accepting on every ring. force: connections close at once;
+  // otherwise idle ones do, and the others once their responses are out.
+  close(force = false) {
+    this.closing = true;
+    for (const handle of this.handles()) handle.stop(force);
+  }
+
+  // Closes every connection now, in-flight responses included.
+  closeAllConnections() {
+    for (const handle of this.handles()) handle.closeConnections();
+  }
+
+  // As net.Server's: callback(null, count), the connections open on the
+  // ring threads (accepted and not yet fully closed).
+  getConnections(callback) {
+    let count = 0;
+    for (const handle of this.handles()) count += handle.liveConnections();
+    process.nextTick(callback, null, count);
+  }
+
+  ref() {
+    for (const handle of this.handles()) handle.ref();
+  }
+
+  unref() {
+    for (const handle of this.handles()) handle.unref();
+  }
+
+  // The native handles of the rings still running.
+  * handles() {
+    for (const ring of this.rings) if (ring.handle !== null) yield ring.handle;
+  }
+
+  // A ring was sent its first chunk since it was last flushed: one flush
+  // for them all, after the batch being handled or at the end of the tick.
+  flushSoon() {
+    if (this.flushPending) return;
+    this.flushPending = true;
+    if (!this.corked) process.nextTick(flushNT, this);
+  }
+
+  // Wakes the rings that were sent chunks, each once.
+  flush() {
+    this.flushPending = false;
+    for (const ring of this.rings) ring.flush();
+  }
+
+  // A ring thread is gone; 'close' once they all are.
+  ringStopped() {
+    if (this.rings.every((ring) => ring.handle === null)) this.emit('close');
+  }
+}
+
+// One ring thread and its listening socket: the native handle (null once
+// the ring stopped), and the connections it reported, by slot. Slots and
+// generations are the ring's own, so connections of two rings can share
+// them. It is the sink its batches are read into (lib/batch.js), and the
+// transport of its sockets (lib/socket.js).
+class ServerRing {
+  constructor(uring, index, keepAliveLines) {
+    this.uring = uring;
+    this.server = uring.server;
+    this.index = index;
+    this.handle = new native.NativeServer();
+    this.conns = [];
+    // Chunks were sent to it since its last flush.
+    this.flushPending = false;
+    // The head lines of a keep-alive response, fixed at listen().
+    this.keepAliveLines = keepAliveLines;
+  }
+
+  // Queues a response chunk (or a PAUSE, RESUME, NOTIFY or ABORT) for the
+  // ring thread; the wake-up comes with the next flush. Returns false when
+  // the ring has stopped: nothing was sent.
+  send(slot, gen, seq, flags, head, body) {
+    if (this.handle === null) return false;
+    this.handle.send(slot, gen, seq, flags, head, body);
+    if (!this.flushPending) {
+      this.flushPending = true;
+      this.uring.flushSoon();
+    }
+    return true;
+  }
+
+  flush() {
+    if (!this.flushPending) return;
+    this.flushPending = false;
+    if (this.handle !== null) this.handle.flush();
+  }
+
+  // One batch from the ring thread: the events of one completion drain.
+  // What its handlers write is flushed once, after it.
+  onBatch(buffer, nwords) {
+    const uring = this.uring;
+    uring.corked = true;
+    try {
+      readBatch(buffer, nwords, this);
+    } finally {
+      uring.corked = false;
+      if (uring.flushPending) uring.flush();
+    }
+  }
+
+  // The socket of (slot, gen), or undefined once that connection is gone.
+  connection(slot, gen) {
+    const socket = this.conns[slot];
+    return socket !== undefined && socket[kMatches](gen) ? socket : undefined;
+  }
+
+  // ---- the records of a batch (see readBatch) ----
+
+  onOpen(slot, gen, family, port, addr) {
+    const uring = this.uring;
+    if (uring.starting) return; // a failed start is stopping this ring
+    const socket = new UringSocket(this, slot, gen, family, port, addr);
+    this.conns[slot] = socket;
+    if (++uring.connections > (this.server.maxConnections ?? Infinity)) {
+      dropConnection(this.server, socket);
+    }
+  }
+
+  onRequest(slot, gen, seq, info, words, bytes, at) {
+    const socket = this.connection(slot, gen);
+    if (socket === undefined) return;
+    const req = new IncomingMessage(socket, requestMethod(info), requestMajor(info),
+      requestMinor(info), words, bytes, at);
+    const keepAlive = (info & REQ_KEEP_ALIVE) !== 0 && !this.uring.closing;
+    const res = new ServerResponse(req, seq, keepAlive);
+    socket[kAddExchange](req, res, (info & REQ_HAS_BODY) !== 0);
+    const server = this.server;
+    if (server.maxRequestsPerSocket > 0 && refusedPastLimit(server, socket, req, res)) return;
+    if (info & REQ_EXPECT_CONTINUE) {
+      if (server.listenerCount('checkContinue') > 0) {
+        emitSafely(server, 'checkContinue', req, res);
+        return;
+      }
+      res.writeContinue();
+    }
+    emitSafely(server, 'request', req, res);
+  }
+
+  onBody(slot, gen, chunk) {
+    const socket = this.connection(slot, gen);
+    if (socket !== undefined) socket[kOnBody](chunk);
+  }
+
+  onEnd(slot, gen) {
+    const socket = this.connection(slot, gen);
+    if (socket !== undefined) socket[kOnBodyEnd]();
+  }
+
+  onClose(slot, gen) {
+    const socket = this.connection(slot, gen);
+    if (socket === undefined) return;
+    this.conns[slot] = undefined;
+    this.uring.connections--;
+    socket[kOnClose]();
+  }
+
+  // No traffic on a connection for server.timeout: 'timeout' on the server
+  // and the socket, or, with nobody listening, the connection goes.
+  onTimeout(slot, gen) {
+    const socket = this.connection(slot, gen);
+    if (socket === undefined) return;
+    const heard = this.server.emit('timeout', socket);
+    if (!socket.emit('timeout') && !heard) socket.destroy();
+  }
+
+  // Everything written on a connection is sent.
+  onDrain(slot, gen, sent) {
+    const socket = this.connection(slot, gen);
+    if (socket !== undefined) socket[kOnDrain](sent);
+  }
+
+  // The ring thread is gone, its connections closed and its port let go.
+  onStopped() {
+    this.handle = null;
+    this.conns = [];
+    this.uring.ringStopped();
+  }
+}
+
+// The native handle's batch callback, made out here rather than in the
+// constructor, whose context it would share.
+function batchListener(ring) {
+  return (buffer, nwords) => ring.onBatch(buffer, nwords);
+}
+
+module.exports = { UringServer };

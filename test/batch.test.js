@@ -1,0 +1,152 @@
+'use strict';
+
+// lib/batch.js against the addon: a ring thread's real batches, of a shape
+// the test knows, read back record by record and field by field. A reader
+// whose offsets or record sizes differ from what the ring thread writes
+// fails here, naming the field, rather than as a hang or a garbled header
+// somewhere else in the suite. (test/batch_layout.test.js checks the
+// constants themselves.)
+
+const assert = require('node:assert/strict');
+const net = require('node:net');
+const { once } = require('node:events');
+const native = require('../lib/native');
+const batch = require('../lib/batch');
+const { skipOnNodeBackend } = require('./helpers');
+
+// The options NativeServer#listen() reads, as lib/uring_backend.js passes them.
+function listenOptions(overrides) {
+  return {
+    host: '127.0.0.1', port: 0, backlog: 16, reusePort: false, ringEntries: 64,
+    maxHeaderSize: 16 * 1024, headersTimeout: 60000, requestTimeout: 300000,
+    keepAliveTimeout: 5000, maxRequestBodySize: 0, timeout: 0,
+    routes: [], statics: [], keepAliveLines: 'Connection: keep-alive\r\n',
+    ...overrides,
+  };
+}
+
+// A batch sink that keeps every record as a plain object, and lets a test
+// wait for the first record of a kind that matches.
+class Recorder {
+  constructor() {
+    this.records = [];
+    this.waiting = [];
+    this.error = null;
+  }
+
+  onOpen(slot, gen, family, port, addr) {
+    this.add({ kind: 'open', slot, gen, family, port, addr: [...addr] });
+  }
+
+  onRequest(slot, gen, seq, info, words, bytes, at) {
+    this.add({
+      kind: 'request', slot, gen, seq,
+      method: batch.requestMethod(info),
+      version: `${batch.requestMajor(info)}.${batch.requestMinor(info)}`,
+      keepAlive: (info & batch.REQ_KEEP_ALIVE) !== 0,
+      hasBody: (info & batch.REQ_HAS_BODY) !== 0,
+      url: batch.requestUrl(words, bytes, at),
+      rawHeaders: batch.requestRawHeaders(words, bytes, at),
+    });
+  }
+
+  onBody(slot, gen, chunk) { this.add({ kind: 'body', slot, gen, text: chunk.toString('latin1') }); }
+  onEnd(slot, gen) { this.add({ kind: 'end', slot, gen }); }
+  onClose(slot, gen) { this.add({ kind: 'close', slot, gen }); }
+  onTimeout(slot, gen) { this.add({ kind: 'timeout', slot, gen }); }
+  onDrain(slot, gen, sent) { this.add({ kind: 'drain', slot, gen, sent }); }
+  onStopped() { this.add({ kind: 'stopped' }); }
+
+  // The batch callback: a reader that loses its place throws, and the
+  // waiting test fails with that error.
+  listener() {
+    return (buffer, nwords) => {
+      try {
+        batch.readBatch(buffer, nwords, this);
+      } catch (err) {
+        this.error = err;
+        for (const w of this.waiting.splice(0)) w.reject(err);
+      }
+    };
+  }
+
+  add(record) {
+    this.records.push(record);
+    const still = [];
+    for (const w of this.waiting) {
+      if (w.kind === record.kind && w.match(record)) w.resolve(record);
+      else still.push(w);
+    }
+    this.waiting = still;
+  }
+
+  next(kind, match = () => true) {
+    if (this.error) return Promise.reject(this.error);
+    const seen = this.records.find((r) => r.kind === kind && match(r));
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => this.waiting.push({ kind, match, resolve, reject }));
+  }
+}
+
+describe('batch reader (lib/batch.js) against the addon', function () {
+  let handle = null;
+  const clients = [];
+
+  before(function () {
+    skipOnNodeBackend(this, 'no ring thread writes batches there');
+  });
+
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.destroy();
+    if (handle !== null) {
+      handle.stop(true);
+      handle = null;
+    }
+  });
+
+  it('reads a connection, a request with a body, a drain, a timeout, a close and the stop', async () => {
+    const recorder = new Recorder();
+    handle = new native.NativeServer();
+    const result = handle.listen(listenOptions({ timeout: 200 }), recorder.listener());
+    assert.equal(result.errno, undefined, JSON.stringify(result));
+
+    const client = net.connect(result.port, '127.0.0.1');
+    clients.push(client);
+    await once(client, 'connect');
+    client.write('POST /echo?x=1 HTTP/1.1\r\nHost: t\r\nX-Two: a b\r\nContent-Length: 5\r\n\r\nhello');
+
+    const open = await recorder.next('open');
+    assert.deepEqual(open, {
+      kind: 'open', slot: open.slot, gen: open.gen, family: 'IPv4', port: client.localPort,
+      addr: [127, 0, 0, 1],
+    });
+    const conn = (r) => r.slot === open.slot && r.gen === open.gen;
+    assert.deepEqual(await recorder.next('request', conn), {
+      kind: 'request', slot: open.slot, gen: open.gen, seq: 0, method: 'POST', version: '1.1',
+      keepAlive: true, hasBody: true, url: '/echo?x=1',
+      rawHeaders: ['Host', 't', 'X-Two', 'a b', 'Content-Length', '5'],
+    });
+    assert.equal((await recorder.next('body', conn)).text, 'hello');
+    await recorder.next('end', conn);
+
+    // A response, then a wish to hear once all of it is sent: the DRAIN
+    // record counts the head's and the body's bytes.
+    const head = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n';
+    const C = native.constants;
+    handle.send(open.slot, open.gen, 0, C.OUT_END, head, 'ok');
+    handle.send(open.slot, open.gen, 0, C.OUT_NOTIFY, undefined, undefined);
+    handle.flush();
+    assert.equal((await recorder.next('drain', conn)).sent, head.length + 2);
+
+    // No traffic for the timeout: a TIMEOUT record (the ring thread leaves
+    // the connection open; the JS side decides).
+    await recorder.next('timeout', conn);
+    client.end();
+    await recorder.next('close', conn);
+
+    handle.stop(false);
+    handle = null;
+    await recorder.next('stopped');
+    assert.equal(recorder.error, null);
+  });
+});
