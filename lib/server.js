@@ -16,6 +16,7 @@ const { UringSocket } = require('./socket');
 const { errnoException, uringUnavailable, codedError } = require('./errors');
 const { createNodeServer, listenOptions, closeNodeServer } = require('./node_backend');
 const { makeRoute, routeHeads, matchRoute } = require('./route');
+const headLines = require('./head');
 const { makeStatic } = require('./static');
 
 const C = native.constants;
@@ -286,9 +287,7 @@ class Server extends EventEmitter {
   }
 
   _bindUring(host, port, backlog) {
-    const keepAliveLines = this.keepAliveTimeout > 0
-      ? `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(this.keepAliveTimeout / 1000)}\r\n`
-      : 'Connection: keep-alive\r\n';
+    const keepAliveLines = headLines.keepAliveLines(this.keepAliveTimeout);
     const options = {
       host: host ?? null, port, backlog,
       // Each ring binds a socket of its own to the port.
