@@ -1,8 +1,24 @@
 {
   # nu_asan=1 (npm run build:asan) builds with AddressSanitizer and UBSan.
-  "variables": { "nu_asan%": 0 },
+  #
+  # One static library per layer of src/, each seeing only the headers of
+  # the layers below it (its include_dirs; headers are included by name,
+  # never by path), so that a layer reaching into another fails to build:
+  #   core   src/core, and src for nu.h
+  #   queue  core, queue
+  #   http   core, http, static (http drives static's file.h)
+  #   static core, http, static (static uses http's date.h)
+  #   addon  everything
+  # test/layers.test.js checks the same rules from the sources.
+  "variables": {
+    "nu_asan%": 0,
+    "nu_warnings": [ "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter" ]
+  },
   "target_defaults": {
     "cflags": [ "-fvisibility=hidden", "-fno-omit-frame-pointer" ],
+    "cflags_c": [ "-std=gnu11" ],
+    "cflags_cc": [ "-std=c++17" ],
+    "defines": [ "_GNU_SOURCE" ],
     "conditions": [
       [ "nu_asan==1", {
         "cflags": [ "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined" ],
@@ -21,42 +37,87 @@
       "include_dirs": [ "/usr/share/include/llhttp" ],
       "cflags": [ "-w" ],
       "sources": [
-        "src/llhttp/llhttp_api.c",
-        "src/llhttp/llhttp_http.c",
-        "src/llhttp/llhttp_llhttp.c"
+        "src/http/llhttp/llhttp_api.c",
+        "src/http/llhttp/llhttp_http.c",
+        "src/http/llhttp/llhttp_llhttp.c"
       ],
       "direct_dependent_settings": {
         "include_dirs": [ "/usr/share/include/llhttp" ]
       }
     },
     {
-      "target_name": "node_uring",
-      "dependencies": [ "nu_llhttp", "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except" ],
+      # The machinery the server and the queue share. It sees queue only
+      # until handoff stops freeing the queue's operations itself.
+      "target_name": "nu_core",
+      "type": "static_library",
+      "include_dirs": [ "src", "src/core", "src/queue" ],
+      "cflags": [ "<@(nu_warnings)" ],
       "sources": [
-        "src/addon.cc",
-        "src/conn.c",
-        "src/date.c",
-        "src/file.c",
-        "src/grow.c",
-        "src/handoff.c",
-        "src/http.c",
-        "src/listen.c",
-        "src/loop.c",
-        "src/mime.c",
-        "src/mount.c",
-        "src/ops.c",
-        "src/probe.c",
-        "src/queue.c",
-        "src/ring.c",
-        "src/route.c",
-        "src/server.c",
-        "src/thread.c",
-        "src/timeout.c"
+        "src/core/grow.c",
+        "src/core/handoff.c",
+        "src/core/listen.c",
+        "src/core/ring.c",
+        "src/core/thread.c"
+      ]
+    },
+    {
+      # The Ring API.
+      "target_name": "nu_queue",
+      "type": "static_library",
+      "include_dirs": [ "src", "src/core", "src/queue" ],
+      "cflags": [ "<@(nu_warnings)" ],
+      "sources": [
+        "src/queue/ops.c",
+        "src/queue/probe.c",
+        "src/queue/queue.c"
+      ]
+    },
+    {
+      # The HTTP server.
+      "target_name": "nu_http",
+      "type": "static_library",
+      "dependencies": [ "nu_llhttp" ],
+      "include_dirs": [ "src", "src/core", "src/http", "src/static" ],
+      "cflags": [ "<@(nu_warnings)" ],
+      "sources": [
+        "src/http/conn.c",
+        "src/http/date.c",
+        "src/http/http.c",
+        "src/http/loop.c",
+        "src/http/route.c",
+        "src/http/server.c",
+        "src/http/timeout.c"
+      ]
+    },
+    {
+      # Static files, served by the HTTP server's ring thread.
+      "target_name": "nu_static",
+      "type": "static_library",
+      "dependencies": [ "nu_llhttp" ],
+      "include_dirs": [ "src", "src/core", "src/http", "src/static" ],
+      "cflags": [ "<@(nu_warnings)" ],
+      "sources": [
+        "src/static/file.c",
+        "src/static/mime.c",
+        "src/static/mount.c"
+      ]
+    },
+    {
+      # The node-addon-api glue: the only C++, the only layer that sees all.
+      "target_name": "node_uring",
+      "dependencies": [
+        "nu_core", "nu_queue", "nu_http", "nu_static", "nu_llhttp",
+        "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"
       ],
-      "defines": [ "NAPI_VERSION=8", "_GNU_SOURCE", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS" ],
-      "cflags": [ "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter" ],
-      "cflags_c": [ "-std=gnu11" ],
-      "cflags_cc": [ "-std=c++17" ],
+      "include_dirs": [ "src", "src/core", "src/http", "src/static", "src/queue" ],
+      "sources": [
+        "src/addon/init.cc",
+        "src/addon/probe.cc",
+        "src/addon/ring.cc",
+        "src/addon/server.cc"
+      ],
+      "defines": [ "NAPI_VERSION=8", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS" ],
+      "cflags": [ "<@(nu_warnings)" ],
       "libraries": [ "-Wl,-Bstatic", "-luring", "-Wl,-Bdynamic" ],
       "ldflags": [ "-Wl,-Bsymbolic" ]
     }

@@ -1,0 +1,65 @@
+// init.cc: the module's exports, put together from the other files, and
+// the constants lib/ shares with the C core.
+#include <liburing.h>
+
+#include "addon.h"
+
+namespace {
+
+using namespace nu_addon;
+
+Napi::Object Constants(Napi::Env env) {
+  Napi::Object c = Napi::Object::New(env);
+  SetConstant(c, "EV_OPEN", NU_EV_OPEN);
+  SetConstant(c, "EV_REQUEST", NU_EV_REQUEST);
+  SetConstant(c, "EV_BODY", NU_EV_BODY);
+  SetConstant(c, "EV_END", NU_EV_END);
+  SetConstant(c, "EV_CLOSE", NU_EV_CLOSE);
+  SetConstant(c, "EV_STOPPED", NU_EV_STOPPED);
+  SetConstant(c, "REQ_METHOD_MASK", NU_REQ_METHOD_MASK);
+  SetConstant(c, "REQ_MAJOR_SHIFT", NU_REQ_MAJOR_SHIFT);
+  SetConstant(c, "REQ_MINOR_SHIFT", NU_REQ_MINOR_SHIFT);
+  SetConstant(c, "REQ_KEEP_ALIVE", NU_REQ_KEEP_ALIVE);
+  SetConstant(c, "REQ_HAS_BODY", NU_REQ_HAS_BODY);
+  SetConstant(c, "REQ_EXPECT_CONTINUE", NU_REQ_EXPECT_CONTINUE);
+  SetConstant(c, "REQ_UPGRADE", NU_REQ_UPGRADE);
+  SetConstant(c, "OUT_END", NU_OUT_END);
+  SetConstant(c, "OUT_CLOSE", NU_OUT_CLOSE);
+  SetConstant(c, "OUT_CHUNKED", NU_OUT_CHUNKED);
+  SetConstant(c, "OUT_PAUSE", NU_OUT_PAUSE);
+  SetConstant(c, "OUT_RESUME", NU_OUT_RESUME);
+  SetConstant(c, "OUT_NOTIFY", NU_OUT_NOTIFY);
+  SetConstant(c, "OUT_ABORT", NU_OUT_ABORT);
+  SetConstant(c, "EV_DRAIN", NU_EV_DRAIN);
+  SetConstant(c, "EV_TIMEOUT", NU_EV_TIMEOUT);
+  SetConstant(c, "SETUP_SQPOLL", IORING_SETUP_SQPOLL);
+  SetConstant(c, "SETUP_COOP_TASKRUN", IORING_SETUP_COOP_TASKRUN);
+  SetConstant(c, "SETUP_SINGLE_ISSUER", IORING_SETUP_SINGLE_ISSUER);
+  SetConstant(c, "SETUP_DEFER_TASKRUN", IORING_SETUP_DEFER_TASKRUN);
+  return c;
+}
+
+// The request methods llhttp knows, by number: what REQUEST events carry.
+Napi::Array Methods(Napi::Env env) {
+  Napi::Array methods = Napi::Array::New(env);
+  for (uint32_t i = 0; const char *name = nu_http_method_name(i); i++)
+    methods.Set(i, Napi::String::New(env, name));
+  return methods;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("opcodes", Opcodes(env));
+  exports.Set("methods", Methods(env));
+  exports.Set("NativeServer", NativeServerClass(env));
+  exports.Set("NativeRing", NativeRingClass(env));
+  exports.Set("probe", Napi::Function::New<Probe>(env, "probe"));
+  exports.Set("listenSocket",
+              Napi::Function::New<ListenSocket>(env, "listenSocket"));
+  exports.Set("constants", Constants(env));
+  exports.Set("llhttpVersion", Napi::String::New(env, nu_llhttp_version()));
+  return exports;
+}
+
+} // namespace
+
+NODE_API_MODULE(node_uring, Init)

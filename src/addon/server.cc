@@ -1,0 +1,282 @@
+// server.cc: NativeServer, the JS object in front of a struct nu_server
+// (lib/server.js drives it): listen(), send() of response chunks, stop().
+#include <cstring>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include "addon.h"
+#include "context.h"
+
+namespace nu_addon {
+namespace {
+
+// A server as a Context's core (see context.h).
+struct ServerCore {
+  using Type = nu_server;
+  static void Stop(nu_server *s) { nu_server_stop(s, 1); }
+  static void Join(nu_server *s) { nu_server_join(s); }
+  static void Destroy(nu_server *s) { nu_server_destroy(s); }
+  static void Done(nu_server *s, nu_batch *b) { nu_server_batch_done(s, b); }
+  static napi_status ToJs(napi_env env, nu_batch *b, napi_value argv[2]);
+};
+
+// A server's batch: one ArrayBuffer, index words first, then bytes, and
+// the number of words.
+napi_status ServerCore::ToJs(napi_env env, nu_batch *b, napi_value argv[2]) {
+  size_t word_bytes = static_cast<size_t>(b->nwords) * sizeof(uint32_t);
+  void *dst = nullptr;
+  napi_status st =
+      napi_create_arraybuffer(env, word_bytes + b->nbytes, &dst, &argv[0]);
+  if (st != napi_ok)
+    return st;
+  memcpy(dst, b->words, word_bytes);
+  if (b->nbytes)
+    memcpy(static_cast<char *>(dst) + word_bytes, b->bytes, b->nbytes);
+  return napi_create_uint32(env, b->nwords, &argv[1]);
+}
+
+using ServerContext = Context<ServerCore>;
+
+// A string's latin1 bytes: heads are built by JS in latin1.
+std::string Latin1(Napi::Value v) {
+  size_t len = 0;
+  napi_get_value_string_latin1(v.Env(), v, nullptr, 0, &len);
+  std::string s(len, '\0');
+  napi_get_value_string_latin1(v.Env(), v, s.data(), len + 1, &len);
+  return s;
+}
+
+// listen()'s routes ([{ path, keepHead, closeHead, body }], checked by
+// lib/route.js) as nu_route_specs, with the bytes they point into; the
+// core copies them before listen() returns.
+struct RouteSpecs {
+  std::deque<std::string> strings; // a deque: growing moves none of them
+  std::vector<nu_route_spec> specs;
+
+  explicit RouteSpecs(Napi::Value value) {
+    if (!value.IsArray())
+      return;
+    Napi::Array list = value.As<Napi::Array>();
+    for (uint32_t i = 0; i < list.Length(); i++) {
+      Napi::Object r = list.Get(i).As<Napi::Object>();
+      const std::string &path = Keep(r.Get("path"));
+      const std::string &keep = Keep(r.Get("keepHead"));
+      const std::string &close = Keep(r.Get("closeHead"));
+      Napi::Buffer<char> body = r.Get("body").As<Napi::Buffer<char>>();
+      specs.push_back({path.data(), path.size(), keep.data(), keep.size(),
+                       close.data(), close.size(), body.Data(), body.Length()});
+    }
+  }
+
+  // A head as its latin1 bytes, or a path, kept until the core copied it.
+  const std::string &Keep(Napi::Value v) {
+    strings.push_back(Latin1(v));
+    return strings.back();
+  }
+};
+
+// listen()'s statics ([{ prefix, root }], checked by lib/static.js) as
+// nu_mount_specs; the core copies them before listen() returns.
+struct MountSpecs {
+  std::deque<std::string> strings;
+  std::vector<nu_mount_spec> specs;
+
+  explicit MountSpecs(Napi::Value value) {
+    if (!value.IsArray())
+      return;
+    Napi::Array list = value.As<Napi::Array>();
+    for (uint32_t i = 0; i < list.Length(); i++) {
+      Napi::Object m = list.Get(i).As<Napi::Object>();
+      strings.push_back(m.Get("prefix").As<Napi::String>().Utf8Value());
+      const std::string &prefix = strings.back();
+      strings.push_back(m.Get("root").As<Napi::String>().Utf8Value());
+      specs.push_back({prefix.data(), prefix.size(), strings.back().c_str()});
+    }
+  }
+};
+
+class NativeServer : public ContextOwner<NativeServer, ServerCore> {
+public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(
+        env, "NativeServer",
+        {InstanceMethod<&NativeServer::Listen>("listen"),
+         InstanceMethod<&NativeServer::Send>("send"),
+         InstanceMethod<&NativeServer::Flush>("flush"),
+         InstanceMethod<&NativeServer::Stop>("stop"),
+         InstanceMethod<&NativeServer::CloseConnections>("closeConnections"),
+         InstanceMethod("ref", &NativeServer::Ref),
+         InstanceMethod("unref", &NativeServer::Unref),
+         InstanceMethod<&NativeServer::LiveConnections>("liveConnections")});
+  }
+
+  explicit NativeServer(const Napi::CallbackInfo &info) : ContextOwner(info) {}
+
+private:
+  nu_server *Running(const Napi::CallbackInfo &info) {
+    if (ctx_ == nullptr || ctx_->core == nullptr) {
+      Napi::Error::New(info.Env(), "the server is not running")
+          .ThrowAsJavaScriptException();
+      return nullptr;
+    }
+    return ctx_->core;
+  }
+
+  // listen({ host, port, backlog, reusePort, maxHeaderSize, ringEntries,
+  //          headersTimeout, requestTimeout, keepAliveTimeout }, onBatch)
+  //   -> { port, setupFlags } | { errno, syscall }
+  // lib/server.js validates the options; missing numbers read as 0.
+  Napi::Value Listen(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (ctx_ != nullptr || info.Length() < 2 || !info[0].IsObject() ||
+        !info[1].IsFunction()) {
+      Napi::TypeError::New(env, "listen: bad arguments or already listening")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::Object opts = info[0].As<Napi::Object>();
+    Napi::Value host_value = opts.Get("host");
+    std::string host =
+        host_value.IsString() ? host_value.As<Napi::String>().Utf8Value() : "";
+    int fd = -1, port = 0;
+    const char *op = "";
+    int err = nu_listen(host_value.IsString() ? host.c_str() : nullptr,
+                        static_cast<int>(Uint32Option(opts, "port")),
+                        static_cast<int>(Uint32Option(opts, "backlog")),
+                        opts.Get("reusePort").ToBoolean(), &fd, &port, &op);
+    if (err < 0)
+      return Fail(env, err, op);
+
+    auto *ctx = ServerContext::New(env, info[1], "node-uring server");
+    if (ctx == nullptr) {
+      close(fd);
+      return env.Undefined();
+    }
+    nu_server_config cfg{};
+    cfg.listen_fd = fd;
+    cfg.max_header_size = Uint32Option(opts, "maxHeaderSize");
+    Napi::Value max_body = opts.Get("maxRequestBodySize");
+    cfg.max_body_size =
+        max_body.IsNumber()
+            ? static_cast<uint64_t>(max_body.As<Napi::Number>().DoubleValue())
+            : 0;
+    cfg.sq_entries = Uint32Option(opts, "ringEntries");
+    cfg.headers_timeout_ms = Uint32Option(opts, "headersTimeout");
+    cfg.request_timeout_ms = Uint32Option(opts, "requestTimeout");
+    cfg.keep_alive_timeout_ms = Uint32Option(opts, "keepAliveTimeout");
+    cfg.socket_timeout_ms = Uint32Option(opts, "timeout");
+    RouteSpecs routes(opts.Get("routes"));
+    cfg.routes = routes.specs.data();
+    cfg.nroutes = static_cast<uint32_t>(routes.specs.size());
+    MountSpecs mounts(opts.Get("statics"));
+    cfg.mounts = mounts.specs.data();
+    cfg.nmounts = static_cast<uint32_t>(mounts.specs.size());
+    std::string keep_alive_lines = Latin1(opts.Get("keepAliveLines"));
+    cfg.keep_alive_lines = keep_alive_lines.data();
+    cfg.keep_alive_lines_len = keep_alive_lines.size();
+    cfg.deliver = ServerContext::Deliver;
+    cfg.exited = ServerContext::Exited;
+    cfg.ctx = ctx;
+    nu_server *server = nullptr;
+    err = nu_server_start(&cfg, &server, &op);
+    if (err < 0) {
+      close(fd);
+      ctx->Abandon();
+      return Fail(env, err, op);
+    }
+    ctx->Attach(env, server, this);
+    ctx_ = ctx;
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("port", Napi::Number::New(env, port));
+    result.Set("setupFlags",
+               Napi::Number::New(env, nu_server_setup_flags(server)));
+    return result;
+  }
+
+  // send(slot, gen, seq, flags, head: string|undefined,
+  //      body: string|Uint8Array|undefined)
+  Napi::Value Send(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    nu_server *server = Running(info);
+    if (server == nullptr)
+      return env.Undefined();
+    napi_value head = info[4], body = info[5];
+    size_t head_len = 0, body_len = 0;
+    void *body_bytes = nullptr;
+    bool head_is_string = info[4].IsString();
+    bool body_is_string = info[5].IsString();
+
+    if (head_is_string)
+      napi_get_value_string_latin1(env, head, nullptr, 0, &head_len);
+    if (body_is_string) {
+      napi_get_value_string_utf8(env, body, nullptr, 0, &body_len);
+    } else if (info[5].IsTypedArray()) {
+      Napi::Uint8Array bytes = info[5].As<Napi::Uint8Array>();
+      body_bytes = bytes.Data();
+      body_len = bytes.ByteLength();
+    }
+    if (head_len + body_len > NU_OUT_MAX) {
+      Napi::RangeError err = Napi::RangeError::New(
+          env, "a response chunk is limited to 4 GiB; write it in parts");
+      err.Set("code", Napi::String::New(env, "ERR_OUT_OF_RANGE"));
+      NAPI_THROW(err, env.Undefined());
+    }
+    nu_out *o = nu_out_new(info[0].As<Napi::Number>().Uint32Value(),
+                           info[1].As<Napi::Number>().Uint32Value(),
+                           info[2].As<Napi::Number>().Uint32Value(),
+                           info[3].As<Napi::Number>().Uint32Value(), head_len,
+                           body_len);
+    if (o == nullptr) {
+      NAPI_THROW(Napi::Error::New(env, "out of memory for a response"),
+                 env.Undefined());
+    }
+    if (head_is_string)
+      napi_get_value_string_latin1(env, head, o->data, head_len + 1, nullptr);
+    if (body_is_string)
+      napi_get_value_string_utf8(env, body, o->data + o->body_off, body_len + 1,
+                                 nullptr);
+    else if (body_len > 0)
+      memcpy(o->data + o->body_off, body_bytes, body_len);
+    nu_out_seal(o);
+    nu_server_send(server, o);
+    return env.Undefined();
+  }
+
+  // liveConnections(): what the ring thread holds open (tests, stats).
+  Napi::Value LiveConnections(const Napi::CallbackInfo &info) {
+    nu_server *server = Running(info);
+    if (server == nullptr)
+      return info.Env().Undefined();
+    return Napi::Number::New(info.Env(), nu_server_live_connections(server));
+  }
+
+  Napi::Value Flush(const Napi::CallbackInfo &info) {
+    if (nu_server *server = Running(info))
+      nu_server_flush(server);
+    return info.Env().Undefined();
+  }
+
+  // stop(force): see nu_server_stop().
+  Napi::Value Stop(const Napi::CallbackInfo &info) {
+    if (nu_server *server = Running(info))
+      nu_server_stop(server, info[0].ToBoolean());
+    return info.Env().Undefined();
+  }
+
+  Napi::Value CloseConnections(const Napi::CallbackInfo &info) {
+    if (nu_server *server = Running(info))
+      nu_server_close_connections(server);
+    return info.Env().Undefined();
+  }
+};
+
+} // namespace
+
+Napi::Function NativeServerClass(Napi::Env env) {
+  return NativeServer::Init(env);
+}
+
+} // namespace nu_addon
