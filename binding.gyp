@@ -82,6 +82,7 @@
       "sources": [
         "src/http/conn.c",
         "src/http/date.c",
+        "src/http/head_end.c",
         "src/http/http.c",
         "src/http/loop.c",
         "src/http/route.c",
@@ -97,6 +98,7 @@
       "include_dirs": [ "src", "src/core", "src/http", "src/static" ],
       "cflags": [ "<@(nu_warnings)" ],
       "sources": [
+        "src/static/conditional.c",
         "src/static/file.c",
         "src/static/mime.c",
         "src/static/mount.c"

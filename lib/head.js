@@ -5,7 +5,7 @@
 // made here only, so that a default header is added in one place for JS
 // responses and routes alike. The ring thread ends the heads it builds
 // (routes, static files, its error responses) with the same lines from
-// src/http/head.c; test/head.test.js holds the two to the same bytes. The
+// src/http/head_end.c; test/head.test.js holds the two to the same bytes. The
 // node backend's heads are node:http's own.
 
 // The lines of a response after which the connection closes.
@@ -13,11 +13,13 @@ const CLOSE_LINES = 'Connection: close\r\n';
 
 // The lines of a response after which the connection stays open, as
 // node:http writes them: the Keep-Alive line advertises keepAliveTimeout
-// (ms) in whole seconds, and is left out when there is no timeout.
-function keepAliveLines(keepAliveTimeout) {
-  return keepAliveTimeout > 0
-    ? `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(keepAliveTimeout / 1000)}\r\n`
-    : 'Connection: keep-alive\r\n';
+// (ms) in whole seconds and, when set, maxRequestsPerSocket; there is none
+// without a timeout. The ring thread's heads never say max=: the requests
+// it answers by itself do not count towards maxRequestsPerSocket.
+function keepAliveLines(keepAliveTimeout, maxRequestsPerSocket = 0) {
+  if (!(keepAliveTimeout > 0)) return 'Connection: keep-alive\r\n';
+  const max = maxRequestsPerSocket > 0 ? `, max=${maxRequestsPerSocket}` : '';
+  return `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(keepAliveTimeout / 1000)}${max}\r\n`;
 }
 
 let dateLineCache = '';

@@ -15,8 +15,8 @@ const { ServerResponse, byteLength } = require('./response');
 const { UringSocket } = require('./socket');
 const { errnoException, uringUnavailable, codedError } = require('./errors');
 const { createNodeServer, listenOptions, closeNodeServer } = require('./node_backend');
-const { makeRoute, routeHeads, matchRoute } = require('./route');
-const headLines = require('./head');
+const { makeRoute, routeHead, matchRoute } = require('./route');
+const { keepAliveLines } = require('./head');
 const { makeStatic } = require('./static');
 
 const C = native.constants;
@@ -287,15 +287,13 @@ class Server extends EventEmitter {
   }
 
   _bindUring(host, port, backlog) {
-    const keepAliveLines = headLines.keepAliveLines(this.keepAliveTimeout);
     const options = {
       host: host ?? null, port, backlog,
       // Each ring binds a socket of its own to the port.
       reusePort: this.reusePort || this.rings > 1,
       ringEntries: this.ringEntries,
-      routes: this[kRoutes].map((r) => ({ path: r.path, body: r.body, ...routeHeads(r, keepAliveLines) })),
+      routes: this[kRoutes].map((r) => ({ path: r.path, head: routeHead(r), body: r.body })),
       statics: this[kStatics].map(({ prefix, root }) => ({ prefix, root })),
-      keepAliveLines,
     };
     for (const [name] of NUMERIC_OPTIONS) options[name] = this[name];
     const rings = this[kRings];
@@ -310,7 +308,7 @@ class Server extends EventEmitter {
       // Port 0: the first bind picked the port, the other rings join it.
       options.port = result.port;
     }
-    this._keepAliveLines = keepAliveLines;
+    this._keepAliveLines = keepAliveLines(this.keepAliveTimeout, this.maxRequestsPerSocket);
     if (this[kUnref]) this.unref();
     this[kState] = LISTENING;
     this[kActive] = 'uring';
