@@ -1,0 +1,85 @@
+/*
+ * nu_test.h: the C unit tests' harness, no framework. A test is a
+ * function taking struct nu_test *t; main() runs each with NU_RUN() and
+ * returns nu_test_end(). A failed check prints its file:line, what it
+ * checked and the values seen, and the run goes on; the program exits 1
+ * if any check failed. The NU_EXPECT_* macros expect t in scope.
+ */
+#ifndef NU_TEST_H
+#define NU_TEST_H
+
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+/* A run's counts, on main()'s stack. */
+struct nu_test {
+  const char *name; /* the test running */
+  unsigned checks, failures, tests;
+};
+
+/* Counts a check; returns 1 when it holds, else reports it and 0. */
+static inline int nu_test_check(struct nu_test *t, int ok, const char *file,
+                                int line, const char *what) {
+  t->checks++;
+  if (ok)
+    return 1;
+  t->failures++;
+  fprintf(stderr, "%s:%d: in %s: %s\n", file, line, t->name, what);
+  return 0;
+}
+
+/* Integers, compared as signed 64-bit values. */
+#define NU_EXPECT_INT(got, want)                                               \
+  do {                                                                         \
+    int64_t got_ = (int64_t)(got), want_ = (int64_t)(want);                    \
+    if (!nu_test_check(t, got_ == want_, __FILE__, __LINE__,                   \
+                       #got " == " #want))                                     \
+      fprintf(stderr, "    got %" PRId64 ", want %" PRId64 "\n", got_, want_); \
+  } while (0)
+
+/* Unsigned 64-bit integers. */
+#define NU_EXPECT_UINT(got, want)                                              \
+  do {                                                                         \
+    uint64_t got_ = (uint64_t)(got), want_ = (uint64_t)(want);                 \
+    if (!nu_test_check(t, got_ == want_, __FILE__, __LINE__,                   \
+                       #got " == " #want))                                     \
+      fprintf(stderr, "    got %" PRIu64 ", want %" PRIu64 "\n", got_, want_); \
+  } while (0)
+
+/* n bytes at got against the string want (its length must be n too). */
+#define NU_EXPECT_BYTES(got, n, want)                                          \
+  do {                                                                         \
+    const char *got_ = (const char *)(got);                                    \
+    size_t n_ = (size_t)(n);                                                   \
+    const char *want_ = (want);                                                \
+    if (!nu_test_check(t, n_ == strlen(want_) && memcmp(got_, want_, n_) == 0, \
+                       __FILE__, __LINE__, #got " is " #want))                 \
+      fprintf(stderr, "    got \"%.*s\" (%zu bytes), want \"%s\"\n", (int)n_,  \
+              got_, n_, want_);                                                \
+  } while (0)
+
+/* NUL-terminated strings. */
+#define NU_EXPECT_STR(got, want)                                               \
+  do {                                                                         \
+    const char *gs_ = (got);                                                   \
+    NU_EXPECT_BYTES(gs_, strlen(gs_), want);                                   \
+  } while (0)
+
+/* Runs test fn, named by its identifier. */
+#define NU_RUN(t, fn)                                                          \
+  do {                                                                         \
+    (t)->name = #fn;                                                           \
+    (t)->tests++;                                                              \
+    fn(t);                                                                     \
+  } while (0)
+
+/* Prints the counts. Returns main()'s exit status. */
+static inline int nu_test_end(const struct nu_test *t, const char *file) {
+  printf("%s: %u tests, %u checks, %u failed\n", file, t->tests, t->checks,
+         t->failures);
+  return t->failures ? 1 : 0;
+}
+
+#endif
