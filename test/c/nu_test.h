@@ -19,6 +19,31 @@ struct nu_test {
   unsigned checks, failures, tests;
 };
 
+/* Writes n bytes at p to stderr escaped as in a C string literal, between
+ * quotes if quote. */
+static inline void nu_test_print_bytes(const char *p, size_t n, int quote) {
+  if (quote)
+    fputc('"', stderr);
+  for (size_t i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)p[i];
+
+    if (ch == '\r')
+      fputs("\\r", stderr);
+    else if (ch == '\n')
+      fputs("\\n", stderr);
+    else if (ch == '\t')
+      fputs("\\t", stderr);
+    else if (ch == '"' || ch == '\\')
+      fprintf(stderr, "\\%c", ch);
+    else if (ch < 0x20 || ch >= 0x7f)
+      fprintf(stderr, "\\x%02x", ch);
+    else
+      fputc(ch, stderr);
+  }
+  if (quote)
+    fputc('"', stderr);
+}
+
 /* Counts a check; returns 1 when it holds, else reports it and 0. */
 static inline int nu_test_check(struct nu_test *t, int ok, const char *file,
                                 int line, const char *what) {
@@ -26,8 +51,20 @@ static inline int nu_test_check(struct nu_test *t, int ok, const char *file,
   if (ok)
     return 1;
   t->failures++;
-  fprintf(stderr, "%s:%d: in %s: %s\n", file, line, t->name, what);
+  fprintf(stderr, "%s:%d: in ", file, line);
+  nu_test_print_bytes(t->name, strlen(t->name), 0);
+  fprintf(stderr, ": %s\n", what);
   return 0;
+}
+
+/* Reports two byte strings that differ. */
+static inline void nu_test_print_diff(const char *got, size_t got_len,
+                                      const char *want) {
+  fputs("    got  ", stderr);
+  nu_test_print_bytes(got, got_len, 1);
+  fputs("\n    want ", stderr);
+  nu_test_print_bytes(want, strlen(want), 1);
+  fputc('\n', stderr);
 }
 
 /* Integers, compared as signed 64-bit values. */
@@ -56,8 +93,7 @@ static inline int nu_test_check(struct nu_test *t, int ok, const char *file,
     const char *want_ = (want);                                                \
     if (!nu_test_check(t, n_ == strlen(want_) && memcmp(got_, want_, n_) == 0, \
                        __FILE__, __LINE__, #got " is " #want))                 \
-      fprintf(stderr, "    got \"%.*s\" (%zu bytes), want \"%s\"\n", (int)n_,  \
-              got_, n_, want_);                                                \
+      nu_test_print_diff(got_, n_, want_);                                     \
   } while (0)
 
 /* NUL-terminated strings. */
