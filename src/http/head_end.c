@@ -23,6 +23,42 @@ void nu_head_end_init(struct nu_head_end *e, const struct nu_date *date,
   e->keep_alive_len = (uint32_t)n;
 }
 
+const char *nu_head_reason(int status) {
+  switch (status) {
+  case 200:
+    return "OK";
+  case 206:
+    return "Partial Content";
+  case 301:
+    return "Moved Permanently";
+  case 304:
+    return "Not Modified";
+  case 400:
+    return "Bad Request";
+  case 403:
+    return "Forbidden";
+  case 404:
+    return "Not Found";
+  case 408:
+    return "Request Timeout";
+  case 413:
+    return "Payload Too Large";
+  case 416:
+    return "Range Not Satisfiable";
+  case 431:
+    return "Request Header Fields Too Large";
+  case 500:
+    return "Internal Server Error";
+  default:
+    return "unknown";
+  }
+}
+
+uint32_t nu_head_status_line(char *out, int status) {
+  return (uint32_t)snprintf(out, NU_HEAD_STATUS_LINE_MAX, "HTTP/1.1 %d %s\r\n",
+                            status, nu_head_reason(status));
+}
+
 /* The connection's lines for flags, and their length in *len. */
 static const char *nu__connection(const struct nu_head_end *e, unsigned flags,
                                   uint32_t *len) {

@@ -1,9 +1,11 @@
 /*
  * head_end: the lines the ring thread ends every response head it builds
  * with (routes, static files, its error responses): the connection's
- * lines, the Date line, the blank line. lib/head.js builds the same lines
- * for the heads JS builds; test/head.test.js holds the two to the same
- * bytes. A header every response should carry is added here (and there).
+ * lines, the Date line, the blank line; and the status line it starts
+ * those of static files and errors with. lib/head.js builds the same
+ * lines for the heads JS builds; test/head.test.js holds the two to the
+ * same bytes. A header every response should carry is added here (and
+ * there).
  */
 #ifndef NU_HEAD_END_H
 #define NU_HEAD_END_H
@@ -28,6 +30,19 @@ struct nu_head_end {
  * keep_alive_timeout_ms (0: never), with the Date line of date. */
 void nu_head_end_init(struct nu_head_end *e, const struct nu_date *date,
                       uint32_t keep_alive_timeout_ms);
+
+/* Room for a status line nu_head_status_line() writes, and its NUL. */
+#define NU_HEAD_STATUS_LINE_MAX 64
+
+/* The reason phrase of status, as node:http's STATUS_CODES has it, for
+ * the statuses the ring thread answers with; "unknown" for another, as
+ * lib/response.js writes it. */
+const char *nu_head_reason(int status);
+
+/* Writes "HTTP/1.1 <status> <reason>\r\n" and a NUL to
+ * out[NU_HEAD_STATUS_LINE_MAX], status being 100 to 999. Returns its
+ * length. */
+uint32_t nu_head_status_line(char *out, int status);
 
 /* The number of bytes nu_head_end_write() writes with flags. */
 uint32_t nu_head_end_len(const struct nu_head_end *e, unsigned flags);

@@ -612,28 +612,14 @@ int nu_http_parse(struct nu_conn *c, struct nu_batch *b,
   return status;
 }
 
-/* The status line of an error status, as node:http writes it. */
-static const char *nu__error_status_line(int status) {
-  switch (status) {
-  case 408:
-    return "HTTP/1.1 408 Request Timeout\r\n";
-  case 413:
-    return "HTTP/1.1 413 Payload Too Large\r\n";
-  case 431:
-    return "HTTP/1.1 431 Request Header Fields Too Large\r\n";
-  default:
-    return "HTTP/1.1 400 Bad Request\r\n";
-  }
-}
-
 struct nu_out *nu_http_error_response(const struct nu_head_end *e,
                                       struct nu_conn *c, int status,
                                       uint32_t seq) {
   const unsigned end_flags = NU_HEAD_END_CLOSE | NU_HEAD_END_NO_DATE;
-  const char *line = nu__error_status_line(status);
-  size_t len = strlen(line);
+  char line[NU_HEAD_STATUS_LINE_MAX];
+  uint32_t len = nu_head_status_line(line, status);
   struct nu_out *o = nu_out_new(c->slot, c->gen, seq, NU_OUT_END | NU_OUT_CLOSE,
-                                len + nu_head_end_len(e, end_flags), 0);
+                                (size_t)len + nu_head_end_len(e, end_flags), 0);
 
   if (o) {
     memcpy(o->data, line, len);

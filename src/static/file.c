@@ -93,29 +93,6 @@ static const char *nu__url(const struct nu_file *f) {
 
 /* ---- deciding the status ---- */
 
-static const char *nu__reason(int status) {
-  switch (status) {
-  case 200:
-    return "OK";
-  case 206:
-    return "Partial Content";
-  case 301:
-    return "Moved Permanently";
-  case 304:
-    return "Not Modified";
-  case 400:
-    return "Bad Request";
-  case 403:
-    return "Forbidden";
-  case 404:
-    return "Not Found";
-  case 416:
-    return "Range Not Satisfiable";
-  default:
-    return "Internal Server Error";
-  }
-}
-
 static int nu__errno_status(int err) {
   switch (err) {
   case -ENOENT:
@@ -193,10 +170,8 @@ static struct nu_out *nu__head_chunk(const struct nu_file *f,
                                      const struct nu_file_env *env,
                                      const char *lines, uint32_t lines_len,
                                      uint32_t body_len) {
-  char status_line[64];
-  int status_len =
-      snprintf(status_line, sizeof(status_line), "HTTP/1.1 %d %s\r\n",
-               f->status, nu__reason(f->status));
+  char status_line[NU_HEAD_STATUS_LINE_MAX];
+  uint32_t status_len = nu_head_status_line(status_line, f->status);
   unsigned end_flags = f->keep_alive ? 0 : NU_HEAD_END_CLOSE;
   size_t head_len = (size_t)status_len + lines_len +
                     nu_head_end_len(env->head_end, end_flags);
@@ -206,7 +181,7 @@ static struct nu_out *nu__head_chunk(const struct nu_file *f,
   if (o == NULL)
     return NULL;
   w = o->data;
-  memcpy(w, status_line, (size_t)status_len);
+  memcpy(w, status_line, status_len);
   w += status_len;
   memcpy(w, lines, lines_len);
   nu_head_end_write(env->head_end, end_flags, w + lines_len);
@@ -231,7 +206,7 @@ static int nu__validators(const struct nu_file *f, char *buf, size_t room) {
  * the errors. Their body is the reason phrase (none for 304 and HEAD). */
 static struct nu_out *nu__status_response(const struct nu_file *f,
                                           const struct nu_file_env *env) {
-  const char *reason = nu__reason(f->status);
+  const char *reason = nu_head_reason(f->status);
   uint32_t body_len = f->status == 304 ? 0 : (uint32_t)strlen(reason);
   size_t room = NU_FILE_HEAD_MAX + (f->status == 301 ? f->url_len : 0);
   char stack[NU_FILE_HEAD_MAX];

@@ -60,10 +60,43 @@ static void test_head_end_timeouts(struct nu_test *t) {
   }
 }
 
+/* The statuses the ring thread answers with, as node:http names them. */
+static void test_head_status_line(struct nu_test *t) {
+  static const struct {
+    int status;
+    const char *line;
+  } cases[] = {
+      {200, "HTTP/1.1 200 OK\r\n"},
+      {206, "HTTP/1.1 206 Partial Content\r\n"},
+      {301, "HTTP/1.1 301 Moved Permanently\r\n"},
+      {304, "HTTP/1.1 304 Not Modified\r\n"},
+      {400, "HTTP/1.1 400 Bad Request\r\n"},
+      {403, "HTTP/1.1 403 Forbidden\r\n"},
+      {404, "HTTP/1.1 404 Not Found\r\n"},
+      {408, "HTTP/1.1 408 Request Timeout\r\n"},
+      {413, "HTTP/1.1 413 Payload Too Large\r\n"},
+      {416, "HTTP/1.1 416 Range Not Satisfiable\r\n"},
+      {431, "HTTP/1.1 431 Request Header Fields Too Large\r\n"},
+      {500, "HTTP/1.1 500 Internal Server Error\r\n"},
+      {299, "HTTP/1.1 299 unknown\r\n"},
+      {999, "HTTP/1.1 999 unknown\r\n"},
+  };
+
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char out[NU_HEAD_STATUS_LINE_MAX];
+    uint32_t len = nu_head_status_line(out, cases[i].status);
+
+    t->name = cases[i].line;
+    NU_EXPECT_BYTES(out, len, cases[i].line);
+    NU_EXPECT_INT(out[len], '\0');
+  }
+}
+
 int main(void) {
   struct nu_test t = {0};
 
   NU_RUN(&t, test_head_end);
   NU_RUN(&t, test_head_end_timeouts);
+  NU_RUN(&t, test_head_status_line);
   return nu_test_end(&t, __FILE__);
 }
