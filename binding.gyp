@@ -46,18 +46,18 @@
       }
     },
     {
-      # The machinery the server and the queue share. It sees queue only
-      # until handoff stops freeing the queue's operations itself.
+      # The machinery the server and the queue share.
       "target_name": "nu_core",
       "type": "static_library",
-      "include_dirs": [ "src", "src/core", "src/queue" ],
+      "include_dirs": [ "src", "src/core" ],
       "cflags": [ "<@(nu_warnings)" ],
       "sources": [
         "src/core/grow.c",
         "src/core/handoff.c",
         "src/core/listen.c",
         "src/core/ring.c",
-        "src/core/thread.c"
+        "src/core/thread.c",
+        "src/core/worker.c"
       ]
     },
     {
@@ -80,11 +80,13 @@
       "include_dirs": [ "src", "src/core", "src/http", "src/static" ],
       "cflags": [ "<@(nu_warnings)" ],
       "sources": [
+        "src/http/batch.c",
         "src/http/conn.c",
         "src/http/date.c",
         "src/http/head_end.c",
         "src/http/http.c",
         "src/http/loop.c",
+        "src/http/out.c",
         "src/http/route.c",
         "src/http/server.c",
         "src/http/timeout.c"

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batch.h"
 #include "file.h"
 #include "http.h"
 #include "route.h"
@@ -43,9 +44,9 @@ struct nu__fuzz_owed {
   uint32_t head, tail;
 };
 
-/* Walks the events appended since word `from`: each record is whole, and
- * every offset and length it carries stays inside the batch's bytes.
- * Notes each request in owed. */
+/* Walks the records appended since word `from`, laid out as batch.h
+ * says: each record is whole, and every offset and length it carries
+ * stays inside the batch's bytes. Notes each request in owed. */
 static void nu__fuzz_check(const struct nu_batch *b, uint32_t from,
                            struct nu__fuzz_owed *owed) {
   uint32_t i = from;
@@ -54,30 +55,36 @@ static void nu__fuzz_check(const struct nu_batch *b, uint32_t from,
     const uint32_t *w = b->words + i;
     uint32_t left = b->nwords - i;
 
-    switch (w[0]) {
+    switch (w[NU_REC_KIND]) {
     case NU_EV_REQUEST: {
+      uint32_t nlens;
       uint64_t end;
 
-      NU__CHECK(left >= 7 && left >= 7 + w[6]);
-      end = w[5];
-      for (uint32_t k = 0; k < w[6]; k++)
-        end += w[7 + k];
+      NU__CHECK(left >= NU_REQUEST_WORDS);
+      nlens = w[NU_REQUEST_NLENS];
+      NU__CHECK(left >= NU_REQUEST_WORDS + (uint64_t)nlens);
+      end = w[NU_REQUEST_HEAD_OFF];
+      for (uint32_t k = 0; k < nlens; k++)
+        end += w[NU_REQUEST_LENS + k];
       NU__CHECK(end <= b->nbytes);
-      NU__CHECK(w[6] >= 1 &&
-                w[6] % 2 == 1); /* the url, then name-value pairs */
+      NU__CHECK(nlens % 2 == 1); /* the url, then name-value pairs */
       NU__CHECK(owed->tail - owed->head < 2048);
-      owed->seq[owed->tail++ % 2048] = w[3];
-      i += 7 + w[6];
+      owed->seq[owed->tail++ % 2048] = w[NU_REQUEST_SEQ];
+      i += NU_REQUEST_WORDS + nlens;
       break;
     }
     case NU_EV_BODY:
-      NU__CHECK(left >= 5 && (uint64_t)w[3] + w[4] <= b->nbytes);
-      i += 5;
+      NU__CHECK(left >= NU_BODY_WORDS &&
+                (uint64_t)w[NU_BODY_OFF] + w[NU_BODY_LEN] <= b->nbytes);
+      i += NU_BODY_WORDS;
       break;
     case NU_EV_END:
+      NU__CHECK(left >= NU_END_WORDS);
+      i += NU_END_WORDS;
+      break;
     case NU_EV_CLOSE:
-      NU__CHECK(left >= 3);
-      i += 3;
+      NU__CHECK(left >= NU_CLOSE_WORDS);
+      i += NU_CLOSE_WORDS;
       break;
     default:
       NU__CHECK(0);

@@ -9,6 +9,7 @@
 #ifndef NU_H
 #define NU_H
 
+#include <linux/io_uring.h>
 #include <linux/time_types.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,35 +18,16 @@
 extern "C" {
 #endif
 
-/* Event kinds, the first word of each record in a batch. */
-enum nu_event {
-  NU_EV_OPEN = 1, /* slot gen family port addr_off      (addr: 16 bytes) */
-  NU_EV_REQUEST,  /* slot gen seq info head_off nlens lens[nlens]: the url
-                     length, then each header name and value length */
-  NU_EV_BODY,     /* slot gen off len */
-  NU_EV_END,      /* slot gen                     (the request is complete) */
-  NU_EV_CLOSE,    /* slot gen                     (the connection is gone) */
-  NU_EV_STOPPED,  /* (nothing): the ring thread is about to exit */
-  NU_EV_TIMEOUT,  /* slot gen: no traffic for socket_timeout_ms */
-  NU_EV_DRAIN,    /* slot gen sent_lo sent_hi: everything queued is sent;
-                     sent counts the head and body bytes of every chunk
-                     sent since the connection opened */
-};
-
-/* Bits of the REQUEST record's info word. */
-#define NU_REQ_METHOD_MASK 0xffu /* llhttp_method_t */
-#define NU_REQ_MAJOR_SHIFT 8     /* 4 bits of HTTP major version */
-#define NU_REQ_MINOR_SHIFT 12    /* 4 bits of HTTP minor version */
-#define NU_REQ_KEEP_ALIVE (1u << 16)
-#define NU_REQ_HAS_BODY (1u << 17)
-#define NU_REQ_EXPECT_CONTINUE (1u << 18)
-#define NU_REQ_UPGRADE (1u << 19)
+/* A server's batch holds records whose format http/batch.h defines (the
+ * NU_EV_* kinds, each kind's fields, the NU_REQ_* bits); a queue's holds
+ * its completed operations. */
 
 struct nu_op;
 
 /* Allocated by the ring thread, owned by whoever holds it. A server's
  * batch carries events in words and bytes; a queue's carries the
- * operations that completed, oldest first, freed with the batch. */
+ * operations that completed, oldest first, freed with the batch (by
+ * clear, which its queue sets: core knows nothing of operations). */
 struct nu_batch {
   struct nu_batch *next; /* pool link */
   uint32_t *words;
@@ -53,7 +35,9 @@ struct nu_batch {
   char *bytes;
   uint32_t nbytes, cap_bytes;
   struct nu_op *ops, *ops_last;
-  int last; /* a queue's last batch: its ring thread is exiting */
+  int last; /* the ring thread's last batch: it is exiting */
+  /* Frees what the owner keeps in the batch beyond words and bytes. */
+  void (*clear)(struct nu_batch *b);
 };
 
 /* Frees a batch outright, for when its owner may be gone already. */
@@ -220,41 +204,61 @@ unsigned nu_server_setup_flags(const struct nu_server *s);
 /* ---- The Ring API: io_uring operations that JS starts, run by a ring
  * thread of their own, their completions handed back in batches. ---- */
 
-/* One operation. JS makes it with a constructor below, which zeroes every
- * field it does not set, fills in the rest, stages it, and gets it back in
- * a batch with res set. Which fields each opcode reads is listed at
- * nu_op_prep() in ops.c. */
+/* One operation, allocated by a constructor below (on the JS thread),
+ * staged with nu_queue_stage(), and given back in a batch with res set;
+ * freed with the batch (or with nu_op_free() if never staged). The
+ * constructor maps its arguments to the SQE once and for all; the ring
+ * thread only copies it. JS reads id and res; the rest is the queue's. */
 struct nu_op {
   struct nu_op *next;
-  uint32_t id;       /* the caller's name for it */
-  int32_t res;       /* the CQE's result, once complete */
-  uint8_t opcode;    /* IORING_OP_* */
-  uint8_t sqe_flags; /* IOSQE_IO_LINK when the next op waits for it */
-  int32_t fd;
-  uint32_t len;
-  uint32_t flags;              /* open, fsync, statx, msg or accept flags */
-  uint32_t mode;               /* open mode; statx mask */
-  uint64_t addr;               /* a buffer, or the op a cancel targets */
-  uint64_t off;                /* the file position; -1 for the current one */
-  struct __kernel_timespec ts; /* a timeout */
+  uint32_t id;                 /* the caller's name for it */
+  int32_t res;                 /* the CQE's result, once complete */
+  uint8_t opcode;              /* IORING_OP_* */
+  uint8_t sqe_flags;           /* IOSQE_IO_LINK when the next op waits for it */
+  uint64_t target;             /* ASYNC_CANCEL: the op it cancels, by handle */
+  struct __kernel_timespec ts; /* TIMEOUT: how long */
+  struct io_uring_sqe sqe;     /* prepared; points into ts or data */
   uint32_t data_len;
   /* A path, iovecs or a sockaddr, made by the constructor. */
   char data[] __attribute__((aligned(8)));
 };
 
-/* Constructors; each returns NULL when out of memory. */
-struct nu_op *nu_op_new(uint8_t opcode, uint32_t id);
-/* OPENAT and STATX: path (len bytes, no NUL needed) is copied. */
-struct nu_op *nu_op_new_path(uint8_t opcode, uint32_t id, const char *path,
-                             size_t len);
-/* READV and WRITEV: room for niov iovecs, which the caller fills through
- * nu_op_iov(). */
-struct nu_op *nu_op_new_iov(uint8_t opcode, uint32_t id, uint32_t niov);
+/*
+ * Constructors, one per family of operations, each for the opcodes named.
+ * Each returns 0 and the op in *op; or -EINVAL, *op NULL, when opcode is
+ * not one of its family's (or an argument cannot be mapped, as said);
+ * or -ENOMEM, *op NULL. Buffers (buf, statx_buf, the iovecs' memory) are
+ * the caller's, and must stay valid until the op completes.
+ */
+
+/* READ and WRITE len bytes at buf from file position off (-1: the current
+ * one); RECV and SEND with msg flags. */
+int nu_op_new_rw(uint8_t opcode, uint32_t id, int fd, void *buf, uint32_t len,
+                 uint64_t off, uint32_t flags, struct nu_op **op);
+/* READV and WRITEV at file position off: room for niov iovecs, which the
+ * caller fills through nu_op_iov() before staging. */
+int nu_op_new_rwv(uint8_t opcode, uint32_t id, int fd, uint32_t niov,
+                  uint64_t off, struct nu_op **op);
 struct iovec *nu_op_iov(struct nu_op *op);
-/* CONNECT to a numeric IPv4 or IPv6 address; *op NULL with -EINVAL when
- * address is not one, -ENOMEM when out of memory. */
+/* OPENAT (open flags, mode) and STATX (statx flags, mode is the mask,
+ * 256 bytes of result at statx_buf) of path, len bytes, copied. */
+int nu_op_new_path(uint8_t opcode, uint32_t id, const char *path, size_t len,
+                   uint32_t flags, uint32_t mode, void *statx_buf,
+                   struct nu_op **op);
+/* NOP, CLOSE, FSYNC (fsync flags) and ACCEPT (accept4 flags) on fd. */
+int nu_op_new_fd(uint8_t opcode, uint32_t id, int fd, uint32_t flags,
+                 struct nu_op **op);
+/* SOCKET, as socket(domain, type, protocol). */
+int nu_op_new_socket(uint32_t id, int domain, uint32_t type, uint32_t protocol,
+                     struct nu_op **op);
+/* CONNECT fd to a numeric IPv4 or IPv6 address (-EINVAL when address is
+ * not one). */
 int nu_op_new_connect(uint32_t id, int fd, const char *address, int port,
                       struct nu_op **op);
+/* TIMEOUT after ms milliseconds (-EINVAL when negative or NaN). */
+int nu_op_new_timeout(uint32_t id, double ms, struct nu_op **op);
+/* ASYNC_CANCEL of the op staged under handle target. */
+int nu_op_new_cancel(uint32_t id, uint64_t target, struct nu_op **op);
 void nu_op_free(struct nu_op *op);
 
 struct nu_queue;

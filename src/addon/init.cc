@@ -3,10 +3,38 @@
 #include <liburing.h>
 
 #include "addon.h"
+#include "batch.h"
 
 namespace {
 
 using namespace nu_addon;
+
+// Where each record kind's fields sit in a server's batch (batch.h).
+void BatchLayout(Napi::Object c) {
+  SetConstant(c, "REC_KIND", NU_REC_KIND);
+  SetConstant(c, "REC_SLOT", NU_REC_SLOT);
+  SetConstant(c, "REC_GEN", NU_REC_GEN);
+  SetConstant(c, "OPEN_FAMILY", NU_OPEN_FAMILY);
+  SetConstant(c, "OPEN_PORT", NU_OPEN_PORT);
+  SetConstant(c, "OPEN_ADDR_OFF", NU_OPEN_ADDR_OFF);
+  SetConstant(c, "OPEN_WORDS", NU_OPEN_WORDS);
+  SetConstant(c, "REQUEST_SEQ", NU_REQUEST_SEQ);
+  SetConstant(c, "REQUEST_INFO", NU_REQUEST_INFO);
+  SetConstant(c, "REQUEST_HEAD_OFF", NU_REQUEST_HEAD_OFF);
+  SetConstant(c, "REQUEST_NLENS", NU_REQUEST_NLENS);
+  SetConstant(c, "REQUEST_LENS", NU_REQUEST_LENS);
+  SetConstant(c, "REQUEST_WORDS", NU_REQUEST_WORDS);
+  SetConstant(c, "BODY_OFF", NU_BODY_OFF);
+  SetConstant(c, "BODY_LEN", NU_BODY_LEN);
+  SetConstant(c, "BODY_WORDS", NU_BODY_WORDS);
+  SetConstant(c, "END_WORDS", NU_END_WORDS);
+  SetConstant(c, "CLOSE_WORDS", NU_CLOSE_WORDS);
+  SetConstant(c, "TIMEOUT_WORDS", NU_TIMEOUT_WORDS);
+  SetConstant(c, "STOPPED_WORDS", NU_STOPPED_WORDS);
+  SetConstant(c, "DRAIN_SENT_LO", NU_DRAIN_SENT_LO);
+  SetConstant(c, "DRAIN_SENT_HI", NU_DRAIN_SENT_HI);
+  SetConstant(c, "DRAIN_WORDS", NU_DRAIN_WORDS);
+}
 
 Napi::Object Constants(Napi::Env env) {
   Napi::Object c = Napi::Object::New(env);
@@ -32,6 +60,7 @@ Napi::Object Constants(Napi::Env env) {
   SetConstant(c, "OUT_ABORT", NU_OUT_ABORT);
   SetConstant(c, "EV_DRAIN", NU_EV_DRAIN);
   SetConstant(c, "EV_TIMEOUT", NU_EV_TIMEOUT);
+  BatchLayout(c);
   SetConstant(c, "SETUP_SQPOLL", IORING_SETUP_SQPOLL);
   SetConstant(c, "SETUP_COOP_TASKRUN", IORING_SETUP_COOP_TASKRUN);
   SetConstant(c, "SETUP_SINGLE_ISSUER", IORING_SETUP_SINGLE_ISSUER);

@@ -1,8 +1,9 @@
 // ring.cc: NativeRing, the JS object in front of a struct nu_queue (the
 // Ring API; lib/ring.js drives it), and listenSocket() for its accept().
 #include <cerrno>
-#include <memory>
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include <liburing.h>
 
@@ -101,32 +102,42 @@ private:
     return d < 0 ? static_cast<uint64_t>(-1) : static_cast<uint64_t>(d);
   }
 
-  // An op owned here until it is staged, so that an exception on the way
-  // frees it.
-  using OpPtr = std::unique_ptr<nu_op, void (*)(nu_op *)>;
-  static OpPtr Own(nu_op *op) { return OpPtr(op, nu_op_free); }
+  // An opcode as the constructors take it; one past 255 is one no
+  // constructor knows either.
+  static uint8_t Opcode(const Napi::Value &v) {
+    uint32_t op = U32(v);
+    return op > UINT8_MAX ? UINT8_MAX : static_cast<uint8_t>(op);
+  }
 
-  // What every op method shares: the ring must be open; make(env) builds
-  // the op from the arguments and returns it, or nullptr when out of
-  // memory, or throws (or returns nullptr with a JS exception pending) when
-  // the arguments are bad. The op is staged and its handle returned.
+  // What every op method shares: the ring must be open; make(env, &op)
+  // reads the arguments, checks what memory safety needs (throwing, or
+  // returning with a JS exception pending, before any op exists), and
+  // returns what the nu_op_new_*() it calls last returns. -EINVAL from it
+  // throws a TypeError that says invalid; else the op is staged and its
+  // handle returned.
   template <typename Make>
-  Napi::Value StageOp(const Napi::CallbackInfo &info, Make make) {
+  Napi::Value StageOp(const Napi::CallbackInfo &info, const char *invalid,
+                      Make make) {
     Napi::Env env = info.Env();
     nu_queue *q = Running(env);
     if (q == nullptr)
       return env.Undefined();
-    OpPtr op = make(env);
+    nu_op *op = nullptr;
+    int err = make(env, &op);
     if (env.IsExceptionPending())
       return env.Undefined();
-    if (op == nullptr) {
+    if (err == -EINVAL) {
+      Napi::TypeError e = Napi::TypeError::New(env, invalid);
+      e.Set("code", Napi::String::New(env, "ERR_INVALID_ARG_VALUE"));
+      NAPI_THROW(e, env.Undefined());
+    }
+    if (err < 0) {
       NAPI_THROW(Napi::Error::New(env, "out of memory for an operation"),
                  env.Undefined());
     }
-    nu_op *staged = op.release();
-    nu_queue_stage(q, staged);
+    nu_queue_stage(q, op);
     return Napi::Number::New(
-        env, static_cast<double>(reinterpret_cast<uintptr_t>(staged)));
+        env, static_cast<double>(reinterpret_cast<uintptr_t>(op)));
   }
 
   // The bytes [offset, offset + length) of a TypedArray or DataView (over an
@@ -164,6 +175,26 @@ private:
                 : &empty_;
   }
   static inline uint8_t empty_ = 0;
+
+  // Every view of views, whole, as iovecs; false (with a JS exception)
+  // when one is not a TypedArray or DataView.
+  static bool Spans(Napi::Array views, std::vector<iovec> *iov) {
+    Napi::Env env = views.Env();
+    iov->resize(views.Length());
+    for (uint32_t i = 0; i < views.Length(); i++) {
+      Napi::Value view = views.Get(i);
+      uint32_t len = 0;
+      Napi::Value whole = Napi::Number::New(
+          env, view.IsTypedArray() ? view.As<Napi::TypedArray>().ByteLength()
+               : view.IsDataView() ? view.As<Napi::DataView>().ByteLength()
+                                   : 0);
+      uint8_t *p = Span(view, Napi::Number::New(env, 0), whole, &len);
+      if (p == nullptr)
+        return false;
+      (*iov)[i] = {p, len};
+    }
+    return true;
+  }
 
   // open({ entries, cqEntries, sqpoll, sqThreadIdle }, onBatch)
   //   -> { setupFlags } | { errno, syscall }
@@ -204,173 +235,113 @@ private:
   // rw(opcode, id, fd, view, offset, length, positionOrFlags): READ and
   // WRITE take a file position, RECV and SEND msg flags.
   Napi::Value Rw(const Napi::CallbackInfo &info) {
-    return StageOp(info, [&info](Napi::Env env) {
-      uint32_t opcode = U32(info[0]), len = 0;
-      if (opcode != IORING_OP_READ && opcode != IORING_OP_WRITE &&
-          opcode != IORING_OP_RECV && opcode != IORING_OP_SEND)
-        NAPI_THROW(Napi::TypeError::New(env, "rw: bad opcode"), Own(nullptr));
-      uint8_t *p = Span(info[3], info[4], info[5], &len);
-      if (p == nullptr)
-        return Own(nullptr);
-      bool file = opcode == IORING_OP_READ || opcode == IORING_OP_WRITE;
-      uint32_t id = U32(info[1]), flags = file ? 0 : U32(info[6]);
-      int32_t fd = I32(info[2]);
-      uint64_t off = file ? Position(info[6]) : 0;
-      OpPtr op = Own(nu_op_new(static_cast<uint8_t>(opcode), id));
-      if (op != nullptr) {
-        op->fd = fd;
-        op->addr = reinterpret_cast<uintptr_t>(p);
-        op->len = len;
-        op->off = off;
-        op->flags = flags;
-      }
-      return op;
-    });
+    return StageOp(info, "rw: the opcode is not READ, WRITE, RECV or SEND",
+                   [&info](Napi::Env, nu_op **op) {
+                     uint32_t len = 0;
+                     uint8_t *p = Span(info[3], info[4], info[5], &len);
+                     if (p == nullptr)
+                       return 0;
+                     return nu_op_new_rw(Opcode(info[0]), U32(info[1]),
+                                         I32(info[2]), p, len,
+                                         Position(info[6]), U32(info[6]), op);
+                   });
   }
 
   // rwv(opcode, id, fd, views, position): READV and WRITEV over whole views.
   Napi::Value Rwv(const Napi::CallbackInfo &info) {
-    return StageOp(info, [&info](Napi::Env env) {
-      uint32_t opcode = U32(info[0]);
-      if ((opcode != IORING_OP_READV && opcode != IORING_OP_WRITEV) ||
-          !info[3].IsArray())
-        NAPI_THROW(Napi::TypeError::New(env, "rwv: bad arguments"),
-                   Own(nullptr));
-      Napi::Array views = info[3].As<Napi::Array>();
-      uint32_t id = U32(info[1]);
-      int32_t fd = I32(info[2]);
-      uint64_t off = Position(info[4]);
-      OpPtr op =
-          Own(nu_op_new_iov(static_cast<uint8_t>(opcode), id, views.Length()));
-      if (op == nullptr)
-        return op;
-      iovec *iov = nu_op_iov(op.get());
-      for (uint32_t i = 0; i < views.Length(); i++) {
-        Napi::Value view = views.Get(i);
-        uint32_t len = 0;
-        Napi::Value whole = Napi::Number::New(
-            env, view.IsTypedArray() ? view.As<Napi::TypedArray>().ByteLength()
-                 : view.IsDataView() ? view.As<Napi::DataView>().ByteLength()
-                                     : 0);
-        uint8_t *p = Span(view, Napi::Number::New(env, 0), whole, &len);
-        if (p == nullptr)
-          return Own(nullptr);
-        iov[i].iov_base = p;
-        iov[i].iov_len = len;
-      }
-      op->fd = fd;
-      op->off = off;
-      return op;
-    });
+    return StageOp(
+        info, "rwv: the opcode is not READV or WRITEV",
+        [&info](Napi::Env env, nu_op **op) {
+          if (!info[3].IsArray())
+            NAPI_THROW(Napi::TypeError::New(env, "rwv: views is not an array"),
+                       0);
+          std::vector<iovec> iov;
+          if (!Spans(info[3].As<Napi::Array>(), &iov))
+            return 0;
+          int err = nu_op_new_rwv(Opcode(info[0]), U32(info[1]), I32(info[2]),
+                                  static_cast<uint32_t>(iov.size()),
+                                  Position(info[4]), op);
+          if (err == 0 && !iov.empty())
+            memcpy(nu_op_iov(*op), iov.data(), iov.size() * sizeof(iovec));
+          return err;
+        });
   }
 
   // path(opcode, id, path, flags, mode, statxView): OPENAT and STATX.
   Napi::Value Path(const Napi::CallbackInfo &info) {
-    return StageOp(info, [&info](Napi::Env env) {
-      uint32_t opcode = U32(info[0]), len = 0;
-      if ((opcode != IORING_OP_OPENAT && opcode != IORING_OP_STATX) ||
-          !info[2].IsString())
-        NAPI_THROW(Napi::TypeError::New(env, "path: bad arguments"),
-                   Own(nullptr));
-      uint8_t *out = nullptr;
-      if (opcode == IORING_OP_STATX) {
-        out = Span(info[5], Napi::Number::New(env, 0),
-                   Napi::Number::New(env, 256), &len);
-        if (out == nullptr)
-          return Own(nullptr);
-      }
-      std::string path = info[2].As<Napi::String>().Utf8Value();
-      if (path.find('\0') != std::string::npos) {
-        Napi::TypeError err = Napi::TypeError::New(
-            env, "the path must be a string without null bytes");
-        err.Set("code", Napi::String::New(env, "ERR_INVALID_ARG_VALUE"));
-        NAPI_THROW(err, Own(nullptr));
-      }
-      uint32_t id = U32(info[1]), flags = U32(info[3]), mode = U32(info[4]);
-      OpPtr op = Own(nu_op_new_path(static_cast<uint8_t>(opcode), id,
-                                    path.data(), path.size()));
-      if (op != nullptr) {
-        op->flags = flags;
-        op->mode = mode;
-        op->addr = reinterpret_cast<uintptr_t>(out);
-      }
-      return op;
-    });
+    return StageOp(
+        info, "path: the opcode is not OPENAT or STATX",
+        [&info](Napi::Env env, nu_op **op) {
+          uint8_t opcode = Opcode(info[0]);
+          uint8_t *out = nullptr;
+          uint32_t len = 0;
+          if (!info[2].IsString())
+            NAPI_THROW(
+                Napi::TypeError::New(env, "path: the path is not a string"), 0);
+          if (opcode == IORING_OP_STATX) {
+            out = Span(info[5], Napi::Number::New(env, 0),
+                       Napi::Number::New(env, 256), &len);
+            if (out == nullptr)
+              return 0;
+          }
+          std::string path = info[2].As<Napi::String>().Utf8Value();
+          if (path.find('\0') != std::string::npos) {
+            Napi::TypeError err = Napi::TypeError::New(
+                env, "the path must be a string without null bytes");
+            err.Set("code", Napi::String::New(env, "ERR_INVALID_ARG_VALUE"));
+            NAPI_THROW(err, 0);
+          }
+          return nu_op_new_path(opcode, U32(info[1]), path.data(), path.size(),
+                                U32(info[3]), U32(info[4]), out, op);
+        });
   }
 
   // fdop(opcode, id, fd, flags): NOP, CLOSE, FSYNC and ACCEPT.
   Napi::Value FdOp(const Napi::CallbackInfo &info) {
-    return StageOp(info, [&info](Napi::Env env) {
-      uint32_t opcode = U32(info[0]);
-      if (opcode != IORING_OP_NOP && opcode != IORING_OP_CLOSE &&
-          opcode != IORING_OP_FSYNC && opcode != IORING_OP_ACCEPT)
-        NAPI_THROW(Napi::TypeError::New(env, "fdop: bad opcode"), Own(nullptr));
-      uint32_t id = U32(info[1]), flags = U32(info[3]);
-      int32_t fd = I32(info[2]);
-      OpPtr op = Own(nu_op_new(static_cast<uint8_t>(opcode), id));
-      if (op != nullptr) {
-        op->fd = fd;
-        op->flags = flags;
-      }
-      return op;
-    });
+    return StageOp(info, "fdop: the opcode is not NOP, CLOSE, FSYNC or ACCEPT",
+                   [&info](Napi::Env, nu_op **op) {
+                     return nu_op_new_fd(Opcode(info[0]), U32(info[1]),
+                                         I32(info[2]), U32(info[3]), op);
+                   });
   }
 
   // socket(id, domain, type, protocol)
   Napi::Value Socket(const Napi::CallbackInfo &info) {
-    return StageOp(info, [&info](Napi::Env) {
-      uint32_t id = U32(info[0]), type = U32(info[2]), protocol = U32(info[3]);
-      int32_t domain = I32(info[1]);
-      OpPtr op = Own(nu_op_new(IORING_OP_SOCKET, id));
-      if (op != nullptr) {
-        op->fd = domain;
-        op->flags = type;
-        op->mode = protocol;
-      }
-      return op;
-    });
+    return StageOp(info, "socket: bad arguments",
+                   [&info](Napi::Env, nu_op **op) {
+                     return nu_op_new_socket(U32(info[0]), I32(info[1]),
+                                             U32(info[2]), U32(info[3]), op);
+                   });
   }
 
   // connect(id, fd, address, port): address is a numeric IP.
   Napi::Value Connect(const Napi::CallbackInfo &info) {
-    return StageOp(info, [&info](Napi::Env env) {
-      std::string address = info[2].As<Napi::String>().Utf8Value();
-      uint32_t id = U32(info[0]);
-      int32_t fd = I32(info[1]), port = I32(info[3]);
-      nu_op *op = nullptr;
-      if (nu_op_new_connect(id, fd, address.c_str(), port, &op) == -EINVAL)
-        NAPI_THROW(Napi::TypeError::New(env, "connect: not an IP address"),
-                   Own(nullptr));
-      return Own(op);
-    });
+    return StageOp(
+        info, "connect: not an IP address", [&info](Napi::Env, nu_op **op) {
+          std::string address = info[2].As<Napi::String>().Utf8Value();
+          return nu_op_new_connect(U32(info[0]), I32(info[1]), address.c_str(),
+                                   I32(info[3]), op);
+        });
   }
 
   // timeout(id, ms)
   Napi::Value Timeout(const Napi::CallbackInfo &info) {
-    return StageOp(info, [&info](Napi::Env) {
-      double ms = info[1].As<Napi::Number>().DoubleValue();
-      uint32_t id = U32(info[0]);
-      OpPtr op = Own(nu_op_new(IORING_OP_TIMEOUT, id));
-      if (op != nullptr) {
-        op->ts.tv_sec = static_cast<int64_t>(ms / 1000);
-        op->ts.tv_nsec = static_cast<long long>(
-            (ms - static_cast<double>(op->ts.tv_sec) * 1000) * 1e6);
-      }
-      return op;
-    });
+    return StageOp(info, "timeout: ms is not a number >= 0",
+                   [&info](Napi::Env, nu_op **op) {
+                     return nu_op_new_timeout(
+                         U32(info[0]), info[1].As<Napi::Number>().DoubleValue(),
+                         op);
+                   });
   }
 
   // cancel(id, handle): cancels the op staged under handle, if still there.
   Napi::Value Cancel(const Napi::CallbackInfo &info) {
-    return StageOp(info, [&info](Napi::Env) {
-      uint32_t id = U32(info[0]);
-      auto target =
-          static_cast<uint64_t>(info[1].As<Napi::Number>().DoubleValue());
-      OpPtr op = Own(nu_op_new(IORING_OP_ASYNC_CANCEL, id));
-      if (op != nullptr)
-        op->addr = target;
-      return op;
-    });
+    return StageOp(
+        info, "cancel: bad arguments", [&info](Napi::Env, nu_op **op) {
+          auto target =
+              static_cast<uint64_t>(info[1].As<Napi::Number>().DoubleValue());
+          return nu_op_new_cancel(U32(info[0]), target, op);
+        });
   }
 
   // link(on): a closed ring ignores it, so that link()'s finally block

@@ -1,13 +1,14 @@
 /*
  * handoff: the two one-way channels between the JS thread and a ring thread.
  *
- * Ring -> JS: a struct nu_batch collects, during one CQ drain, every event
- * the JS side needs (connections opened and closed, request heads, body
- * chunks), as 32-bit words plus the bytes they point into. The whole batch
- * crosses threads at once, and comes back through nu_batch_pool_put() to be
- * reused, so steady state allocates nothing.
+ * Ring -> JS: a struct nu_batch collects, during one CQ drain, what the JS
+ * side needs, as 32-bit words plus the bytes they point into (a server's
+ * records: see http/batch.h), or as a queue's completed operations. The whole
+ * batch crosses threads at once, and comes back through nu_batch_pool_put() to
+ * be reused, so steady state allocates nothing.
  *
- * JS -> ring: struct nu_out chunks of response bytes, pushed onto a
+ * JS -> ring: struct nu_out chunks of response bytes (made and framed by
+ * the server, see http/out.c; here only their link is used), pushed onto a
  * lock-free outbox by any thread, taken all at once by the ring thread, and
  * a struct nu_waker that writes the ring's eventfd only when the ring thread
  * is asleep and no wake is already on its way.
@@ -21,22 +22,26 @@
 
 #include "nu.h"
 
-/* Appends n words. Returns 0 or -ENOMEM. */
-int nu_batch_put_words(struct nu_batch *b, const uint32_t *w, uint32_t n);
+/* Appends n words, for the caller to fill, and returns them; NULL when out
+ * of memory. */
+uint32_t *nu_batch_add_words(struct nu_batch *b, uint32_t n);
 
 /* Appends n bytes. Returns their offset or -ENOMEM. */
 int64_t nu_batch_put_bytes(struct nu_batch *b, const void *p, uint32_t n);
 
 /* Empty batches, taken by one thread (the ring thread) and given back by
- * any thread. */
+ * any thread. Embedded in its owner, zeroed; clear, set before the first
+ * get, is what the pool's batches call to empty themselves (see struct
+ * nu_batch). */
 struct nu_batch_pool {
   _Atomic(struct nu_batch *) returned; /* pushed by any thread */
   struct nu_batch *ready;              /* the taker's private list */
+  void (*clear)(struct nu_batch *b);   /* NULL: words and bytes only */
 };
 
 /* Returns an empty batch, from the pool or new; NULL when out of memory. */
 struct nu_batch *nu_batch_pool_get(struct nu_batch_pool *p);
-/* Gives b back, emptied. Any thread. */
+/* Gives b back, emptied (b->clear too). Any thread. */
 void nu_batch_pool_put(struct nu_batch_pool *p, struct nu_batch *b);
 /* Frees every pooled batch. Only when no other thread uses the pool. */
 void nu_batch_pool_destroy(struct nu_batch_pool *p);

@@ -3,9 +3,7 @@
 #include "file.h"
 #include "grow.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -411,8 +409,6 @@ static int nu__on_headers_complete(llhttp_t *p) {
   struct nu_conn *c = ctx->conn;
   struct nu_head *h = &c->head;
   int status = nu__check_head(p, h);
-  int64_t off;
-  uint32_t w[7];
 
   if (status)
     return nu__reject(ctx, status);
@@ -426,19 +422,10 @@ static int nu__on_headers_complete(llhttp_t *p) {
   if (status)
     return status < 0 ? -1 : 0;
   h->info = nu__request_info(p, h->info);
-  off = nu_batch_put_bytes(ctx->batch, h->bytes, h->len);
-  if (off < 0)
+  if (nu_batch_put_request(ctx->batch, c->slot, c->gen, c->next_seq, h->info,
+                           h->bytes, h->len, h->lens, h->nlens))
     return -1;
-  w[0] = NU_EV_REQUEST;
-  w[1] = c->slot;
-  w[2] = c->gen;
-  w[3] = c->next_seq++;
-  w[4] = h->info;
-  w[5] = (uint32_t)off;
-  w[6] = h->nlens;
-  if (nu_batch_put_words(ctx->batch, w, 7) ||
-      nu_batch_put_words(ctx->batch, h->lens, h->nlens))
-    return -1;
+  c->next_seq++;
   c->flags |= NU_CONN_DISPATCHED;
   return 0;
 }
@@ -446,19 +433,14 @@ static int nu__on_headers_complete(llhttp_t *p) {
 static int nu__on_body(llhttp_t *p, const char *at, size_t n) {
   struct nu_http_parse_ctx *ctx = nu__ctx(p);
   struct nu_conn *c = ctx->conn;
-  uint32_t w[5] = {NU_EV_BODY, c->slot, c->gen, 0, (uint32_t)n};
-  int64_t off;
 
   if (c->flags & NU_CONN_ROUTED)
     return 0; /* the body of a routed GET: nobody reads it */
   c->body_len += n;
   if (ctx->lim->max_body_size && c->body_len > ctx->lim->max_body_size)
     return nu__reject(ctx, 413);
-  off = nu_batch_put_bytes(ctx->batch, at, (uint32_t)n);
-  if (off < 0)
-    return -1;
-  w[3] = (uint32_t)off;
-  return nu_batch_put_words(ctx->batch, w, 5) ? -1 : 0;
+  return nu_batch_put_body(ctx->batch, c->slot, c->gen, at, (uint32_t)n) ? -1
+                                                                         : 0;
 }
 
 /* A chunk's size line is in. The extension limit starts again, as does
@@ -493,15 +475,13 @@ static int nu__on_chunk_extension(llhttp_t *p, const char *at, size_t n) {
 static int nu__on_message_complete(llhttp_t *p) {
   struct nu_http_parse_ctx *ctx = nu__ctx(p);
   struct nu_conn *c = ctx->conn;
-  uint32_t w[3] = {NU_EV_END, c->slot, c->gen};
-
   int routed = (c->flags & NU_CONN_ROUTED) != 0;
 
   c->flags &= ~(NU_CONN_IN_MESSAGE | NU_CONN_ROUTED);
   /* A request without a body ended with its head: JS knows already; a
    * routed one JS never knew. */
   if ((c->head.info & NU_REQ_HAS_BODY) && !routed &&
-      nu_batch_put_words(ctx->batch, w, 3))
+      nu_batch_put_end(ctx->batch, c->slot, c->gen))
     return -1;
   /* A client that pipelines faster than it is answered waits here: what
    * follows stays unparsed until the responses drain. */
@@ -626,50 +606,6 @@ struct nu_out *nu_http_error_response(const struct nu_head_end *e,
     nu_head_end_write(e, end_flags, o->data + len);
   }
   return o;
-}
-
-int nu_http_emit_open(struct nu_conn *c, struct nu_batch *b) {
-  uint32_t w[6] = {NU_EV_OPEN, c->slot, c->gen, 0, 0, 0};
-  const void *addr;
-  int64_t off;
-
-  if (c->peer.ss_family == AF_INET6) {
-    const struct sockaddr_in6 *a = (const void *)&c->peer;
-
-    w[3] = 6;
-    w[4] = ntohs(a->sin6_port);
-    addr = &a->sin6_addr;
-  } else {
-    const struct sockaddr_in *a = (const void *)&c->peer;
-
-    w[3] = 4;
-    w[4] = ntohs(a->sin_port);
-    addr = &a->sin_addr;
-  }
-  off = nu_batch_put_bytes(b, addr, w[3] == 6 ? 16 : 4);
-  if (off < 0)
-    return -ENOMEM;
-  w[5] = (uint32_t)off;
-  return nu_batch_put_words(b, w, 6);
-}
-
-int nu_http_emit_drain(struct nu_conn *c, struct nu_batch *b) {
-  uint32_t w[5] = {NU_EV_DRAIN, c->slot, c->gen, (uint32_t)c->sent_total,
-                   (uint32_t)(c->sent_total >> 32)};
-
-  return nu_batch_put_words(b, w, 5);
-}
-
-int nu_http_emit_timeout(struct nu_conn *c, struct nu_batch *b) {
-  uint32_t w[3] = {NU_EV_TIMEOUT, c->slot, c->gen};
-
-  return nu_batch_put_words(b, w, 3);
-}
-
-int nu_http_emit_close(struct nu_conn *c, struct nu_batch *b) {
-  uint32_t w[3] = {NU_EV_CLOSE, c->slot, c->gen};
-
-  return nu_batch_put_words(b, w, 3);
 }
 
 const char *nu_http_method_name(unsigned method) {

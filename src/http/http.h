@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "batch.h"
 #include "conn.h"
 #include "handoff.h"
 #include "head_end.h"
@@ -45,9 +46,9 @@ static inline int nu_http_in_body(const struct nu_conn *c) {
 }
 
 /*
- * Parses len bytes that c received, appending OPEN/REQUEST/BODY/END events
- * to b. When c owes too many responses (nu_conn_owes_too_much()), parsing
- * pauses after a complete request and the rest, and all input until
+ * Parses len bytes that c received, appending REQUEST, BODY and END records
+ * (batch.h) to b. When c owes too many responses (nu_conn_owes_too_much()),
+ * parsing pauses after a complete request and the rest, and all input until
  * nu_http_resume(), waits in c's backlog; data may be that backlog.
  * Returns 0; or the HTTP status (400, 413, 431) owed to a client whose
  * request could not be parsed, after which c must not parse again (when
@@ -67,15 +68,5 @@ int nu_http_parse(struct nu_conn *c, struct nu_batch *b,
 struct nu_out *nu_http_error_response(const struct nu_head_end *e,
                                       struct nu_conn *c, int status,
                                       uint32_t seq);
-
-/* Appends the OPEN event for a just accepted connection. Returns 0 or
- * -ENOMEM. */
-int nu_http_emit_open(struct nu_conn *c, struct nu_batch *b);
-/* Appends the DRAIN event. Returns 0 or -ENOMEM. */
-int nu_http_emit_drain(struct nu_conn *c, struct nu_batch *b);
-/* Appends the TIMEOUT event. Returns 0 or -ENOMEM. */
-int nu_http_emit_timeout(struct nu_conn *c, struct nu_batch *b);
-/* Appends the CLOSE event. Returns 0 or -ENOMEM. */
-int nu_http_emit_close(struct nu_conn *c, struct nu_batch *b);
 
 #endif

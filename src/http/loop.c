@@ -55,20 +55,13 @@ static uint32_t nu__ud_slot(uint64_t ud) { return (uint32_t)ud; }
 
 static struct io_uring_sqe *nu__sqe(struct nu_server *s, enum nu_loop_op op,
                                     const struct nu_conn *c) {
-  struct io_uring_sqe *sqe = nu_ring_sqe(&s->ring);
+  struct io_uring_sqe *sqe = nu_ring_sqe(&s->w.ring);
 
   io_uring_sqe_set_data64(sqe, nu__ud(op, c));
   return sqe;
 }
 
 /* ---- arming requests ---- */
-
-static void nu__arm_wake(struct nu_server *s) {
-  struct io_uring_sqe *sqe = nu__sqe(s, NU_OP_WAKE, NULL);
-
-  io_uring_prep_read(sqe, s->waker.efd, &s->wake_value, sizeof(s->wake_value),
-                     0);
-}
 
 static void nu__arm_accept(struct nu_server *s) {
   struct io_uring_sqe *sqe = nu__sqe(s, NU_OP_ACCEPT, NULL);
@@ -146,7 +139,7 @@ static void nu__conn_maybe_release(struct nu_server *s, struct nu_conn *c) {
   close(c->fd);
   /* Out of memory here only costs JS the 'close' events of this
    * connection; its (slot, gen) is dead either way. */
-  (void)nu_http_emit_close(c, s->batch);
+  (void)nu_batch_put_close(s->w.batch, c->slot, c->gen);
   nu_conn_release(&s->conns, c);
   atomic_store_explicit(&s->live_conns, s->conns.nopen, memory_order_relaxed);
 }
@@ -227,7 +220,7 @@ static void nu__conn_open(struct nu_server *s, int fd) {
   if (getpeername(fd, (struct sockaddr *)&c->peer, &len) < 0)
     memset(&c->peer, 0, sizeof(c->peer));
   nu_http_conn_init(c, &s->settings);
-  if (nu_http_emit_open(c, s->batch) < 0) {
+  if (nu_batch_put_open(s->w.batch, c->slot, c->gen, &c->peer) < 0) {
     nu__conn_close(s, c);
     return;
   }
@@ -258,7 +251,7 @@ static void nu__conn_splice(struct nu_server *s, struct nu_conn *c,
     nu__conn_close(s, c);
     return;
   }
-  nu_ring_reserve(&s->ring, 2); /* a link cut by a submit would not hold */
+  nu_ring_reserve(&s->w.ring, 2); /* a link cut by a submit would not hold */
   if (n == 0) {
     n = left < c->pipe.cap ? left : c->pipe.cap;
     sqe = nu__sqe(s, NU_OP_SPLICE_IN, c);
@@ -336,7 +329,7 @@ static int nu__conn_sent(struct nu_conn *c, uint32_t sent) {
  * memory, the flag stays and the next send tries again. */
 static void nu__conn_maybe_drained(struct nu_server *s, struct nu_conn *c) {
   if ((c->flags & NU_CONN_WANT_DRAIN) && c->queued_bytes == 0 &&
-      nu_http_emit_drain(c, s->batch) == 0)
+      nu_batch_put_drain(s->w.batch, c->slot, c->gen, c->sent_total) == 0)
     c->flags &= ~NU_CONN_WANT_DRAIN;
 }
 
@@ -441,7 +434,7 @@ static void nu__maybe_close_listener(struct nu_server *s) {
   }
 }
 
-static void nu__on_accept(struct nu_server *s, struct io_uring_cqe *cqe) {
+static void nu__on_accept(struct nu_server *s, const struct io_uring_cqe *cqe) {
   if (!(cqe->flags & IORING_CQE_F_MORE))
     s->accept_armed = 0;
   if (cqe->res >= 0) {
@@ -484,7 +477,7 @@ static void nu__conn_input(struct nu_server *s, struct nu_conn *c,
 
   if (!(c->flags & NU_CONN_IN_MESSAGE))
     c->since_ms = s->now_ms; /* a request starts: its timeouts run */
-  status = nu_http_parse(c, s->batch, &s->limits, data, len);
+  status = nu_http_parse(c, s->w.batch, &s->limits, data, len);
   if (c->files) {
     nu__conn_run_files(s, c); /* a mount answers */
     if (c->flags & NU_CONN_CLOSING)
@@ -515,7 +508,7 @@ static void nu__conn_eof(struct nu_server *s, struct nu_conn *c) {
   nu__conn_close_if_idle(s, c); /* a head cut short is dropped */
 }
 
-static void nu__on_recv(struct nu_server *s, struct io_uring_cqe *cqe) {
+static void nu__on_recv(struct nu_server *s, const struct io_uring_cqe *cqe) {
   struct nu_conn *c = nu_conn_at(&s->conns, nu__ud_slot(cqe->user_data));
   int res = cqe->res;
 
@@ -531,8 +524,8 @@ static void nu__on_recv(struct nu_server *s, struct io_uring_cqe *cqe) {
     /* Bytes that arrive while a pause is being posted are still parsed:
      * dropping them would lose requests. */
     if (!(c->flags & NU_CONN_PARSE_DONE))
-      nu__conn_input(s, c, nu_ring_buf(&s->ring, bid), (uint32_t)res);
-    nu_ring_buf_recycle(&s->ring, bid);
+      nu__conn_input(s, c, nu_ring_buf(&s->w.ring, bid), (uint32_t)res);
+    nu_ring_buf_recycle(&s->w.ring, bid);
   }
   if (c->flags & NU_CONN_LINGER) {
     nu__conn_linger_read(s, c, res);
@@ -575,7 +568,7 @@ static void nu__conn_wrote(struct nu_server *s, struct nu_conn *c, uint32_t n) {
   }
 }
 
-static void nu__on_send(struct nu_server *s, struct io_uring_cqe *cqe) {
+static void nu__on_send(struct nu_server *s, const struct io_uring_cqe *cqe) {
   struct nu_conn *c = nu_conn_at(&s->conns, nu__ud_slot(cqe->user_data));
 
   c->flags &= ~NU_CONN_SENDING;
@@ -589,7 +582,8 @@ static void nu__on_send(struct nu_server *s, struct io_uring_cqe *cqe) {
 }
 
 /* The file-to-pipe half of a splice; the pipe-to-socket half follows. */
-static void nu__on_splice_in(struct nu_server *s, struct io_uring_cqe *cqe) {
+static void nu__on_splice_in(struct nu_server *s,
+                             const struct io_uring_cqe *cqe) {
   struct nu_conn *c = nu_conn_at(&s->conns, nu__ud_slot(cqe->user_data));
 
   c->inflight--;
@@ -600,7 +594,8 @@ static void nu__on_splice_in(struct nu_server *s, struct io_uring_cqe *cqe) {
   nu__conn_maybe_release(s, c);
 }
 
-static void nu__on_splice_out(struct nu_server *s, struct io_uring_cqe *cqe) {
+static void nu__on_splice_out(struct nu_server *s,
+                              const struct io_uring_cqe *cqe) {
   struct nu_conn *c = nu_conn_at(&s->conns, nu__ud_slot(cqe->user_data));
   int res = cqe->res;
 
@@ -627,7 +622,8 @@ static void nu__on_splice_out(struct nu_server *s, struct io_uring_cqe *cqe) {
   }
 }
 
-static void nu__on_writable(struct nu_server *s, struct io_uring_cqe *cqe) {
+static void nu__on_writable(struct nu_server *s,
+                            const struct io_uring_cqe *cqe) {
   struct nu_conn *c = nu_conn_at(&s->conns, nu__ud_slot(cqe->user_data));
 
   c->flags &= ~NU_CONN_SENDING;
@@ -638,7 +634,7 @@ static void nu__on_writable(struct nu_server *s, struct io_uring_cqe *cqe) {
     nu__conn_flush(s, c); /* an error shows in the send */
 }
 
-static void nu__on_file(struct nu_server *s, struct io_uring_cqe *cqe) {
+static void nu__on_file(struct nu_server *s, const struct io_uring_cqe *cqe) {
   struct nu_conn *c = nu_conn_at(&s->conns, nu__ud_slot(cqe->user_data));
 
   c->inflight--;
@@ -648,12 +644,6 @@ static void nu__on_file(struct nu_server *s, struct io_uring_cqe *cqe) {
     return;
   }
   nu__conn_run_files(s, c);
-}
-
-static void nu__on_wake(struct nu_server *s, struct io_uring_cqe *cqe) {
-  atomic_store(&s->waker.pending, 0);
-  if (cqe->res != -ECANCELED)
-    nu__arm_wake(s);
 }
 
 /* Closes the connections that waited too long; see timeout.h. */
@@ -680,7 +670,7 @@ static void nu__on_tick(struct nu_server *s) {
       break;
     case NU_EXPIRY_SOCKET:
       /* JS emits 'timeout' or, with nobody listening, destroys it. */
-      if (nu_http_emit_timeout(c, s->batch) == 0)
+      if (nu_batch_put_timeout(s->w.batch, c->slot, c->gen) == 0)
         c->flags |= NU_CONN_TIMED_OUT;
       break;
     }
@@ -688,7 +678,9 @@ static void nu__on_tick(struct nu_server *s) {
   nu__arm_tick(s);
 }
 
-static void nu__dispatch(struct nu_server *s, struct io_uring_cqe *cqe) {
+static void nu__dispatch(void *arg, const struct io_uring_cqe *cqe) {
+  struct nu_server *s = arg;
+
   switch (nu__ud_op(cqe->user_data)) {
   case NU_OP_ACCEPT:
     nu__on_accept(s, cqe);
@@ -706,7 +698,7 @@ static void nu__dispatch(struct nu_server *s, struct io_uring_cqe *cqe) {
     nu__on_send(s, cqe);
     break;
   case NU_OP_WAKE:
-    nu__on_wake(s, cqe);
+    nu_worker_woken(&s->w, cqe->res != -ECANCELED);
     break;
   case NU_OP_TICK:
     nu__on_tick(s);
@@ -770,42 +762,11 @@ static void nu__check_requests(struct nu_server *s) {
 
 /* Submits, then blocks for a completion unless JS has queued work. */
 static void nu__wait(struct nu_server *s) {
-  atomic_store(&s->waker.sleeping, 1);
-  if (!nu_outbox_is_empty(&s->outbox) || nu__requests_pending(s))
-    io_uring_submit_and_get_events(&s->ring.uring);
-  else
-    io_uring_submit_and_wait(&s->ring.uring, 1);
-  atomic_store(&s->waker.sleeping, 0);
+  nu_worker_wait(&s->w,
+                 !nu_outbox_is_empty(&s->outbox) || nu__requests_pending(s));
   s->now_ms = nu_now_ms();
   if (s->routes.n || s->mounts.n)
     nu_date_tick(&s->date);
-}
-
-/* Dispatches every completion there is. Each is copied and consumed
- * before it is handled, so that the CQ has room for what the handlers
- * submit even when nu_ring_sqe() has to submit in the middle. */
-static void nu__drain(struct nu_server *s) {
-  struct io_uring_cqe *cqe;
-
-  while (io_uring_peek_cqe(&s->ring.uring, &cqe) == 0) {
-    struct io_uring_cqe copy = *cqe;
-
-    io_uring_cqe_seen(&s->ring.uring, cqe);
-    nu__dispatch(s, &copy);
-  }
-}
-
-/* Hands the turn's events to JS, if a fresh batch can replace them. */
-static void nu__deliver(struct nu_server *s) {
-  struct nu_batch *next;
-
-  if (s->batch->nwords == 0)
-    return;
-  next = nu_batch_pool_get(&s->pool);
-  if (next == NULL)
-    return; /* out of memory: keep collecting, try next turn */
-  s->cfg.deliver(s->cfg.ctx, s->batch);
-  s->batch = next;
 }
 
 static int nu__done(const struct nu_server *s) {
@@ -815,28 +776,24 @@ static int nu__done(const struct nu_server *s) {
 
 static int nu__setup(struct nu_server *s, const char **op) {
   int ret =
-      nu_ring_init(&s->ring, s->cfg.sq_entries, s->cfg.sq_entries * 4, 0, 0);
+      nu_ring_init(&s->w.ring, s->cfg.sq_entries, s->cfg.sq_entries * 4, 0, 0);
 
   if (ret < 0) {
     *op = "io_uring_setup";
     return ret;
   }
-  ret = nu_ring_bufs_init(&s->ring, NU_RECV_BUFS, NU_RECV_BUF_SIZE);
+  ret = nu_ring_bufs_init(&s->w.ring, NU_RECV_BUFS, NU_RECV_BUF_SIZE);
   if (ret < 0) {
     *op = "io_uring_register";
-    io_uring_queue_exit(&s->ring.uring);
+    io_uring_queue_exit(&s->w.ring.uring);
     return ret;
   }
-  s->batch = nu_batch_pool_get(&s->pool);
-  if (s->batch == NULL) {
-    *op = "malloc";
-    nu_ring_exit(&s->ring);
-    return -ENOMEM;
-  }
+  ret = nu_worker_ready(&s->w, nu__ud(NU_OP_WAKE, NULL), op);
+  if (ret < 0)
+    return ret;
   nu_http_settings_init(&s->settings);
   nu_date_tick(&s->date);
   s->now_ms = nu_now_ms();
-  nu__arm_wake(s);
   nu__arm_accept(s);
   if (nu_timeout_tick_ms(&s->timeouts)) {
     uint32_t tick = nu_timeout_tick_ms(&s->timeouts);
@@ -850,11 +807,10 @@ static int nu__setup(struct nu_server *s, const char **op) {
 
 void *nu__loop_main(void *arg) {
   struct nu_server *s = arg;
-  uint32_t stopped = NU_EV_STOPPED;
   const char *op = NULL;
   int err = nu__setup(s, &op);
 
-  nu_thread_started(&s->thread, err, op);
+  nu_worker_started(&s->w, err, op);
   if (err)
     return NULL;
   while (!nu__done(s)) {
@@ -862,17 +818,16 @@ void *nu__loop_main(void *arg) {
     nu__check_requests(s);
     nu__flush_dirty(s);
     nu__wait(s);
-    nu__drain(s);
+    nu_worker_drain(&s->w, nu__dispatch, s);
     nu__flush_dirty(s);
-    nu__deliver(s);
+    nu_worker_deliver(&s->w);
   }
   if (s->cfg.listen_fd >= 0)
     close(s->cfg.listen_fd);
-  (void)nu_batch_put_words(s->batch, &stopped, 1);
-  s->cfg.deliver(s->cfg.ctx, s->batch);
-  s->batch = NULL;
+  (void)nu_batch_put_stopped(s->w.batch);
+  nu_worker_deliver_last(&s->w);
   nu_conn_table_destroy(&s->conns);
-  nu_ring_exit(&s->ring);
-  s->cfg.exited(s->cfg.ctx);
+  nu_ring_exit(&s->w.ring);
+  nu_worker_exited(&s->w);
   return NULL;
 }

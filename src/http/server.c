@@ -3,8 +3,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 static void nu__server_free(struct nu_server *s) {
   struct nu_out *o = nu_outbox_take_all(&s->outbox);
@@ -15,11 +13,9 @@ static void nu__server_free(struct nu_server *s) {
     nu_out_free(o);
     o = next;
   }
-  nu_batch_pool_destroy(&s->pool);
+  nu_worker_destroy(&s->w);
   nu_routes_free(&s->routes);
   nu_mounts_free(&s->mounts);
-  if (s->waker.efd >= 0)
-    close(s->waker.efd);
   free(s);
 }
 
@@ -33,6 +29,12 @@ int nu_server_start(const struct nu_server_config *cfg, struct nu_server **out,
     return -ENOMEM;
   }
   s->cfg = *cfg;
+  /* First, so that every failure below finds the eventfd open or -1. */
+  ret = nu_worker_init(&s->w, cfg->deliver, cfg->exited, cfg->ctx, op);
+  if (ret < 0) {
+    nu__server_free(s);
+    return ret;
+  }
   s->limits.max_header_size = cfg->max_header_size;
   s->limits.max_body_size = cfg->max_body_size;
   s->limits.routes = &s->routes;
@@ -53,14 +55,7 @@ int nu_server_start(const struct nu_server_config *cfg, struct nu_server **out,
     nu__server_free(s);
     return ret;
   }
-  s->waker.efd = eventfd(0, EFD_CLOEXEC);
-  if (s->waker.efd < 0) {
-    ret = -errno;
-    *op = "eventfd";
-    nu__server_free(s);
-    return ret;
-  }
-  ret = nu_thread_start(&s->thread, "nu-ring", nu__loop_main, s, op);
+  ret = nu_worker_start(&s->w, "nu-ring", nu__loop_main, s, op);
   if (ret < 0) {
     nu__server_free(s);
     return ret;
@@ -73,7 +68,7 @@ void nu_server_send(struct nu_server *s, struct nu_out *o) {
   nu_outbox_push(&s->outbox, o);
 }
 
-void nu_server_flush(struct nu_server *s) { nu_waker_wake(&s->waker); }
+void nu_server_flush(struct nu_server *s) { nu_waker_wake(&s->w.waker); }
 
 void nu_server_stop(struct nu_server *s, int force) {
   int level = force ? 2 : 1;
@@ -81,18 +76,18 @@ void nu_server_stop(struct nu_server *s, int force) {
 
   while (cur < level && !atomic_compare_exchange_weak(&s->stop, &cur, level))
     ;
-  nu_waker_wake(&s->waker);
+  nu_waker_wake(&s->w.waker);
 }
 
 void nu_server_close_connections(struct nu_server *s) {
   atomic_fetch_add(&s->close_all, 1);
-  nu_waker_wake(&s->waker);
+  nu_waker_wake(&s->w.waker);
 }
 
-void nu_server_join(struct nu_server *s) { nu_thread_join(&s->thread); }
+void nu_server_join(struct nu_server *s) { nu_worker_join(&s->w); }
 
 void nu_server_batch_done(struct nu_server *s, struct nu_batch *b) {
-  nu_batch_pool_put(&s->pool, b);
+  nu_batch_pool_put(&s->w.pool, b);
 }
 
 void nu_server_destroy(struct nu_server *s) { nu__server_free(s); }
@@ -102,7 +97,7 @@ unsigned nu_server_live_connections(struct nu_server *s) {
 }
 
 unsigned nu_server_setup_flags(const struct nu_server *s) {
-  return s->ring.setup_flags;
+  return s->w.ring.setup_flags;
 }
 
 const char *nu_llhttp_version(void) {

@@ -14,10 +14,9 @@
 #include "http.h"
 #include "mount.h"
 #include "nu.h"
-#include "ring.h"
 #include "route.h"
-#include "thread.h"
 #include "timeout.h"
+#include "worker.h"
 
 struct nu_server {
   /* Written by nu_server_start(), read-only afterwards. */
@@ -27,22 +26,18 @@ struct nu_server {
   struct nu_routes routes;
   struct nu_mounts mounts;
   struct nu_head_end head_end; /* what ends the heads the ring thread builds */
-  struct nu_thread thread;
+  struct nu_worker w; /* the ring thread, its ring, waker and batches */
 
   /* Shared between threads. */
-  struct nu_outbox outbox;   /* JS -> ring response chunks */
-  struct nu_waker waker;     /* JS -> ring wake-ups */
-  struct nu_batch_pool pool; /* batches coming back from JS */
-  atomic_int stop;           /* 0, 1 graceful, 2 force */
-  atomic_uint close_all;     /* bumped by nu_server_close_connections() */
-  atomic_uint live_conns;    /* open connection structs, for JS to read */
+  struct nu_outbox outbox; /* JS -> ring response chunks */
+  atomic_int stop;         /* 0, 1 graceful, 2 force */
+  atomic_uint close_all;   /* bumped by nu_server_close_connections() */
+  atomic_uint live_conns;  /* open connection structs, for JS to read */
 
   /* Ring thread only. */
-  struct nu_ring ring;
   struct nu_conn_table conns;
   struct nu_date date; /* for routes and mounts, if there are any */
   llhttp_settings_t settings;
-  struct nu_batch *batch;  /* events of the current CQ drain */
   struct nu_conn *dirty;   /* connections with chunks to flush */
   int stop_seen;           /* the stop level already acted upon */
   unsigned close_all_seen; /* the close_all count already acted upon */
@@ -51,7 +46,6 @@ struct nu_server {
   struct __kernel_timespec accept_backoff;
   struct __kernel_timespec tick; /* the timeout check's period */
   uint64_t now_ms;               /* nu_now_ms() at the turn's start */
-  uint64_t wake_value;           /* the eventfd read's target */
 };
 
 /* The ring thread's body. */

@@ -1,6 +1,6 @@
 /*
- * ops: the Ring API's operations: building them (the constructors in nu.h)
- * and turning each into its SQE on the ring thread.
+ * ops: the Ring API's operations: building them (the constructors in nu.h,
+ * which prepare each op's SQE) and handing each to the ring.
  */
 #ifndef NU_OPS_H
 #define NU_OPS_H

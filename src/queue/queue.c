@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 /* user_data of the queue's own requests; an op's is its address. */
@@ -15,16 +14,8 @@
 
 /* ---- the ring thread ---- */
 
-static void nu__queue_arm_wake(struct nu_queue *q) {
-  struct io_uring_sqe *sqe = nu_ring_sqe(&q->ring);
-
-  io_uring_prep_read(sqe, q->waker.efd, &q->wake_value, sizeof(q->wake_value),
-                     0);
-  io_uring_sqe_set_data64(sqe, NU_QUEUE_UD_WAKE);
-}
-
 static void nu__queue_complete(struct nu_queue *q, struct nu_op *op, int res) {
-  struct nu_batch *b = q->batch;
+  struct nu_batch *b = q->w.batch;
 
   op->res = res;
   op->next = NULL;
@@ -79,12 +70,12 @@ static void nu__queue_drop_chain(struct nu_queue *q, struct nu_op *prev,
 static void nu__queue_cancel(struct nu_queue *q, struct nu_op *cancel) {
   struct nu_op *prev = NULL, *t = q->pending;
 
-  while (t && (uint64_t)(uintptr_t)t != cancel->addr) {
+  while (t && (uint64_t)(uintptr_t)t != cancel->target) {
     prev = t;
     t = t->next;
   }
   if (t == NULL) {
-    nu_op_prep(nu_ring_sqe(&q->ring), cancel);
+    nu_op_prep(nu_ring_sqe(&q->w.ring), cancel);
     q->inflight++;
     return;
   }
@@ -143,19 +134,19 @@ static void nu__queue_submit_pending(struct nu_queue *q) {
     }
     if (q->inflight + n > q->cfg.cq_entries)
       return; /* the rest waits for completions */
-    if (io_uring_sq_space_left(&q->ring.uring) < n) {
-      io_uring_submit(&q->ring.uring);
+    if (io_uring_sq_space_left(&q->w.ring.uring) < n) {
+      io_uring_submit(&q->w.ring.uring);
       /* With SQPOLL the kernel thread takes SQEs in its own time, and no
        * completion need come to wake us: wait for the room itself. */
-      while ((q->ring.setup_flags & IORING_SETUP_SQPOLL) &&
-             io_uring_sq_space_left(&q->ring.uring) < n &&
-             io_uring_sqring_wait(&q->ring.uring) >= 0)
+      while ((q->w.ring.setup_flags & IORING_SETUP_SQPOLL) &&
+             io_uring_sq_space_left(&q->w.ring.uring) < n &&
+             io_uring_sqring_wait(&q->w.ring.uring) >= 0)
         ;
-      if (io_uring_sq_space_left(&q->ring.uring) < n)
+      if (io_uring_sq_space_left(&q->w.ring.uring) < n)
         return; /* the kernel is busy (CQ overflow): drain first */
     }
     while (n--) {
-      nu_op_prep(io_uring_get_sqe(&q->ring.uring), nu__queue_pop_pending(q));
+      nu_op_prep(io_uring_get_sqe(&q->w.ring.uring), nu__queue_pop_pending(q));
       q->inflight++;
     }
   }
@@ -164,7 +155,7 @@ static void nu__queue_submit_pending(struct nu_queue *q) {
 /* Stopping: nothing more is submitted; what waits is answered at once and
  * what is in flight is cancelled (the wake read with it). */
 static void nu__queue_begin_stop(struct nu_queue *q) {
-  struct io_uring_sqe *sqe = nu_ring_sqe(&q->ring);
+  struct io_uring_sqe *sqe = nu_ring_sqe(&q->w.ring);
 
   q->stopping = 1;
   io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
@@ -176,56 +167,25 @@ static void nu__queue_cancel_pending(struct nu_queue *q) {
     nu__queue_complete(q, nu__queue_pop_pending(q), -ECANCELED);
 }
 
-static void nu__queue_wait(struct nu_queue *q) {
-  atomic_store(&q->waker.sleeping, 1);
-  if (atomic_load(&q->inbox) != NULL || (atomic_load(&q->stop) && !q->stopping))
-    io_uring_submit_and_get_events(&q->ring.uring);
-  else
-    io_uring_submit_and_wait(&q->ring.uring, 1);
-  atomic_store(&q->waker.sleeping, 0);
+static int nu__queue_work_pending(struct nu_queue *q) {
+  return atomic_load(&q->inbox) != NULL ||
+         (atomic_load(&q->stop) && !q->stopping);
 }
 
-static void nu__queue_drain(struct nu_queue *q) {
-  struct io_uring_cqe *cqe;
+static void nu__queue_on_cqe(void *arg, const struct io_uring_cqe *cqe) {
+  struct nu_queue *q = arg;
+  uint64_t ud = cqe->user_data;
 
-  while (io_uring_peek_cqe(&q->ring.uring, &cqe) == 0) {
-    uint64_t ud = cqe->user_data;
-    int res = cqe->res;
-
-    io_uring_cqe_seen(&q->ring.uring, cqe);
-    if (ud == NU_QUEUE_UD_WAKE) {
-      atomic_store(&q->waker.pending, 0);
-      if (!q->stopping)
-        nu__queue_arm_wake(q);
-    } else if (ud != NU_QUEUE_UD_CANCEL_ALL) {
-      q->inflight--;
-      nu__queue_complete(q, (struct nu_op *)(uintptr_t)ud, res);
-    }
+  if (ud == NU_QUEUE_UD_WAKE) {
+    nu_worker_woken(&q->w, !q->stopping);
+  } else if (ud != NU_QUEUE_UD_CANCEL_ALL) {
+    q->inflight--;
+    nu__queue_complete(q, (struct nu_op *)(uintptr_t)ud, cqe->res);
   }
 }
 
-static void nu__queue_deliver(struct nu_queue *q) {
-  struct nu_batch *next;
-
-  if (q->batch->ops == NULL)
-    return;
-  next = nu_batch_pool_get(&q->pool);
-  if (next == NULL)
-    return; /* out of memory: keep collecting, try next turn */
-  q->cfg.deliver(q->cfg.ctx, q->batch);
-  q->batch = next;
-}
-
-/* The last batch: what completed since the last delivery, marked as the
- * end. It needs no memory, so JS always learns the ring is done. */
-static void nu__queue_deliver_last(struct nu_queue *q) {
-  q->batch->last = 1;
-  q->cfg.deliver(q->cfg.ctx, q->batch);
-  q->batch = NULL;
-}
-
 static int nu__queue_setup(struct nu_queue *q, const char **op) {
-  int ret = nu_ring_init(&q->ring, q->cfg.sq_entries, q->cfg.cq_entries,
+  int ret = nu_ring_init(&q->w.ring, q->cfg.sq_entries, q->cfg.cq_entries,
                          q->cfg.sqpoll ? IORING_SETUP_SQPOLL : 0,
                          q->cfg.sq_thread_idle);
 
@@ -233,14 +193,10 @@ static int nu__queue_setup(struct nu_queue *q, const char **op) {
     *op = "io_uring_setup";
     return ret;
   }
-  q->batch = nu_batch_pool_get(&q->pool);
-  if (q->batch == NULL) {
-    *op = "malloc";
-    nu_ring_exit(&q->ring);
-    return -ENOMEM;
-  }
-  nu__queue_arm_wake(q);
-  io_uring_submit(&q->ring.uring);
+  ret = nu_worker_ready(&q->w, NU_QUEUE_UD_WAKE, op);
+  if (ret < 0)
+    return ret;
+  io_uring_submit(&q->w.ring.uring);
   return 0;
 }
 
@@ -249,7 +205,7 @@ static void *nu__queue_main(void *arg) {
   const char *op = NULL;
   int err = nu__queue_setup(q, &op);
 
-  nu_thread_started(&q->thread, err, op);
+  nu_worker_started(&q->w, err, op);
   if (err)
     return NULL;
   for (;;) {
@@ -262,18 +218,26 @@ static void *nu__queue_main(void *arg) {
       nu__queue_submit_pending(q);
     if (q->stopping && q->inflight == 0)
       break;
-    nu__queue_deliver(q);
-    nu__queue_wait(q);
-    nu__queue_drain(q);
+    nu_worker_deliver(&q->w);
+    nu_worker_wait(&q->w, nu__queue_work_pending(q));
+    nu_worker_drain(&q->w, nu__queue_on_cqe, q);
   }
-  /* The ring goes before the last batch, which tells JS all is over. */
-  nu_ring_exit(&q->ring);
-  nu__queue_deliver_last(q);
-  q->cfg.exited(q->cfg.ctx);
+  /* The ring goes before the last batch, which tells JS all is over: what
+   * completed since the last delivery, marked as the end. */
+  nu_ring_exit(&q->w.ring);
+  nu_worker_deliver_last(&q->w);
+  nu_worker_exited(&q->w);
   return NULL;
 }
 
 /* ---- the JS thread ---- */
+
+/* A batch's ops are the queue's to free, when the batch comes back or is
+ * freed outright (see struct nu_batch): core knows nothing of them. */
+static void nu__queue_batch_clear(struct nu_batch *b) {
+  nu_op_list_free(b->ops);
+  b->ops = b->ops_last = NULL;
+}
 
 static void nu__queue_free(struct nu_queue *q) {
   struct nu_op *inbox;
@@ -281,9 +245,7 @@ static void nu__queue_free(struct nu_queue *q) {
   NU_STACK_TAKE_ALL(&q->inbox, &inbox);
   nu_op_list_free(inbox);
   nu_op_list_free(q->staged);
-  nu_batch_pool_destroy(&q->pool);
-  if (q->waker.efd >= 0)
-    close(q->waker.efd);
+  nu_worker_destroy(&q->w);
   free(q);
 }
 
@@ -297,14 +259,10 @@ int nu_queue_start(const struct nu_queue_config *cfg, struct nu_queue **out,
     return -ENOMEM;
   }
   q->cfg = *cfg;
-  q->waker.efd = eventfd(0, EFD_CLOEXEC);
-  if (q->waker.efd < 0) {
-    ret = -errno;
-    *op = "eventfd";
-    nu__queue_free(q);
-    return ret;
-  }
-  ret = nu_thread_start(&q->thread, "nu-queue", nu__queue_main, q, op);
+  q->w.pool.clear = nu__queue_batch_clear;
+  ret = nu_worker_init(&q->w, cfg->deliver, cfg->exited, cfg->ctx, op);
+  if (ret == 0)
+    ret = nu_worker_start(&q->w, "nu-queue", nu__queue_main, q, op);
   if (ret < 0) {
     nu__queue_free(q);
     return ret;
@@ -333,31 +291,23 @@ void nu_queue_submit(struct nu_queue *q) {
     return;
   NU_STACK_PUSH(&q->inbox, q->staged, q->staged_last);
   q->staged = q->staged_last = NULL;
-  nu_waker_wake(&q->waker);
+  nu_waker_wake(&q->w.waker);
 }
 
 void nu_queue_stop(struct nu_queue *q) {
   atomic_store(&q->stop, 1);
-  if (q->waker.efd >= 0)
-    nu_waker_wake(&q->waker);
+  if (q->w.waker.efd >= 0) /* not yet joined */
+    nu_waker_wake(&q->w.waker);
 }
 
-/* The eventfd goes with the thread, so that a closed ring holds no fd
- * while its JS object waits for the GC. */
-void nu_queue_join(struct nu_queue *q) {
-  nu_thread_join(&q->thread);
-  if (q->waker.efd >= 0) {
-    close(q->waker.efd);
-    q->waker.efd = -1;
-  }
-}
+void nu_queue_join(struct nu_queue *q) { nu_worker_join(&q->w); }
 
 void nu_queue_batch_done(struct nu_queue *q, struct nu_batch *b) {
-  nu_batch_pool_put(&q->pool, b);
+  nu_batch_pool_put(&q->w.pool, b);
 }
 
 void nu_queue_destroy(struct nu_queue *q) { nu__queue_free(q); }
 
 unsigned nu_queue_setup_flags(const struct nu_queue *q) {
-  return q->ring.setup_flags;
+  return q->w.ring.setup_flags;
 }

@@ -1,0 +1,93 @@
+#include "worker.h"
+
+#include <errno.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+int nu_worker_init(struct nu_worker *w, nu_deliver_fn deliver,
+                   nu_exited_fn exited, void *ctx, const char **op) {
+  w->deliver = deliver;
+  w->exited = exited;
+  w->ctx = ctx;
+  w->waker.efd = eventfd(0, EFD_CLOEXEC);
+  if (w->waker.efd < 0) {
+    *op = "eventfd";
+    return -errno;
+  }
+  return 0;
+}
+
+int nu_worker_start(struct nu_worker *w, const char *name,
+                    void *(*main)(void *), void *arg, const char **op) {
+  return nu_thread_start(&w->thread, name, main, arg, op);
+}
+
+static void nu__worker_arm_wake(struct nu_worker *w) {
+  struct io_uring_sqe *sqe = nu_ring_sqe(&w->ring);
+
+  io_uring_prep_read(sqe, w->waker.efd, &w->wake_value, sizeof(w->wake_value),
+                     0);
+  io_uring_sqe_set_data64(sqe, w->wake_ud);
+}
+
+int nu_worker_ready(struct nu_worker *w, uint64_t wake_ud, const char **op) {
+  w->batch = nu_batch_pool_get(&w->pool);
+  if (w->batch == NULL) {
+    *op = "malloc";
+    nu_ring_exit(&w->ring);
+    return -ENOMEM;
+  }
+  w->wake_ud = wake_ud;
+  nu__worker_arm_wake(w);
+  return 0;
+}
+
+void nu_worker_woken(struct nu_worker *w, int rearm) {
+  atomic_store(&w->waker.pending, 0);
+  if (rearm)
+    nu__worker_arm_wake(w);
+}
+
+void nu_worker_wait(struct nu_worker *w, int work_pending) {
+  atomic_store(&w->waker.sleeping, 1);
+  if (work_pending)
+    io_uring_submit_and_get_events(&w->ring.uring);
+  else
+    io_uring_submit_and_wait(&w->ring.uring, 1);
+  atomic_store(&w->waker.sleeping, 0);
+}
+
+void nu_worker_deliver(struct nu_worker *w) {
+  struct nu_batch *next;
+
+  if (w->batch->nwords == 0 && w->batch->ops == NULL)
+    return;
+  next = nu_batch_pool_get(&w->pool);
+  if (next == NULL)
+    return; /* out of memory: keep collecting, try next turn */
+  w->deliver(w->ctx, w->batch);
+  w->batch = next;
+}
+
+void nu_worker_deliver_last(struct nu_worker *w) {
+  w->batch->last = 1;
+  w->deliver(w->ctx, w->batch);
+  w->batch = NULL;
+}
+
+static void nu__worker_close_waker(struct nu_worker *w) {
+  if (w->waker.efd >= 0) {
+    close(w->waker.efd);
+    w->waker.efd = -1;
+  }
+}
+
+void nu_worker_join(struct nu_worker *w) {
+  nu_thread_join(&w->thread);
+  nu__worker_close_waker(w);
+}
+
+void nu_worker_destroy(struct nu_worker *w) {
+  nu_batch_pool_destroy(&w->pool);
+  nu__worker_close_waker(w);
+}

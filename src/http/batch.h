@@ -1,0 +1,128 @@
+/*
+ * batch: the format of a server's batch, ring thread -> JS, in one place.
+ *
+ * A batch (struct nu_batch, nu.h) is 32-bit words and the bytes they point
+ * into. The words are records, one after another; a record's first word
+ * is its kind (enum nu_event), and every record but STOPPED has the
+ * connection's slot and generation next. Byte offsets count from the start
+ * of the batch's bytes. The enums below give each kind's word count and
+ * where each field sits; the writers below are the only code that lays a
+ * record out, and the addon exports every constant to JS (constants.REC_*,
+ * OPEN_*, REQUEST_*, ...), whose reader uses them instead of numbers.
+ * Includable from C++ (the addon), so plain declarations only.
+ */
+#ifndef NU_BATCH_H
+#define NU_BATCH_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#define NU_BATCH_ASSERT(e) static_assert(e, #e)
+#else
+#define NU_BATCH_ASSERT(e) _Static_assert(e, #e)
+#endif
+
+struct nu_batch;
+struct sockaddr_storage;
+
+/* The kind of a record, its first word. */
+enum nu_event {
+  NU_EV_OPEN = 1, /* a connection was accepted */
+  NU_EV_REQUEST,  /* a request's head */
+  NU_EV_BODY,     /* a piece of its body */
+  NU_EV_END,      /* the request is complete (only for one with a body) */
+  NU_EV_CLOSE,    /* the connection is gone */
+  NU_EV_STOPPED,  /* the ring thread is about to exit */
+  NU_EV_TIMEOUT,  /* no traffic for socket_timeout_ms */
+  NU_EV_DRAIN,    /* everything queued on the connection is sent */
+};
+
+/* What every record starts with. */
+enum { NU_REC_KIND = 0, NU_REC_SLOT, NU_REC_GEN, NU_REC_WORDS };
+
+/* OPEN: family (4 or 6), the peer's port, and its address's offset in the
+ * bytes (4 bytes for IPv4, 16 for IPv6). */
+enum {
+  NU_OPEN_FAMILY = NU_REC_WORDS,
+  NU_OPEN_PORT,
+  NU_OPEN_ADDR_OFF,
+  NU_OPEN_WORDS
+};
+
+/* REQUEST: the response number it gets (seq), the NU_REQ_* info bits, the
+ * head's offset in the bytes, and nlens lengths from REQUEST_LENS on: the
+ * url's, then each header name's and value's, which lie one after another
+ * in the bytes from head_off. The record is REQUEST_WORDS + nlens words. */
+enum {
+  NU_REQUEST_SEQ = NU_REC_WORDS,
+  NU_REQUEST_INFO,
+  NU_REQUEST_HEAD_OFF,
+  NU_REQUEST_NLENS,
+  NU_REQUEST_LENS,
+  NU_REQUEST_WORDS = NU_REQUEST_LENS /* the fixed part */
+};
+
+/* BODY: len bytes of the request body at off in the bytes. */
+enum { NU_BODY_OFF = NU_REC_WORDS, NU_BODY_LEN, NU_BODY_WORDS };
+
+/* END, CLOSE and TIMEOUT: slot and gen only. STOPPED: the kind only. */
+enum {
+  NU_END_WORDS = NU_REC_WORDS,
+  NU_CLOSE_WORDS = NU_REC_WORDS,
+  NU_TIMEOUT_WORDS = NU_REC_WORDS,
+  NU_STOPPED_WORDS = NU_REC_SLOT
+};
+
+/* DRAIN: the head and body bytes of every chunk sent since the connection
+ * opened, a 64-bit count in two words, low word first. */
+enum { NU_DRAIN_SENT_LO = NU_REC_WORDS, NU_DRAIN_SENT_HI, NU_DRAIN_WORDS };
+
+/* Each kind's fields follow the common ones, and its count ends after its
+ * last field; the JS reader relies on nothing else. */
+NU_BATCH_ASSERT(NU_REC_KIND == 0 && NU_REC_SLOT == 1 && NU_REC_GEN == 2);
+NU_BATCH_ASSERT(NU_OPEN_WORDS == NU_OPEN_ADDR_OFF + 1);
+NU_BATCH_ASSERT(NU_REQUEST_WORDS == NU_REQUEST_NLENS + 1);
+NU_BATCH_ASSERT(NU_BODY_WORDS == NU_BODY_LEN + 1);
+NU_BATCH_ASSERT(NU_DRAIN_WORDS == NU_DRAIN_SENT_HI + 1);
+NU_BATCH_ASSERT(NU_STOPPED_WORDS == NU_REC_KIND + 1);
+
+/* Bits of a REQUEST's info word. */
+#define NU_REQ_METHOD_MASK 0xffu /* llhttp_method_t */
+#define NU_REQ_MAJOR_SHIFT 8     /* 4 bits of HTTP major version */
+#define NU_REQ_MINOR_SHIFT 12    /* 4 bits of HTTP minor version */
+#define NU_REQ_KEEP_ALIVE (1u << 16)
+#define NU_REQ_HAS_BODY (1u << 17)
+#define NU_REQ_EXPECT_CONTINUE (1u << 18)
+#define NU_REQ_UPGRADE (1u << 19)
+
+/*
+ * The writers, one per kind: each appends one whole record (and the bytes
+ * it points to) to b, on the ring thread. Each returns 0 or -ENOMEM; out
+ * of memory, no part of the record is in the words (bytes copied for it
+ * may stay, unreferenced).
+ */
+int nu_batch_put_open(struct nu_batch *b, uint32_t slot, uint32_t gen,
+                      const struct sockaddr_storage *peer);
+/* head: head_len bytes, the url and the header names and values that the
+ * nlens lengths in lens cut it into. */
+int nu_batch_put_request(struct nu_batch *b, uint32_t slot, uint32_t gen,
+                         uint32_t seq, uint32_t info, const char *head,
+                         uint32_t head_len, const uint32_t *lens,
+                         uint32_t nlens);
+int nu_batch_put_body(struct nu_batch *b, uint32_t slot, uint32_t gen,
+                      const char *at, uint32_t len);
+int nu_batch_put_end(struct nu_batch *b, uint32_t slot, uint32_t gen);
+int nu_batch_put_close(struct nu_batch *b, uint32_t slot, uint32_t gen);
+int nu_batch_put_timeout(struct nu_batch *b, uint32_t slot, uint32_t gen);
+int nu_batch_put_drain(struct nu_batch *b, uint32_t slot, uint32_t gen,
+                       uint64_t sent);
+int nu_batch_put_stopped(struct nu_batch *b);
+
+#undef NU_BATCH_ASSERT
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
