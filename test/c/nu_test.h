@@ -67,23 +67,20 @@ static inline void nu_test_print_diff(const char *got, size_t got_len,
   fputc('\n', stderr);
 }
 
-/* Integers, compared as signed 64-bit values. */
-#define NU_EXPECT_INT(got, want)                                               \
+/* got == want as numbers of type, printed with the format fmt. */
+#define NU__EXPECT_NUMBER(type, fmt, got, want)                                \
   do {                                                                         \
-    int64_t got_ = (int64_t)(got), want_ = (int64_t)(want);                    \
+    type got_ = (type)(got), want_ = (type)(want);                             \
     if (!nu_test_check(t, got_ == want_, __FILE__, __LINE__,                   \
                        #got " == " #want))                                     \
-      fprintf(stderr, "    got %" PRId64 ", want %" PRId64 "\n", got_, want_); \
+      fprintf(stderr, "    got %" fmt ", want %" fmt "\n", got_, want_);       \
   } while (0)
 
+/* Integers, compared as signed 64-bit values. */
+#define NU_EXPECT_INT(got, want) NU__EXPECT_NUMBER(int64_t, PRId64, got, want)
+
 /* Unsigned 64-bit integers. */
-#define NU_EXPECT_UINT(got, want)                                              \
-  do {                                                                         \
-    uint64_t got_ = (uint64_t)(got), want_ = (uint64_t)(want);                 \
-    if (!nu_test_check(t, got_ == want_, __FILE__, __LINE__,                   \
-                       #got " == " #want))                                     \
-      fprintf(stderr, "    got %" PRIu64 ", want %" PRIu64 "\n", got_, want_); \
-  } while (0)
+#define NU_EXPECT_UINT(got, want) NU__EXPECT_NUMBER(uint64_t, PRIu64, got, want)
 
 /* n bytes at got against the string want (its length must be n too). */
 #define NU_EXPECT_BYTES(got, n, want)                                          \
