@@ -1,7 +1,5 @@
 // init.cc: the module's exports, put together from the other files, and
 // the constants lib/ shares with the C core.
-#include <liburing.h>
-
 #include "addon.h"
 #include "batch.h"
 
@@ -50,7 +48,6 @@ Napi::Object Constants(Napi::Env env) {
   SetConstant(c, "REQ_KEEP_ALIVE", NU_REQ_KEEP_ALIVE);
   SetConstant(c, "REQ_HAS_BODY", NU_REQ_HAS_BODY);
   SetConstant(c, "REQ_EXPECT_CONTINUE", NU_REQ_EXPECT_CONTINUE);
-  SetConstant(c, "REQ_UPGRADE", NU_REQ_UPGRADE);
   SetConstant(c, "OUT_END", NU_OUT_END);
   SetConstant(c, "OUT_CLOSE", NU_OUT_CLOSE);
   SetConstant(c, "OUT_CHUNKED", NU_OUT_CHUNKED);
@@ -61,10 +58,6 @@ Napi::Object Constants(Napi::Env env) {
   SetConstant(c, "EV_DRAIN", NU_EV_DRAIN);
   SetConstant(c, "EV_TIMEOUT", NU_EV_TIMEOUT);
   BatchLayout(c);
-  SetConstant(c, "SETUP_SQPOLL", IORING_SETUP_SQPOLL);
-  SetConstant(c, "SETUP_COOP_TASKRUN", IORING_SETUP_COOP_TASKRUN);
-  SetConstant(c, "SETUP_SINGLE_ISSUER", IORING_SETUP_SINGLE_ISSUER);
-  SetConstant(c, "SETUP_DEFER_TASKRUN", IORING_SETUP_DEFER_TASKRUN);
   return c;
 }
 

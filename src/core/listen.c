@@ -31,12 +31,13 @@ static int nu__parse_addr(const char *host, int port,
   return AF_INET6;
 }
 
+/* The port fd is bound to, or -errno. */
 static int nu__bound_port(int fd) {
   struct sockaddr_storage ss;
   socklen_t len = sizeof(ss);
 
   if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-    return -1;
+    return -errno;
   if (ss.ss_family == AF_INET6)
     return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
   return ntohs(((struct sockaddr_in *)&ss)->sin_port);
@@ -93,7 +94,15 @@ int nu_listen(const char *host, int port, int backlog, int reuse_port, int *fd,
     ret = nu__listen_on(AF_INET, &ss, sizeof(*in4), 1, backlog, reuse_port, fd,
                         op);
   }
-  if (ret == 0)
-    *bound_port = nu__bound_port(*fd);
-  return ret;
+  if (ret < 0)
+    return ret;
+  ret = nu__bound_port(*fd);
+  if (ret < 0) {
+    close(*fd);
+    *fd = -1;
+    *op = "getsockname";
+    return ret;
+  }
+  *bound_port = ret;
+  return 0;
 }

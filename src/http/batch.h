@@ -94,7 +94,6 @@ NU_BATCH_ASSERT(NU_STOPPED_WORDS == NU_REC_KIND + 1);
 #define NU_REQ_KEEP_ALIVE (1u << 16)
 #define NU_REQ_HAS_BODY (1u << 17)
 #define NU_REQ_EXPECT_CONTINUE (1u << 18)
-#define NU_REQ_UPGRADE (1u << 19)
 
 /*
  * The writers, one per kind: each appends one whole record (and the bytes

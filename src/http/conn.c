@@ -40,7 +40,10 @@ static int nu__table_grow(struct nu_conn_table *t) {
   uint32_t cap = t->cap ? t->cap * 2 : 64;
   struct nu_conn **slots;
 
-  if (cap > (1u << 24)) /* slots must fit the 24 bits user_data gives them */
+  /* user_data has room for 32 bits of slot (see nu__ud() in loop.c); 16M
+   * connections, far past any fd limit, is where growing stops being
+   * plausible, and where the doubling is kept well clear of overflow. */
+  if (cap > (1u << 24))
     return -ENOMEM;
   slots = realloc(t->slots, cap * sizeof(*slots));
   if (slots == NULL)

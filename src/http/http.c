@@ -228,8 +228,6 @@ static uint32_t nu__request_info(const llhttp_t *p, uint32_t info) {
     info |= NU_REQ_KEEP_ALIVE;
   if ((p->flags & F_CHUNKED) || p->content_length > 0)
     info |= NU_REQ_HAS_BODY;
-  if (p->upgrade)
-    info |= NU_REQ_UPGRADE;
   return info;
 }
 
@@ -254,7 +252,8 @@ static int nu__check_head(const llhttp_t *p, const struct nu_head *h) {
 }
 
 /* Answers a GET or HEAD that route r matched, in its turn, without JS:
- * JS never sees this request, nor its body if it has one. */
+ * JS never sees this request, nor its body if it has one. Returns 0 or
+ * -ENOMEM. */
 static int nu__answer_route(struct nu_http_parse_ctx *ctx, llhttp_t *p,
                             const struct nu_route *r) {
   struct nu_conn *c = ctx->conn;
@@ -263,7 +262,7 @@ static int nu__answer_route(struct nu_http_parse_ctx *ctx, llhttp_t *p,
                         llhttp_should_keep_alive(p), p->method == HTTP_HEAD);
 
   if (o == NULL)
-    return -1;
+    return -ENOMEM;
   nu_conn_enqueue(c, o);
   c->flags |= NU_CONN_ROUTED;
   return 0;
@@ -308,7 +307,7 @@ static struct nu_span nu__header_next(struct nu_header_iter *it) {
 
 /* The value of the header named name, p NULL when the request has none.
  * Several lines of it are joined with ", ", as node:http joins them, in
- * *joined, which the caller frees. Returns 0, or -1 out of memory. */
+ * *joined, which the caller frees. Returns 0 or -ENOMEM. */
 static int nu__header(const struct nu_head *h, const char *name,
                       struct nu_span *v, char **joined) {
   struct nu_header_iter it = nu__headers(h, name);
@@ -325,7 +324,7 @@ static int nu__header(const struct nu_head *h, const char *name,
     len += line.len + 2;
   w = *joined = malloc(len);
   if (w == NULL)
-    return -1;
+    return -ENOMEM;
   it = nu__headers(h, name);
   while ((line = nu__header_next(&it)).p != NULL) {
     if (w > *joined) {
@@ -342,7 +341,8 @@ static int nu__header(const struct nu_head *h, const char *name,
 
 /* Starts the response of a GET or HEAD that mount m matched: a file
  * response in the connection's FIFO, which the ring thread moves along
- * (see file.h). JS never sees this request either. */
+ * (see file.h). JS never sees this request either. Returns 0 or
+ * -ENOMEM. */
 static int nu__answer_file(struct nu_http_parse_ctx *ctx, llhttp_t *p,
                            const struct nu_mount *m, uint32_t path_len) {
   struct nu_conn *c = ctx->conn;
@@ -371,7 +371,7 @@ static int nu__answer_file(struct nu_http_parse_ctx *ctx, llhttp_t *p,
   for (int i = 0; i < 3; i++)
     free(joined[i]);
   if (f == NULL)
-    return -1;
+    return -ENOMEM;
   while (*tail)
     tail = &(*tail)->next;
   *tail = f;
@@ -381,7 +381,7 @@ static int nu__answer_file(struct nu_http_parse_ctx *ctx, llhttp_t *p,
 }
 
 /* Answers a GET or HEAD with a route or a mount, if one matches. Returns
- * 1 when it did, 0 when JS should, -1 out of memory. */
+ * 1 when it did, 0 when JS should, -ENOMEM out of memory. */
 static int nu__answer_without_js(struct nu_http_parse_ctx *ctx, llhttp_t *p) {
   const struct nu_http_limits *lim = ctx->lim;
   const struct nu_head *h = &ctx->conn->head;
@@ -393,11 +393,11 @@ static int nu__answer_without_js(struct nu_http_parse_ctx *ctx, llhttp_t *p) {
     return 0;
   if (lim->routes && lim->routes->n &&
       (r = nu_routes_match(lim->routes, h->bytes, h->lens[0])) != NULL)
-    return nu__answer_route(ctx, p, r) ? -1 : 1;
+    return nu__answer_route(ctx, p, r) ? -ENOMEM : 1;
   if (lim->mounts && lim->mounts->n &&
       (m = nu_mounts_match(lim->mounts, h->bytes, h->lens[0], &path_len)) !=
           NULL)
-    return nu__answer_file(ctx, p, m, path_len) ? -1 : 1;
+    return nu__answer_file(ctx, p, m, path_len) ? -ENOMEM : 1;
   return 0;
 }
 

@@ -1,4 +1,10 @@
 /*
+ * http/: the HTTP server (nu_server_* in nu.h): its ring thread's loop
+ * (loop.c), connections (conn.c), the llhttp glue and the responses the
+ * ring thread builds itself (http.c), response chunks (out.c), the batch
+ * format JS reads (batch.h), timeouts, routes and dates. It stands on
+ * core/ and drives static/ (file.h); it sees nothing of the queue.
+ *
  * server: the per-instance state behind struct nu_server, shared by
  * server.c (lifecycle, JS-thread side) and loop.c (the ring thread).
  */

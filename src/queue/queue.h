@@ -1,4 +1,9 @@
 /*
+ * queue/: the Ring API, io_uring operations that JS starts (nu_queue_* and
+ * nu_op_* in nu.h): the queue and its ring thread (queue.c), the
+ * operations' constructors (ops.c) and probe() (probe.c). It stands on
+ * core/ and sees nothing of the server.
+ *
  * queue: the state behind struct nu_queue, the Ring API's instance: a ring
  * thread that submits the operations JS stages and hands their completions
  * back in batches. Its ring thread is a nu_worker, as a server's is.

@@ -10,7 +10,7 @@
 #include "head_end.h"
 #include "mime.h"
 
-/* Bits of nu_file.state. */
+/* The values of nu_file.state. */
 enum {
   NU_FILE_NEW,       /* nothing posted yet */
   NU_FILE_OPENING,   /* openat2 posted */
@@ -93,6 +93,7 @@ static const char *nu__url(const struct nu_file *f) {
 
 /* ---- deciding the status ---- */
 
+/* The HTTP status that answers a failed open, err being its -errno. */
 static int nu__errno_status(int err) {
   switch (err) {
   case -ENOENT:
@@ -252,7 +253,8 @@ static struct nu_out *nu__status_response(const struct nu_file *f,
   return o;
 }
 
-/* The head of a 200 or 206, with room for the first body bytes. */
+/* The head of a 200 or 206, with room for body_len body bytes: the whole
+ * body when it is read, none when it is spliced or for HEAD. */
 static struct nu_out *nu__file_head(const struct nu_file *f,
                                     const struct nu_file_env *env,
                                     uint32_t body_len) {

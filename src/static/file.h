@@ -1,10 +1,18 @@
 /*
+ * static/: static files for the HTTP server's ring thread (server.static()):
+ * the per-request state machine (file.c), conditional requests and ranges
+ * (conditional.c), mounts and the path rules beneath them (mount.c), MIME
+ * types (mime.c). It stands on core/ and uses http/'s dates and head lines;
+ * http/ drives it.
+ *
  * file: one static file response in the making (server.static()). The
  * ring thread opens the file beneath its mount's directory (openat2 with
  * RESOLVE_BENEATH: no "..", absolute path or symlink leads out of it),
  * reads its metadata (statx), decides the status (200, 206, 304, 416, a
- * redirect or an error) and reads the body in chunks; each of these is an
- * io_uring operation whose completion brings the next step. The loop
+ * redirect or an error), then reads a small body whole into the chunk that
+ * carries its head, or queues a large one as splice chunks (NU_OUT_SPLICE)
+ * after its head; each open, statx and read is an io_uring operation whose
+ * completion brings the next step. The loop
  * drives it: nu_file_step() says what to do next, nu_file_prep() prepares
  * the operation, nu_file_complete() takes its result.
  *
@@ -66,7 +74,7 @@ struct nu_file {
   uint8_t state;      /* NU_FILE_* in file.c */
   int status;         /* the response's status, once decided */
   int fd;             /* the file, once open */
-  uint64_t off;       /* the next body byte to read */
+  uint64_t off;       /* the next body byte to read or to splice */
   uint64_t end;       /* one past the last body byte */
   struct nu_out *out; /* head and body, the body being read into it */
   uint32_t filled;    /* body bytes in out so far */

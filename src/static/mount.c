@@ -87,7 +87,8 @@ static int nu__hex(char ch) {
   return -1;
 }
 
-/* Percent-decodes rest into out. Returns its length, or -400. */
+/* Percent-decodes rest into out. Returns its length, or -400: the HTTP
+ * status, negated, that a bad escape or a NUL gets. */
 static int64_t nu__decode(const char *rest, uint32_t len, char *out) {
   uint32_t n = 0;
 
