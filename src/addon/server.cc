@@ -49,6 +49,16 @@ std::string Latin1(Napi::Value v) {
   return s;
 }
 
+// Calls each(element) for every element of value, an array of objects
+// that lib/ checked; nothing when value is not an array (none given).
+template <typename Each> void ForEachObject(Napi::Value value, Each each) {
+  if (!value.IsArray())
+    return;
+  Napi::Array list = value.As<Napi::Array>();
+  for (uint32_t i = 0; i < list.Length(); i++)
+    each(list.Get(i).As<Napi::Object>());
+}
+
 // listen()'s routes ([{ path, head, body }], checked by
 // lib/route.js) as nu_route_specs, with the bytes they point into; the
 // core copies them before listen() returns.
@@ -57,17 +67,13 @@ struct RouteSpecs {
   std::vector<nu_route_spec> specs;
 
   explicit RouteSpecs(Napi::Value value) {
-    if (!value.IsArray())
-      return;
-    Napi::Array list = value.As<Napi::Array>();
-    for (uint32_t i = 0; i < list.Length(); i++) {
-      Napi::Object r = list.Get(i).As<Napi::Object>();
+    ForEachObject(value, [this](Napi::Object r) {
       const std::string &path = Keep(r.Get("path"));
       const std::string &head = Keep(r.Get("head"));
       Napi::Buffer<char> body = r.Get("body").As<Napi::Buffer<char>>();
       specs.push_back({path.data(), path.size(), head.data(), head.size(),
                        body.Data(), body.Length()});
-    }
+    });
   }
 
   // A head as its latin1 bytes, or a path, kept until the core copied it.
@@ -84,16 +90,12 @@ struct MountSpecs {
   std::vector<nu_mount_spec> specs;
 
   explicit MountSpecs(Napi::Value value) {
-    if (!value.IsArray())
-      return;
-    Napi::Array list = value.As<Napi::Array>();
-    for (uint32_t i = 0; i < list.Length(); i++) {
-      Napi::Object m = list.Get(i).As<Napi::Object>();
+    ForEachObject(value, [this](Napi::Object m) {
       strings.push_back(m.Get("prefix").As<Napi::String>().Utf8Value());
       const std::string &prefix = strings.back();
       strings.push_back(m.Get("root").As<Napi::String>().Utf8Value());
       specs.push_back({prefix.data(), prefix.size(), strings.back().c_str()});
-    }
+    });
   }
 };
 

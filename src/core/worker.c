@@ -17,9 +17,24 @@ int nu_worker_init(struct nu_worker *w, nu_deliver_fn deliver,
   return 0;
 }
 
+static void *nu__worker_main(void *arg) {
+  struct nu_worker *w = arg;
+  const char *op = NULL;
+  int err = w->setup(w->owner, &op);
+
+  nu_thread_started(&w->thread, err, op);
+  if (err == 0)
+    w->run(w->owner);
+  return NULL;
+}
+
 int nu_worker_start(struct nu_worker *w, const char *name,
-                    void *(*main)(void *), void *arg, const char **op) {
-  return nu_thread_start(&w->thread, name, main, arg, op);
+                    nu_worker_setup_fn setup, nu_worker_run_fn run, void *owner,
+                    const char **op) {
+  w->setup = setup;
+  w->run = run;
+  w->owner = owner;
+  return nu_thread_start(&w->thread, name, nu__worker_main, w, op);
 }
 
 static void nu__worker_arm_wake(struct nu_worker *w) {

@@ -2,8 +2,9 @@
  * core/: the machinery a server (http/) and a queue (queue/) share, and
  * nothing above it: ring setup (ring.h), a started thread (thread.h), the
  * channels between the JS thread and a ring thread (handoff.h), a ring
- * thread's skeleton (this file), lock-free stacks (stack.h), array growth
- * (grow.h) and the listening socket (nu_listen() in nu.h). It sees only
+ * thread's skeleton (this file), lock-free stacks (stack.h), linked FIFOs
+ * (fifo.h), array growth (grow.h) and the listening socket (nu_listen() in
+ * nu.h). It sees only
  * nu.h and itself.
  *
  * worker: the skeleton of a ring thread. A struct nu_worker is its thread,
@@ -11,10 +12,11 @@
  * always posted on it), the pool of batches and the batch being filled,
  * and the callbacks that hand batches to JS. Its owner (a nu_server, a
  * nu_queue) embeds it, and calls, on the JS thread, nu_worker_init() and
- * nu_worker_start(), later nu_worker_join() and nu_worker_destroy(); on
- * the ring thread, after setting up w->ring, nu_worker_ready(), then each
- * turn nu_worker_wait(), nu_worker_drain() and nu_worker_deliver(), and
- * last nu_worker_deliver_last().
+ * nu_worker_start(), later nu_worker_join() and nu_worker_destroy(). On
+ * the ring thread the owner's setup() sets up w->ring and calls
+ * nu_worker_ready(); its run() calls, each turn, nu_worker_wait(),
+ * nu_worker_drain() and nu_worker_deliver(), then nu_worker_deliver_last()
+ * and nu_worker_exited().
  */
 #ifndef NU_WORKER_H
 #define NU_WORKER_H
@@ -26,11 +28,20 @@
 #include "ring.h"
 #include "thread.h"
 
+/* The owner's part of its ring thread: setup(owner, op) returns 0, or
+ * -errno with *op naming what failed (and nothing left to undo); run(owner)
+ * is the rest of the thread's life, after a setup that worked. */
+typedef int (*nu_worker_setup_fn)(void *owner, const char **op);
+typedef void (*nu_worker_run_fn)(void *owner);
+
 struct nu_worker {
-  /* Written by nu_worker_init(), read-only afterwards. */
+  /* Written by nu_worker_init() and _start(), read-only afterwards. */
   nu_deliver_fn deliver;
   nu_exited_fn exited;
   void *ctx;
+  nu_worker_setup_fn setup;
+  nu_worker_run_fn run;
+  void *owner;
   struct nu_thread thread;
 
   /* Shared between threads. */
@@ -49,15 +60,12 @@ struct nu_worker {
 int nu_worker_init(struct nu_worker *w, nu_deliver_fn deliver,
                    nu_exited_fn exited, void *ctx, const char **op);
 
-/* JS thread: runs main(arg) on a thread named name; see nu_thread_start()
- * for what it returns. main calls nu_worker_started() once set up. */
+/* JS thread: starts the ring thread, named name, and returns once
+ * setup(owner) ran there: 0, or its -errno (the thread is gone then) with
+ * *op naming what failed. */
 int nu_worker_start(struct nu_worker *w, const char *name,
-                    void *(*main)(void *), void *arg, const char **op);
-
-static inline void nu_worker_started(struct nu_worker *w, int error,
-                                     const char *op) {
-  nu_thread_started(&w->thread, error, op);
-}
+                    nu_worker_setup_fn setup, nu_worker_run_fn run, void *owner,
+                    const char **op);
 
 /* Ring thread, once w->ring is set up: takes the first batch and posts the
  * wake read under wake_ud. Returns 0, or -ENOMEM with *op "malloc" and the

@@ -22,23 +22,36 @@ static uint32_t *nu__batch_record(struct nu_batch *b, uint32_t n,
   return w;
 }
 
+/* A record as nu__batch_record() makes it, after copying nbytes bytes to
+ * the batch's bytes; their offset in *off. NULL when out of memory. */
+static uint32_t *nu__batch_record_with(struct nu_batch *b, uint32_t n,
+                                       enum nu_event kind, uint32_t slot,
+                                       uint32_t gen, const void *bytes,
+                                       uint32_t nbytes, uint32_t *off) {
+  int64_t at = nu_batch_put_bytes(b, bytes, nbytes);
+
+  if (at < 0)
+    return NULL;
+  *off = (uint32_t)at;
+  return nu__batch_record(b, n, kind, slot, gen);
+}
+
 int nu_batch_put_open(struct nu_batch *b, uint32_t slot, uint32_t gen,
                       const struct sockaddr_storage *peer) {
   const struct sockaddr_in6 *v6 = (const void *)peer;
   const struct sockaddr_in *v4 = (const void *)peer;
   int six = peer->ss_family == AF_INET6;
-  int64_t off = six ? nu_batch_put_bytes(b, &v6->sin6_addr, 16)
-                    : nu_batch_put_bytes(b, &v4->sin_addr, 4);
-  uint32_t *w;
+  uint32_t off;
+  uint32_t *w = nu__batch_record_with(b, NU_OPEN_WORDS, NU_EV_OPEN, slot, gen,
+                                      six ? (const void *)&v6->sin6_addr
+                                          : (const void *)&v4->sin_addr,
+                                      six ? 16 : 4, &off);
 
-  if (off < 0)
-    return -ENOMEM;
-  w = nu__batch_record(b, NU_OPEN_WORDS, NU_EV_OPEN, slot, gen);
   if (w == NULL)
     return -ENOMEM;
   w[NU_OPEN_FAMILY] = six ? 6 : 4;
   w[NU_OPEN_PORT] = ntohs(six ? v6->sin6_port : v4->sin_port);
-  w[NU_OPEN_ADDR_OFF] = (uint32_t)off;
+  w[NU_OPEN_ADDR_OFF] = off;
   return 0;
 }
 
@@ -46,17 +59,16 @@ int nu_batch_put_request(struct nu_batch *b, uint32_t slot, uint32_t gen,
                          uint32_t seq, uint32_t info, const char *head,
                          uint32_t head_len, const uint32_t *lens,
                          uint32_t nlens) {
-  int64_t off = nu_batch_put_bytes(b, head, head_len);
-  uint32_t *w;
+  uint32_t off;
+  uint32_t *w =
+      nu__batch_record_with(b, NU_REQUEST_WORDS + nlens, NU_EV_REQUEST, slot,
+                            gen, head, head_len, &off);
 
-  if (off < 0)
-    return -ENOMEM;
-  w = nu__batch_record(b, NU_REQUEST_WORDS + nlens, NU_EV_REQUEST, slot, gen);
   if (w == NULL)
     return -ENOMEM;
   w[NU_REQUEST_SEQ] = seq;
   w[NU_REQUEST_INFO] = info;
-  w[NU_REQUEST_HEAD_OFF] = (uint32_t)off;
+  w[NU_REQUEST_HEAD_OFF] = off;
   w[NU_REQUEST_NLENS] = nlens;
   memcpy(w + NU_REQUEST_LENS, lens, nlens * sizeof(*lens));
   return 0;
@@ -64,15 +76,13 @@ int nu_batch_put_request(struct nu_batch *b, uint32_t slot, uint32_t gen,
 
 int nu_batch_put_body(struct nu_batch *b, uint32_t slot, uint32_t gen,
                       const char *at, uint32_t len) {
-  int64_t off = nu_batch_put_bytes(b, at, len);
-  uint32_t *w;
+  uint32_t off;
+  uint32_t *w = nu__batch_record_with(b, NU_BODY_WORDS, NU_EV_BODY, slot, gen,
+                                      at, len, &off);
 
-  if (off < 0)
-    return -ENOMEM;
-  w = nu__batch_record(b, NU_BODY_WORDS, NU_EV_BODY, slot, gen);
   if (w == NULL)
     return -ENOMEM;
-  w[NU_BODY_OFF] = (uint32_t)off;
+  w[NU_BODY_OFF] = off;
   w[NU_BODY_LEN] = len;
   return 0;
 }

@@ -1,5 +1,6 @@
 #include "conn.h"
 
+#include "fifo.h"
 #include "grow.h"
 
 #include <errno.h>
@@ -9,23 +10,13 @@
 #include <unistd.h>
 
 void nu_outq_append(struct nu_outq *q, struct nu_out *o) {
-  o->next = NULL;
-  if (q->tail)
-    q->tail->next = o;
-  else
-    q->head = o;
-  q->tail = o;
+  NU_FIFO_APPEND(q->head, q->tail, o);
 }
 
 struct nu_out *nu_outq_pop(struct nu_outq *q) {
-  struct nu_out *o = q->head;
+  struct nu_out *o;
 
-  if (o) {
-    q->head = o->next;
-    if (q->head == NULL)
-      q->tail = NULL;
-    o->next = NULL;
-  }
+  NU_FIFO_POP(q->head, q->tail, &o);
   return o;
 }
 

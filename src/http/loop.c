@@ -774,7 +774,8 @@ static int nu__done(const struct nu_server *s) {
          s->conns.nopen == 0;
 }
 
-static int nu__setup(struct nu_server *s, const char **op) {
+int nu__loop_setup(void *arg, const char **op) {
+  struct nu_server *s = arg;
   int ret =
       nu_ring_init(&s->w.ring, s->cfg.sq_entries, s->cfg.sq_entries * 4, 0, 0);
 
@@ -805,14 +806,9 @@ static int nu__setup(struct nu_server *s, const char **op) {
   return 0;
 }
 
-void *nu__loop_main(void *arg) {
+void nu__loop_run(void *arg) {
   struct nu_server *s = arg;
-  const char *op = NULL;
-  int err = nu__setup(s, &op);
 
-  nu_worker_started(&s->w, err, op);
-  if (err)
-    return NULL;
   while (!nu__done(s)) {
     nu__take_outbox(s);
     nu__check_requests(s);
@@ -829,5 +825,4 @@ void *nu__loop_main(void *arg) {
   nu_conn_table_destroy(&s->conns);
   nu_ring_exit(&s->w.ring);
   nu_worker_exited(&s->w);
-  return NULL;
 }

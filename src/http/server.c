@@ -55,7 +55,7 @@ int nu_server_start(const struct nu_server_config *cfg, struct nu_server **out,
     nu__server_free(s);
     return ret;
   }
-  ret = nu_worker_start(&s->w, "nu-ring", nu__loop_main, s, op);
+  ret = nu_worker_start(&s->w, "nu-ring", nu__loop_setup, nu__loop_run, s, op);
   if (ret < 0) {
     nu__server_free(s);
     return ret;

@@ -54,7 +54,9 @@ struct nu_server {
   uint64_t now_ms;               /* nu_now_ms() at the turn's start */
 };
 
-/* The ring thread's body. */
-void *nu__loop_main(void *arg);
+/* The ring thread's parts (see nu_worker_start()): its setup, and the
+ * rest of its life. s is a struct nu_server. */
+int nu__loop_setup(void *s, const char **op);
+void nu__loop_run(void *s);
 
 #endif

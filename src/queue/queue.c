@@ -1,5 +1,6 @@
 #include "queue.h"
 
+#include "fifo.h"
 #include "ops.h"
 #include "stack.h"
 
@@ -15,24 +16,8 @@
 /* ---- the ring thread ---- */
 
 static void nu__queue_complete(struct nu_queue *q, struct nu_op *op, int res) {
-  struct nu_batch *b = q->w.batch;
-
   op->res = res;
-  op->next = NULL;
-  if (b->ops_last)
-    b->ops_last->next = op;
-  else
-    b->ops = op;
-  b->ops_last = op;
-}
-
-static void nu__queue_append(struct nu_queue *q, struct nu_op *op) {
-  op->next = NULL;
-  if (q->pending_last)
-    q->pending_last->next = op;
-  else
-    q->pending = op;
-  q->pending_last = op;
+  NU_FIFO_APPEND(q->w.batch->ops, q->w.batch->ops_last, op);
 }
 
 /* Answers the ops from `first` to the end of its chain, which the kernel
@@ -95,18 +80,15 @@ static void nu__queue_take_inbox(struct nu_queue *q) {
     if (op->opcode == IORING_OP_ASYNC_CANCEL)
       nu__queue_cancel(q, op);
     else
-      nu__queue_append(q, op);
+      NU_FIFO_APPEND(q->pending, q->pending_last, op);
     op = next;
   }
 }
 
 static struct nu_op *nu__queue_pop_pending(struct nu_queue *q) {
-  struct nu_op *op = q->pending;
+  struct nu_op *op;
 
-  q->pending = op->next;
-  if (q->pending == NULL)
-    q->pending_last = NULL;
-  op->next = NULL;
+  NU_FIFO_POP(q->pending, q->pending_last, &op);
   return op;
 }
 
@@ -184,7 +166,8 @@ static void nu__queue_on_cqe(void *arg, const struct io_uring_cqe *cqe) {
   }
 }
 
-static int nu__queue_setup(struct nu_queue *q, const char **op) {
+static int nu__queue_setup(void *arg, const char **op) {
+  struct nu_queue *q = arg;
   int ret = nu_ring_init(&q->w.ring, q->cfg.sq_entries, q->cfg.cq_entries,
                          q->cfg.sqpoll ? IORING_SETUP_SQPOLL : 0,
                          q->cfg.sq_thread_idle);
@@ -200,14 +183,9 @@ static int nu__queue_setup(struct nu_queue *q, const char **op) {
   return 0;
 }
 
-static void *nu__queue_main(void *arg) {
+static void nu__queue_run(void *arg) {
   struct nu_queue *q = arg;
-  const char *op = NULL;
-  int err = nu__queue_setup(q, &op);
 
-  nu_worker_started(&q->w, err, op);
-  if (err)
-    return NULL;
   for (;;) {
     nu__queue_take_inbox(q);
     if (atomic_load(&q->stop) && !q->stopping)
@@ -227,7 +205,6 @@ static void *nu__queue_main(void *arg) {
   nu_ring_exit(&q->w.ring);
   nu_worker_deliver_last(&q->w);
   nu_worker_exited(&q->w);
-  return NULL;
 }
 
 /* ---- the JS thread ---- */
@@ -262,7 +239,8 @@ int nu_queue_start(const struct nu_queue_config *cfg, struct nu_queue **out,
   q->w.pool.clear = nu__queue_batch_clear;
   ret = nu_worker_init(&q->w, cfg->deliver, cfg->exited, cfg->ctx, op);
   if (ret == 0)
-    ret = nu_worker_start(&q->w, "nu-queue", nu__queue_main, q, op);
+    ret = nu_worker_start(&q->w, "nu-queue", nu__queue_setup, nu__queue_run, q,
+                          op);
   if (ret < 0) {
     nu__queue_free(q);
     return ret;
