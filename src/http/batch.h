@@ -95,6 +95,47 @@ NU_BATCH_ASSERT(NU_STOPPED_WORDS == NU_REC_KIND + 1);
 #define NU_REQ_HAS_BODY (1u << 17)
 #define NU_REQ_EXPECT_CONTINUE (1u << 18)
 
+/* Every constant above, without its NU_ prefix: what the addon exports to
+ * JS under these names. A new kind, field or bit goes here too. */
+#define NU_BATCH_CONSTANTS(X)                                                  \
+  X(EV_OPEN)                                                                   \
+  X(EV_REQUEST)                                                                \
+  X(EV_BODY)                                                                   \
+  X(EV_END)                                                                    \
+  X(EV_CLOSE)                                                                  \
+  X(EV_STOPPED)                                                                \
+  X(EV_TIMEOUT)                                                                \
+  X(EV_DRAIN)                                                                  \
+  X(REC_KIND)                                                                  \
+  X(REC_SLOT)                                                                  \
+  X(REC_GEN)                                                                   \
+  X(OPEN_FAMILY)                                                               \
+  X(OPEN_PORT)                                                                 \
+  X(OPEN_ADDR_OFF)                                                             \
+  X(OPEN_WORDS)                                                                \
+  X(REQUEST_SEQ)                                                               \
+  X(REQUEST_INFO)                                                              \
+  X(REQUEST_HEAD_OFF)                                                          \
+  X(REQUEST_NLENS)                                                             \
+  X(REQUEST_LENS)                                                              \
+  X(REQUEST_WORDS)                                                             \
+  X(BODY_OFF)                                                                  \
+  X(BODY_LEN)                                                                  \
+  X(BODY_WORDS)                                                                \
+  X(END_WORDS)                                                                 \
+  X(CLOSE_WORDS)                                                               \
+  X(TIMEOUT_WORDS)                                                             \
+  X(STOPPED_WORDS)                                                             \
+  X(DRAIN_SENT_LO)                                                             \
+  X(DRAIN_SENT_HI)                                                             \
+  X(DRAIN_WORDS)                                                               \
+  X(REQ_METHOD_MASK)                                                           \
+  X(REQ_MAJOR_SHIFT)                                                           \
+  X(REQ_MINOR_SHIFT)                                                           \
+  X(REQ_KEEP_ALIVE)                                                            \
+  X(REQ_HAS_BODY)                                                              \
+  X(REQ_EXPECT_CONTINUE)
+
 /*
  * The writers, one per kind: each appends one whole record (and the bytes
  * it points to) to b, on the ring thread. Each returns 0 or -ENOMEM; out
