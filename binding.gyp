@@ -83,6 +83,7 @@
         "src/http/batch.c",
         "src/http/conn.c",
         "src/http/date.c",
+        "src/http/head_end.c",
         "src/http/http.c",
         "src/http/loop.c",
         "src/http/out.c",
@@ -99,6 +100,7 @@
       "include_dirs": [ "src", "src/core", "src/http", "src/static" ],
       "cflags": [ "<@(nu_warnings)" ],
       "sources": [
+        "src/static/conditional.c",
         "src/static/file.c",
         "src/static/mime.c",
         "src/static/mount.c"

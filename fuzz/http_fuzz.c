@@ -121,11 +121,8 @@ static void nu__fuzz_answer(struct nu_conn *c, struct nu__fuzz_owed *owed) {
 static const struct nu_routes *nu__fuzz_routes(void) {
   static struct nu_routes rt;
   static const struct nu_route_spec specs[] = {
-      {"/r", 2, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n", 36,
-       "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n", 55,
-       "ok", 2},
-      {"/health", 7, "HTTP/1.1 204 No Content\r\n", 25,
-       "HTTP/1.1 204 No Content\r\nConnection: close\r\n", 44, "", 0},
+      {"/r", 2, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n", 36, "ok", 2},
+      {"/health", 7, "HTTP/1.1 204 No Content\r\n", 25, "", 0},
   };
 
   if (rt.n == 0)
@@ -176,9 +173,9 @@ static void nu__fuzz_complete(struct nu_file *f, const struct io_uring_sqe *sqe,
 }
 
 /* Plays the loop's part for the connection's file responses. */
-static void nu__fuzz_files(struct nu_conn *c, const struct nu_date *date,
+static void nu__fuzz_files(struct nu_conn *c, const struct nu_head_end *end,
                            struct nu__fuzz_plan *plan) {
-  struct nu_file_env env = {date, "Connection: keep-alive\r\n", 24, 0, 0};
+  struct nu_file_env env = {end, 0, 0};
   struct nu_file *f;
   struct nu_out *o;
   struct io_uring_sqe sqe;
@@ -213,6 +210,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static llhttp_settings_t settings;
   static int settings_ready;
   static struct nu_date date;
+  static struct nu_head_end head_end;
   struct nu_conn_table table;
   struct nu_batch *b = calloc(1, sizeof(*b));
   struct nu__fuzz_plan plan;
@@ -228,6 +226,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!settings_ready) {
     nu_http_settings_init(&settings);
     nu_date_tick(&date);
+    nu_head_end_init(&head_end, &date, 5000);
     settings_ready = 1;
   }
   plan.state = data[0];
@@ -239,7 +238,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     limits.routes = nu__fuzz_routes();
   if (data[1] & 8)
     limits.mounts = nu__fuzz_mounts();
-  limits.date = &date;
+  limits.head_end = &head_end;
   memset(&table, 0, sizeof(table));
   c = nu_conn_acquire(&table);
   NU__CHECK(c != NULL);
@@ -258,7 +257,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     off += n;
     nu__fuzz_check(b, from, &owed);
     nu__fuzz_send(c); /* what routes answered */
-    nu__fuzz_files(c, &date, &plan);
+    nu__fuzz_files(c, &head_end, &plan);
     if (nu__fuzz_next(&plan) % 4)
       nu__fuzz_answer(c, &owed);
     /* Now and then JS catches up on everything, and the loop resumes a
@@ -275,12 +274,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                    : 0;
       nu__fuzz_check(b, from, &owed);
       nu__fuzz_send(c);
-      nu__fuzz_files(c, &date, &plan);
+      nu__fuzz_files(c, &head_end, &plan);
     }
     if (status > 0) {
       /* As the loop does: a failed body is answered in its request's place. */
       uint32_t seq = nu_http_in_body(c) ? c->next_seq - 1 : c->next_seq++;
-      struct nu_out *o = nu_http_error_response(c, status, seq);
+      struct nu_out *o = nu_http_error_response(&head_end, c, status, seq);
 
       NU__CHECK(status == 400 || status == 413 || status == 431);
       NU__CHECK(o != NULL && o->len > 0);

@@ -8,6 +8,7 @@ const { STATUS_CODES, validateHeaderName, validateHeaderValue } = require('node:
 const { constants: C } = require('./native');
 const { codedError } = require('./errors');
 const { kSend, kAskDrain, kKeepAliveLines, kResponseEnded } = require('./socket');
+const { CLOSE_LINES, dateLine } = require('./head');
 
 const kHeaders = Symbol('headers');
 const kHeadSent = Symbol('headSent');
@@ -24,22 +25,6 @@ const HIGH_WATER_MARK = 16 * 1024;
 // What may not appear in a status line's reason phrase: it would split the
 // response or not survive the latin1 encoding of the head.
 const INVALID_TEXT = /[^\t\x20-\x7e\x80-\xff]/;
-
-let dateCache = '';
-
-function resetDate() {
-  dateCache = '';
-}
-
-// The Date header's value, computed at most once a second.
-function utcDate() {
-  if (dateCache === '') {
-    const now = new Date();
-    dateCache = now.toUTCString();
-    setTimeout(resetDate, 1000 - now.getMilliseconds()).unref();
-  }
-  return dateCache;
-}
 
 function checkStatusMessage(message) {
   if (INVALID_TEXT.test(message)) {
@@ -298,7 +283,7 @@ class ServerResponse extends Stream {
         }
       }
     }
-    if (!hasDate && this.sendDate) head += `Date: ${utcDate()}\r\n`;
+    if (!hasDate && this.sendDate) head += dateLine();
     this[kHasBody] = this.req.method !== 'HEAD' && status !== 204 &&
       status !== 304 && status >= 200;
     if (!this[kHasBody]) this[kChunked] = false; // no body, not even a last chunk
@@ -313,7 +298,7 @@ class ServerResponse extends Stream {
       }
     }
     if (!hasConnection) {
-      head += this.shouldKeepAlive ? this.socket[kKeepAliveLines] : 'Connection: close\r\n';
+      head += this.shouldKeepAlive ? this.socket[kKeepAliveLines] : CLOSE_LINES;
     }
     return `${head}\r\n`;
   }

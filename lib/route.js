@@ -47,13 +47,13 @@ function makeRoute(method, path, response = {}) {
   return { path, status, headers: list, body: Buffer.from(bytes) };
 }
 
-// The two heads of a route, kept alive or closed, as latin1 strings
-// without the blank line (the ring thread adds Date and it).
-function routeHeads(route, keepAliveLines) {
+// A route's head as a latin1 string: its status line and headers. The ring
+// thread ends it with the connection's lines, Date and the blank line, as
+// it ends every head it sends (src/http/head_end.c).
+function routeHead(route) {
   let head = `HTTP/1.1 ${route.status} ${STATUS_CODES[route.status] ?? 'unknown'}\r\n`;
   for (const [name, value] of route.headers) head += `${name}: ${value}\r\n`;
-  head += `Content-Length: ${route.body.length}\r\n`;
-  return { keepHead: head + keepAliveLines, closeHead: `${head}Connection: close\r\n` };
+  return `${head}Content-Length: ${route.body.length}\r\n`;
 }
 
 // The route for a request on the node backend, or undefined.
@@ -71,4 +71,4 @@ function answerRoute(route, req, res) {
   res.end(req.method === 'HEAD' ? undefined : route.body);
 }
 
-module.exports = { makeRoute, routeHeads, matchRoute, answerRoute };
+module.exports = { makeRoute, routeHead, matchRoute, answerRoute };

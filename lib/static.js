@@ -12,20 +12,23 @@ const { finished, pipeline } = require('node:stream');
 const { codedError } = require('./errors');
 
 // By extension, case-insensitive; anything else is application/octet-stream.
-const CONTENT_TYPES = {
-  html: 'text/html; charset=utf-8', htm: 'text/html; charset=utf-8',
-  css: 'text/css; charset=utf-8',
-  js: 'text/javascript; charset=utf-8', mjs: 'text/javascript; charset=utf-8',
-  json: 'application/json', map: 'application/json',
-  txt: 'text/plain; charset=utf-8', md: 'text/markdown; charset=utf-8',
-  csv: 'text/csv; charset=utf-8', xml: 'application/xml',
-  svg: 'image/svg+xml', png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg',
-  gif: 'image/gif', webp: 'image/webp', avif: 'image/avif', ico: 'image/x-icon',
-  wasm: 'application/wasm', pdf: 'application/pdf',
-  woff: 'font/woff', woff2: 'font/woff2', ttf: 'font/ttf', otf: 'font/otf',
-  mp4: 'video/mp4', webm: 'video/webm', mp3: 'audio/mpeg', ogg: 'audio/ogg',
-  wav: 'audio/wav', zip: 'application/zip', gz: 'application/gzip',
-};
+// The ring thread's table (src/static/mime.c) in the same order; a test
+// holds the two equal (native.mimeTypes()). A Map, not an object: an
+// extension such as "constructor" must not find Object.prototype's.
+const CONTENT_TYPES = new Map([
+  ['html', 'text/html; charset=utf-8'], ['htm', 'text/html; charset=utf-8'],
+  ['css', 'text/css; charset=utf-8'],
+  ['js', 'text/javascript; charset=utf-8'], ['mjs', 'text/javascript; charset=utf-8'],
+  ['json', 'application/json'], ['map', 'application/json'],
+  ['txt', 'text/plain; charset=utf-8'], ['md', 'text/markdown; charset=utf-8'],
+  ['csv', 'text/csv; charset=utf-8'], ['xml', 'application/xml'],
+  ['svg', 'image/svg+xml'], ['png', 'image/png'], ['jpg', 'image/jpeg'], ['jpeg', 'image/jpeg'],
+  ['gif', 'image/gif'], ['webp', 'image/webp'], ['avif', 'image/avif'], ['ico', 'image/x-icon'],
+  ['wasm', 'application/wasm'], ['pdf', 'application/pdf'],
+  ['woff', 'font/woff'], ['woff2', 'font/woff2'], ['ttf', 'font/ttf'], ['otf', 'font/otf'],
+  ['mp4', 'video/mp4'], ['webm', 'video/webm'], ['mp3', 'audio/mpeg'], ['ogg', 'audio/ogg'],
+  ['wav', 'audio/wav'], ['zip', 'application/zip'], ['gz', 'application/gzip'],
+]);
 
 // open(2) flags: never block on a FIFO (fstat then refuses it), and never
 // follow a symlink swapped in after resolveBeneath() looked.
@@ -147,27 +150,38 @@ function sendError(req, res, status, headers) {
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
-// Seconds since the epoch of an IMF-fixdate, or undefined.
+// Seconds since the epoch of an IMF-fixdate, or undefined. Second 60 is
+// a leap second (the next minute's first); a day the month does not have
+// (30 Feb) makes the date invalid, as does anything but the fixed format.
 function parseHttpDate(value) {
   const m = value === undefined ? null : IMF_FIXDATE.exec(value);
   if (m === null) return undefined;
   const [day, year, hour, min, sec] = [m[1], m[3], m[4], m[5], m[6]].map(Number);
-  if (day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60) return undefined;
+  if (hour > 23 || min > 59 || sec > 60) return undefined;
   const date = new Date(0);
   date.setUTCFullYear(year, MONTHS.indexOf(m[2]) / 3, day);
+  if (date.getUTCDate() !== day) return undefined; // 00, or past the month's end
   date.setUTCHours(hour, min, sec);
   return date.getTime() / 1000;
+}
+
+// Optional whitespace around a list member (RFC 9110 5.6.3): spaces and
+// tabs only, as the ring thread trims it; String#trim() would take more.
+const OWS = /^[ \t]+|[ \t]+$/g;
+
+// Whether an If-None-Match list (RFC 9110 13.1.2) names etag, weakly: a
+// member is the text between commas, without its OWS and a W/ prefix.
+function etagListed(list, etag) {
+  return list.split(',').some((member) => {
+    const t = member.replace(OWS, '');
+    return t === '*' || (t.startsWith('W/') ? t.slice(2) : t) === etag;
+  });
 }
 
 // If-None-Match, else If-Modified-Since, says the client's copy is current.
 function notModified(headers, etag, mtimeSec, lastModified) {
   const ifNoneMatch = headers['if-none-match'];
-  if (ifNoneMatch !== undefined) {
-    return ifNoneMatch.split(',').some((tag) => {
-      const t = tag.trim();
-      return t === '*' || (t.startsWith('W/') ? t.slice(2) : t) === etag;
-    });
-  }
+  if (ifNoneMatch !== undefined) return etagListed(ifNoneMatch, etag);
   const since = parseHttpDate(headers['if-modified-since']);
   return since !== undefined && lastModified !== undefined && mtimeSec <= since;
 }
@@ -189,6 +203,13 @@ function byteRange(headers, size, etag, lastModified) {
   if (last !== undefined && first > last) return undefined;
   if (first >= size) return null;
   return [first, last !== undefined && last < size ? last : size - 1n];
+}
+
+// The Content-Type of the file name, by its extension.
+function contentType(name) {
+  const dot = name.lastIndexOf('.');
+  const ext = dot > name.lastIndexOf('/') ? name.slice(dot + 1).toLowerCase() : '';
+  return CONTENT_TYPES.get(ext) ?? 'application/octet-stream';
 }
 
 // An mtime (BigInt seconds) as an IMF-fixdate, or undefined outside the
@@ -220,10 +241,8 @@ function sendFile(req, res, handle, st, name) {
     return;
   }
   const [first, last] = range ?? [0n, st.size - 1n];
-  const dot = name.lastIndexOf('.');
-  const ext = dot > name.lastIndexOf('/') ? name.slice(dot + 1).toLowerCase() : '';
   res.writeHead(range ? 206 : 200, {
-    'Content-Type': CONTENT_TYPES[ext] ?? 'application/octet-stream',
+    'Content-Type': contentType(name),
     'Content-Length': String(last - first + 1n),
     ...validators,
     'Accept-Ranges': 'bytes',

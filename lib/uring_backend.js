@@ -18,7 +18,8 @@ const { ServerResponse } = require('./response');
 const {
   UringSocket, kMatches, kAddExchange, kCountRequest, kOnBody, kOnBodyEnd, kOnDrain, kOnClose,
 } = require('./socket');
-const { routeHeads } = require('./route');
+const { routeHead } = require('./route');
+const { keepAliveLines } = require('./head');
 
 // The Server's options that the ring thread applies, by their names.
 const RING_OPTIONS = [
@@ -26,24 +27,15 @@ const RING_OPTIONS = [
   'maxRequestBodySize', 'ringEntries', 'timeout',
 ];
 
-// The head lines of a keep-alive response; Keep-Alive advertises the
-// timeout in whole seconds.
-function keepAliveLines(keepAliveTimeout) {
-  return keepAliveTimeout > 0
-    ? `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(keepAliveTimeout / 1000)}\r\n`
-    : 'Connection: keep-alive\r\n';
-}
-
 // What NativeServer#listen() takes: the Server's options, its routes
 // as the bytes the ring thread sends, and its static mounts.
-function nativeOptions(server, { host, port, backlog, routes, statics }, lines) {
+function nativeOptions(server, { host, port, backlog, routes, statics }) {
   const options = {
     host: host ?? null, port, backlog,
     // Each ring binds a socket of its own to the port.
     reusePort: server.reusePort || server.rings > 1,
-    routes: routes.map((r) => ({ path: r.path, body: r.body, ...routeHeads(r, lines) })),
+    routes: routes.map((r) => ({ path: r.path, head: routeHead(r), body: r.body })),
     statics: statics.map(({ prefix, root }) => ({ prefix, root })),
-    keepAliveLines: lines,
   };
   for (const name of RING_OPTIONS) options[name] = server[name];
   return options;
@@ -119,8 +111,8 @@ class UringServer extends EventEmitter {
   // { errno, syscall, port, started }, port being the one asked for, or
   // the one the first ring bound.
   listen(where) {
-    const lines = keepAliveLines(this.server.keepAliveTimeout);
-    const options = nativeOptions(this.server, where, lines);
+    const lines = keepAliveLines(this.server.keepAliveTimeout, this.server.maxRequestsPerSocket);
+    const options = nativeOptions(this.server, where);
     for (let k = 0; k < this.server.rings; k++) {
       const ring = new ServerRing(this, k, lines);
       const result = ring.handle.listen(options, batchListener(ring));

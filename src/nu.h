@@ -117,17 +117,15 @@ typedef void (*nu_deliver_fn)(void *ctx, struct nu_batch *b);
 typedef void (*nu_exited_fn)(void *ctx);
 
 /* A fixed response the ring thread sends by itself to GET and HEAD of
- * path ("*": any path), its query ignored: JS builds the heads (status
- * line and headers, Content-Length and Connection included, no blank
- * line); the ring thread adds the Date and the body (not for HEAD).
- * Copied by nu_server_start(). */
+ * path ("*": any path), its query ignored: JS builds the head (status
+ * line and headers, Content-Length included, no blank line); the ring
+ * thread ends it with the connection's lines and Date (see http/head_end.h)
+ * and adds the body (not for HEAD). Copied by nu_server_start(). */
 struct nu_route_spec {
   const char *path;
   size_t path_len;
-  const char *keep_head; /* for a connection kept alive */
-  size_t keep_head_len;
-  const char *close_head; /* for one closed after the response */
-  size_t close_head_len;
+  const char *head;
+  size_t head_len;
   const char *body;
   size_t body_len;
 };
@@ -155,10 +153,6 @@ struct nu_server_config {
   uint32_t nroutes;
   const struct nu_mount_spec *mounts; /* after the routes; first match wins */
   uint32_t nmounts;
-  /* The lines a kept-alive response's head carries ("Connection:
-   * keep-alive\r\n", a Keep-Alive line), for those the core builds. */
-  const char *keep_alive_lines;
-  size_t keep_alive_lines_len;
   nu_deliver_fn deliver;
   nu_exited_fn exited;
   void *ctx;
@@ -319,6 +313,11 @@ const char *nu_http_method_name(unsigned method);
 
 /* The llhttp version compiled in, "major.minor.patch". */
 const char *nu_llhttp_version(void);
+
+/* Entry i of the static files' MIME table (static/mime.c): its lower-case
+ * extension and its type. lib/static.js has a copy for the node backend,
+ * which a test holds equal to this one. Returns 0, or -1 past the end. */
+int nu_mime_entry(uint32_t i, const char **ext, const char **type);
 
 #ifdef __cplusplus
 }

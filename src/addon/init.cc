@@ -31,9 +31,25 @@ Napi::Array Methods(Napi::Env env) {
   return methods;
 }
 
+// The ring thread's MIME table, [[extension, type]...] in its order: what
+// test/mime.test.js holds lib/static.js's copy to.
+Napi::Array MimeTypes(Napi::Env env) {
+  Napi::Array types = Napi::Array::New(env);
+  const char *ext, *type;
+
+  for (uint32_t i = 0; nu_mime_entry(i, &ext, &type) == 0; i++) {
+    Napi::Array entry = Napi::Array::New(env, 2);
+    entry.Set(0u, Napi::String::New(env, ext));
+    entry.Set(1u, Napi::String::New(env, type));
+    types.Set(i, entry);
+  }
+  return types;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("opcodes", Opcodes(env));
   exports.Set("methods", Methods(env));
+  exports.Set("mimeTypes", MimeTypes(env));
   exports.Set("NativeServer", NativeServerClass(env));
   exports.Set("NativeRing", NativeRingClass(env));
   exports.Set("probe", Napi::Function::New<Probe>(env, "probe"));

@@ -59,7 +59,7 @@ template <typename Each> void ForEachObject(Napi::Value value, Each each) {
     each(list.Get(i).As<Napi::Object>());
 }
 
-// listen()'s routes ([{ path, keepHead, closeHead, body }], checked by
+// listen()'s routes ([{ path, head, body }], checked by
 // lib/route.js) as nu_route_specs, with the bytes they point into; the
 // core copies them before listen() returns.
 struct RouteSpecs {
@@ -69,11 +69,10 @@ struct RouteSpecs {
   explicit RouteSpecs(Napi::Value value) {
     ForEachObject(value, [this](Napi::Object r) {
       const std::string &path = Keep(r.Get("path"));
-      const std::string &keep = Keep(r.Get("keepHead"));
-      const std::string &close = Keep(r.Get("closeHead"));
+      const std::string &head = Keep(r.Get("head"));
       Napi::Buffer<char> body = r.Get("body").As<Napi::Buffer<char>>();
-      specs.push_back({path.data(), path.size(), keep.data(), keep.size(),
-                       close.data(), close.size(), body.Data(), body.Length()});
+      specs.push_back({path.data(), path.size(), head.data(), head.size(),
+                       body.Data(), body.Length()});
     });
   }
 
@@ -176,9 +175,6 @@ private:
     MountSpecs mounts(opts.Get("statics"));
     cfg.mounts = mounts.specs.data();
     cfg.nmounts = static_cast<uint32_t>(mounts.specs.size());
-    std::string keep_alive_lines = Latin1(opts.Get("keepAliveLines"));
-    cfg.keep_alive_lines = keep_alive_lines.data();
-    cfg.keep_alive_lines_len = keep_alive_lines.size();
     cfg.deliver = ServerContext::Deliver;
     cfg.exited = ServerContext::Exited;
     cfg.ctx = ctx;

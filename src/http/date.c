@@ -37,30 +37,46 @@ static int nu__digits(const char *s, int n) {
   return v;
 }
 
+/* The index of the 3-letter name at s in names[n], or -1. */
+static int nu__name(const char *s, const char names[][4], int n) {
+  for (int i = 0; i < n; i++) {
+    if (memcmp(s, names[i], 3) == 0)
+      return i;
+  }
+  return -1;
+}
+
+/* The days of month (0 to 11) of year, in the proleptic Gregorian
+ * calendar, as JS's Date counts them. */
+static int nu__month_days(int year, int month) {
+  static const char days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+
+  return days[month] + (month == 1 && leap);
+}
+
 int nu_date_parse(const char *s, uint32_t len, time_t *t) {
   struct tm tm;
-  int month = -1;
+  int year;
 
   /* "Sun, 06 Nov 1994 08:49:37 GMT" */
   if (len != NU_DATE_LEN || memcmp(s + 3, ", ", 2) != 0 || s[7] != ' ' ||
       s[11] != ' ' || s[16] != ' ' || s[19] != ':' || s[22] != ':' ||
-      memcmp(s + 25, " GMT", 4) != 0)
+      memcmp(s + 25, " GMT", 4) != 0 || nu__name(s, nu__days, 7) < 0)
     return -1;
-  for (int i = 0; i < 12; i++) {
-    if (memcmp(s + 8, nu__months[i], 3) == 0)
-      month = i;
-  }
   memset(&tm, 0, sizeof(tm));
+  tm.tm_mon = nu__name(s + 8, nu__months, 12);
   tm.tm_mday = nu__digits(s + 5, 2);
-  tm.tm_year = nu__digits(s + 12, 4) - 1900;
+  year = nu__digits(s + 12, 4);
   tm.tm_hour = nu__digits(s + 17, 2);
   tm.tm_min = nu__digits(s + 20, 2);
   tm.tm_sec = nu__digits(s + 23, 2);
-  if (month < 0 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_year < 0 ||
-      tm.tm_hour < 0 || tm.tm_hour > 23 || tm.tm_min < 0 || tm.tm_min > 59 ||
-      tm.tm_sec < 0 || tm.tm_sec > 60)
+  if (tm.tm_mon < 0 || year < 0 || tm.tm_mday < 1 ||
+      tm.tm_mday > nu__month_days(year, tm.tm_mon) || tm.tm_hour < 0 ||
+      tm.tm_hour > 23 || tm.tm_min < 0 || tm.tm_min > 59 || tm.tm_sec < 0 ||
+      tm.tm_sec > 60)
     return -1;
-  tm.tm_mon = month;
+  tm.tm_year = year - 1900;
   *t = timegm(&tm);
   return 0;
 }
@@ -74,5 +90,5 @@ void nu_date_tick(struct nu_date *d) {
   d->sec = now;
   nu_date_format(date, now);
   d->line_len =
-      (uint32_t)snprintf(d->line, sizeof(d->line), "Date: %s\r\n\r\n", date);
+      (uint32_t)snprintf(d->line, sizeof(d->line), "Date: %s\r\n", date);
 }

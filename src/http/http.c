@@ -258,7 +258,7 @@ static int nu__answer_route(struct nu_http_parse_ctx *ctx, llhttp_t *p,
                             const struct nu_route *r) {
   struct nu_conn *c = ctx->conn;
   struct nu_out *o =
-      nu_route_response(ctx->lim->date, r, c->slot, c->gen, c->next_seq++,
+      nu_route_response(ctx->lim->head_end, r, c->slot, c->gen, c->next_seq++,
                         llhttp_should_keep_alive(p), p->method == HTTP_HEAD);
 
   if (o == NULL)
@@ -592,27 +592,19 @@ int nu_http_parse(struct nu_conn *c, struct nu_batch *b,
   return status;
 }
 
-struct nu_out *nu_http_error_response(struct nu_conn *c, int status,
+struct nu_out *nu_http_error_response(const struct nu_head_end *e,
+                                      struct nu_conn *c, int status,
                                       uint32_t seq) {
-  static const char bad_request[] =
-      "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n";
-  static const char too_large[] =
-      "HTTP/1.1 431 Request Header Fields Too Large\r\n"
-      "Connection: close\r\n\r\n";
-  static const char timed_out[] =
-      "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n";
-  static const char payload_too_large[] =
-      "HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\n\r\n";
-  const char *text = status == 431   ? too_large
-                     : status == 408 ? timed_out
-                     : status == 413 ? payload_too_large
-                                     : bad_request;
-  size_t len = strlen(text);
-  struct nu_out *o =
-      nu_out_new(c->slot, c->gen, seq, NU_OUT_END | NU_OUT_CLOSE, len, 0);
+  const unsigned end_flags = NU_HEAD_END_CLOSE | NU_HEAD_END_NO_DATE;
+  char line[NU_HEAD_STATUS_LINE_MAX];
+  uint32_t len = nu_head_status_line(line, status);
+  struct nu_out *o = nu_out_new(c->slot, c->gen, seq, NU_OUT_END | NU_OUT_CLOSE,
+                                (size_t)len + nu_head_end_len(e, end_flags), 0);
 
-  if (o)
-    memcpy(o->data, text, len);
+  if (o) {
+    memcpy(o->data, line, len);
+    nu_head_end_write(e, end_flags, o->data + len);
+  }
   return o;
 }
 

@@ -10,8 +10,8 @@
 
 #include "batch.h"
 #include "conn.h"
-#include "date.h"
 #include "handoff.h"
+#include "head_end.h"
 #include "mount.h"
 #include "route.h"
 
@@ -21,9 +21,9 @@
 struct nu_http_limits {
   uint32_t max_header_size; /* url plus header names and values, in bytes */
   uint64_t max_body_size;   /* request body bytes before a 413; 0: no cap */
-  const struct nu_routes *routes; /* answered without JS; may be empty */
-  const struct nu_mounts *mounts; /* static files; may be empty */
-  const struct nu_date *date;     /* the Date line of routed responses */
+  const struct nu_routes *routes;     /* answered without JS; may be empty */
+  const struct nu_mounts *mounts;     /* static files; may be empty */
+  const struct nu_head_end *head_end; /* what ends routed responses' heads */
 };
 
 /* Fills the llhttp callbacks; s must outlive every parser using it. */
@@ -61,9 +61,12 @@ int nu_http_parse(struct nu_conn *c, struct nu_batch *b,
                   const struct nu_http_limits *lim, const char *data,
                   size_t len);
 
-/* The prebuilt response for an error status (400, 408, 413, 431), with
- * Connection: close, as response number seq. Returns NULL out of memory. */
-struct nu_out *nu_http_error_response(struct nu_conn *c, int status,
+/* The response for an error status (400, 408, 413, 431) as response
+ * number seq: the status line and the lines h ends a closing head with,
+ * without Date, byte for byte as node:http's prebuilt ones. Returns NULL
+ * out of memory. */
+struct nu_out *nu_http_error_response(const struct nu_head_end *e,
+                                      struct nu_conn *c, int status,
                                       uint32_t seq);
 
 #endif

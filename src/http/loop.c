@@ -344,8 +344,7 @@ static void nu__mark_dirty(struct nu_server *s, struct nu_conn *c) {
 /* Moves c's file responses along: queues the chunks they have ready and
  * posts the operation the first one waits for. */
 static void nu__conn_run_files(struct nu_server *s, struct nu_conn *c) {
-  struct nu_file_env env = {&s->date, s->keep_alive_lines,
-                            s->keep_alive_lines_len, 0, 0};
+  struct nu_file_env env = {&s->head_end, 0, 0};
   struct nu_file *f;
   struct nu_out *o;
 
@@ -460,7 +459,7 @@ static void nu__on_accept(struct nu_server *s, const struct io_uring_cqe *cqe) {
 static void nu__conn_refuse(struct nu_server *s, struct nu_conn *c,
                             int status) {
   uint32_t seq = nu_http_in_body(c) ? c->next_seq - 1 : c->next_seq++;
-  struct nu_out *o = nu_http_error_response(c, status, seq);
+  struct nu_out *o = nu_http_error_response(&s->head_end, c, status, seq);
 
   c->flags |= NU_CONN_PARSE_DONE | NU_CONN_READ_DONE;
   if (o == NULL) {

@@ -26,14 +26,12 @@ int nu_routes_init(struct nu_routes *rt, const struct nu_route_spec *specs,
     const struct nu_route_spec *s = &specs[i];
 
     r->path = nu__copy(s->path, s->path_len);
-    r->keep_head = nu__copy(s->keep_head, s->keep_head_len);
-    r->close_head = nu__copy(s->close_head, s->close_head_len);
+    r->head = nu__copy(s->head, s->head_len);
     r->body = nu__copy(s->body, s->body_len);
     r->path_len = (uint32_t)s->path_len;
-    r->keep_head_len = (uint32_t)s->keep_head_len;
-    r->close_head_len = (uint32_t)s->close_head_len;
+    r->head_len = (uint32_t)s->head_len;
     r->body_len = (uint32_t)s->body_len;
-    if (!r->path || !r->keep_head || !r->close_head || !r->body) {
+    if (!r->path || !r->head || !r->body) {
       nu_routes_free(rt);
       return -ENOMEM;
     }
@@ -44,8 +42,7 @@ int nu_routes_init(struct nu_routes *rt, const struct nu_route_spec *specs,
 void nu_routes_free(struct nu_routes *rt) {
   for (uint32_t i = 0; i < rt->n; i++) {
     free(rt->v[i].path);
-    free(rt->v[i].keep_head);
-    free(rt->v[i].close_head);
+    free(rt->v[i].head);
     free(rt->v[i].body);
   }
   free(rt->v);
@@ -67,21 +64,21 @@ const struct nu_route *nu_routes_match(const struct nu_routes *rt,
   return NULL;
 }
 
-struct nu_out *nu_route_response(const struct nu_date *date,
+struct nu_out *nu_route_response(const struct nu_head_end *e,
                                  const struct nu_route *r, uint32_t slot,
                                  uint32_t gen, uint32_t seq, int keep_alive,
                                  int head_only) {
-  const char *head = keep_alive ? r->keep_head : r->close_head;
-  uint32_t head_len = keep_alive ? r->keep_head_len : r->close_head_len;
+  unsigned end_flags = keep_alive ? 0 : NU_HEAD_END_CLOSE;
   uint32_t body_len = head_only ? 0 : r->body_len;
   uint32_t flags = NU_OUT_END | (keep_alive ? 0 : NU_OUT_CLOSE);
-  struct nu_out *o = nu_out_new(slot, gen, seq, flags,
-                                (size_t)head_len + date->line_len, body_len);
+  struct nu_out *o =
+      nu_out_new(slot, gen, seq, flags,
+                 (size_t)r->head_len + nu_head_end_len(e, end_flags), body_len);
 
   if (o == NULL)
     return NULL;
-  memcpy(o->data, head, head_len);
-  memcpy(o->data + head_len, date->line, date->line_len);
+  memcpy(o->data, r->head, r->head_len);
+  nu_head_end_write(e, end_flags, o->data + r->head_len);
   if (body_len)
     memcpy(o->data + o->body_off, r->body, body_len);
   return o;

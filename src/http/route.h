@@ -5,7 +5,7 @@
 #ifndef NU_ROUTE_H
 #define NU_ROUTE_H
 
-#include "date.h"
+#include "head_end.h"
 #include "nu.h"
 #include <stddef.h>
 #include <stdint.h>
@@ -14,10 +14,8 @@
 struct nu_route {
   char *path; /* "*" matches every path */
   uint32_t path_len;
-  char *keep_head; /* status line and headers, Connection: keep-alive */
-  uint32_t keep_head_len;
-  char *close_head; /* the same with Connection: close */
-  uint32_t close_head_len;
+  char *head; /* status line and headers, without those head.h ends it with */
+  uint32_t head_len;
   char *body;
   uint32_t body_len;
 };
@@ -36,10 +34,10 @@ void nu_routes_free(struct nu_routes *rt);
 const struct nu_route *nu_routes_match(const struct nu_routes *rt,
                                        const char *url, uint32_t url_len);
 
-/* The response of route r as chunk seq of (slot, gen): the head for a
- * connection kept alive or closed after it, the Date line, and the body
+/* The response of route r as chunk seq of (slot, gen): its head, ended
+ * for a connection kept alive or closed after it (head_end.h), and its body
  * unless head_only. NULL when out of memory. */
-struct nu_out *nu_route_response(const struct nu_date *date,
+struct nu_out *nu_route_response(const struct nu_head_end *e,
                                  const struct nu_route *r, uint32_t slot,
                                  uint32_t gen, uint32_t seq, int keep_alive,
                                  int head_only);

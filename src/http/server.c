@@ -16,7 +16,6 @@ static void nu__server_free(struct nu_server *s) {
   nu_worker_destroy(&s->w);
   nu_routes_free(&s->routes);
   nu_mounts_free(&s->mounts);
-  free(s->keep_alive_lines);
   free(s);
 }
 
@@ -44,17 +43,13 @@ int nu_server_start(const struct nu_server_config *cfg, struct nu_server **out,
   s->timeouts.keep_alive_ms = cfg->keep_alive_timeout_ms;
   s->timeouts.socket_ms = cfg->socket_timeout_ms;
   s->limits.mounts = &s->mounts;
-  s->limits.date = &s->date;
-  s->keep_alive_lines = malloc(cfg->keep_alive_lines_len + 1);
-  if (s->keep_alive_lines == NULL ||
-      nu_routes_init(&s->routes, cfg->routes, cfg->nroutes) < 0) {
+  nu_head_end_init(&s->head_end, &s->date, cfg->keep_alive_timeout_ms);
+  s->limits.head_end = &s->head_end;
+  if (nu_routes_init(&s->routes, cfg->routes, cfg->nroutes) < 0) {
     *op = "malloc";
     nu__server_free(s);
     return -ENOMEM;
   }
-  memcpy(s->keep_alive_lines, cfg->keep_alive_lines, cfg->keep_alive_lines_len);
-  s->keep_alive_lines_len = (uint32_t)cfg->keep_alive_lines_len;
-  s->cfg.keep_alive_lines = NULL; /* the caller's */
   ret = nu_mounts_init(&s->mounts, cfg->mounts, cfg->nmounts, op);
   if (ret < 0) {
     nu__server_free(s);

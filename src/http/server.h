@@ -16,6 +16,7 @@
 #include "conn.h"
 #include "date.h"
 #include "handoff.h"
+#include "head_end.h"
 #include "http.h"
 #include "mount.h"
 #include "nu.h"
@@ -30,8 +31,7 @@ struct nu_server {
   struct nu_timeouts timeouts;
   struct nu_routes routes;
   struct nu_mounts mounts;
-  char *keep_alive_lines; /* see nu_server_config */
-  uint32_t keep_alive_lines_len;
+  struct nu_head_end head_end; /* what ends the heads the ring thread builds */
   struct nu_worker w; /* the ring thread, its ring, waker and batches */
 
   /* Shared between threads. */

@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
+#include "head_end.h"
 #include "mime.h"
 
 /* The values of nu_file.state. */
@@ -93,29 +93,6 @@ static const char *nu__url(const struct nu_file *f) {
 
 /* ---- deciding the status ---- */
 
-static const char *nu__reason(int status) {
-  switch (status) {
-  case 200:
-    return "OK";
-  case 206:
-    return "Partial Content";
-  case 301:
-    return "Moved Permanently";
-  case 304:
-    return "Not Modified";
-  case 400:
-    return "Bad Request";
-  case 403:
-    return "Forbidden";
-  case 404:
-    return "Not Found";
-  case 416:
-    return "Range Not Satisfiable";
-  default:
-    return "Internal Server Error";
-  }
-}
-
 /* The HTTP status that answers a failed open, err being its -errno. */
 static int nu__errno_status(int err) {
   switch (err) {
@@ -133,110 +110,6 @@ static int nu__errno_status(int err) {
   default:
     return 500;
   }
-}
-
-/* Whether the If-None-Match list (RFC 9110 13.1.2) names etag, weakly. */
-static int nu__etag_listed(const char *v, uint32_t len, const char *etag) {
-  size_t etag_len = strlen(etag);
-  uint32_t i = 0;
-
-  while (i < len) {
-    uint32_t start;
-
-    while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
-      i++;
-    if (i < len && v[i] == '*')
-      return 1;
-    if (i + 1 < len && v[i] == 'W' && v[i + 1] == '/')
-      i += 2;
-    start = i;
-    if (i < len && v[i] == '"') {
-      const char *close = memchr(v + i + 1, '"', len - i - 1);
-
-      if (close == NULL)
-        return 0;
-      i = (uint32_t)(close - v) + 1;
-      if (i - start == etag_len && memcmp(v + start, etag, etag_len) == 0)
-        return 1;
-    }
-    while (i < len && v[i] != ',')
-      i++; /* junk up to the next member */
-  }
-  return 0;
-}
-
-static int nu__not_modified(const struct nu_file *f) {
-  time_t since;
-
-  if (f->has_inm)
-    return nu__etag_listed(f->bytes + f->inm_off, f->inm_len, f->etag);
-  return f->ims_len && f->last_modified[0] &&
-         nu_date_parse(f->bytes + f->ims_off, f->ims_len, &since) == 0 &&
-         f->stx.stx_mtime.tv_sec <= since;
-}
-
-/* No file is this large: a number past it means as much as it does. */
-#define NU_FILE_HUGE 1000000000000000000ull
-
-/* Reads the digits at *p, up to end, NU_FILE_HUGE for a larger number.
- * Returns 0 and *v, or -1 when there are none. */
-static int nu__number(const char **p, const char *end, uint64_t *v) {
-  const char *start = *p;
-
-  *v = 0;
-  while (*p < end && **p >= '0' && **p <= '9') {
-    *v = *v * 10 + (uint64_t)(**p - '0');
-    if (*v > NU_FILE_HUGE)
-      *v = NU_FILE_HUGE;
-    (*p)++;
-  }
-  return *p > start ? 0 : -1;
-}
-
-/* The Range header against a file of size bytes (RFC 9110 14.2): 0 to
- * ignore it (anything but one well-formed byte range), 206 with [*first,
- * *last] set, or 416. */
-static int nu__range(const char *v, uint32_t len, uint64_t size,
-                     uint64_t *first, uint64_t *last) {
-  const char *p = v + 6, *end = v + len;
-  uint64_t a, b;
-
-  if (len < 7 || strncasecmp(v, "bytes=", 6) != 0)
-    return 0; /* a range unit is case-insensitive (RFC 9110 14.1) */
-  if (*p == '-') {
-    p++;
-    if (nu__number(&p, end, &b) || p != end)
-      return 0;
-    if (b == 0 || size == 0)
-      return 416;
-    *first = b >= size ? 0 : size - b;
-    *last = size - 1;
-    return 206;
-  }
-  if (nu__number(&p, end, &a) || p == end || *p++ != '-')
-    return 0;
-  if (p == end) {
-    b = UINT64_MAX;
-  } else if (nu__number(&p, end, &b) || p != end || b < a) {
-    return 0;
-  }
-  if (a >= size)
-    return 416;
-  *first = a;
-  *last = b < size - 1 ? b : size - 1;
-  return 206;
-}
-
-/* If-Range (RFC 9110 13.1.5): whether the range may be served. */
-static int nu__if_range_holds(const struct nu_file *f) {
-  const char *v = f->bytes + f->if_range_off;
-
-  if (!f->has_if_range)
-    return 1;
-  return (f->if_range_len == strlen(f->etag) &&
-          memcmp(v, f->etag, f->if_range_len) == 0) ||
-         (f->if_range_len == NU_DATE_LEN && f->last_modified[0] &&
-          memcmp(v, f->last_modified, NU_DATE_LEN) == 0);
 }
 
 /* Decides the response to a file that is open and stat'ed: sets status,
@@ -261,24 +134,23 @@ static void nu__decide(struct nu_file *f) {
     f->status = 500;
     return;
   }
-  /* The mtime in hex, signed, as JS's toString(16) writes it. */
-  snprintf(f->etag, sizeof(f->etag),
-           "\"%" PRIx64 "-%s%" PRIx64 ".%" PRIx32 "\"", size,
-           f->stx.stx_mtime.tv_sec < 0 ? "-" : "",
-           f->stx.stx_mtime.tv_sec < 0 ? -(uint64_t)f->stx.stx_mtime.tv_sec
-                                       : (uint64_t)f->stx.stx_mtime.tv_sec,
-           f->stx.stx_mtime.tv_nsec);
-  nu_date_format(f->last_modified, (time_t)f->stx.stx_mtime.tv_sec);
-  if (nu__not_modified(f)) {
+  nu_validators_init(&f->val, size, f->stx.stx_mtime.tv_sec,
+                     f->stx.stx_mtime.tv_nsec);
+  if (nu_validators_not_modified(
+          &f->val, f->has_inm ? f->bytes + f->inm_off : NULL, f->inm_len,
+          f->ims_len ? f->bytes + f->ims_off : NULL, f->ims_len)) {
     f->status = 304;
     return;
   }
   f->status = 200;
   f->off = 0;
   f->end = size;
-  if (f->range_len && !f->head_only && nu__if_range_holds(f)) {
-    int status =
-        nu__range(f->bytes + f->range_off, f->range_len, size, &first, &last);
+  if (f->range_len && !f->head_only &&
+      nu_validators_if_range(
+          &f->val, f->has_if_range ? f->bytes + f->if_range_off : NULL,
+          f->if_range_len)) {
+    int status = nu_range_parse(f->bytes + f->range_off, f->range_len, size,
+                                &first, &last);
 
     if (status == 416) {
       f->status = 416;
@@ -293,35 +165,27 @@ static void nu__decide(struct nu_file *f) {
 /* ---- building the response ---- */
 
 /* The chunk of a response with status and the header lines given (each
- * ending in CRLF), the connection and Date lines, and room for body_len
- * body bytes. NULL when out of memory. */
+ * ending in CRLF), the lines that end every head (head_end.h), and room for
+ * body_len body bytes. NULL when out of memory. */
 static struct nu_out *nu__head_chunk(const struct nu_file *f,
                                      const struct nu_file_env *env,
                                      const char *lines, uint32_t lines_len,
                                      uint32_t body_len) {
-  char status_line[64];
-  int status_len =
-      snprintf(status_line, sizeof(status_line), "HTTP/1.1 %d %s\r\n",
-               f->status, nu__reason(f->status));
-  const char *conn =
-      f->keep_alive ? env->keep_alive_lines : "Connection: close\r\n";
-  uint32_t conn_len =
-      f->keep_alive ? env->keep_alive_lines_len : (uint32_t)strlen(conn);
-  size_t head_len =
-      (size_t)status_len + lines_len + conn_len + env->date->line_len;
+  char status_line[NU_HEAD_STATUS_LINE_MAX];
+  uint32_t status_len = nu_head_status_line(status_line, f->status);
+  unsigned end_flags = f->keep_alive ? 0 : NU_HEAD_END_CLOSE;
+  size_t head_len = (size_t)status_len + lines_len +
+                    nu_head_end_len(env->head_end, end_flags);
   struct nu_out *o = nu_out_new(f->slot, f->gen, f->seq, 0, head_len, body_len);
   char *w;
 
   if (o == NULL)
     return NULL;
   w = o->data;
-  memcpy(w, status_line, (size_t)status_len);
+  memcpy(w, status_line, status_len);
   w += status_len;
   memcpy(w, lines, lines_len);
-  w += lines_len;
-  memcpy(w, conn, conn_len);
-  w += conn_len;
-  memcpy(w, env->date->line, env->date->line_len);
+  nu_head_end_write(env->head_end, end_flags, w + lines_len);
   return o;
 }
 
@@ -333,17 +197,17 @@ static void nu__last_chunk(const struct nu_file *f, struct nu_out *o) {
 /* Writes the ETag and Last-Modified lines (none for an mtime no date can
  * say) to buf. Returns their length. */
 static int nu__validators(const struct nu_file *f, char *buf, size_t room) {
-  if (f->last_modified[0] == '\0')
-    return snprintf(buf, room, "ETag: %s\r\n", f->etag);
-  return snprintf(buf, room, "ETag: %s\r\nLast-Modified: %s\r\n", f->etag,
-                  f->last_modified);
+  if (f->val.last_modified[0] == '\0')
+    return snprintf(buf, room, "ETag: %s\r\n", f->val.etag);
+  return snprintf(buf, room, "ETag: %s\r\nLast-Modified: %s\r\n", f->val.etag,
+                  f->val.last_modified);
 }
 
 /* The whole response for a status without a file body: 301, 304, 416 and
  * the errors. Their body is the reason phrase (none for 304 and HEAD). */
 static struct nu_out *nu__status_response(const struct nu_file *f,
                                           const struct nu_file_env *env) {
-  const char *reason = nu__reason(f->status);
+  const char *reason = nu_head_reason(f->status);
   uint32_t body_len = f->status == 304 ? 0 : (uint32_t)strlen(reason);
   size_t room = NU_FILE_HEAD_MAX + (f->status == 301 ? f->url_len : 0);
   char stack[NU_FILE_HEAD_MAX];

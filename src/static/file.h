@@ -1,8 +1,9 @@
 /*
  * static/: static files for the HTTP server's ring thread (server.static()):
- * the per-request state machine (file.c), mounts and the path rules
- * beneath them (mount.c), MIME types (mime.c). It stands on core/ and uses
- * http/'s dates; http/ drives it.
+ * the per-request state machine (file.c), conditional requests and ranges
+ * (conditional.c), mounts and the path rules beneath them (mount.c), MIME
+ * types (mime.c). It stands on core/ and uses http/'s dates and head lines;
+ * http/ drives it.
  *
  * file: one static file response in the making (server.static()). The
  * ring thread opens the file beneath its mount's directory (openat2 with
@@ -27,7 +28,8 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-#include "date.h"
+#include "conditional.h"
+#include "head_end.h"
 #include "mount.h"
 #include "nu.h"
 
@@ -78,8 +80,7 @@ struct nu_file {
   uint32_t filled;    /* body bytes in out so far */
   struct statx stx;
   struct open_how how;
-  char etag[64];
-  char last_modified[NU_DATE_LEN + 1];
+  struct nu_validators val; /* once stat'ed */
   /* In bytes, each NUL-terminated: the file's relative path (path_len
    * bytes, 0 when the target alone decided the status), the target, then
    * the four header values. */
@@ -99,9 +100,7 @@ void nu_file_free(struct nu_file *f);
 
 /* What the connection's response head needs from the server. */
 struct nu_file_env {
-  const struct nu_date *date;
-  const char *keep_alive_lines; /* "Connection: keep-alive\r\n" and such */
-  uint32_t keep_alive_lines_len;
+  const struct nu_head_end *head_end; /* what ends every head */
   /* The connection's response bytes queued in order and unsent: what
    * goes out before anything f queues now. */
   uint64_t ahead_bytes;

@@ -41,6 +41,8 @@ static const struct {
     {"gz", "application/gzip"},
 };
 
+#define NU__NTYPES (sizeof(nu__types) / sizeof(nu__types[0]))
+
 const char *nu_mime_type(const char *path, uint32_t len) {
   uint32_t dot = len;
 
@@ -50,11 +52,19 @@ const char *nu_mime_type(const char *path, uint32_t len) {
     const char *ext = path + dot;
     size_t n = len - dot;
 
-    for (size_t i = 0; i < sizeof(nu__types) / sizeof(nu__types[0]); i++) {
+    for (size_t i = 0; i < NU__NTYPES; i++) {
       if (strlen(nu__types[i].ext) == n &&
           strncasecmp(ext, nu__types[i].ext, n) == 0)
         return nu__types[i].type;
     }
   }
   return "application/octet-stream";
+}
+
+int nu_mime_entry(uint32_t i, const char **ext, const char **type) {
+  if (i >= NU__NTYPES)
+    return -1;
+  *ext = nu__types[i].ext;
+  *type = nu__types[i].type;
+  return 0;
 }

@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+'use strict';
+
+// `npm run test:c`: the C core's unit tests. Builds each test/c/<module>_test.c
+// with the sources it tests (SUITES below) under AddressSanitizer and
+// UBSan, every sanitizer error fatal, into build/c/, and runs it. A test
+// prints each failed check's file:line and values; the run fails if any
+// suite does not build, fails a check, or is missing from SUITES.
+// CC picks the compiler (gcc by default).
+
+const fs = require('node:fs');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+
+const root = path.join(__dirname, '..');
+const out = path.join(root, 'build', 'c');
+
+// Each suite's sources besides its test: the module, and what it calls.
+const SUITES = {
+  conditional: ['src/static/conditional.c', 'src/http/date.c'],
+  date: ['src/http/date.c'],
+  head_end: ['src/http/head_end.c'],
+  mime: ['src/static/mime.c'],
+  mount: ['src/static/mount.c'],
+};
+
+const FLAGS = [
+  '-std=gnu11', '-D_GNU_SOURCE', '-g', '-O1', '-fno-omit-frame-pointer',
+  '-Wall', '-Wextra', '-Werror', '-Wno-unused-parameter',
+  '-fsanitize=address,undefined', '-fno-sanitize-recover=all',
+  ...['src', 'src/core', 'src/http', 'src/static', 'test/c'].flatMap((d) => ['-I', path.join(root, d)]),
+];
+
+function run(cmd, args, env) {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env });
+  return r.status === 0;
+}
+
+const found = fs.readdirSync(path.join(root, 'test', 'c'))
+  .filter((f) => f.endsWith('_test.c')).map((f) => f.slice(0, -'_test.c'.length)).sort();
+const unknown = found.filter((name) => !SUITES[name]);
+const missing = Object.keys(SUITES).filter((name) => !found.includes(name));
+if (unknown.length || missing.length) {
+  console.error(`test:c: no SUITES entry for ${unknown.join(', ') || '-'}; ` +
+    `no test/c file for ${missing.join(', ') || '-'}`);
+  process.exit(1);
+}
+
+fs.mkdirSync(out, { recursive: true });
+const cc = process.env.CC || 'gcc';
+const failed = [];
+for (const name of found) {
+  const binary = path.join(out, `${name}_test`);
+  const sources = [`test/c/${name}_test.c`, ...SUITES[name]].map((f) => path.join(root, f));
+  const ok = run(cc, [...FLAGS, ...sources, '-o', binary]) &&
+    run(binary, [], { ...process.env, ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=1', UBSAN_OPTIONS: 'print_stacktrace=1' });
+  if (!ok) failed.push(name);
+}
+console.log(`test:c: ${found.length - failed.length} of ${found.length} suites passed` +
+  (failed.length ? `; failed: ${failed.join(', ')}` : ''));
+process.exitCode = failed.length ? 1 : 0;
