@@ -123,7 +123,16 @@
       "defines": [ "NAPI_VERSION=8", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS" ],
       "cflags": [ "<@(nu_warnings)" ],
       "libraries": [ "-Wl,-Bstatic", "-luring", "-Wl,-Bdynamic" ],
-      "ldflags": [ "-Wl,-Bsymbolic" ]
+      "ldflags": [ "-Wl,-Bsymbolic" ],
+      "conditions": [
+        # A prebuilt binary must load on any glibc Linux with Node: the C++
+        # runtime is linked in, and the symbols of every static library
+        # (liburing, libstdc++) stay inside the addon. Not under ASan,
+        # whose runtime must see the C++ allocations.
+        [ "nu_asan==0", {
+          "ldflags": [ "-static-libstdc++", "-static-libgcc", "-Wl,--exclude-libs,ALL" ]
+        } ]
+      ]
     }
   ]
 }

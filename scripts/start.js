@@ -1,12 +1,31 @@
 'use strict';
 
-// `npm start`: the classic demo, server_listen(28977).
+// `npm start`: the classic demo, server_listen(28977). SIGINT and SIGTERM
+// (Ctrl-C, `docker stop`, a process manager's stop) close the server: it
+// stops accepting, in-flight responses finish, and the process exits 0.
+// Connections still open after GRACE_MS are closed; a second signal
+// closes them at once.
 const { server_listen } = require('..');
 
-const port = Number(process.env.PORT) || 28977;
+const GRACE_MS = 5000;
+const port = process.env.PORT === undefined ? 28977 : Number(process.env.PORT);
 const server = server_listen(port);
-server.on('listening', () => console.log(`http://localhost:${port}`));
+server.on('listening', () => console.log(`http://localhost:${server.address().port}`));
 server.on('error', (err) => {
   console.error(err.message);
   process.exitCode = 1;
 });
+
+let stopping = false;
+function stop() {
+  if (stopping) {
+    server.closeAllConnections();
+    return;
+  }
+  stopping = true;
+  server.close(() => process.exit(process.exitCode ?? 0));
+  server.closeIdleConnections?.();
+  setTimeout(() => server.closeAllConnections(), GRACE_MS).unref();
+}
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
