@@ -73,16 +73,16 @@ function quote(text) {
   return `"${text.replace(/[\\"]/g, '\\$&')}"`;
 }
 
-// The config. `/` answers body with type by itself (`return 200`, as the
-// uring route does); other paths are files from staticDir, when given.
+// The config: one process in the foreground, everything it writes in
+// dir, and http { ...http; server { listen HOST:port; ...server } }.
 // keepalive_requests is raised from nginx's default of 1000, after which it
 // closes a connection: under wrk that would count reconnections against
 // nginx that no other server pays for.
-function nginxConfig({ dir, port, body, type, staticDir, without = new Set() }) {
+function nginxConfig({ dir, port, http = '', server, without = new Set() }) {
   const temps = Object.entries(TEMP_PATHS)
     .filter(([, module]) => !without.has(module))
     .map(([directive]) => `  ${directive} ${quote(path.join(dir, directive.replace(/_temp_path$/, '')))};`);
-  return `# Written by node bench (bench/lib/nginx.js) for one run.
+  return `# Written by node-uring (bench/lib/nginx.js) for one run.
 daemon off;
 master_process off;
 pid ${quote(path.join(dir, 'nginx.pid'))};
@@ -100,16 +100,23 @@ http {
 ${temps.join('\n')}
   types {}
   default_type application/octet-stream;
-
+${http}
   server {
     listen ${HOST}:${port};
-    location = / {
+${server}  }
+}
+`;
+}
+
+// The bench's server block: `/` answers body with type by itself
+// (`return 200`, as the uring route does); other paths are files from
+// staticDir, when given.
+function benchServer({ body, type, staticDir }) {
+  return `    location = / {
       default_type ${type};
       return 200 ${quote(body)};
     }
-${staticDir ? `    location / {\n      root ${quote(staticDir)};\n    }\n` : ''}  }
-}
-`;
+${staticDir ? `    location / {\n      root ${quote(staticDir)};\n    }\n` : ''}`;
 }
 
 // A port free on the loopback address now. Another process could take it
@@ -147,12 +154,14 @@ async function untilListening(port, timeoutMs, exited) {
   throw new Error(`nginx did not start: ${exited()}`);
 }
 
-// Starts nginx serving body as `type` at / and staticDir's files (if given)
-// elsewhere, and resolves { child, port } once it accepts connections.
+// Starts nginx and resolves { child, port } once it accepts connections.
+// The config is the bench's (body as type at /, staticDir's files, if
+// given, elsewhere), or, given server, that server block's directives
+// with http's at the http level (a reverse proxy's upstream, say).
 // track(child) lets the caller kill it. Through setpriv --pdeathsig (when
 // there), nginx is killed if the bench itself dies by SIGKILL, as the node
 // servers exit when their IPC channel closes.
-async function startNginx({ body, type, staticDir, track, timeoutMs }) {
+async function startNginx({ body, type, staticDir, http, server, track, timeoutMs }) {
   const bin = nginxPath();
   if (!bin) throw new Error('nginx is not installed');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'node-uring-nginx-'));
@@ -160,7 +169,8 @@ async function startNginx({ body, type, staticDir, track, timeoutMs }) {
   process.once('exit', cleanup); // when the bench exits with nginx running
   const port = await freePort();
   const conf = path.join(dir, 'nginx.conf');
-  fs.writeFileSync(conf, nginxConfig({ dir, port, body, type, staticDir, without: nginxBuild(bin).without }));
+  server ??= benchServer({ body, type, staticDir });
+  fs.writeFileSync(conf, nginxConfig({ dir, port, http, server, without: nginxBuild(bin).without }));
   // -e: the error log before the config is read (Debian's is stderr, other
   // builds' a file under /var/log).
   const args = [bin, '-p', dir, '-c', conf, '-e', path.join(dir, 'error.log')];
