@@ -19,6 +19,7 @@ let warnedReusePort = false;
 const kSockets = Symbol('sockets'); // on the http.Server: every open connection
 const kResponses = Symbol('responses'); // on a socket: its responses not closed yet
 const kClosing = Symbol('closing');
+const kServer = Symbol('server'); // on the http.Server: the Server it serves
 
 // How often node:http looks for expired headers and request timeouts. Its
 // default, 30 s, would let a 1 s headersTimeout run for 30 s; use the ring
@@ -40,6 +41,7 @@ function checkingInterval(server) {
 // responses with it, closed or not.
 function onConnection(socket) {
   socket[kResponses] = new Set();
+  this[kServer].emit('connection', socket);
   this[kSockets].add(socket);
   socket.once('close', () => this[kSockets].delete(socket));
 }
@@ -102,6 +104,8 @@ function createNodeServer(server) {
   if (server.maxConnections !== undefined) inner.maxConnections = server.maxConnections;
   inner.on('drop', (data) => server.emit('drop', data));
   inner.on('dropRequest', (req, socket) => server.emit('dropRequest', req, socket));
+  inner[kServer] = server;
+  watchClientError(server, inner);
   inner[kSockets] = new Set();
   inner[kClosing] = false;
   inner.on('connection', onConnection);
@@ -117,6 +121,33 @@ function createNodeServer(server) {
   });
   inner.on('checkContinue', (req, res) => onCheckContinue(server, req, res));
   return inner;
+}
+
+// node:http answers a malformed request itself (400, 408 or 431, then
+// destroy) only while nobody listens to its 'clientError': so the http.Server
+// listens exactly while the Server has listeners, and passes the event on.
+function forwardClientError(err, socket) {
+  this[kServer].emit('clientError', err, socket);
+}
+
+function watchClientError(server, inner) {
+  const sync = (wanted) => {
+    const has = inner.listeners('clientError').includes(forwardClientError);
+    if (wanted && !has) inner.on('clientError', forwardClientError);
+    if (!wanted && has) inner.off('clientError', forwardClientError);
+  };
+  // 'newListener' comes before the listener is added, 'removeListener' after.
+  const onNew = (event) => { if (event === 'clientError') sync(true); };
+  const onRemoved = (event) => {
+    if (event === 'clientError') sync(server.listenerCount('clientError') > 0);
+  };
+  server.on('newListener', onNew);
+  server.on('removeListener', onRemoved);
+  inner.once('close', () => {
+    server.off('newListener', onNew);
+    server.off('removeListener', onRemoved);
+  });
+  sync(server.listenerCount('clientError') > 0);
 }
 
 // maxRequestBodySize, which node:http lacks: checked against a declared

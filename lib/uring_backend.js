@@ -16,7 +16,7 @@ const {
 const { IncomingMessage } = require('./request');
 const { ServerResponse } = require('./response');
 const {
-  UringSocket, kMatches, kAddExchange, kCountRequest, kOnBody, kOnBodyEnd, kOnDrain, kOnClose,
+  UringSocket, kMatches, kIdle, kAddExchange, kCountRequest, kOnBody, kOnBodyEnd, kOnDrain, kOnClose,
 } = require('./socket');
 const { routeHead } = require('./route');
 const { keepAliveLines } = require('./head');
@@ -140,6 +140,14 @@ class UringServer extends EventEmitter {
     for (const handle of this.handles()) handle.closeConnections();
   }
 
+  // Closes the connections with no exchange in flight: no request being
+  // answered or read, nothing of a response still being sent.
+  closeIdleConnections() {
+    for (const ring of this.rings) {
+      for (const socket of ring.conns) if (socket !== undefined && socket[kIdle]) socket.destroy();
+    }
+  }
+
   // As net.Server's: callback(null, count), the connections open on the
   // ring threads (accepted and not yet fully closed).
   getConnections(callback) {
@@ -246,6 +254,9 @@ class ServerRing {
     this.conns[slot] = socket;
     if (++uring.connections > (this.server.maxConnections ?? Infinity)) {
       dropConnection(this.server, socket);
+    } else {
+      // As net.Server's, once per accepted connection (not for one dropped).
+      this.server.emit('connection', socket);
     }
   }
 
