@@ -105,7 +105,7 @@ function createNodeServer(server) {
   inner.on('drop', (data) => server.emit('drop', data));
   inner.on('dropRequest', (req, socket) => server.emit('dropRequest', req, socket));
   inner[kServer] = server;
-  watchClientError(server, inner);
+  watchListeners(server, inner);
   inner[kSockets] = new Set();
   inner[kClosing] = false;
   inner.on('connection', onConnection);
@@ -123,23 +123,33 @@ function createNodeServer(server) {
   return inner;
 }
 
-// node:http answers a malformed request itself (400, 408 or 431, then
-// destroy) only while nobody listens to its 'clientError': so the http.Server
-// listens exactly while the Server has listeners, and passes the event on.
+// node:http acts itself on 'clientError' (a 400, 408 or 431, then destroy)
+// and 'checkExpectation' (417) only while nobody listens to them: so the
+// http.Server listens exactly while the Server does, and passes them on.
 function forwardClientError(err, socket) {
   this[kServer].emit('clientError', err, socket);
 }
 
-function watchClientError(server, inner) {
-  const sync = (wanted) => {
-    const has = inner.listeners('clientError').includes(forwardClientError);
-    if (wanted && !has) inner.on('clientError', forwardClientError);
-    if (!wanted && has) inner.off('clientError', forwardClientError);
+function forwardCheckExpectation(req, res) {
+  track(res);
+  this[kServer].emit('checkExpectation', req, res);
+}
+
+const FORWARDED = { clientError: forwardClientError, checkExpectation: forwardCheckExpectation };
+
+function watchListeners(server, inner) {
+  const sync = (event, wanted) => {
+    const forward = FORWARDED[event];
+    const has = inner.listeners(event).includes(forward);
+    if (wanted && !has) inner.on(event, forward);
+    if (!wanted && has) inner.off(event, forward);
   };
   // 'newListener' comes before the listener is added, 'removeListener' after.
-  const onNew = (event) => { if (event === 'clientError') sync(true); };
+  const onNew = (event) => {
+    if (Object.hasOwn(FORWARDED, event)) sync(event, true);
+  };
   const onRemoved = (event) => {
-    if (event === 'clientError') sync(server.listenerCount('clientError') > 0);
+    if (Object.hasOwn(FORWARDED, event)) sync(event, server.listenerCount(event) > 0);
   };
   server.on('newListener', onNew);
   server.on('removeListener', onRemoved);
@@ -147,7 +157,7 @@ function watchClientError(server, inner) {
     server.off('newListener', onNew);
     server.off('removeListener', onRemoved);
   });
-  sync(server.listenerCount('clientError') > 0);
+  for (const event of Object.keys(FORWARDED)) sync(event, server.listenerCount(event) > 0);
 }
 
 // maxRequestBodySize, which node:http lacks: checked against a declared

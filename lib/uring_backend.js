@@ -11,7 +11,7 @@ const { EventEmitter } = require('node:events');
 const native = require('./native');
 const {
   readBatch, requestMethod, requestMajor, requestMinor,
-  REQ_KEEP_ALIVE, REQ_HAS_BODY, REQ_EXPECT_CONTINUE,
+  REQ_KEEP_ALIVE, REQ_HAS_BODY, REQ_EXPECT_CONTINUE, REQ_EXPECT_OTHER,
 } = require('./batch');
 const { IncomingMessage } = require('./request');
 const { ServerResponse } = require('./response');
@@ -72,6 +72,17 @@ function refusedPastLimit(server, socket, req, res) {
   res.writeHead(503);
   res.end();
   return true;
+}
+
+// An expectation other than 100-continue: node:http's 417, unless the
+// server listens to 'checkExpectation', which then gets the request.
+function expectationFailed(server, req, res) {
+  if (server.listenerCount('checkExpectation') > 0) {
+    emitSafely(server, 'checkExpectation', req, res);
+  } else {
+    res.writeHead(417);
+    res.end();
+  }
 }
 
 // A connection past maxConnections: closed at once, with a 'drop' event.
@@ -270,12 +281,18 @@ class ServerRing {
     socket[kAddExchange](req, res, (info & REQ_HAS_BODY) !== 0);
     const server = this.server;
     if (server.maxRequestsPerSocket > 0 && refusedPastLimit(server, socket, req, res)) return;
-    if (info & REQ_EXPECT_CONTINUE) {
-      if (server.listenerCount('checkContinue') > 0) {
-        emitSafely(server, 'checkContinue', req, res);
+    // As node:http: an Expect header counts in HTTP/1.1 only.
+    if ((info & (REQ_EXPECT_CONTINUE | REQ_EXPECT_OTHER)) !== 0 && req.httpVersion === '1.1') {
+      if (info & REQ_EXPECT_CONTINUE) {
+        if (server.listenerCount('checkContinue') > 0) {
+          emitSafely(server, 'checkContinue', req, res);
+          return;
+        }
+        res.writeContinue();
+      } else {
+        expectationFailed(server, req, res);
         return;
       }
-      res.writeContinue();
     }
     emitSafely(server, 'request', req, res);
   }

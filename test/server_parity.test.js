@@ -14,7 +14,7 @@ const path = require('node:path');
 const { spawn } = require('node:child_process');
 const {
   HOST, BACKEND, createServer, startServer, trackServer, listening, cleanup,
-  RawClient, delay,
+  RawClient, rawRequest, delay,
 } = require('./helpers');
 
 const PKG = path.join(__dirname, '..');
@@ -211,5 +211,47 @@ describe('server parity with node:http', () => {
     assert.ok(out.port > 0);
     assert.match(out.body, /^worker [12]$/);
     assert.equal(out.state, 'listening');
+  });
+
+  describe('Expect', () => {
+    const ask = (port, expect, version = '1.1') => rawRequest(port,
+      `GET / HTTP/${version}\r\nHost: x\r\nExpect: ${expect}\r\n\r\n`);
+
+    it('answers an expectation other than 100-continue with 417, as node:http', async () => {
+      let requests = 0;
+      const { port } = await startServer((req, res) => { requests++; res.end('ok'); });
+      const { client, responses: [res] } = await ask(port, 'the-moon');
+      assert.equal(res.statusCode, 417);
+      // node:http frames its empty body as chunked, the ring backend with
+      // Content-Length: 0: the same empty body either way.
+      assert.equal(res.body.length, 0);
+      assert.equal(requests, 0);
+      // The connection carries on.
+      client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      assert.equal((await client.readResponse()).body.toString(), 'ok');
+      client.destroy();
+    });
+
+    it("emits 'checkExpectation' with (req, res) instead, when listened to", async () => {
+      const { server, port } = await startServer((req, res) => res.end('request'));
+      server.on('checkExpectation', (req, res) => res.end(`expectation ${req.headers.expect}`));
+      const { client, responses: [res] } = await ask(port, 'the-moon');
+      assert.equal(res.statusCode, 200);
+      assert.equal(res.body.toString(), 'expectation the-moon');
+      client.destroy();
+    });
+
+    it('reads 100-continue as node:http does: a token, any case; HTTP/1.0 ignores Expect', async () => {
+      const { port } = await startServer((req, res) => res.end('request'));
+      for (const expect of ['100-Continue', 'foo, 100-continue', '100-continue;q=1']) {
+        const { client, responses } = await ask(port, expect);
+        assert.deepEqual(responses.map((r) => r.statusCode), [100], expect);
+        assert.equal((await client.readResponse()).body.toString(), 'request', expect);
+        client.destroy();
+      }
+      const { client, responses: [res] } = await ask(port, 'the-moon', '1.0');
+      assert.equal(res.statusCode, 200);
+      client.destroy();
+    });
   });
 });
