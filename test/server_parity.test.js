@@ -166,6 +166,24 @@ describe('server parity with node:http', () => {
     assert.equal(stdout.trim(), 'closed');
   });
 
+  it('is started and closed by supertest, and the test process then exits by itself', async () => {
+    const script = `
+      const request = require('supertest');
+      const { createServer } = require('.');
+      const server = createServer(${JSON.stringify({ backend: BACKEND ?? 'auto' })}, (req, res) => {
+        res.setHeader('Content-Type', 'application/json');
+        res.end(JSON.stringify({ url: req.url }));
+      });
+      (async () => {
+        await request(server).get('/a').expect(200, { url: '/a' });
+        await request(server).post('/b').send('x').expect(200, { url: '/b' });
+        console.log(server.listening ? 'still listening' : 'closed');
+      })().catch((err) => { console.error(err); process.exitCode = 1; });`;
+    const { code, stdout, stderr } = await runNode(['-e', script], 8000);
+    assert.equal(code, 0, stderr);
+    assert.equal(stdout.trim(), 'closed');
+  });
+
   it("reaches a cluster primary's 'listening', with SO_REUSEPORT sockets of its own", async () => {
     const port = await freePort();
     const script = `
