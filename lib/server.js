@@ -394,11 +394,12 @@ class Server extends EventEmitter {
     if (this[kNode]) this[kNode].closeIdleConnections();
   }
 
-  // node:http's internal handle, which harnesses test for: truthy while a
-  // socket is bound, null otherwise. Not a libuv handle on the ring backend.
+  // node:http's internal handle, which harnesses test for: truthy while
+  // listening, null from close() on, as net.Server's. Not a libuv handle on
+  // the ring backend.
   get _handle() {
     if (this[kNode]) return this[kNode]._handle;
-    return this[kState] === LISTENING || this[kState] === CLOSING ? this[kHandle] : null;
+    return this[kState] === LISTENING ? this[kHandle] : null;
   }
 
   // `await using server = createServer(...)`: closes it, as node:http's.

@@ -49,12 +49,12 @@ function rethrow(err) {
   throw err;
 }
 
-// A throwing handler must not cost the other requests of its batch their
+// A throwing listener must not cost the other records of its batch their
 // dispatch: its error is rethrown on its own, as an uncaught exception,
 // which is what node:http makes of it too.
-function emitSafely(server, event, req, res) {
+function emitSafely(server, event, a, b) {
   try {
-    server.emit(event, req, res);
+    server.emit(event, a, b);
   } catch (err) {
     process.nextTick(rethrow, err);
   }
@@ -267,7 +267,7 @@ class ServerRing {
       dropConnection(this.server, socket);
     } else {
       // As net.Server's, once per accepted connection (not for one dropped).
-      this.server.emit('connection', socket);
+      emitSafely(this.server, 'connection', socket);
     }
   }
 
