@@ -7,6 +7,7 @@
 // (lib/batch.js) into sockets and 'request' events, and each ring is woken
 // once per batch of responses. It mirrors lib/node_backend.js, which serves
 // the same Server with node:http.
+const cluster = require('node:cluster');
 const { EventEmitter } = require('node:events');
 const native = require('./native');
 const {
@@ -32,8 +33,10 @@ const RING_OPTIONS = [
 function nativeOptions(server, { host, port, backlog, routes, statics }) {
   const options = {
     host: host ?? null, port, backlog,
-    // Each ring binds a socket of its own to the port.
-    reusePort: server.reusePort || server.rings > 1,
+    // Each ring binds a socket of its own to the port. So does each worker
+    // of a cluster, whose net servers share the port through the primary:
+    // here the kernel shares it (a reload's new worker binds it too).
+    reusePort: server.reusePort || server.rings > 1 || cluster.isWorker,
     routes: routes.map((r) => ({ path: r.path, head: routeHead(r), body: r.body })),
     statics: statics.map(({ prefix, root }) => ({ prefix, root })),
   };
