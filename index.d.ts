@@ -139,6 +139,10 @@ export class Server extends EventEmitter {
   listen(options: { port?: number; host?: string; backlog?: number }, callback?: () => void): this;
   close(callback?: (err?: Error) => void): this;
   closeAllConnections(): void;
+  /** Closes the connections with no request in flight (idle keep-alive ones). */
+  closeIdleConnections(): void;
+  /** Closes the server: `await using server = createServer(...)`. */
+  [Symbol.asyncDispose](): Promise<void>;
   /**
    * A fixed response the ring thread sends by itself to GET and HEAD of
    * path ('*': every path), its query ignored. Before listen().
@@ -164,6 +168,9 @@ export class Server extends EventEmitter {
   on(event: 'request', listener: RequestListener): this;
   on(event: 'listening' | 'close', listener: () => void): this;
   on(event: 'error', listener: (err: Error) => void): this;
+  on(event: 'connection', listener: (socket: UringSocket) => void): this;
+  /** node:http backend only: the ring thread answers malformed requests with 400 itself. */
+  on(event: 'clientError', listener: (err: Error, socket: UringSocket) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 

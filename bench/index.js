@@ -20,6 +20,7 @@ const { medians, addRatios, table } = require('./lib/report');
 const { svgChart } = require('./lib/chart');
 const { nginxPath, nginxBuild, startNginx } = require('./lib/nginx');
 const { HELLO, HELLO_TYPE } = require('./lib/handler');
+const { FRAMEWORKS, POST_BODY, POST_TYPE } = require('./lib/frameworks');
 const ringGroup = require('./ring');
 
 const HOST = '127.0.0.1'; // only ever loopback
@@ -53,6 +54,13 @@ const CASES = {
     connections: 16, kind: 'static', path: '/1m.bin', fileBytes: 1 << 20, baseline: 'node-static', peer: 'nginx',
     fixedConnections: true,
   },
+  // The frameworks: the same "hello JSON" app (bench/lib/frameworks.js) in
+  // each framework, on node-uring and on node:http; each server's ratio is
+  // to the same framework on node:http (its SERVERS baseline).
+  json: { connections: 50, kind: 'framework', path: '/json' },
+  'json-post': {
+    connections: 50, kind: 'framework', path: '/json', script: 'json-post.lua', post: POST_BODY, postType: POST_TYPE,
+  },
   // The ring group: Ring against fs.promises, no server, no load generator.
   'ring-random4k': { ring: 'random4k', fixedConnections: true },
   'ring-smallfiles': { ring: 'smallfiles', fixedConnections: true },
@@ -74,12 +82,30 @@ const SERVERS = {
   node: { cases: [...HANDLER_CASES, 'route'], about: 'node:http with the same handler as uring' },
   'node-static': { cases: ['static'], about: 'node:http with fs.stat and fs.createReadStream' },
   fastify: { cases: HANDLER_CASES, about: 'fastify with the same routes (a devDependency; skipped when not installed)' },
+  ...frameworkServers(),
   nginx: {
     cases: ['route', 'static'],
     about: 'nginx, one process: return 200 Hello World, and the files (skipped when not installed)',
     start: ({ staticDir }) => startNginx({ body: HELLO, type: HELLO_TYPE, staticDir, track, timeoutMs: START_TIMEOUT_MS }),
   },
 };
+
+// <framework>-uring and <framework>-node for each framework of the
+// framework cases; -uring's baseline is -node ("vs node" is over the same
+// framework on node:http).
+function frameworkServers() {
+  const servers = {};
+  for (const name of FRAMEWORKS) {
+    servers[`${name}-uring`] = {
+      cases: ['framework'], baseline: `${name}-node`,
+      about: `${name}'s hello JSON app on node-uring (skipped when it is not installed or answers wrongly)`,
+    };
+    servers[`${name}-node`] = {
+      cases: ['framework'], baseline: `${name}-node`, about: `the same on node:http`,
+    };
+  }
+  return servers;
+}
 
 const USAGE = `Usage: node bench [options]
 
@@ -113,6 +139,13 @@ connections) and no access log; skipped when nginx is not installed
 (apt-get install nginx-light). BENCH_NGINX=FILE runs another nginx binary.
 The static cases fetch a 4 KiB or a 1 MiB file written to a temporary
 directory; there "vs node" is over node-static, and the table adds MiB/s.
+
+json and json-post run the same "hello JSON" app (GET /json answers a small
+JSON object; POST /json echoes a small JSON body it parsed) in Express, Koa,
+Fastify and Hono, each on node-uring (<framework>-uring) and on node:http
+(<framework>-node); their "vs node" is over the same framework on
+node:http. A framework that is not installed, does not start, or answers
+either route wrongly is skipped, saying why.
 
 The ring group (ring-random4k, ring-smallfiles) runs the Ring API against
 fs.promises, not servers: random 4 KiB reads from one 64 MiB file (page
@@ -467,9 +500,10 @@ async function runAll(runs, opts, { skipped, failed }) {
     }
     if (!results.has(key)) {
       const ratioOf = kase.ring ? 'ops' : kase.idle ? 'rss' : 'rps';
-      const baseline = kase.ring ? 'fs' : kase.baseline ?? 'node';
+      const baseline = kase.ring ? 'fs' : SERVERS[server]?.baseline ?? kase.baseline ?? 'node';
       results.set(key, {
-        case: kase.name, server, connections: kase.connections, ratioOf, baseline, peer: kase.peer ?? null, runs: [],
+        case: kase.name, server, connections: kase.connections, ratioOf, baseline, peer: kase.peer ?? null,
+        framework: kase.kind === 'framework', runs: [],
       });
     }
     results.get(key).runs.push(run);
@@ -527,6 +561,9 @@ function notesFor(opts, results, skipped, failed) {
   }
   if (results.some((r) => r.server === 'uring-default')) {
     notes.push('uring-default serves its built-in HTML page, not "Hello World", and runs the hello cases only.');
+  }
+  if (results.some((r) => r.framework)) {
+    notes.push('In json and json-post, "vs node:http" is over the same framework on node:http (express-uring over express-node).');
   }
   if (results.some((r) => r.baseline === 'node-static')) {
     notes.push('In the static cases "vs node" is over node-static (node:http, fs.stat, fs.createReadStream).');

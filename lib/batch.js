@@ -58,6 +58,7 @@ const REQ_MINOR_SHIFT = C.REQ_MINOR_SHIFT;
 const REQ_KEEP_ALIVE = C.REQ_KEEP_ALIVE;
 const REQ_HAS_BODY = C.REQ_HAS_BODY;
 const REQ_EXPECT_CONTINUE = C.REQ_EXPECT_CONTINUE;
+const REQ_EXPECT_OTHER = C.REQ_EXPECT_OTHER;
 
 // The OPEN record's family word for an IPv6 client (4 for IPv4).
 const FAMILY_IPV6 = 6;
@@ -179,4 +180,5 @@ module.exports = {
   REQ_KEEP_ALIVE,
   REQ_HAS_BODY,
   REQ_EXPECT_CONTINUE,
+  REQ_EXPECT_OTHER,
 };

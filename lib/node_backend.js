@@ -19,6 +19,7 @@ let warnedReusePort = false;
 const kSockets = Symbol('sockets'); // on the http.Server: every open connection
 const kResponses = Symbol('responses'); // on a socket: its responses not closed yet
 const kClosing = Symbol('closing');
+const kServer = Symbol('server'); // on the http.Server: the Server it serves
 
 // How often node:http looks for expired headers and request timeouts. Its
 // default, 30 s, would let a 1 s headersTimeout run for 30 s; use the ring
@@ -40,6 +41,7 @@ function checkingInterval(server) {
 // responses with it, closed or not.
 function onConnection(socket) {
   socket[kResponses] = new Set();
+  this[kServer].emit('connection', socket);
   this[kSockets].add(socket);
   socket.once('close', () => this[kSockets].delete(socket));
 }
@@ -102,6 +104,8 @@ function createNodeServer(server) {
   if (server.maxConnections !== undefined) inner.maxConnections = server.maxConnections;
   inner.on('drop', (data) => server.emit('drop', data));
   inner.on('dropRequest', (req, socket) => server.emit('dropRequest', req, socket));
+  inner[kServer] = server;
+  watchListeners(server, inner);
   inner[kSockets] = new Set();
   inner[kClosing] = false;
   inner.on('connection', onConnection);
@@ -117,6 +121,43 @@ function createNodeServer(server) {
   });
   inner.on('checkContinue', (req, res) => onCheckContinue(server, req, res));
   return inner;
+}
+
+// node:http acts itself on 'clientError' (a 400, 408 or 431, then destroy)
+// and 'checkExpectation' (417) only while nobody listens to them: so the
+// http.Server listens exactly while the Server does, and passes them on.
+function forwardClientError(err, socket) {
+  this[kServer].emit('clientError', err, socket);
+}
+
+function forwardCheckExpectation(req, res) {
+  track(res);
+  this[kServer].emit('checkExpectation', req, res);
+}
+
+const FORWARDED = { clientError: forwardClientError, checkExpectation: forwardCheckExpectation };
+
+function watchListeners(server, inner) {
+  const sync = (event, wanted) => {
+    const forward = FORWARDED[event];
+    const has = inner.listeners(event).includes(forward);
+    if (wanted && !has) inner.on(event, forward);
+    if (!wanted && has) inner.off(event, forward);
+  };
+  // 'newListener' comes before the listener is added, 'removeListener' after.
+  const onNew = (event) => {
+    if (Object.hasOwn(FORWARDED, event)) sync(event, true);
+  };
+  const onRemoved = (event) => {
+    if (Object.hasOwn(FORWARDED, event)) sync(event, server.listenerCount(event) > 0);
+  };
+  server.on('newListener', onNew);
+  server.on('removeListener', onRemoved);
+  inner.once('close', () => {
+    server.off('newListener', onNew);
+    server.off('removeListener', onRemoved);
+  });
+  for (const event of Object.keys(FORWARDED)) sync(event, server.listenerCount(event) > 0);
 }
 
 // maxRequestBodySize, which node:http lacks: checked against a declared

@@ -287,11 +287,14 @@ class ServerResponse extends Stream {
     this[kHasBody] = this.req.method !== 'HEAD' && status !== 204 &&
       status !== 304 && status >= 200;
     if (!this[kHasBody]) this[kChunked] = false; // no body, not even a last chunk
+    // The framing line goes after the connection's, as node:http orders
+    // them, but is chosen first: an HTTP/1.0 body without a length closes.
+    let framing = '';
     if (!hasFraming && this[kHasBody]) {
       if (bodyLength >= 0) {
-        head += `Content-Length: ${bodyLength}\r\n`;
+        framing = `Content-Length: ${bodyLength}\r\n`;
       } else if (this.req.httpVersionMajor === 1 && this.req.httpVersionMinor >= 1) {
-        head += 'Transfer-Encoding: chunked\r\n';
+        framing = 'Transfer-Encoding: chunked\r\n';
         this[kChunked] = true;
       } else {
         this.shouldKeepAlive = false; // HTTP/1.0: the close ends the body
@@ -300,7 +303,7 @@ class ServerResponse extends Stream {
     if (!hasConnection) {
       head += this.shouldKeepAlive ? this.socket[kKeepAliveLines] : CLOSE_LINES;
     }
-    return `${head}\r\n`;
+    return `${head}${framing}\r\n`;
   }
 }
 

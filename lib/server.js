@@ -26,6 +26,16 @@ const kNode = Symbol('node');
 const kRoutes = Symbol('routes');
 const kStatics = Symbol('statics');
 const kMaxConnections = Symbol('maxConnections');
+const kHandle = Symbol('handle');
+
+// What server._handle is while a ring backend listens. Harnesses written
+// against node:http (supertest, for one) read `_handle` to tell a
+// listening server from a closed one, and close only the former.
+class RingsHandle {
+  constructor(uring) {
+    this.uring = uring;
+  }
+}
 
 // kState: what listen() and close() have done so far.
 const IDLE = 0;
@@ -148,6 +158,7 @@ class Server extends EventEmitter {
     this[kNode] = null; // the http.Server of the node backend
     if (requestListener) this.on('request', requestListener);
     this[kAddress] = null;
+    this[kHandle] = null;
     this[kState] = IDLE;
     this[kUnref] = false;
   }
@@ -283,7 +294,8 @@ class Server extends EventEmitter {
       family: host !== undefined && net.isIPv4(host) ? 'IPv4' : 'IPv6',
       port: uring.port,
     };
-    process.nextTick(() => this.emit('listening'));
+    this[kHandle] = new RingsHandle(uring);
+    process.nextTick(emitListening, this);
   }
 
   // The ring numbered `started` could not start: { errno, syscall }. port
@@ -329,15 +341,21 @@ class Server extends EventEmitter {
       }
       this.emit('error', err);
     });
-    inner.once('listening', () => {
-      if (this[kState] !== STARTING) return; // closed meanwhile
+    // node:http binds at once (outside a cluster worker): so is this
+    // Server then, address() set before 'listening', as node:http's is.
+    const bound = () => {
       this[kState] = LISTENING;
       this[kActive] = 'node';
       this[kAddress] = inner.address();
+    };
+    inner.once('listening', () => {
+      if (this[kState] === STARTING) bound();
+      else if (this[kState] !== LISTENING || this[kNode] !== inner) return; // closed meanwhile
       this.emit('listening');
     });
     inner.once('close', () => this._onStopped());
     inner.listen(listenOptions(host, port, backlog, this.reusePort));
+    if (this[kState] === STARTING && inner.address() !== null) bound();
   }
 
   // Stops accepting, closes idle connections, lets in-flight responses
@@ -369,6 +387,29 @@ class Server extends EventEmitter {
     if (this[kNode]) this[kNode].closeAllConnections();
   }
 
+  // As node:http's: closes the connections with no request in flight
+  // (keep-alive connections waiting for their next request).
+  closeIdleConnections() {
+    if (this[kUring]) this[kUring].closeIdleConnections();
+    if (this[kNode]) this[kNode].closeIdleConnections();
+  }
+
+  // node:http's internal handle, which harnesses test for: truthy while
+  // listening, null from close() on, as net.Server's. Not a libuv handle on
+  // the ring backend.
+  get _handle() {
+    if (this[kNode]) return this[kNode]._handle;
+    return this[kState] === LISTENING ? this[kHandle] : null;
+  }
+
+  // `await using server = createServer(...)`: closes it, as node:http's.
+  async [Symbol.asyncDispose]() {
+    if (this[kState] === IDLE) return;
+    await new Promise((resolve, reject) => {
+      this.close((err) => (err ? reject(err) : resolve()));
+    });
+  }
+
   ref() {
     this[kUnref] = false;
     if (this[kUring]) this[kUring].ref();
@@ -397,9 +438,34 @@ class Server extends EventEmitter {
     this[kNode] = null;
     this[kActive] = null;
     this[kAddress] = null;
+    this[kHandle] = null;
     this[kState] = IDLE;
     this.emit('close');
   }
+}
+
+// 'listening', and in a cluster worker the news of it for the primary.
+function emitListening(server) {
+  if (server[kState] !== LISTENING) return; // closed meanwhile
+  announceToCluster(server);
+  server.emit('listening');
+}
+
+// A net.Server in a cluster worker listens through the primary (cluster's
+// 'queryServer'), and once it listens the worker tells the primary so
+// ('listening'): that message is what cluster.on('listening') and PM2's
+// cluster mode wait for. The rings bind their own SO_REUSEPORT sockets,
+// which the primary must not share or round-robin, so only the second
+// message is sent, as node's lib/internal/cluster/child.js shapes it.
+function announceToCluster(server) {
+  const cluster = require('node:cluster');
+  if (!cluster.isWorker || typeof process.send !== 'function' || !process.connected) return;
+  const { address, family, port } = server[kAddress];
+  cluster.worker.state = 'listening';
+  process.send({
+    cmd: 'NODE_CLUSTER', act: 'listening',
+    address, port, addressType: family === 'IPv4' ? 4 : 6, fd: undefined,
+  });
 }
 
 function createServer(options, requestListener) {

@@ -31,6 +31,7 @@ const kKeepAliveLines = Symbol('keepAliveLines');
 const kResponseEnded = Symbol('responseEnded');
 // What the ring reports, for lib/uring_backend.js.
 const kMatches = Symbol('matches');
+const kIdle = Symbol('idle');
 const kAddExchange = Symbol('addExchange');
 const kCountRequest = Symbol('countRequest');
 const kOnBody = Symbol('onBody');
@@ -150,6 +151,13 @@ class UringSocket extends EventEmitter {
     return this[kGen] === gen;
   }
 
+  // No request in flight (for closeIdleConnections()): every response
+  // ended, no body arriving. (What an ended response still has queued is
+  // not known here: the ring thread reports sent bytes only when asked.)
+  get [kIdle]() {
+    return !this.destroyed && this[kPending].length === 0 && this[kBodyRequest] === null;
+  }
+
   // A request arrived: res is pending until it ends; a request with a
   // body receives the BODY events that follow, until END.
   [kAddExchange](req, res, hasBody) {
@@ -247,6 +255,7 @@ module.exports = {
   kKeepAliveLines,
   kResponseEnded,
   kMatches,
+  kIdle,
   kAddExchange,
   kCountRequest,
   kOnBody,

@@ -7,16 +7,17 @@
 // (lib/batch.js) into sockets and 'request' events, and each ring is woken
 // once per batch of responses. It mirrors lib/node_backend.js, which serves
 // the same Server with node:http.
+const cluster = require('node:cluster');
 const { EventEmitter } = require('node:events');
 const native = require('./native');
 const {
   readBatch, requestMethod, requestMajor, requestMinor,
-  REQ_KEEP_ALIVE, REQ_HAS_BODY, REQ_EXPECT_CONTINUE,
+  REQ_KEEP_ALIVE, REQ_HAS_BODY, REQ_EXPECT_CONTINUE, REQ_EXPECT_OTHER,
 } = require('./batch');
 const { IncomingMessage } = require('./request');
 const { ServerResponse } = require('./response');
 const {
-  UringSocket, kMatches, kAddExchange, kCountRequest, kOnBody, kOnBodyEnd, kOnDrain, kOnClose,
+  UringSocket, kMatches, kIdle, kAddExchange, kCountRequest, kOnBody, kOnBodyEnd, kOnDrain, kOnClose,
 } = require('./socket');
 const { routeHead } = require('./route');
 const { keepAliveLines } = require('./head');
@@ -32,8 +33,10 @@ const RING_OPTIONS = [
 function nativeOptions(server, { host, port, backlog, routes, statics }) {
   const options = {
     host: host ?? null, port, backlog,
-    // Each ring binds a socket of its own to the port.
-    reusePort: server.reusePort || server.rings > 1,
+    // Each ring binds a socket of its own to the port. So does each worker
+    // of a cluster, whose net servers share the port through the primary:
+    // here the kernel shares it (a reload's new worker binds it too).
+    reusePort: server.reusePort || server.rings > 1 || cluster.isWorker,
     routes: routes.map((r) => ({ path: r.path, head: routeHead(r), body: r.body })),
     statics: statics.map(({ prefix, root }) => ({ prefix, root })),
   };
@@ -49,12 +52,12 @@ function rethrow(err) {
   throw err;
 }
 
-// A throwing handler must not cost the other requests of its batch their
+// A throwing listener must not cost the other records of its batch their
 // dispatch: its error is rethrown on its own, as an uncaught exception,
 // which is what node:http makes of it too.
-function emitSafely(server, event, req, res) {
+function emitSafely(server, event, a, b) {
   try {
-    server.emit(event, req, res);
+    server.emit(event, a, b);
   } catch (err) {
     process.nextTick(rethrow, err);
   }
@@ -72,6 +75,17 @@ function refusedPastLimit(server, socket, req, res) {
   res.writeHead(503);
   res.end();
   return true;
+}
+
+// An expectation other than 100-continue: node:http's 417, unless the
+// server listens to 'checkExpectation', which then gets the request.
+function expectationFailed(server, req, res) {
+  if (server.listenerCount('checkExpectation') > 0) {
+    emitSafely(server, 'checkExpectation', req, res);
+  } else {
+    res.writeHead(417);
+    res.end();
+  }
 }
 
 // A connection past maxConnections: closed at once, with a 'drop' event.
@@ -138,6 +152,14 @@ class UringServer extends EventEmitter {
   // Closes every connection now, in-flight responses included.
   closeAllConnections() {
     for (const handle of this.handles()) handle.closeConnections();
+  }
+
+  // Closes the connections with no exchange in flight: no request being
+  // answered or read, nothing of a response still being sent.
+  closeIdleConnections() {
+    for (const ring of this.rings) {
+      for (const socket of ring.conns) if (socket !== undefined && socket[kIdle]) socket.destroy();
+    }
   }
 
   // As net.Server's: callback(null, count), the connections open on the
@@ -246,6 +268,9 @@ class ServerRing {
     this.conns[slot] = socket;
     if (++uring.connections > (this.server.maxConnections ?? Infinity)) {
       dropConnection(this.server, socket);
+    } else {
+      // As net.Server's, once per accepted connection (not for one dropped).
+      emitSafely(this.server, 'connection', socket);
     }
   }
 
@@ -259,12 +284,18 @@ class ServerRing {
     socket[kAddExchange](req, res, (info & REQ_HAS_BODY) !== 0);
     const server = this.server;
     if (server.maxRequestsPerSocket > 0 && refusedPastLimit(server, socket, req, res)) return;
-    if (info & REQ_EXPECT_CONTINUE) {
-      if (server.listenerCount('checkContinue') > 0) {
-        emitSafely(server, 'checkContinue', req, res);
+    // As node:http: an Expect header counts in HTTP/1.1 only.
+    if ((info & (REQ_EXPECT_CONTINUE | REQ_EXPECT_OTHER)) !== 0 && req.httpVersion === '1.1') {
+      if (info & REQ_EXPECT_CONTINUE) {
+        if (server.listenerCount('checkContinue') > 0) {
+          emitSafely(server, 'checkContinue', req, res);
+          return;
+        }
+        res.writeContinue();
+      } else {
+        expectationFailed(server, req, res);
         return;
       }
-      res.writeContinue();
     }
     emitSafely(server, 'request', req, res);
   }

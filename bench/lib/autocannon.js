@@ -31,8 +31,9 @@ function autocannonOptions(kase, url, seconds) {
   if (kase.pipelining) opts.pipelining = kase.pipelining;
   if (kase.post) {
     opts.method = 'POST';
-    opts.body = 'x'.repeat(kase.post);
-    opts.headers['content-type'] = 'application/octet-stream';
+    // post: a body of that many bytes, or the body itself (kase.postType's).
+    opts.body = typeof kase.post === 'string' ? kase.post : 'x'.repeat(kase.post);
+    opts.headers['content-type'] = kase.postType ?? 'application/octet-stream';
   }
   for (const h of kase.headers || []) {
     const colon = h.indexOf(':');

@@ -66,6 +66,10 @@ const THROUGHPUT_COLUMNS = [
   ['projected', (r) => fixed(r.projected, 2)],
 ];
 
+// The framework cases: each server's ratios are to the same framework on
+// node:http (its baseline).
+const FRAMEWORK_COLUMNS = THROUGHPUT_COLUMNS.map(([title, cell]) => [title === 'vs node' ? 'vs node:http' : title, cell]);
+
 // Cases with a peer: the same, with MiB/s (heads included) and the ratio
 // to the peer.
 function peerColumns(peer) {
@@ -119,8 +123,14 @@ function table(results) {
   const memory = results.filter((r) => r.ratioOf === 'rss');
   const ring = results.filter((r) => r.ratioOf === 'ops');
   const parts = [];
-  const plain = throughput.filter((r) => !r.peer);
+  const plain = throughput.filter((r) => !r.peer && !r.framework);
+  const frameworks = throughput.filter((r) => r.framework);
   if (plain.length) parts.push(layout(THROUGHPUT_COLUMNS, plain));
+  if (frameworks.length) {
+    parts.push('Frameworks, the same app on node-uring and on node:http ("vs node:http": req/s over the same\n' +
+      "framework's on node:http; \"projected\": its busiest-thread µs/req over this one's):\n" +
+      layout(FRAMEWORK_COLUMNS, frameworks));
+  }
   for (const peer of new Set(throughput.map((r) => r.peer).filter(Boolean))) {
     parts.push(`Against ${peer} too ("vs ${peer}": req/s over ${peer}'s in the same case):\n` +
       layout(peerColumns(peer), throughput.filter((r) => r.peer === peer)));

@@ -36,9 +36,11 @@ function tell(msg, done = () => {}) {
 
 // start(port, host, options) creates a server shaped like node:http's with
 // serverOptions(), starts it listening and returns it, or throws
-// Unsupported. The port comes from argv[2] or PORT; 0 (the default) picks
+// Unsupported. check(port, host), when given, resolves null once the
+// server answers as it should, or what it answered instead: then the
+// server is skipped rather than measured. The port comes from argv[2] or PORT; 0 (the default) picks
 // a free one, which is why the ready message carries it.
-function serve(start) {
+function serve(start, { check } = {}) {
   const port = Number(process.argv[2] ?? process.env.PORT ?? 0);
   let server;
   try {
@@ -51,7 +53,19 @@ function serve(start) {
     console.error(err.stack || err);
     process.exit(1);
   });
-  server.once('listening', () => tell({ ready: true, port: server.address().port }));
+  server.once('listening', () => {
+    const { port: bound } = server.address();
+    if (!check) return tell({ ready: true, port: bound });
+    // A server that answers wrongly, or crashes while checked, cannot be
+    // measured: it is skipped, with why, rather than failing the run.
+    const onCrash = (err) => tell({ skip: `crashed when asked: ${err.message}` }, () => process.exit(0));
+    process.once('uncaughtException', onCrash);
+    check(bound, HOST).then((why) => {
+      process.off('uncaughtException', onCrash);
+      if (why) tell({ skip: why }, () => process.exit(0));
+      else tell({ ready: true, port: bound });
+    }, onCrash);
+  });
   // Exit when the parent dies, even by SIGKILL, so that no server outlives
   // a bench run.
   process.on('disconnect', () => process.exit(0));

@@ -94,6 +94,8 @@ NU_BATCH_ASSERT(NU_STOPPED_WORDS == NU_REC_KIND + 1);
 #define NU_REQ_KEEP_ALIVE (1u << 16)
 #define NU_REQ_HAS_BODY (1u << 17)
 #define NU_REQ_EXPECT_CONTINUE (1u << 18)
+/* An Expect header other than 100-continue: 417 unless JS listens. */
+#define NU_REQ_EXPECT_OTHER (1u << 19)
 
 /* Every constant above, without its NU_ prefix: what the addon exports to
  * JS under these names. A new kind, field or bit goes here too. */
@@ -134,7 +136,8 @@ NU_BATCH_ASSERT(NU_STOPPED_WORDS == NU_REC_KIND + 1);
   X(REQ_MINOR_SHIFT)                                                           \
   X(REQ_KEEP_ALIVE)                                                            \
   X(REQ_HAS_BODY)                                                              \
-  X(REQ_EXPECT_CONTINUE)
+  X(REQ_EXPECT_CONTINUE)                                                       \
+  X(REQ_EXPECT_OTHER)
 
 /*
  * The writers, one per kind: each appends one whole record (and the bytes

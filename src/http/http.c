@@ -192,7 +192,30 @@ static int nu__on_message_begin(llhttp_t *p) {
   return 0;
 }
 
-/* Ends a header value, and notes "Expect: 100-continue" so that JS need
+static int nu__is_word(char ch) {
+  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+         (ch >= '0' && ch <= '9') || ch == '_';
+}
+
+/* Whether an Expect value asks for 100-continue, as node:http reads it:
+ * the token "100-continue", any case, between non-word characters
+ * (/(?:^|\W)100-continue(?:\W|$)/i). */
+static int nu__expects_continue(const char *value, uint32_t len) {
+  static const char token[] = "100-continue";
+  const uint32_t n = sizeof token - 1;
+
+  for (uint32_t i = 0; i + n <= len; i++) {
+    if (strncasecmp(value + i, token, n) != 0)
+      continue;
+    if ((i == 0 || !nu__is_word(value[i - 1])) &&
+        (i + n == len || !nu__is_word(value[i + n])))
+      return 1;
+  }
+  return 0;
+}
+
+/* Ends a header value, and notes an Expect header (100-continue, or any
+ * other expectation, which gets 417 unless JS listens) so that JS need
  * not build the headers to find it. */
 static int nu__on_header_value_complete(llhttp_t *p) {
   struct nu_http_parse_ctx *ctx = nu__ctx(p);
@@ -213,10 +236,9 @@ static int nu__on_header_value_complete(llhttp_t *p) {
   if (nu__check_host(ctx->conn, value - name_len, name_len, value, value_len))
     return nu__reject(ctx, 400);
 
-  if (name_len == 6 && value_len == 12 &&
-      strncasecmp(value - name_len, "expect", 6) == 0 &&
-      strncasecmp(value, "100-continue", 12) == 0)
-    h->info |= NU_REQ_EXPECT_CONTINUE;
+  if (name_len == 6 && strncasecmp(value - name_len, "expect", 6) == 0)
+    h->info |= nu__expects_continue(value, value_len) ? NU_REQ_EXPECT_CONTINUE
+                                                      : NU_REQ_EXPECT_OTHER;
   return nu__head_field_done(p);
 }
 

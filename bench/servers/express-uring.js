@@ -1,0 +1,4 @@
+'use strict';
+
+// express on node-uring: the framework cases' "hello JSON" app (bench/lib/frameworks.js).
+require('../lib/frameworks').serveFramework('express', 'uring');
