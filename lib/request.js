@@ -12,7 +12,6 @@ const kWords = Symbol('words');
 const kAt = Symbol('at');
 const kHeaders = Symbol('headers');
 const kRawHeaders = Symbol('rawHeaders');
-const kPaused = Symbol('paused');
 
 // Headers of which a second copy is dropped, as node:http does.
 const SINGLE_VALUED = new Set([
@@ -40,35 +39,11 @@ class IncomingMessage extends Readable {
     this[kAt] = at;
     this[kHeaders] = null;
     this[kRawHeaders] = null;
-    // The ring thread stopped reading the connection: the body's consumer
-    // has not caught up.
-    this[kPaused] = false;
   }
 
-  // Feeds a body chunk; past the high-water mark the connection is paused
-  // until the consumer reads.
-  _pushBody(chunk) {
-    if (!this.push(chunk) && !this[kPaused]) {
-      this[kPaused] = true;
-      this.socket[kSetReading](false);
-    }
-  }
-
-  _endBody() {
-    this.complete = true;
-    this.push(null);
-    this._resumeSocket(); // what follows on the connection is not ours
-  }
-
+  // Reading the body resumes a connection paused for its consumer.
   _read() {
-    this._resumeSocket();
-  }
-
-  _resumeSocket() {
-    if (this[kPaused]) {
-      this[kPaused] = false;
-      this.socket[kSetReading](true);
-    }
+    this.socket[kSetReading](true);
   }
 
   get connection() {

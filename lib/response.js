@@ -7,7 +7,9 @@ const { Stream } = require('node:stream');
 const { STATUS_CODES, validateHeaderName, validateHeaderValue } = require('node:http');
 const { constants: C } = require('./native');
 const { codedError } = require('./errors');
-const { kSend, kAskDrain, kKeepAliveLines, kResponseEnded } = require('./socket');
+const {
+  kSend, kAskDrain, kKeepAliveLines, kResponseEnded, kSeq, kNeedDrain,
+} = require('./socket');
 const { CLOSE_LINES, dateLine } = require('./head');
 
 const kHeaders = Symbol('headers');
@@ -15,8 +17,6 @@ const kHeadSent = Symbol('headSent');
 const kWroteHead = Symbol('wroteHead');
 const kChunked = Symbol('chunked');
 const kHasBody = Symbol('hasBody');
-const kSeq = Symbol('seq');
-const kNeedDrain = Symbol('needDrain');
 
 // Unsent response bytes on a connection past which write() returns false,
 // as a net.Socket's default writableHighWaterMark.
@@ -204,13 +204,6 @@ class ServerResponse extends Stream {
     this[kNeedDrain] = true;
     this.socket[kAskDrain]();
     return false;
-  }
-
-  // The ring thread sent everything queued on the connection.
-  _drained() {
-    if (!this[kNeedDrain]) return;
-    this[kNeedDrain] = false;
-    this.emit('drain');
   }
 
   end(chunk, encoding, callback) {
