@@ -50,6 +50,9 @@ const kResponseEnded = Symbol('responseEnded');
 // kNeedDrain: a write() returned false and 'drain' is due.
 const kSeq = Symbol('seq');
 const kNeedDrain = Symbol('needDrain');
+// The response writes through the socket (node:http's own methods do,
+// after a prototype swap): its end is heard from its 'prefinish'.
+const kViaSocket = Symbol('viaSocket');
 // What the ring reports, for lib/uring_backend.js.
 const kMatches = Symbol('matches');
 const kAddExchange = Symbol('addExchange');
@@ -94,6 +97,9 @@ class UringSocket extends Duplex {
     this[kOnClosed] = null;
     this[kTimer] = null;
     this[kTimeoutMs] = 0;
+    // As node:http's server does, the socket always has an 'error'
+    // listener: destroy(err) tells whoever listens, and never throws.
+    this.on('error', onSocketError);
   }
 
   // Which of the server's rings (0 to rings - 1) serves the connection.
@@ -225,6 +231,10 @@ class UringSocket extends Duplex {
     } else {
       this[kSend](res[kSeq], 0, undefined, chunk, chunk.byteLength);
     }
+    if (res[kViaSocket] !== true) {
+      res[kViaSocket] = true;
+      res.once('prefinish', onResponsePrefinish);
+    }
     callback();
   }
 
@@ -287,7 +297,14 @@ class UringSocket extends Duplex {
     const pending = this[kPending];
     const at = pending.indexOf(res);
     if (at >= 0) pending.splice(at, 1);
-    if (this._httpMessage === res) this._httpMessage = pending.length > 0 ? pending[0] : null;
+    if (this._httpMessage === res) {
+      const next = pending.length > 0 ? pending[0] : null;
+      this._httpMessage = next;
+      // What node:http's own write() kept for its turn (after a prototype
+      // swap) goes now, as node:http's server hands a queued response its
+      // socket.
+      if (next !== null && next.outputData.length > 0) next._flush();
+    }
     // A body nobody reads once the response is out is read and dropped,
     // as node:http does, so that the connection moves on.
     const req = res.req;
@@ -360,7 +377,8 @@ class UringSocket extends Duplex {
     const pending = this[kPending];
     this[kPending] = [];
     this._httpMessage = null;
-    for (const res of pending) abortExchange(res);
+    // Destroyed first: a request destroyed below must find its socket
+    // gone, or node:http's IncomingMessage destroys it again, with an error.
     const onClosed = this[kOnClosed];
     if (onClosed !== null) {
       this[kOnClosed] = null;
@@ -368,12 +386,26 @@ class UringSocket extends Duplex {
     } else {
       this.destroy();
     }
+    for (const res of pending) abortExchange(res);
   }
 }
 
 // As node:http's server hears its sockets' 'timeout': the request still
 // arriving, the response being written and the server are told, and when
 // none of them listens the connection goes, whoever listens to the socket.
+function onSocketError() {}
+
+// A response written through its socket (node:http's end(), after a
+// prototype swap) ended: all its bytes were written, the ring thread may
+// move on to the next response.
+function onResponsePrefinish() {
+  const socket = this.socket;
+  let flags = C.OUT_END;
+  if (!this.shouldKeepAlive || this._last) flags |= C.OUT_CLOSE;
+  socket[kSend](this[kSeq], flags, undefined, undefined, 0);
+  socket[kResponseEnded](this);
+}
+
 function onSocketTimeout(socket) {
   socket[kTimer] = null;
   socket.emit('timeout');
@@ -385,12 +417,12 @@ function onSocketTimeout(socket) {
   if (!heard) socket.destroy();
 }
 
-// The connection closed before res.end(): tell the request and the response.
+// The connection closed before res.end(): tell the request and the
+// response. Destroying a request that is not complete is what makes
+// node:http's IncomingMessage say 'aborted'.
 function abortExchange(res) {
   const req = res.req;
   if (!req.complete) {
-    req.aborted = true;
-    req.emit('aborted');
     const err = codedError(Error, 'ECONNRESET', 'aborted');
     req.destroy(req.listenerCount('error') > 0 ? err : undefined);
   }
