@@ -186,16 +186,20 @@ class ServerResponse extends http.ServerResponse {
       if (callback) process.nextTick(callback);
       return this;
     }
+    // After an explicit writeHead(), node:http's head is fixed before the
+    // body is known: without a Content-Length of the handler's, the body
+    // is chunked. end() alone knows it, and says its length.
+    const lengthKnown = !this[kWroteHead];
     // A wrapper of writeHead() (on-headers, express-session) must see the
     // head written through it, as node:http's end() does.
-    if (!this.headersSent && this.writeHead !== ServerResponse.prototype.writeHead) {
+    if (lengthKnown && !this[kHeadSent] && this.writeHead !== ServerResponse.prototype.writeHead) {
       this.writeHead(this.statusCode);
     }
     let body = chunk == null ? undefined : toBody(chunk, encoding);
     // Measured once: for Content-Length and for the connection's count.
     let bodyBytes = body === undefined ? 0 : byteLength(body);
     let head;
-    if (!this[kHeadSent]) head = this._head(bodyBytes);
+    if (!this[kHeadSent]) head = this._head(lengthKnown ? bodyBytes : -1);
     if (!this[kHasBody]) {
       body = undefined;
       bodyBytes = 0;

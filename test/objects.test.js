@@ -1,0 +1,109 @@
+'use strict';
+
+// req and res are node:http's IncomingMessage and ServerResponse, and stay
+// working when a framework swaps their prototypes for objects inheriting
+// from node:http's (as Express does).
+
+const assert = require('node:assert/strict');
+const http = require('node:http');
+const { startServer, cleanup, request, rawRequest } = require('./helpers');
+const { startBoth, same } = require('./frameworks/compare');
+
+// The prototypes Express gives every request and response.
+const requestProto = Object.create(http.IncomingMessage.prototype);
+const responseProto = Object.create(http.ServerResponse.prototype);
+
+function swapped(handler) {
+  return (req, res) => {
+    Object.setPrototypeOf(req, requestProto);
+    Object.setPrototypeOf(res, responseProto);
+    handler(req, res);
+  };
+}
+
+describe('req and res as node:http objects', function () {
+  afterEach(cleanup);
+
+  it('are instances of http.IncomingMessage and http.ServerResponse', async function () {
+    let seen;
+    const { port } = await startServer((req, res) => {
+      seen = [req instanceof http.IncomingMessage, res instanceof http.ServerResponse, res.req === req];
+      res.end();
+    });
+    await request(port);
+    assert.deepEqual(seen, [true, true, true]);
+  });
+
+  it('answer as node:http does after their prototypes are swapped: headers, write, end', async function () {
+    const ports = await startBoth(swapped((req, res) => {
+      res.setHeader('X-Seen', JSON.stringify(req.headers));
+      res.setHeader('X-Distinct', JSON.stringify(req.headersDistinct));
+      if (req.url === '/chunked') {
+        res.write('one ');
+        res.end('two');
+      } else {
+        res.end('done');
+      }
+    }));
+    await same(ports, { path: '/', headers: { host: 'example.test', 'x-a': '1', 'x-b': '2' } });
+    await same(ports, { path: '/chunked', headers: { host: 'example.test' } });
+  });
+
+  it('serve pipelined requests in order after a swap', async function () {
+    const { port } = await startServer(swapped((req, res) => {
+      setTimeout(() => res.end(req.url), req.url === '/a' ? 30 : 0);
+    }));
+    const { client, responses } = await rawRequest(port,
+      'GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\nGET /c HTTP/1.1\r\nHost: x\r\n\r\n', 3);
+    client.destroy();
+    assert.deepEqual(responses.map((r) => r.body.toString()), ['/a', '/b', '/c']);
+  });
+
+  it("reads a body after a swap", async function () {
+    const ports = await startBoth(swapped((req, res) => {
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => res.end(`${Buffer.concat(chunks).length} ${req.complete}`));
+    }));
+    const { body } = await same(ports, { method: 'POST', path: '/' }, Buffer.alloc(200000, 1));
+    assert.equal(body.toString(), '200000 true');
+  });
+
+  it('removeHeader() of Content-Length stops the automatic one, as on node:http', async function () {
+    const ports = await startBoth((req, res) => {
+      res.removeHeader('Content-Length');
+      res.end('hello');
+    });
+    const { headers } = await same(ports, { path: '/' });
+    assert.equal(headers['content-length'], undefined);
+  });
+
+  it('writeHead() returns res; the header methods are node:http\'s', async function () {
+    const ports = await startBoth((req, res) => {
+      res.setHeaders(new Map([['X-One', '1'], ['X-Two', '2']]));
+      res.appendHeader('X-Two', '3');
+      res.setHeader('X-Names', `${res.getHeaderNames()} ${res.getRawHeaderNames()}`);
+      assert.equal(res.writeHead(200, { 'Content-Type': 'text/plain' }), res);
+      res.end('ok');
+    });
+    await same(ports, { path: '/' });
+  });
+
+  it('end() goes through a wrapped writeHead() (on-headers)', async function () {
+    const ports = await startBoth((req, res) => {
+      const writeHead = res.writeHead;
+      res.writeHead = function (...args) {
+        this.setHeader('X-Wrapped', 'yes');
+        return writeHead.apply(this, args);
+      };
+      res.end('ok');
+    });
+    const { headers } = await same(ports, { path: '/' });
+    assert.equal(headers['x-wrapped'], 'yes');
+  });
+
+  it('res.destroy() closes the connection', async function () {
+    const { port } = await startServer((req, res) => res.destroy());
+    await assert.rejects(request(port), { code: 'ECONNRESET' });
+  });
+});
