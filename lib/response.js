@@ -23,6 +23,7 @@ const {
 const { CLOSE_LINES, dateLine } = require('./head');
 
 const kHeadSent = Symbol('headSent');
+const kWritten = Symbol('written');
 const kWroteHead = Symbol('wroteHead');
 const kChunked = Symbol('chunked');
 const kHasBody = Symbol('hasBody');
@@ -68,6 +69,18 @@ function byteLength(body) {
   return typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
 }
 
+// strictContentLength: the body's size must be the Content-Length the
+// handler set, as node:http checks it.
+function checkContentLength(res, bodyBytes) {
+  const declared = res.getHeader('content-length');
+  if (declared === undefined) return;
+  const written = res[kWritten] + bodyBytes;
+  if (written !== Number(declared)) {
+    throw codedError(Error, 'ERR_HTTP_CONTENT_LENGTH_MISMATCH',
+      `Response body's content-length of ${written} byte(s) does not match the content-length of ${declared} byte(s) set in header`);
+  }
+}
+
 function emitFinish(res, callback) {
   res.emit('finish');
   if (callback) callback();
@@ -84,6 +97,7 @@ class ServerResponse extends http.ServerResponse {
     this._maxRequestsPerSocket = server.maxRequestsPerSocket;
     this[kSeq] = seq;
     this[kHeadSent] = false;
+    this[kWritten] = 0; // body bytes given to write(), for strictContentLength
     this[kWroteHead] = false;
     this[kChunked] = false;
     this[kHasBody] = true;
@@ -142,6 +156,7 @@ class ServerResponse extends http.ServerResponse {
   // Sends "100 Continue" to a client that asked for it (Expect header).
   writeContinue(callback) {
     this.socket[kSend](this[kSeq], 0, 'HTTP/1.1 100 Continue\r\n\r\n', undefined, 0);
+    this._sent100 = true;
     if (callback) process.nextTick(callback);
   }
 
@@ -163,6 +178,7 @@ class ServerResponse extends http.ServerResponse {
       return false;
     }
     const body = toBody(chunk, encoding);
+    if (this.strictContentLength) this[kWritten] += byteLength(body);
     const head = this[kHeadSent] ? undefined : this._head(-1);
     this._send(this[kChunked] ? C.OUT_CHUNKED : 0, head,
       this[kHasBody] ? body : undefined);
@@ -204,20 +220,30 @@ class ServerResponse extends http.ServerResponse {
       body = undefined;
       bodyBytes = 0;
     }
+    if (this.strictContentLength) checkContentLength(this, bodyBytes);
     let flags = C.OUT_END;
-    if (this[kChunked]) flags |= C.OUT_CHUNKED;
     if (!this.shouldKeepAlive) flags |= C.OUT_CLOSE;
-    this._send(flags, head, body, bodyBytes);
+    if (this[kChunked] && this._trailer !== '') {
+      // addTrailers(): the last chunk carries them, so it is written here
+      // rather than by the ring thread.
+      if (body !== undefined || head !== undefined) this._send(C.OUT_CHUNKED, head, body, bodyBytes);
+      this._send(flags, `0\r\n${this._trailer}\r\n`, undefined, 0);
+    } else {
+      if (this[kChunked]) flags |= C.OUT_CHUNKED;
+      this._send(flags, head, body, bodyBytes);
+    }
     this.finished = true;
     this.socket[kResponseEnded](this);
-    process.nextTick(emitFinish, this, callback);
+    // A response that cannot be delivered does not 'finish' (as on
+    // node:http); its 'close' came with the connection's.
+    if (!this.socket.destroyed) process.nextTick(emitFinish, this, callback);
     return this;
   }
 
   _send(flags, head, body, bodyBytes = body === undefined ? 0 : byteLength(body)) {
     this.socket[kSend](this[kSeq], flags, head, body, bodyBytes);
     // Not before: the native side may refuse it.
-    if (head !== undefined) {
+    if (head !== undefined && !this[kHeadSent]) {
       this[kHeadSent] = true;
       this._header = head;
       this._headerSent = true;
@@ -230,6 +256,7 @@ class ServerResponse extends http.ServerResponse {
     const status = this.statusCode;
     if (this.statusMessage) checkStatusMessage(this.statusMessage);
     const message = this.statusMessage || STATUS_CODES[status] || 'unknown';
+    this.statusMessage = message; // as node:http's writeHead() sets it
     let head = `HTTP/1.1 ${status} ${message}\r\n`;
     let hasDate = false;
     let hasConnection = false;

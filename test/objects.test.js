@@ -107,3 +107,65 @@ describe('req and res as node:http objects', function () {
     await assert.rejects(request(port), { code: 'ECONNRESET' });
   });
 });
+
+describe('the node:http response surface', function () {
+  afterEach(cleanup);
+
+  it('addTrailers() on a chunked response, statusMessage defaults', async function () {
+    let message;
+    const ports = await startBoth((req, res) => {
+      res.setHeader('Trailer', 'X-Sum');
+      res.write('part ');
+      message = res.statusMessage;
+      res.addTrailers({ 'X-Sum': '42' });
+      res.end('last');
+    });
+    const { res } = await same(ports, { path: '/' });
+    assert.equal(message, 'OK');
+    assert.deepEqual(res.trailers, { 'x-sum': '42' });
+  });
+
+  it('writeEarlyHints() sends a 103 before the response', async function () {
+    const { port } = await startServer((req, res) => {
+      res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' });
+      res.end('ok');
+    });
+    const { client, responses } = await rawRequest(port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', 2);
+    client.destroy();
+    assert.deepEqual(responses.map((r) => r.statusCode), [103, 200]);
+  });
+
+  it('strictContentLength: a body of another size than Content-Length throws, as on node:http', async function () {
+    const errors = [];
+    const ports = await startBoth((req, res) => {
+      res.strictContentLength = true;
+      res.setHeader('Content-Length', '10');
+      try {
+        res.end('short');
+      } catch (err) {
+        errors.push(err.code);
+        res.destroy();
+      }
+    });
+    await assert.rejects(request(ports.nodePort), { code: 'ECONNRESET' });
+    await assert.rejects(request(ports.port), { code: 'ECONNRESET' });
+    assert.deepEqual(errors, ['ERR_HTTP_CONTENT_LENGTH_MISMATCH', 'ERR_HTTP_CONTENT_LENGTH_MISMATCH']);
+  });
+
+  it("no 'finish' for a response ended after its connection closed", async function () {
+    let finished = false;
+    let done;
+    const ended = new Promise((resolve) => (done = resolve));
+    const { port } = await startServer((req, res) => {
+      res.on('finish', () => (finished = true));
+      req.socket.on('close', () => {
+        res.end('late');
+        setTimeout(done, 20);
+      });
+      req.socket.destroy();
+    });
+    await assert.rejects(request(port), { code: 'ECONNRESET' });
+    await ended;
+    assert.equal(finished, false);
+  });
+});
