@@ -28,7 +28,7 @@ class IncomingMessage extends http.IncomingMessage {
     this.httpVersion = `${major}.${minor}`;
     this.url = requestUrl(words, bytes, at);
     // Built now, not on first read: after a prototype swap only an own
-    // array is seen (see the measurements in the README).
+    // array is seen. It costs about 90 ns for one header (bench/objects.js).
     const raw = requestRawHeaders(words, bytes, at);
     this.rawHeaders = raw;
     this[kHeadersCount] = raw.length;
