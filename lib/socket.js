@@ -15,6 +15,7 @@
 // code that checks socket.readable (on-finished, raw-body) asks. The
 // writable side carries bytes of the response at the head of the line, as
 // node:http's own ServerResponse writes them into its socket.
+const { OutgoingMessage } = require('node:http');
 const { Duplex } = require('node:stream');
 const { constants: C } = require('./native');
 const { codedError } = require('./errors');
@@ -35,6 +36,13 @@ const kRequests = Symbol('requests');
 const kClosed = Symbol('closed');
 const kOnClosed = Symbol('onClosed');
 const kTimer = Symbol('timer');
+const kWriteCallback = Symbol('writeCallback');
+
+// Where node:http's OutgoingMessage notes that its write() returned false:
+// its 'drain' is then due when the socket drains (node:http's server tells
+// it so, and here the socket does).
+const kHttpNeedDrain = Object.getOwnPropertySymbols(
+  new OutgoingMessage()).find((sym) => sym.description === 'kNeedDrain');
 const kTimeoutMs = Symbol('timeoutMs');
 
 // The transport, for lib/request.js and lib/response.js.
@@ -97,6 +105,11 @@ class UringSocket extends Duplex {
     this[kOnClosed] = null;
     this[kTimer] = null;
     this[kTimeoutMs] = 0;
+    // The callback of a write() past the high-water mark, held until the
+    // ring thread has sent everything: what makes socket.write() (and
+    // node:http's res.write() over it) return false while a client reads
+    // slowly.
+    this[kWriteCallback] = null;
     // As node:http's server does, the socket always has an 'error'
     // listener: destroy(err) tells whoever listens, and never throws.
     this.on('error', onSocketError);
@@ -235,7 +248,12 @@ class UringSocket extends Duplex {
       res[kViaSocket] = true;
       res.once('prefinish', onResponsePrefinish);
     }
-    callback();
+    if (this.writableLength < this.writableHighWaterMark) {
+      callback();
+    } else {
+      this[kWriteCallback] = callback;
+      this[kAskDrain]();
+    }
   }
 
   // end(): the connection closes once what was written is sent.
@@ -366,6 +384,15 @@ class UringSocket extends Duplex {
         res[kNeedDrain] = false;
         res.emit('drain');
       }
+    }
+    const callback = this[kWriteCallback];
+    if (callback === null) return;
+    this[kWriteCallback] = null;
+    callback(); // the socket's own 'drain', when a write() returned false
+    const msg = this._httpMessage;
+    if (msg !== null && !msg.finished && msg[kHttpNeedDrain]) {
+      msg[kHttpNeedDrain] = false;
+      msg.emit('drain');
     }
   }
 

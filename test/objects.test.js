@@ -169,3 +169,35 @@ describe('the node:http response surface', function () {
     assert.equal(finished, false);
   });
 });
+
+describe('backpressure after a prototype swap', function () {
+  afterEach(cleanup);
+
+  it("node:http's res.write() returns false past the high-water mark, and 'drain' follows", async function () {
+    let falses = 0;
+    let drains = 0;
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    const { port } = await startServer(swapped((req, res) => {
+      let left = 64; // 4 MiB: more than the socket buffers hold
+      const more = () => {
+        while (left > 0) {
+          left--;
+          if (!res.write(chunk)) {
+            falses++;
+            res.once('drain', () => {
+              drains++;
+              more();
+            });
+            return;
+          }
+        }
+        res.end();
+      };
+      more();
+    }));
+    const { body } = await request(port);
+    assert.equal(body.length, 64 * chunk.length);
+    assert.ok(falses > 0, 'write() returned false');
+    assert.equal(drains, falses);
+  });
+});
