@@ -11,11 +11,8 @@
 // trailers getters, inherited here, build the same objects either way.
 const http = require('node:http');
 const { requestUrl, requestRawHeaders } = require('./batch');
+const { kHeadersCount } = require('./http_state');
 
-// node:http's IncomingMessage counts rawHeaders' entries under this symbol,
-// and its headers getter reads only that many.
-const kHeadersCount = Object.getOwnPropertySymbols(
-  new http.IncomingMessage(null)).find((sym) => sym.description === 'kHeadersCount');
 
 class IncomingMessage extends http.IncomingMessage {
   // words[at] is the request's REQUEST record in its batch (see

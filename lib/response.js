@@ -21,6 +21,7 @@ const {
   kSend, kAskDrain, kKeepAliveLines, kResponseEnded, kSeq, kNeedDrain,
 } = require('./socket');
 const { CLOSE_LINES, dateLine } = require('./head');
+const { kOutHeaders } = require('./http_state');
 
 const kHeadSent = Symbol('headSent');
 const kWritten = Symbol('written');
@@ -28,10 +29,6 @@ const kWroteHead = Symbol('wroteHead');
 const kChunked = Symbol('chunked');
 const kHasBody = Symbol('hasBody');
 
-// Where node:http's OutgoingMessage keeps the headers setHeader() stored:
-// { [lower-cased name]: [name, value] }, or null.
-const kOutHeaders = Object.getOwnPropertySymbols(
-  new http.OutgoingMessage()).find((sym) => sym.description === 'kOutHeaders');
 
 // Unsent response bytes on a connection past which write() returns false,
 // as a net.Socket's default writableHighWaterMark.

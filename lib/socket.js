@@ -15,10 +15,13 @@
 // code that checks socket.readable (on-finished, raw-body) asks. The
 // writable side carries bytes of the response at the head of the line, as
 // node:http's own ServerResponse writes them into its socket.
-const { OutgoingMessage } = require('node:http');
 const { Duplex } = require('node:stream');
 const { constants: C } = require('./native');
 const { codedError } = require('./errors');
+// node:http's own response notes here that its write() returned false: its
+// 'drain' is then due when the socket drains (node:http's server tells it
+// so; here the socket does).
+const { kNeedDrain: kHttpNeedDrain } = require('./http_state');
 
 const kRing = Symbol('ring');
 const kSlot = Symbol('slot');
@@ -38,11 +41,6 @@ const kOnClosed = Symbol('onClosed');
 const kTimer = Symbol('timer');
 const kWriteCallback = Symbol('writeCallback');
 
-// Where node:http's OutgoingMessage notes that its write() returned false:
-// its 'drain' is then due when the socket drains (node:http's server tells
-// it so, and here the socket does).
-const kHttpNeedDrain = Object.getOwnPropertySymbols(
-  new OutgoingMessage()).find((sym) => sym.description === 'kNeedDrain');
 const kTimeoutMs = Symbol('timeoutMs');
 
 // The transport, for lib/request.js and lib/response.js.
