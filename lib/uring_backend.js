@@ -280,7 +280,7 @@ class ServerRing {
     const req = new IncomingMessage(socket, requestMethod(info), requestMajor(info),
       requestMinor(info), words, bytes, at);
     const keepAlive = (info & REQ_KEEP_ALIVE) !== 0 && !this.uring.closing;
-    const res = new ServerResponse(req, seq, keepAlive);
+    const res = new ServerResponse(req, seq, keepAlive, this.server);
     socket[kAddExchange](req, res, (info & REQ_HAS_BODY) !== 0);
     const server = this.server;
     if (server.maxRequestsPerSocket > 0 && refusedPastLimit(server, socket, req, res)) return;

@@ -3,28 +3,54 @@
 // Backend parity for framework tests: the same app runs on node-uring (the
 // suite's backend) and on node:http, each request goes to both, and the two
 // responses must match: status, header lines (names with their case, and
-// values; Date aside; in any order) and body, byte for byte.
+// values; Date aside) and body, byte for byte. Two ways in:
+//   - startBoth(handler) and same(ports, options, body): a request
+//     listener (an Express or Koa app's callback) on both servers, the
+//     header lines compared in order;
+//   - startOnBoth(start) and compareResponses(pair, request): for a
+//     framework that makes its own server (Fastify's serverFactory, Hono's
+//     adapter), header lines compared in any order (see headerLines).
 //
-// An app is a start function: start(createServer) listens on an ephemeral
+// For startOnBoth, an app is a start function: start(createServer) listens on an ephemeral
 // port of 127.0.0.1 with a server made by the given createServer (node-
 // uring's or node:http's, same signature), and resolves { port, close },
 // close() resolving once the server is closed.
 
 const assert = require('node:assert/strict');
 const http = require('node:http');
-const { HOST, createServer: uringCreateServer } = require('../helpers');
+const {
+  HOST, createServer: uringCreateServer, startServer, request, listening, trackServer,
+} = require('../helpers');
 
 // Headers that differ between two correct runs.
 const VOLATILE = new Set(['date']);
 
-// The header lines as sorted "name: value" strings. Order is not compared:
-// a framework that reaches into node:http's internals (Hono's adapter sets
-// res._contentLength so that node:http writes Content-Length itself, after
-// Connection) orders node-uring's lines differently, to the same meaning.
-function headerLines(rawHeaders) {
+// The header lines as "name: value" strings, sorted unless ordered. Order
+// is compared only where asked: a framework that reaches into node:http's
+// internals (Hono's adapter sets res._contentLength so that node:http
+// writes Content-Length itself, after Connection) orders node-uring's
+// lines differently, to the same meaning.
+function headerLines(rawHeaders, ordered) {
   const lines = [];
   for (let i = 0; i < rawHeaders.length; i += 2) lines.push(`${rawHeaders[i]}: ${rawHeaders[i + 1]}`);
-  return lines.sort();
+  return ordered ? lines : lines.sort();
+}
+
+// rawHeaders without the lines that differ between two correct runs.
+function stable(rawHeaders) {
+  const kept = [];
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (!VOLATILE.has(rawHeaders[i].toLowerCase())) kept.push(rawHeaders[i], rawHeaders[i + 1]);
+  }
+  return kept;
+}
+
+// What a response of http.request() is compared by.
+function received(res, body) {
+  return {
+    statusCode: res.statusCode, statusMessage: res.statusMessage,
+    rawHeaders: stable(res.rawHeaders), body, trailers: res.rawTrailers,
+  };
 }
 
 // Starts the app on both servers: { uring, node }, each { port, close }.
@@ -47,18 +73,7 @@ function fetchRaw(port, { method = 'GET', path = '/', headers = {}, body } = {})
     const req = http.request({ host: HOST, port, method, path, headers, agent: false }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const rawHeaders = [];
-        for (let i = 0; i < res.rawHeaders.length; i += 2) {
-          if (!VOLATILE.has(res.rawHeaders[i].toLowerCase())) {
-            rawHeaders.push(res.rawHeaders[i], res.rawHeaders[i + 1]);
-          }
-        }
-        resolve({
-          statusCode: res.statusCode, rawHeaders, body: Buffer.concat(chunks),
-          trailers: res.rawTrailers,
-        });
-      });
+      res.on('end', () => resolve(received(res, Buffer.concat(chunks))));
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -73,9 +88,11 @@ function fetchRaw(port, { method = 'GET', path = '/', headers = {}, body } = {})
 }
 
 // Asserts that two responses are the same, naming the request on failure.
-function assertSameResponse(uring, node, what) {
+function assertSameResponse(uring, node, what, { ordered = false } = {}) {
   assert.equal(uring.statusCode, node.statusCode, `${what}: status`);
-  assert.deepEqual(headerLines(uring.rawHeaders), headerLines(node.rawHeaders), `${what}: headers (Date aside)`);
+  assert.equal(uring.statusMessage, node.statusMessage, `${what}: status message`);
+  assert.deepEqual(headerLines(uring.rawHeaders, ordered), headerLines(node.rawHeaders, ordered),
+    `${what}: headers (Date aside)`);
   assert.ok(uring.body.equals(node.body),
     `${what}: body differs: ${uring.body.length} bytes ${JSON.stringify(uring.body.subarray(0, 200).toString())} ` +
     `against node:http's ${node.body.length} ${JSON.stringify(node.body.subarray(0, 200).toString())}`);
@@ -91,4 +108,26 @@ async function compareResponses(pair, request = {}) {
   return uring;
 }
 
-module.exports = { startOnBoth, fetchRaw, assertSameResponse, compareResponses, HOST };
+// Starts a request listener on node:http and on node-uring: { nodePort,
+// port, server } (server: node-uring's).
+async function startBoth(handler) {
+  const reference = trackServer(http.createServer(handler));
+  await listening(reference, 0, HOST);
+  const { server, port } = await startServer(handler);
+  return { nodePort: reference.address().port, port, server };
+}
+
+// Sends the same request to both servers of startBoth(), asserts the two
+// responses are the same, header order included, and resolves
+// node-uring's ({ res, body, headers }).
+async function same(ports, options = {}, body) {
+  const expected = await request(ports.nodePort, options, body);
+  const actual = await request(ports.port, options, body);
+  const what = `${options.method || 'GET'} ${options.path || '/'}`;
+  assertSameResponse(received(actual.res, actual.body), received(expected.res, expected.body), what,
+    { ordered: true });
+  assert.ok(actual.res.headers.date, `${what}: a Date header`);
+  return { res: actual.res, body: actual.body, headers: actual.res.headers };
+}
+
+module.exports = { startOnBoth, fetchRaw, assertSameResponse, compareResponses, startBoth, same, HOST };
