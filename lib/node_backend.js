@@ -116,7 +116,32 @@ function createNodeServer(server) {
     server.emit('request', req, res);
   });
   inner.on('checkContinue', (req, res) => onCheckContinue(server, req, res));
+  forwardWhileHeard(server, inner, 'upgrade');
+  forwardWhileHeard(server, inner, 'connect');
   return inner;
+}
+
+// node:http takes an upgrade (or a CONNECT) only while it has a listener
+// for it, and treats the request as an ordinary one (closes a CONNECT)
+// otherwise: inner listens to `event` exactly while server does.
+function forwardWhileHeard(server, inner, event) {
+  const forward = (req, socket, head) => server.emit(event, req, socket, head);
+  const update = () => {
+    const heard = server.listenerCount(event) > 0;
+    if (heard && inner.listenerCount(event) === 0) inner.on(event, forward);
+    else if (!heard) inner.removeListener(event, forward);
+  };
+  const added = (name) => {
+    if (name === event && inner.listenerCount(event) === 0) inner.on(event, forward);
+  };
+  const removed = (name) => { if (name === event) update(); };
+  server.on('newListener', added);
+  server.on('removeListener', removed);
+  inner.once('close', () => {
+    server.removeListener('newListener', added);
+    server.removeListener('removeListener', removed);
+  });
+  update();
 }
 
 // maxRequestBodySize, which node:http lacks: checked against a declared

@@ -7,7 +7,9 @@ const { Stream } = require('node:stream');
 const { STATUS_CODES, validateHeaderName, validateHeaderValue } = require('node:http');
 const { constants: C } = require('./native');
 const { codedError } = require('./errors');
-const { kSend, kAskDrain, kKeepAliveLines, kResponseEnded } = require('./socket');
+const {
+  kSend, kAskDrain, kKeepAliveLines, kResponseEnded, kResponseSeq,
+} = require('./socket');
 const { CLOSE_LINES, dateLine } = require('./head');
 
 const kHeaders = Symbol('headers');
@@ -15,7 +17,7 @@ const kHeadSent = Symbol('headSent');
 const kWroteHead = Symbol('wroteHead');
 const kChunked = Symbol('chunked');
 const kHasBody = Symbol('hasBody');
-const kSeq = Symbol('seq');
+const kSeq = kResponseSeq; // the socket reads it when the client hangs up
 const kNeedDrain = Symbol('needDrain');
 
 // Unsent response bytes on a connection past which write() returns false,
@@ -222,6 +224,11 @@ class ServerResponse extends Stream {
       encoding = undefined;
     }
     if (this.writableEnded) {
+      if (callback) process.nextTick(callback);
+      return this;
+    }
+    if (this.destroyed) { // the client went away: nothing is sent, no 'finish'
+      this.writableEnded = true;
       if (callback) process.nextTick(callback);
       return this;
     }

@@ -22,6 +22,7 @@ const kQueuedBytes = Symbol('queuedBytes');
 const kSentBytes = Symbol('sentBytes');
 const kDrainAsked = Symbol('drainAsked');
 const kRequests = Symbol('requests');
+const kRaw = Symbol('raw');
 
 // The transport, for lib/request.js and lib/response.js.
 const kSend = Symbol('send');
@@ -29,6 +30,7 @@ const kSetReading = Symbol('setReading');
 const kAskDrain = Symbol('askDrain');
 const kKeepAliveLines = Symbol('keepAliveLines');
 const kResponseEnded = Symbol('responseEnded');
+const kResponseSeq = Symbol('seq'); // a ServerResponse's number
 // What the ring reports, for lib/uring_backend.js.
 const kMatches = Symbol('matches');
 const kAddExchange = Symbol('addExchange');
@@ -37,6 +39,10 @@ const kOnBody = Symbol('onBody');
 const kOnBodyEnd = Symbol('onBodyEnd');
 const kOnDrain = Symbol('onDrain');
 const kOnClose = Symbol('onClose');
+const kOnHangup = Symbol('onHangup');
+const kOnData = Symbol('onData');
+const kUpgrade = Symbol('upgrade');
+const kKeepParsing = Symbol('keepParsing');
 
 class UringSocket extends EventEmitter {
   // ring: the ServerRing that serves the connection (lib/uring_backend.js).
@@ -60,6 +66,7 @@ class UringSocket extends EventEmitter {
     this[kSentBytes] = 0;
     this[kDrainAsked] = false;
     this[kRequests] = 0; // counted when maxRequestsPerSocket is set
+    this[kRaw] = null; // the UpgradedSocket, once JS took an upgrade
   }
 
   // Closes the connection at once; its responses not yet ended are
@@ -144,6 +151,25 @@ class UringSocket extends EventEmitter {
 
   // ---- what the ring reports ----
 
+  // The request of number seq asked for an upgrade (or is a CONNECT) and
+  // JS takes it: the connection leaves HTTP, and its bytes, both ways, are
+  // the returned UpgradedSocket's. Its first (empty) raw chunk tells the
+  // ring thread.
+  [kUpgrade](req, seq) {
+    req.complete = true;
+    req.push(null);
+    const { UpgradedSocket } = require('./upgraded_socket');
+    const raw = new UpgradedSocket(this, seq);
+    this[kRaw] = raw;
+    this[kSend](seq, C.OUT_RAW, undefined, undefined, 0);
+    return raw;
+  }
+
+  // Nobody takes the upgrade the ring thread holds: parse on as HTTP.
+  [kKeepParsing]() {
+    this[kSend](0, C.OUT_PARSE, undefined, undefined, 0);
+  }
+
   // Whether gen is this connection's generation: a record for its slot
   // may be about an earlier connection that had the slot.
   [kMatches](gen) {
@@ -184,6 +210,29 @@ class UringSocket extends EventEmitter {
     this[kSentBytes] = sent;
     this[kDrainAsked] = false;
     for (const res of this[kPending]) res._drained();
+    if (this[kRaw] !== null) this[kRaw][kOnDrain]();
+  }
+
+  // The client sent its FIN. In raw mode that ends the upgraded socket's
+  // input. Otherwise, as node:http, a client that half-closes has gone:
+  // the responses not yet ended are aborted now, and the connection
+  // closes once those ended before are sent (an empty last chunk that
+  // closes, in the place of the first aborted response).
+  [kOnHangup]() {
+    if (this[kRaw] !== null) {
+      this[kRaw][kOnHangup]();
+      return;
+    }
+    const pending = this[kPending];
+    if (pending.length === 0) return;
+    this[kPending] = [];
+    this[kSend](pending[0][kResponseSeq], C.OUT_END | C.OUT_CLOSE, undefined, undefined, 0);
+    for (const res of pending) abortExchange(res);
+  }
+
+  // Bytes received in raw mode.
+  [kOnData](chunk) {
+    if (this[kRaw] !== null) this[kRaw][kOnData](chunk);
   }
 
   // The ring thread closed the connection.
@@ -192,18 +241,23 @@ class UringSocket extends EventEmitter {
     const pending = this[kPending];
     this[kPending] = [];
     for (const res of pending) abortExchange(res);
+    if (this[kRaw] !== null) this[kRaw][kOnClose]();
     this.emit('close');
   }
 }
 
 // The connection closed before res.end(): tell the request and the response.
+// As node:http's, a request not read to its end is 'aborted' too, and
+// every one is destroyed ('close').
 function abortExchange(res) {
   const req = res.req;
-  if (!req.complete) {
+  if (!req.complete || !req.readableEnded) {
     req.aborted = true;
     req.emit('aborted');
-    const err = codedError(Error, 'ECONNRESET', 'aborted');
-    req.destroy(req.listenerCount('error') > 0 ? err : undefined);
+  }
+  if (!req.destroyed) {
+    const err = req.complete ? undefined : codedError(Error, 'ECONNRESET', 'aborted');
+    req.destroy(err !== undefined && req.listenerCount('error') > 0 ? err : undefined);
   }
   res.destroyed = true;
   res.emit('close');
@@ -253,4 +307,12 @@ module.exports = {
   kOnBodyEnd,
   kOnDrain,
   kOnClose,
+  kOnHangup,
+  kOnData,
+  kUpgrade,
+  kKeepParsing,
+  kResponseSeq,
+  kRing,
+  kSlot,
+  kGen,
 };
