@@ -29,7 +29,8 @@ const HIGH_WATER_MARK = 1 << 20;
 class UpgradedSocket extends Duplex {
   // conn: the UringSocket of the connection; seq: its upgrade request's.
   constructor(conn, seq) {
-    super({ allowHalfOpen: false });
+    // As node:http's sockets: the client's FIN does not end ours.
+    super({ allowHalfOpen: true });
     this[kConn] = conn;
     this[kSeq] = seq;
     this[kPaused] = false;

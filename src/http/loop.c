@@ -861,7 +861,9 @@ static void nu__dispatch(void *arg, const struct io_uring_cqe *cqe) {
 /* ---- the loop ---- */
 
 /* Closes every open connection that is idle, or all of them; the others
- * close as soon as they are idle. */
+ * close as soon as they are idle. A raw one (upgraded) owes no HTTP: it
+ * closes as an idle one, as the node:http backend's close() destroys
+ * its upgraded sockets. */
 static void nu__close_connections(struct nu_server *s, int all) {
   for (uint32_t i = 0; i < s->conns.next_new_slot; i++) {
     struct nu_conn *c = nu_conn_at(&s->conns, i);
@@ -869,7 +871,8 @@ static void nu__close_connections(struct nu_server *s, int all) {
     if (c->fd < 0 || (c->flags & NU_CONN_CLOSING))
       continue;
     c->flags |= NU_CONN_CLOSE_WHEN_IDLE;
-    if (all || nu_conn_is_idle(c) || (c->flags & NU_CONN_LINGER))
+    if (all || nu_conn_is_idle(c) ||
+        (c->flags & (NU_CONN_LINGER | NU_CONN_RAW)))
       nu__conn_close(s, c);
   }
 }
