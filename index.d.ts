@@ -3,9 +3,8 @@
 /// <reference types="node" />
 
 import { EventEmitter } from 'node:events';
-import { Readable, Stream } from 'node:stream';
-import { IncomingHttpHeaders, OutgoingHttpHeaders, OutgoingHttpHeader } from 'node:http';
-import { AddressInfo } from 'node:net';
+import * as http from 'node:http';
+import { AddressInfo, Socket } from 'node:net';
 
 // ---- the HTTP server ----
 
@@ -42,77 +41,23 @@ export interface ServerOptions {
   rings?: number;
 }
 
-/** What `req.socket` is: the connection a request came on. */
-export interface UringSocket {
-  readonly remoteAddress: string | undefined;
-  readonly remoteFamily: 'IPv4' | 'IPv6';
-  readonly remotePort: number;
-  readonly localPort: number | undefined;
-  readonly destroyed: boolean;
+/**
+ * What `req.socket` is: the connection a request came on, a Duplex shaped
+ * like net.Socket, shared by the connection's requests.
+ */
+export interface UringSocket extends Socket {
   /** Which of the server's rings (0 to rings - 1) serves the connection; undefined on the node:http backend. */
   readonly ring: number | undefined;
-  address(): AddressInfo | null;
-  setNoDelay(noDelay?: boolean): this;
-  setKeepAlive(enable?: boolean, initialDelay?: number): this;
-  setTimeout(msecs: number, callback?: () => void): this;
-  /** Closes the connection at once; responses not ended are aborted. */
-  destroy(): this;
-  /** Response bytes written on the connection and not yet sent. */
-  readonly writableLength: number;
 }
 
-/** The request: node:http's IncomingMessage surface; the body is a Readable. */
-export interface IncomingMessage extends Readable {
-  readonly socket: UringSocket;
-  readonly connection: UringSocket;
-  method: string;
-  url: string;
-  httpVersion: string;
-  httpVersionMajor: number;
-  httpVersionMinor: number;
-  headers: IncomingHttpHeaders;
-  headersDistinct: Record<string, string[]>;
-  rawHeaders: string[];
-  trailers: Record<string, string>;
-  complete: boolean;
-  aborted: boolean;
-  setTimeout(msecs: number, callback?: () => void): this;
+/** The request: a node:http IncomingMessage; the body is a Readable. */
+export interface IncomingMessage extends http.IncomingMessage {
+  socket: UringSocket;
 }
 
-/** The response: node:http's ServerResponse surface. */
-export interface ServerResponse extends Stream {
-  readonly req: IncomingMessage;
-  readonly socket: UringSocket;
-  readonly connection: UringSocket;
-  statusCode: number;
-  statusMessage: string | undefined;
-  sendDate: boolean;
-  shouldKeepAlive: boolean;
-  readonly headersSent: boolean;
-  readonly writableEnded: boolean;
-  readonly writableFinished: boolean;
-  readonly writableLength: number;
-  readonly writableHighWaterMark: number;
-  readonly writableNeedDrain: boolean;
-  readonly finished: boolean;
-  setHeader(name: string, value: OutgoingHttpHeader): this;
-  appendHeader(name: string, value: string | readonly string[]): this;
-  getHeader(name: string): OutgoingHttpHeader | undefined;
-  getHeaders(): OutgoingHttpHeaders;
-  getHeaderNames(): string[];
-  hasHeader(name: string): boolean;
-  removeHeader(name: string): void;
-  writeHead(statusCode: number, statusMessage?: string,
-    headers?: OutgoingHttpHeaders | OutgoingHttpHeader[]): this;
-  writeHead(statusCode: number, headers?: OutgoingHttpHeaders | OutgoingHttpHeader[]): this;
-  writeContinue(callback?: () => void): void;
-  flushHeaders(): void;
-  write(chunk: string | Uint8Array, callback?: (err?: Error | null) => void): boolean;
-  write(chunk: string | Uint8Array, encoding: BufferEncoding,
-    callback?: (err?: Error | null) => void): boolean;
-  end(callback?: () => void): this;
-  end(chunk: string | Uint8Array, callback?: () => void): this;
-  end(chunk: string | Uint8Array, encoding: BufferEncoding, callback?: () => void): this;
+/** The response: a node:http ServerResponse. */
+export interface ServerResponse extends http.ServerResponse<IncomingMessage> {
+  socket: UringSocket | null;
 }
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;

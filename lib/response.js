@@ -1,24 +1,37 @@
 'use strict';
 
-// The response a handler writes. Nothing reaches the ring thread before
-// write() or end(): res.end(body) without an earlier write is the fast
-// path, one native call carrying head and body, sent with one send.
-const { Stream } = require('node:stream');
-const { STATUS_CODES, validateHeaderName, validateHeaderValue } = require('node:http');
+// The response a handler writes: a node:http ServerResponse. Nothing
+// reaches the ring thread before write() or end(): res.end(body) without an
+// earlier write is the fast path, one native call carrying head and body,
+// sent with one send.
+//
+// Its state is where node:http's own methods look for it, since a
+// framework may swap its prototype for one inheriting from node:http's
+// (Express does): the headers are node:http's (setHeader() and friends
+// are inherited, and the head is built from what they stored), and
+// _header, _headerSent, finished, shouldKeepAlive are kept as node:http
+// keeps them. After such a swap node:http's write() and end() write the
+// response into req.socket, which sends it as this response's bytes (see
+// lib/socket.js).
+const http = require('node:http');
+const { STATUS_CODES } = http;
 const { constants: C } = require('./native');
 const { codedError } = require('./errors');
 const {
-  kSend, kAskDrain, kKeepAliveLines, kResponseEnded, kResponseSeq,
+  kSend, kAskDrain, kKeepAliveLines, kResponseEnded, kSeq, kNeedDrain,
 } = require('./socket');
 const { CLOSE_LINES, dateLine } = require('./head');
 
-const kHeaders = Symbol('headers');
 const kHeadSent = Symbol('headSent');
+const kWritten = Symbol('written');
 const kWroteHead = Symbol('wroteHead');
 const kChunked = Symbol('chunked');
 const kHasBody = Symbol('hasBody');
-const kSeq = kResponseSeq; // the socket reads it when the client hangs up
-const kNeedDrain = Symbol('needDrain');
+
+// Where node:http's OutgoingMessage keeps the headers setHeader() stored:
+// { [lower-cased name]: [name, value] }, or null.
+const kOutHeaders = Object.getOwnPropertySymbols(
+  new http.OutgoingMessage()).find((sym) => sym.description === 'kOutHeaders');
 
 // Unsent response bytes on a connection past which write() returns false,
 // as a net.Socket's default writableHighWaterMark.
@@ -56,34 +69,39 @@ function byteLength(body) {
   return typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
 }
 
+// strictContentLength: the body's size must be the Content-Length the
+// handler set, as node:http checks it.
+function checkContentLength(res, bodyBytes) {
+  const declared = res.getHeader('content-length');
+  if (declared === undefined) return;
+  const written = res[kWritten] + bodyBytes;
+  if (written !== Number(declared)) {
+    throw codedError(Error, 'ERR_HTTP_CONTENT_LENGTH_MISMATCH',
+      `Response body's content-length of ${written} byte(s) does not match the content-length of ${declared} byte(s) set in header`);
+  }
+}
+
 function emitFinish(res, callback) {
   res.emit('finish');
   if (callback) callback();
   res.emit('close');
 }
 
-class ServerResponse extends Stream {
-  constructor(req, seq, keepAlive) {
-    super();
-    this.req = req;
+class ServerResponse extends http.ServerResponse {
+  constructor(req, seq, keepAlive, server) {
+    super(req);
     this.socket = req.socket;
-    this.statusCode = 200;
-    this.statusMessage = undefined;
-    this.sendDate = true;
-    this.shouldKeepAlive = keepAlive;
-    this.writableEnded = false;
-    this.finished = false;
+    this.shouldKeepAlive = keepAlive; // as node:http's server sets it after its constructor
+    // What node:http's own head (after a prototype swap) advertises.
+    this._keepAliveTimeout = server.keepAliveTimeout;
+    this._maxRequestsPerSocket = server.maxRequestsPerSocket;
     this[kSeq] = seq;
-    this[kHeaders] = null;
     this[kHeadSent] = false;
+    this[kWritten] = 0; // body bytes given to write(), for strictContentLength
     this[kWroteHead] = false;
     this[kChunked] = false;
     this[kHasBody] = true;
     this[kNeedDrain] = false;
-  }
-
-  get connection() {
-    return this.socket;
   }
 
   get writableLength() {
@@ -98,51 +116,13 @@ class ServerResponse extends Stream {
     return this[kNeedDrain];
   }
 
+  // writeHead() here keeps the head until end() knows the body's length.
   get headersSent() {
     return this[kWroteHead] || this[kHeadSent];
   }
 
   get writableFinished() {
-    return this.finished;
-  }
-
-  setHeader(name, value) {
-    if (this.headersSent) throw headersSentError('set');
-    validateHeaderName(name);
-    validateHeaderValue(name, value);
-    // A Map: iterating a null-prototype object is slow in V8 (dictionary mode).
-    (this[kHeaders] ||= new Map()).set(name.toLowerCase(), [name, value]);
-    return this;
-  }
-
-  appendHeader(name, value) {
-    const prev = this.getHeader(name);
-    if (prev === undefined) return this.setHeader(name, value);
-    return this.setHeader(name, [].concat(prev, value));
-  }
-
-  getHeader(name) {
-    const entry = this[kHeaders] && this[kHeaders].get(name.toLowerCase());
-    return entry ? entry[1] : undefined;
-  }
-
-  hasHeader(name) {
-    return this.getHeader(name) !== undefined;
-  }
-
-  removeHeader(name) {
-    if (this.headersSent) throw headersSentError('remove');
-    if (this[kHeaders]) this[kHeaders].delete(name.toLowerCase());
-  }
-
-  getHeaderNames() {
-    return this[kHeaders] ? [...this[kHeaders].keys()] : [];
-  }
-
-  getHeaders() {
-    const out = Object.create(null);
-    if (this[kHeaders]) for (const [key, entry] of this[kHeaders]) out[key] = entry[1];
-    return out;
+    return this.finished && this.socket.writableLength === 0;
   }
 
   writeHead(statusCode, statusMessage, headers) {
@@ -176,6 +156,7 @@ class ServerResponse extends Stream {
   // Sends "100 Continue" to a client that asked for it (Expect header).
   writeContinue(callback) {
     this.socket[kSend](this[kSeq], 0, 'HTTP/1.1 100 Continue\r\n\r\n', undefined, 0);
+    this._sent100 = true;
     if (callback) process.nextTick(callback);
   }
 
@@ -197,6 +178,7 @@ class ServerResponse extends Stream {
       return false;
     }
     const body = toBody(chunk, encoding);
+    if (this.strictContentLength) this[kWritten] += byteLength(body);
     const head = this[kHeadSent] ? undefined : this._head(-1);
     this._send(this[kChunked] ? C.OUT_CHUNKED : 0, head,
       this[kHasBody] ? body : undefined);
@@ -206,13 +188,6 @@ class ServerResponse extends Stream {
     this[kNeedDrain] = true;
     this.socket[kAskDrain]();
     return false;
-  }
-
-  // The ring thread sent everything queued on the connection.
-  _drained() {
-    if (!this[kNeedDrain]) return;
-    this[kNeedDrain] = false;
-    this.emit('drain');
   }
 
   end(chunk, encoding, callback) {
@@ -227,34 +202,52 @@ class ServerResponse extends Stream {
       if (callback) process.nextTick(callback);
       return this;
     }
-    if (this.destroyed) { // the client went away: nothing is sent, no 'finish'
-      this.writableEnded = true;
-      if (callback) process.nextTick(callback);
-      return this;
+    // After an explicit writeHead(), node:http's head is fixed before the
+    // body is known: without a Content-Length of the handler's, the body
+    // is chunked. end() alone knows it, and says its length.
+    const lengthKnown = !this[kWroteHead];
+    // A wrapper of writeHead() (on-headers, express-session) must see the
+    // head written through it, as node:http's end() does.
+    if (lengthKnown && !this[kHeadSent] && this.writeHead !== ServerResponse.prototype.writeHead) {
+      this.writeHead(this.statusCode);
     }
     let body = chunk == null ? undefined : toBody(chunk, encoding);
     // Measured once: for Content-Length and for the connection's count.
     let bodyBytes = body === undefined ? 0 : byteLength(body);
     let head;
-    if (!this[kHeadSent]) head = this._head(bodyBytes);
+    if (!this[kHeadSent]) head = this._head(lengthKnown ? bodyBytes : -1);
     if (!this[kHasBody]) {
       body = undefined;
       bodyBytes = 0;
     }
+    if (this.strictContentLength) checkContentLength(this, bodyBytes);
     let flags = C.OUT_END;
-    if (this[kChunked]) flags |= C.OUT_CHUNKED;
     if (!this.shouldKeepAlive) flags |= C.OUT_CLOSE;
-    this._send(flags, head, body, bodyBytes);
-    this.writableEnded = true;
+    if (this[kChunked] && this._trailer !== '') {
+      // addTrailers(): the last chunk carries them, so it is written here
+      // rather than by the ring thread.
+      if (body !== undefined || head !== undefined) this._send(C.OUT_CHUNKED, head, body, bodyBytes);
+      this._send(flags, `0\r\n${this._trailer}\r\n`, undefined, 0);
+    } else {
+      if (this[kChunked]) flags |= C.OUT_CHUNKED;
+      this._send(flags, head, body, bodyBytes);
+    }
     this.finished = true;
     this.socket[kResponseEnded](this);
-    process.nextTick(emitFinish, this, callback);
+    // A response that cannot be delivered does not 'finish' (as on
+    // node:http); its 'close' came with the connection's.
+    if (!this.socket.destroyed) process.nextTick(emitFinish, this, callback);
     return this;
   }
 
   _send(flags, head, body, bodyBytes = body === undefined ? 0 : byteLength(body)) {
     this.socket[kSend](this[kSeq], flags, head, body, bodyBytes);
-    this[kHeadSent] = true; // not before: the native side may refuse it
+    // Not before: the native side may refuse it.
+    if (head !== undefined && !this[kHeadSent]) {
+      this[kHeadSent] = true;
+      this._header = head;
+      this._headerSent = true;
+    }
   }
 
   // Serializes the head. bodyLength is the whole body's size when end()
@@ -263,13 +256,15 @@ class ServerResponse extends Stream {
     const status = this.statusCode;
     if (this.statusMessage) checkStatusMessage(this.statusMessage);
     const message = this.statusMessage || STATUS_CODES[status] || 'unknown';
+    this.statusMessage = message; // as node:http's writeHead() sets it
     let head = `HTTP/1.1 ${status} ${message}\r\n`;
     let hasDate = false;
     let hasConnection = false;
     let hasFraming = false;
-    const headers = this[kHeaders];
+    const headers = this[kOutHeaders];
     if (headers !== null) {
-      for (const [key, entry] of headers) {
+      for (const key in headers) {
+        const entry = headers[key];
         const name = entry[0];
         const value = entry[1];
         if (key === 'date') {
@@ -294,20 +289,24 @@ class ServerResponse extends Stream {
     this[kHasBody] = this.req.method !== 'HEAD' && status !== 204 &&
       status !== 304 && status >= 200;
     if (!this[kHasBody]) this[kChunked] = false; // no body, not even a last chunk
+    // Decided before the connection's lines, which follow the body's
+    // framing (node:http's order) and depend on it. removeHeader() of a
+    // framing header stops that automatic one, as on node:http.
+    let framing = '';
     if (!hasFraming && this[kHasBody]) {
-      if (bodyLength >= 0) {
-        head += `Content-Length: ${bodyLength}\r\n`;
-      } else if (this.req.httpVersionMajor === 1 && this.req.httpVersionMinor >= 1) {
-        head += 'Transfer-Encoding: chunked\r\n';
+      if (bodyLength >= 0 && !this._removedContLen) {
+        framing = `Content-Length: ${bodyLength}\r\n`;
+      } else if (!this._removedTE && this.req.httpVersionMajor === 1 && this.req.httpVersionMinor >= 1) {
+        framing = 'Transfer-Encoding: chunked\r\n';
         this[kChunked] = true;
       } else {
-        this.shouldKeepAlive = false; // HTTP/1.0: the close ends the body
+        this.shouldKeepAlive = false; // the close ends the body
       }
     }
-    if (!hasConnection) {
+    if (!hasConnection && !this._removedConnection) {
       head += this.shouldKeepAlive ? this.socket[kKeepAliveLines] : CLOSE_LINES;
     }
-    return `${head}\r\n`;
+    return `${head}${framing}\r\n`;
   }
 }
 

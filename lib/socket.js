@@ -1,13 +1,22 @@
 'use strict';
 
-// One client connection as the handler sees it (req.socket), and its
-// transport. The socket itself lives on a ring thread; this object names it
-// there by (slot, generation) and talks to that ring: it sends what its
-// responses write, pauses and resumes reading for a body's consumer, asks
-// to hear when all it queued is sent, and aborts. It also keeps the
-// exchanges it carries: the responses not yet ended, oldest first, and the
-// request whose body is arriving.
-const { EventEmitter } = require('node:events');
+// One client connection as the handler sees it (req.socket): a Duplex
+// shaped like the net.Socket node:http gives, and its transport. The
+// socket itself lives on a ring thread; this object names it there by
+// (slot, generation) and talks to that ring: it sends what its responses
+// write, pauses and resumes reading for a body's consumer, asks to hear
+// when all it queued is sent, and aborts. It also keeps the exchanges it
+// carries: the responses not yet ended, oldest first (the first is
+// _httpMessage, as node:http sets it), and the request whose body is
+// arriving.
+//
+// The ring thread parses what the client sends, so the readable side never
+// carries data: it stays open while the connection does, which is what
+// code that checks socket.readable (on-finished, raw-body) asks. The
+// writable side carries bytes of the response at the head of the line, as
+// node:http's own ServerResponse writes them into its socket.
+const { OutgoingMessage } = require('node:http');
+const { Duplex } = require('node:stream');
 const { constants: C } = require('./native');
 const { codedError } = require('./errors');
 
@@ -20,9 +29,22 @@ const kPending = Symbol('pending');
 const kBodyRequest = Symbol('bodyRequest');
 const kQueuedBytes = Symbol('queuedBytes');
 const kSentBytes = Symbol('sentBytes');
+const kReadBytes = Symbol('readBytes');
 const kDrainAsked = Symbol('drainAsked');
+const kReadingPaused = Symbol('readingPaused');
 const kRequests = Symbol('requests');
 const kRaw = Symbol('raw');
+const kClosed = Symbol('closed');
+const kOnClosed = Symbol('onClosed');
+const kTimer = Symbol('timer');
+const kWriteCallback = Symbol('writeCallback');
+
+// Where node:http's OutgoingMessage notes that its write() returned false:
+// its 'drain' is then due when the socket drains (node:http's server tells
+// it so, and here the socket does).
+const kHttpNeedDrain = Object.getOwnPropertySymbols(
+  new OutgoingMessage()).find((sym) => sym.description === 'kNeedDrain');
+const kTimeoutMs = Symbol('timeoutMs');
 
 // The transport, for lib/request.js and lib/response.js.
 const kSend = Symbol('send');
@@ -30,7 +52,16 @@ const kSetReading = Symbol('setReading');
 const kAskDrain = Symbol('askDrain');
 const kKeepAliveLines = Symbol('keepAliveLines');
 const kResponseEnded = Symbol('responseEnded');
-const kResponseSeq = Symbol('seq'); // a ServerResponse's number
+// State a response keeps here, not behind its methods: frameworks swap a
+// response's prototype (Express sets one inheriting from node:http's), so
+// the socket reaches its requests and responses through their data only.
+// kSeq: the response's number on its connection, which kSend takes;
+// kNeedDrain: a write() returned false and 'drain' is due.
+const kSeq = Symbol('seq');
+const kNeedDrain = Symbol('needDrain');
+// The response writes through the socket (node:http's own methods do,
+// after a prototype swap): its end is heard from its 'prefinish'.
+const kViaSocket = Symbol('viaSocket');
 // What the ring reports, for lib/uring_backend.js.
 const kMatches = Symbol('matches');
 const kAddExchange = Symbol('addExchange');
@@ -44,14 +75,17 @@ const kOnData = Symbol('onData');
 const kUpgrade = Symbol('upgrade');
 const kKeepParsing = Symbol('keepParsing');
 
-class UringSocket extends EventEmitter {
+class UringSocket extends Duplex {
   // ring: the ServerRing that serves the connection (lib/uring_backend.js).
   constructor(ring, slot, gen, family, port, addrBytes) {
-    super();
+    // Strings reach _write() as they were given: a latin1 head goes to the
+    // ring thread as it is, without a Buffer made of it.
+    super({ decodeStrings: false, allowHalfOpen: true });
     this.server = ring.server;
     this.remoteFamily = family;
     this.remotePort = port;
-    this.destroyed = false;
+    this.timeout = 0;
+    this._httpMessage = null;
     this[kRing] = ring;
     this[kSlot] = slot;
     this[kGen] = gen;
@@ -64,16 +98,27 @@ class UringSocket extends EventEmitter {
     // DRAIN event was asked for and is still to come.
     this[kQueuedBytes] = 0;
     this[kSentBytes] = 0;
+    this[kReadBytes] = 0;
     this[kDrainAsked] = false;
+    // Reading is paused: a body's consumer has not caught up.
+    this[kReadingPaused] = false;
     this[kRequests] = 0; // counted when maxRequestsPerSocket is set
+    // The ring thread reported the connection closed; until then a
+    // destroy() waits for it (kOnClosed), so that the responses it aborts
+    // say 'close' before the socket does, as node:http's do.
+    this[kClosed] = false;
+    this[kOnClosed] = null;
+    this[kTimer] = null;
+    this[kTimeoutMs] = 0;
+    // The callback of a write() past the high-water mark, held until the
+    // ring thread has sent everything: what makes socket.write() (and
+    // node:http's res.write() over it) return false while a client reads
+    // slowly.
+    this[kWriteCallback] = null;
+    // As node:http's server does, the socket always has an 'error'
+    // listener: destroy(err) tells whoever listens, and never throws.
+    this.on('error', onSocketError);
     this[kRaw] = null; // the UpgradedSocket, once JS took an upgrade
-  }
-
-  // Closes the connection at once; its responses not yet ended are
-  // aborted ('close' follows, as for a client that went away).
-  destroy() {
-    if (!this.destroyed) this[kSend](0, C.OUT_ABORT, undefined, undefined, 0);
-    return this;
   }
 
   // Which of the server's rings (0 to rings - 1) serves the connection.
@@ -87,6 +132,16 @@ class UringSocket extends EventEmitter {
     return this[kQueuedBytes] - this[kSentBytes];
   }
 
+  get bytesWritten() {
+    return this[kSentBytes];
+  }
+
+  // The body bytes the connection carried; the ring thread parses the
+  // heads and does not count them.
+  get bytesRead() {
+    return this[kReadBytes];
+  }
+
   get remoteAddress() {
     if (this[kRemoteAddress] === undefined) {
       this[kRemoteAddress] = formatAddress(this[kAddr]);
@@ -94,8 +149,9 @@ class UringSocket extends EventEmitter {
     return this[kRemoteAddress];
   }
 
-  address() {
-    return this.server.address();
+  get localAddress() {
+    const a = this.server.address();
+    return a ? a.address : undefined;
   }
 
   get localPort() {
@@ -103,11 +159,128 @@ class UringSocket extends EventEmitter {
     return a ? a.port : undefined;
   }
 
-  // Kept for code written against net.Socket; the ring thread already sets
-  // TCP_NODELAY on every connection, and timeouts are the server's.
+  get localFamily() {
+    const a = this.server.address();
+    return a ? a.family : undefined;
+  }
+
+  get connecting() {
+    return false;
+  }
+
+  get pending() {
+    return false;
+  }
+
+  get readyState() {
+    if (this.destroyed) return 'closed';
+    if (this.writableEnded) return 'readOnly';
+    return 'open';
+  }
+
+  address() {
+    return this.server.address();
+  }
+
+  // The ring thread already sets TCP_NODELAY on every connection, and
+  // its keep-alive is the server's: these change nothing, as node:http's
+  // do on a socket already in that state.
   setNoDelay() { return this; }
   setKeepAlive() { return this; }
-  setTimeout() { return this; }
+
+  // The server is what keeps the loop alive: one connection cannot hold
+  // it alone, nor let it go.
+  ref() { return this; }
+  unref() { return this; }
+
+  // As net.Socket's: 'timeout' after msecs without traffic on the
+  // connection (what its requests, bodies and responses carry); 0 stops
+  // it. The server's own timeout (server.timeout) is the ring thread's.
+  setTimeout(msecs, callback) {
+    if (this.destroyed) return this;
+    this.timeout = msecs;
+    if (this[kTimer] !== null) clearTimeout(this[kTimer]);
+    this[kTimer] = null;
+    this[kTimeoutMs] = msecs;
+    if (msecs === 0) {
+      if (callback !== undefined) this.removeListener('timeout', callback);
+      return this;
+    }
+    this[kTimer] = setTimeout(onSocketTimeout, msecs, this).unref();
+    if (callback !== undefined) this.once('timeout', callback);
+    return this;
+  }
+
+  // Stops and resumes reading the connection, as net.Socket's. A request
+  // resumes it when its body is read (node:http's IncomingMessage calls
+  // socket.resume() from _read() too).
+  pause() {
+    this[kSetReading](false);
+    return super.pause();
+  }
+
+  resume() {
+    this[kSetReading](true);
+    return super.resume();
+  }
+
+  // Nothing arrives on the readable side: the ring thread parses it.
+  _read() {}
+
+  // Bytes written on the socket belong to the response at the head of the
+  // line, as on node:http's socket: the ring thread sends them with that
+  // response's seq, in order with what the response itself sent.
+  _write(chunk, encoding, callback) {
+    const res = this._httpMessage;
+    if (res === null) {
+      callback(codedError(Error, 'ERR_SOCKET_NO_MESSAGE',
+        'No response is being written on this connection: ' +
+        'socket.write() sends bytes of the response at the head of the line'));
+      return;
+    }
+    if (typeof chunk === 'string') {
+      if (encoding === 'latin1' || encoding === 'binary') {
+        this[kSend](res[kSeq], 0, chunk, undefined, 0);
+      } else if (encoding === 'utf8' || encoding === 'utf-8') {
+        this[kSend](res[kSeq], 0, undefined, chunk, Buffer.byteLength(chunk));
+      } else {
+        const bytes = Buffer.from(chunk, encoding);
+        this[kSend](res[kSeq], 0, undefined, bytes, bytes.byteLength);
+      }
+    } else {
+      this[kSend](res[kSeq], 0, undefined, chunk, chunk.byteLength);
+    }
+    if (res[kViaSocket] !== true) {
+      res[kViaSocket] = true;
+      res.once('prefinish', onResponsePrefinish);
+    }
+    if (this.writableLength < this.writableHighWaterMark) {
+      callback();
+    } else {
+      this[kWriteCallback] = callback;
+      this[kAskDrain]();
+    }
+  }
+
+  // end(): the connection closes once what was written is sent.
+  _final(callback) {
+    if (!this[kClosed]) this[kSend](0, C.OUT_CLOSE, undefined, undefined, 0);
+    callback();
+  }
+
+  // destroy([err]): the connection closes at once, its responses not yet
+  // ended are aborted; 'error' (with err) and 'close' follow once the ring
+  // thread confirms.
+  _destroy(err, callback) {
+    if (this[kTimer] !== null) clearTimeout(this[kTimer]);
+    this[kTimer] = null;
+    if (this[kClosed] || this[kRing].handle === null) {
+      callback(err);
+      return;
+    }
+    this[kOnClosed] = () => callback(err);
+    this[kSend](0, C.OUT_ABORT, undefined, undefined, 0);
+  }
 
   // ---- the transport ----
 
@@ -115,14 +288,18 @@ class UringSocket extends EventEmitter {
   // string) and body (a string sent as UTF-8, or bytes, bodyBytes long)
   // may each be undefined. Nothing goes once the connection is gone.
   [kSend](seq, flags, head, body, bodyBytes) {
-    if (this.destroyed || !this[kRing].send(this[kSlot], this[kGen], seq, flags, head, body)) return;
+    if (this[kClosed] || !this[kRing].send(this[kSlot], this[kGen], seq, flags, head, body)) return;
     // Counted as the ring thread counts what it sent (see kOnDrain).
     if (head !== undefined) this[kQueuedBytes] += head.length;
     this[kQueuedBytes] += bodyBytes;
+    if (this[kTimer] !== null) this[kTimer].refresh();
   }
 
-  // Asks the ring thread to stop or resume reading the connection.
+  // Asks the ring thread to stop or resume reading the connection, when
+  // that changes anything.
   [kSetReading](reading) {
+    if (this[kReadingPaused] !== reading) return;
+    this[kReadingPaused] = !reading;
     this[kSend](0, reading ? C.OUT_RESUME : C.OUT_PAUSE, undefined, undefined, 0);
   }
 
@@ -138,11 +315,20 @@ class UringSocket extends EventEmitter {
     return this[kRing].keepAliveLines;
   }
 
-  // res.end() was called: the exchange is over for this side.
+  // res.end() was called: the exchange is over for this side, and the
+  // next response in line is the one the socket writes.
   [kResponseEnded](res) {
     const pending = this[kPending];
     const at = pending.indexOf(res);
     if (at >= 0) pending.splice(at, 1);
+    if (this._httpMessage === res) {
+      const next = pending.length > 0 ? pending[0] : null;
+      this._httpMessage = next;
+      // What node:http's own write() kept for its turn (after a prototype
+      // swap) goes now, as node:http's server hands a queued response its
+      // socket.
+      if (next !== null && next.outputData.length > 0) next._flush();
+    }
     // A body nobody reads once the response is out is read and dropped,
     // as node:http does, so that the connection moves on.
     const req = res.req;
@@ -180,6 +366,8 @@ class UringSocket extends EventEmitter {
   // body receives the BODY events that follow, until END.
   [kAddExchange](req, res, hasBody) {
     this[kPending].push(res);
+    if (this._httpMessage === null) this._httpMessage = res;
+    if (this[kTimer] !== null) this[kTimer].refresh();
     if (hasBody) {
       this[kBodyRequest] = req;
     } else {
@@ -194,14 +382,21 @@ class UringSocket extends EventEmitter {
   }
 
   [kOnBody](chunk) {
-    if (this[kBodyRequest] !== null) this[kBodyRequest]._pushBody(chunk);
+    this[kReadBytes] += chunk.length;
+    if (this[kTimer] !== null) this[kTimer].refresh();
+    const req = this[kBodyRequest];
+    // Past the high-water mark the connection is paused until the
+    // consumer reads (the request's _read() resumes it).
+    if (req !== null && !req.push(chunk)) this[kSetReading](false);
   }
 
   [kOnBodyEnd]() {
     const req = this[kBodyRequest];
     if (req === null) return;
     this[kBodyRequest] = null;
-    req._endBody();
+    req.complete = true;
+    req.push(null);
+    this[kSetReading](true); // what follows on the connection is not ours
   }
 
   // Everything written is sent (sent: the bytes since the connection
@@ -209,25 +404,36 @@ class UringSocket extends EventEmitter {
   [kOnDrain](sent) {
     this[kSentBytes] = sent;
     this[kDrainAsked] = false;
-    for (const res of this[kPending]) res._drained();
+    for (const res of this[kPending]) {
+      if (res[kNeedDrain]) {
+        res[kNeedDrain] = false;
+        res.emit('drain');
+      }
+    }
     if (this[kRaw] !== null) this[kRaw][kOnDrain]();
+    const callback = this[kWriteCallback];
+    if (callback === null) return;
+    this[kWriteCallback] = null;
+    callback(); // the socket's own 'drain', when a write() returned false
+    const msg = this._httpMessage;
+    if (msg !== null && !msg.finished && msg[kHttpNeedDrain]) {
+      msg[kHttpNeedDrain] = false;
+      msg.emit('drain');
+    }
   }
 
   // The client sent its FIN. In raw mode that ends the upgraded socket's
   // input. Otherwise, as node:http, a client that half-closes has gone:
-  // the responses not yet ended are aborted now, and the connection
-  // closes once those ended before are sent (an empty last chunk that
-  // closes, in the place of the first aborted response).
+  // an empty last chunk that closes goes in the place of the first
+  // response not yet ended, so that the ring thread sends those ended
+  // before, then closes; its CLOSE aborts the others (kOnClose).
   [kOnHangup]() {
     if (this[kRaw] !== null) {
       this[kRaw][kOnHangup]();
       return;
     }
     const pending = this[kPending];
-    if (pending.length === 0) return;
-    this[kPending] = [];
-    this[kSend](pending[0][kResponseSeq], C.OUT_END | C.OUT_CLOSE, undefined, undefined, 0);
-    for (const res of pending) abortExchange(res);
+    if (pending.length > 0) this[kSend](pending[0][kSeq], C.OUT_END | C.OUT_CLOSE, undefined, undefined, 0);
   }
 
   // Bytes received in raw mode.
@@ -235,26 +441,61 @@ class UringSocket extends EventEmitter {
     if (this[kRaw] !== null) this[kRaw][kOnData](chunk);
   }
 
-  // The ring thread closed the connection.
+  // The ring thread closed the connection: its responses not yet ended
+  // are aborted, then the socket is destroyed ('close'), or, when
+  // destroy() was called, its wait is over.
   [kOnClose]() {
-    this.destroyed = true;
+    this[kClosed] = true;
     const pending = this[kPending];
     this[kPending] = [];
+    this._httpMessage = null;
+    // Destroyed first: a request destroyed below must find its socket
+    // gone, or node:http's IncomingMessage destroys it again, with an error.
+    const onClosed = this[kOnClosed];
+    if (onClosed !== null) {
+      this[kOnClosed] = null;
+      onClosed();
+    } else {
+      this.destroy();
+    }
     for (const res of pending) abortExchange(res);
     if (this[kRaw] !== null) this[kRaw][kOnClose]();
-    this.emit('close');
   }
 }
 
-// The connection closed before res.end(): tell the request and the response.
-// As node:http's, a request not read to its end is 'aborted' too, and
-// every one is destroyed ('close').
+// As node:http's server hears its sockets' 'timeout': the request still
+// arriving, the response being written and the server are told, and when
+// none of them listens the connection goes, whoever listens to the socket.
+function onSocketError() {}
+
+// A response written through its socket (node:http's end(), after a
+// prototype swap) ended: all its bytes were written, the ring thread may
+// move on to the next response.
+function onResponsePrefinish() {
+  const socket = this.socket;
+  let flags = C.OUT_END;
+  if (!this.shouldKeepAlive || this._last) flags |= C.OUT_CLOSE;
+  socket[kSend](this[kSeq], flags, undefined, undefined, 0);
+  socket[kResponseEnded](this);
+}
+
+function onSocketTimeout(socket) {
+  socket[kTimer] = null;
+  socket.emit('timeout');
+  const req = socket[kBodyRequest];
+  const res = socket._httpMessage;
+  const heard = (req !== null && req.emit('timeout', socket)) |
+    (res !== null && res.emit('timeout', socket)) |
+    socket.server.emit('timeout', socket);
+  if (!heard) socket.destroy();
+}
+
+// The connection closed before res.end(): tell the request and the
+// response. Destroying a request not read to its end is what makes
+// node:http's IncomingMessage say 'aborted' (node:http destroys every
+// one, complete or not: 'close' on each).
 function abortExchange(res) {
   const req = res.req;
-  if (!req.complete || !req.readableEnded) {
-    req.aborted = true;
-    req.emit('aborted');
-  }
   if (!req.destroyed) {
     const err = req.complete ? undefined : codedError(Error, 'ECONNRESET', 'aborted');
     req.destroy(err !== undefined && req.listenerCount('error') > 0 ? err : undefined);
@@ -300,6 +541,8 @@ module.exports = {
   kAskDrain,
   kKeepAliveLines,
   kResponseEnded,
+  kSeq,
+  kNeedDrain,
   kMatches,
   kAddExchange,
   kCountRequest,
@@ -311,8 +554,4 @@ module.exports = {
   kOnData,
   kUpgrade,
   kKeepParsing,
-  kResponseSeq,
-  kRing,
-  kSlot,
-  kGen,
 };

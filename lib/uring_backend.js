@@ -285,7 +285,7 @@ class ServerRing {
       requestMinor(info), words, bytes, at);
     if ((info & REQ_UPGRADE) !== 0 && takeUpgrade(this.server, socket, req, seq)) return;
     const keepAlive = (info & REQ_KEEP_ALIVE) !== 0 && !this.uring.closing;
-    const res = new ServerResponse(req, seq, keepAlive);
+    const res = new ServerResponse(req, seq, keepAlive, this.server);
     socket[kAddExchange](req, res, (info & REQ_HAS_BODY) !== 0);
     const server = this.server;
     if (server.maxRequestsPerSocket > 0 && refusedPastLimit(server, socket, req, res)) return;

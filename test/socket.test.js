@@ -1,0 +1,121 @@
+'use strict';
+
+// req.socket as node:http gives it: a Duplex shaped like net.Socket, one
+// per connection, shared by its requests.
+
+const assert = require('node:assert/strict');
+const net = require('node:net');
+const { Duplex } = require('node:stream');
+const { startServer, cleanup, request, keepAliveAgent } = require('./helpers');
+
+describe('req.socket', function () {
+  afterEach(cleanup);
+
+  it('is a Duplex with the addresses, state and methods of a net.Socket', async function () {
+    let seen;
+    const { port } = await startServer((req, res) => {
+      const s = req.socket;
+      seen = {
+        duplex: s instanceof Duplex,
+        remoteAddress: s.remoteAddress,
+        remoteFamily: s.remoteFamily,
+        remotePort: typeof s.remotePort,
+        localAddress: s.localAddress,
+        localPort: s.localPort,
+        writable: s.writable,
+        readable: s.readable,
+        destroyed: s.destroyed,
+        httpMessage: s._httpMessage === res,
+        chain: [s.setNoDelay(true), s.setKeepAlive(true), s.ref(), s.unref()].every((x) => x === s),
+        bytesRead: typeof s.bytesRead,
+        bytesWritten: typeof s.bytesWritten,
+      };
+      res.end('ok');
+    });
+    const { body } = await request(port);
+    assert.equal(body.toString(), 'ok');
+    assert.deepEqual(seen, {
+      duplex: true,
+      remoteAddress: '127.0.0.1',
+      remoteFamily: 'IPv4',
+      remotePort: 'number',
+      localAddress: '127.0.0.1',
+      localPort: port,
+      writable: true,
+      readable: true,
+      destroyed: false,
+      httpMessage: true,
+      chain: true,
+      bytesRead: 'number',
+      bytesWritten: 'number',
+    });
+  });
+
+  it('is the same object for the requests of one connection', async function () {
+    const sockets = [];
+    const { port } = await startServer((req, res) => {
+      sockets.push(req.socket);
+      res.end('ok');
+    });
+    const agent = keepAliveAgent();
+    await request(port, { agent });
+    await request(port, { agent });
+    assert.equal(sockets.length, 2);
+    assert.equal(sockets[0], sockets[1]);
+  });
+
+  it("destroy(err) emits 'error' with err, then 'close', and the client sees the connection go", async function () {
+    const events = [];
+    let closed;
+    const done = new Promise((resolve) => (closed = resolve));
+    const { port } = await startServer((req, res) => {
+      const s = req.socket;
+      s.on('error', (err) => events.push(`error ${err.message}`));
+      s.on('close', () => {
+        events.push(`close ${s.destroyed}`);
+        closed();
+      });
+      s.destroy(new Error('boom'));
+    });
+    await assert.rejects(request(port), { code: 'ECONNRESET' });
+    await done;
+    assert.deepEqual(events, ['error boom', 'close true']);
+  });
+
+  it("setTimeout(ms) emits 'timeout' after ms without traffic, on the socket and its response", async function () {
+    let timedOut;
+    const done = new Promise((resolve) => (timedOut = resolve));
+    let heard = false;
+    const { port } = await startServer((req, res) => {
+      const started = Date.now();
+      req.socket.setTimeout(100, () => (heard = true));
+      res.on('timeout', () => {
+        res.end(String(Date.now() - started >= 90));
+        timedOut();
+      });
+    });
+    const { body } = await request(port);
+    await done;
+    assert.equal(body.toString(), 'true');
+    assert.ok(heard);
+  });
+
+  it('write() sends bytes of the response at the head of the line', async function () {
+    const { port } = await startServer((req, res) => {
+      req.socket.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\n', 'latin1');
+      req.socket.write(Buffer.from('he'));
+      req.socket.end('llo');
+    });
+    const client = new net.Socket();
+    const chunks = [];
+    await new Promise((resolve, reject) => {
+      client.connect(port, '127.0.0.1', () => client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+      client.on('data', (d) => chunks.push(d));
+      client.on('end', resolve);
+      client.on('error', reject);
+    });
+    client.destroy();
+    const text = Buffer.concat(chunks).toString('latin1');
+    assert.equal(text, 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello');
+  });
+});
