@@ -33,7 +33,8 @@ const kReadBytes = Symbol('readBytes');
 const kDrainAsked = Symbol('drainAsked');
 const kReadingPaused = Symbol('readingPaused');
 const kRequests = Symbol('requests');
-const kRaw = Symbol('raw');
+// The upgrade request's seq once the connection left HTTP (raw mode), else -1.
+const kUpgradeSeq = Symbol('upgradeSeq');
 const kClosed = Symbol('closed');
 const kOnClosed = Symbol('onClosed');
 const kTimer = Symbol('timer');
@@ -118,7 +119,7 @@ class UringSocket extends Duplex {
     // As node:http's server does, the socket always has an 'error'
     // listener: destroy(err) tells whoever listens, and never throws.
     this.on('error', onSocketError);
-    this[kRaw] = null; // the UpgradedSocket, once JS took an upgrade
+    this[kUpgradeSeq] = -1;
   }
 
   // Which of the server's rings (0 to rings - 1) serves the connection.
@@ -224,33 +225,41 @@ class UringSocket extends Duplex {
     return super.resume();
   }
 
-  // Nothing arrives on the readable side: the ring thread parses it.
-  _read() {}
+  // Nothing arrives on the readable side but in raw mode (after an
+  // upgrade), where the ring thread's DATA is pushed: reading resumes
+  // once the consumer wants more.
+  _read() {
+    if (this[kUpgradeSeq] !== -1) this[kSetReading](true);
+  }
 
   // Bytes written on the socket belong to the response at the head of the
   // line, as on node:http's socket: the ring thread sends them with that
-  // response's seq, in order with what the response itself sent.
+  // response's seq, in order with what the response itself sent. In raw
+  // mode they go as they are (NU_OUT_RAW), after every response before.
   _write(chunk, encoding, callback) {
-    const res = this._httpMessage;
-    if (res === null) {
+    const raw = this[kUpgradeSeq] !== -1;
+    const res = raw ? null : this._httpMessage;
+    if (!raw && res === null) {
       callback(codedError(Error, 'ERR_SOCKET_NO_MESSAGE',
         'No response is being written on this connection: ' +
         'socket.write() sends bytes of the response at the head of the line'));
       return;
     }
+    const seq = raw ? this[kUpgradeSeq] : res[kSeq];
+    const flags = raw ? C.OUT_RAW : 0;
     if (typeof chunk === 'string') {
       if (encoding === 'latin1' || encoding === 'binary') {
-        this[kSend](res[kSeq], 0, chunk, undefined, 0);
+        this[kSend](seq, flags, chunk, undefined, 0);
       } else if (encoding === 'utf8' || encoding === 'utf-8') {
-        this[kSend](res[kSeq], 0, undefined, chunk, Buffer.byteLength(chunk));
+        this[kSend](seq, flags, undefined, chunk, Buffer.byteLength(chunk));
       } else {
         const bytes = Buffer.from(chunk, encoding);
-        this[kSend](res[kSeq], 0, undefined, bytes, bytes.byteLength);
+        this[kSend](seq, flags, undefined, bytes, bytes.byteLength);
       }
     } else {
-      this[kSend](res[kSeq], 0, undefined, chunk, chunk.byteLength);
+      this[kSend](seq, flags, undefined, chunk, chunk.byteLength);
     }
-    if (res[kViaSocket] !== true) {
+    if (!raw && res[kViaSocket] !== true) {
       res[kViaSocket] = true;
       res.once('prefinish', onResponsePrefinish);
     }
@@ -262,9 +271,14 @@ class UringSocket extends Duplex {
     }
   }
 
-  // end(): the connection closes once what was written is sent.
+  // end(): the connection closes once what was written is sent; in raw
+  // mode its write side is shut then (the peer's FIN closes it).
   _final(callback) {
-    if (!this[kClosed]) this[kSend](0, C.OUT_CLOSE, undefined, undefined, 0);
+    if (this[kUpgradeSeq] !== -1) {
+      this[kSend](this[kUpgradeSeq], C.OUT_RAW | C.OUT_SHUTDOWN, undefined, undefined, 0);
+    } else if (!this[kClosed]) {
+      this[kSend](0, C.OUT_CLOSE, undefined, undefined, 0);
+    }
     callback();
   }
 
@@ -338,17 +352,16 @@ class UringSocket extends Duplex {
   // ---- what the ring reports ----
 
   // The request of number seq asked for an upgrade (or is a CONNECT) and
-  // JS takes it: the connection leaves HTTP, and its bytes, both ways, are
-  // the returned UpgradedSocket's. Its first (empty) raw chunk tells the
-  // ring thread.
+  // JS takes it: the connection leaves HTTP (raw mode), and its bytes,
+  // both ways, are this socket's, as net.Socket's are after node:http's
+  // 'upgrade'. The first (empty) raw chunk tells the ring thread.
   [kUpgrade](req, seq) {
     req.complete = true;
     req.push(null);
-    const { UpgradedSocket } = require('./upgraded_socket');
-    const raw = new UpgradedSocket(this, seq);
-    this[kRaw] = raw;
+    this[kUpgradeSeq] = seq;
+    this._httpMessage = null;
     this[kSend](seq, C.OUT_RAW, undefined, undefined, 0);
-    return raw;
+    return this;
   }
 
   // Nobody takes the upgrade the ring thread holds: parse on as HTTP.
@@ -410,7 +423,6 @@ class UringSocket extends Duplex {
         res.emit('drain');
       }
     }
-    if (this[kRaw] !== null) this[kRaw][kOnDrain]();
     const callback = this[kWriteCallback];
     if (callback === null) return;
     this[kWriteCallback] = null;
@@ -428,17 +440,20 @@ class UringSocket extends Duplex {
   // response not yet ended, so that the ring thread sends those ended
   // before, then closes; its CLOSE aborts the others (kOnClose).
   [kOnHangup]() {
-    if (this[kRaw] !== null) {
-      this[kRaw][kOnHangup]();
+    if (this[kUpgradeSeq] !== -1) {
+      this.push(null);
       return;
     }
     const pending = this[kPending];
     if (pending.length > 0) this[kSend](pending[0][kSeq], C.OUT_END | C.OUT_CLOSE, undefined, undefined, 0);
   }
 
-  // Bytes received in raw mode.
+  // Bytes received in raw mode. Past the readable side's high-water mark
+  // the ring thread stops reading until _read().
   [kOnData](chunk) {
-    if (this[kRaw] !== null) this[kRaw][kOnData](chunk);
+    this[kReadBytes] += chunk.length;
+    if (this[kTimer] !== null) this[kTimer].refresh();
+    if (!this.push(chunk)) this[kSetReading](false);
   }
 
   // The ring thread closed the connection: its responses not yet ended
@@ -459,7 +474,6 @@ class UringSocket extends Duplex {
       this.destroy();
     }
     for (const res of pending) abortExchange(res);
-    if (this[kRaw] !== null) this[kRaw][kOnClose]();
   }
 }
 

@@ -111,9 +111,10 @@ describe('faults', () => {
   // whole request; the response not ready by then is aborted, and the
   // connection closes (test/disconnect.test.js has the events).
   it('closes, unanswered, a client that half-closes before its response is ready', async () => {
-    let aborted = false;
+    let closed;
+    const aborted = new Promise((resolve) => { closed = resolve; });
     const { port } = await startServer((req, res) => {
-      res.on('close', () => { aborted = !res.writableEnded; });
+      res.on('close', () => closed(!res.writableEnded));
       setTimeout(() => res.end('late'), 50);
     });
     const socket = net.connect({ port, host: HOST, allowHalfOpen: true });
@@ -122,7 +123,7 @@ describe('faults', () => {
     socket.on('data', (d) => (text += d));
     await new Promise((resolve) => socket.on('end', resolve));
     assert.equal(text, '');
-    assert.ok(aborted);
+    assert.ok(await aborted);
     socket.destroy();
   });
 

@@ -81,6 +81,7 @@ describe('upgrade and CONNECT', () => {
     assert.equal(seen.req.url, '/chat');
     assert.equal(seen.req.headers.upgrade, 'echo');
     assert.ok(Buffer.isBuffer(seen.head));
+    assert.equal(seen.socket, seen.req.socket); // as node:http's
     socket.write('hello');
     await r.until(/HELLO$/);
     // Not HTTP any more: a request line is only bytes.
