@@ -111,6 +111,9 @@ export class Server extends EventEmitter {
   ref(): this;
   unref(): this;
   on(event: 'request', listener: RequestListener): this;
+  /** An Upgrade request (a CONNECT): the connection leaves HTTP, as on node:http. */
+  on(event: 'upgrade' | 'connect',
+    listener: (req: http.IncomingMessage, socket: UringSocket, head: Buffer) => void): this;
   on(event: 'listening' | 'close', listener: () => void): this;
   on(event: 'error', listener: (err: Error) => void): this;
   on(event: 'connection', listener: (socket: UringSocket) => void): this;

@@ -276,6 +276,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       nu__fuzz_send(c);
       nu__fuzz_files(c, &head_end, &plan);
     }
+    /* An upgrade JS gets: half the time it takes the connection (no more
+     * HTTP), else the held input is parsed on as HTTP. */
+    if (status == 0 && (c->flags & NU_CONN_UPGRADE_HELD)) {
+      if (nu__fuzz_next(&plan) % 2)
+        break;
+      nu_http_continue(c);
+      from = b->nwords;
+      status = c->backlog_len
+                   ? nu_http_parse(c, b, &limits, c->backlog, c->backlog_len)
+                   : 0;
+      nu__fuzz_check(b, from, &owed);
+      nu__fuzz_send(c);
+      nu__fuzz_files(c, &head_end, &plan);
+    }
     if (status > 0) {
       /* As the loop does: a failed body is answered in its request's place. */
       uint32_t seq = nu_http_in_body(c) ? c->next_seq - 1 : c->next_seq++;

@@ -25,6 +25,8 @@ const EV_CLOSE = C.EV_CLOSE;
 const EV_STOPPED = C.EV_STOPPED;
 const EV_TIMEOUT = C.EV_TIMEOUT;
 const EV_DRAIN = C.EV_DRAIN;
+const EV_HANGUP = C.EV_HANGUP;
+const EV_DATA = C.EV_DATA;
 
 const REC_KIND = C.REC_KIND;
 const REC_SLOT = C.REC_SLOT;
@@ -49,6 +51,10 @@ const STOPPED_WORDS = C.STOPPED_WORDS;
 const DRAIN_SENT_LO = C.DRAIN_SENT_LO;
 const DRAIN_SENT_HI = C.DRAIN_SENT_HI;
 const DRAIN_WORDS = C.DRAIN_WORDS;
+const HANGUP_WORDS = C.HANGUP_WORDS;
+const DATA_OFF = C.DATA_OFF;
+const DATA_LEN = C.DATA_LEN;
+const DATA_WORDS = C.DATA_WORDS;
 
 // The REQUEST record's info word: the method's number, the version's two
 // 4-bit digits, and flags.
@@ -59,6 +65,7 @@ const REQ_KEEP_ALIVE = C.REQ_KEEP_ALIVE;
 const REQ_HAS_BODY = C.REQ_HAS_BODY;
 const REQ_EXPECT_CONTINUE = C.REQ_EXPECT_CONTINUE;
 const REQ_EXPECT_OTHER = C.REQ_EXPECT_OTHER;
+const REQ_UPGRADE = C.REQ_UPGRADE;
 
 // The OPEN record's family word for an IPv6 client (4 for IPv4).
 const FAMILY_IPV6 = 6;
@@ -73,6 +80,9 @@ const FAMILY_IPV6 = 6;
 //   onBody(slot, gen, chunk)                a view into the batch's bytes
 //   onEnd(slot, gen), onClose(slot, gen), onTimeout(slot, gen)
 //   onDrain(slot, gen, sent)                bytes sent since the connection opened
+//   onHangup(slot, gen)                     the client sent its FIN
+//   onData(slot, gen, chunk)                bytes of a connection in raw mode
+//                                           (after an upgrade), a view as onBody's
 //   onStopped()                             the ring thread is exiting
 // The sink should be of one class, so that these calls stay monomorphic.
 function readBatch(buffer, nwords, sink) {
@@ -117,6 +127,14 @@ function readBatch(buffer, nwords, sink) {
         sink.onDrain(slot, gen, words[i + DRAIN_SENT_LO] + words[i + DRAIN_SENT_HI] * 2 ** 32);
         i += DRAIN_WORDS;
         break;
+      case EV_HANGUP:
+        sink.onHangup(slot, gen);
+        i += HANGUP_WORDS;
+        break;
+      case EV_DATA:
+        sink.onData(slot, gen, bytesAt(bytes, words[i + DATA_OFF], words[i + DATA_LEN]));
+        i += DATA_WORDS;
+        break;
       default:
         throw codedError(Error, 'ERR_INTERNAL_ASSERTION',
           `node-uring: corrupt batch: event ${kind} at word ${i}`);
@@ -134,8 +152,11 @@ function clientAddress(words, bytes, i) {
 
 // The BODY record at i's chunk, a view into the batch.
 function bodyChunk(words, bytes, i) {
-  const off = words[i + BODY_OFF];
-  return bytes.subarray(off, off + words[i + BODY_LEN]);
+  return bytesAt(bytes, words[i + BODY_OFF], words[i + BODY_LEN]);
+}
+
+function bytesAt(bytes, off, len) {
+  return bytes.subarray(off, off + len);
 }
 
 function requestMethod(info) {
@@ -181,4 +202,5 @@ module.exports = {
   REQ_HAS_BODY,
   REQ_EXPECT_CONTINUE,
   REQ_EXPECT_OTHER,
+  REQ_UPGRADE,
 };

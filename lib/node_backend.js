@@ -124,8 +124,11 @@ function createNodeServer(server) {
 }
 
 // node:http acts itself on 'clientError' (a 400, 408 or 431, then destroy)
-// and 'checkExpectation' (417) only while nobody listens to them: so the
-// http.Server listens exactly while the Server does, and passes them on.
+// and 'checkExpectation' (417) only while nobody listens to them, and
+// takes an upgrade (or a CONNECT) only while it has a listener for it,
+// treating the request as an ordinary one (closing a CONNECT) otherwise:
+// so the http.Server listens to each exactly while the Server does, and
+// passes them on.
 function forwardClientError(err, socket) {
   this[kServer].emit('clientError', err, socket);
 }
@@ -135,7 +138,18 @@ function forwardCheckExpectation(req, res) {
   this[kServer].emit('checkExpectation', req, res);
 }
 
-const FORWARDED = { clientError: forwardClientError, checkExpectation: forwardCheckExpectation };
+function forwardUpgrade(req, socket, head) {
+  this[kServer].emit('upgrade', req, socket, head);
+}
+
+function forwardConnect(req, socket, head) {
+  this[kServer].emit('connect', req, socket, head);
+}
+
+const FORWARDED = {
+  clientError: forwardClientError, checkExpectation: forwardCheckExpectation,
+  upgrade: forwardUpgrade, connect: forwardConnect,
+};
 
 function watchListeners(server, inner) {
   const sync = (event, wanted) => {

@@ -36,6 +36,8 @@ const kReadBytes = Symbol('readBytes');
 const kDrainAsked = Symbol('drainAsked');
 const kReadingPaused = Symbol('readingPaused');
 const kRequests = Symbol('requests');
+// The upgrade request's seq once the connection left HTTP (raw mode), else -1.
+const kUpgradeSeq = Symbol('upgradeSeq');
 const kClosed = Symbol('closed');
 const kOnClosed = Symbol('onClosed');
 const kTimer = Symbol('timer');
@@ -68,6 +70,10 @@ const kOnBody = Symbol('onBody');
 const kOnBodyEnd = Symbol('onBodyEnd');
 const kOnDrain = Symbol('onDrain');
 const kOnClose = Symbol('onClose');
+const kOnHangup = Symbol('onHangup');
+const kOnData = Symbol('onData');
+const kUpgrade = Symbol('upgrade');
+const kKeepParsing = Symbol('keepParsing');
 
 class UringSocket extends Duplex {
   // ring: the ServerRing that serves the connection (lib/uring_backend.js).
@@ -112,6 +118,7 @@ class UringSocket extends Duplex {
     // As node:http's server does, the socket always has an 'error'
     // listener: destroy(err) tells whoever listens, and never throws.
     this.on('error', onSocketError);
+    this[kUpgradeSeq] = -1;
   }
 
   // Which of the server's rings (0 to rings - 1) serves the connection.
@@ -217,33 +224,41 @@ class UringSocket extends Duplex {
     return super.resume();
   }
 
-  // Nothing arrives on the readable side: the ring thread parses it.
-  _read() {}
+  // Nothing arrives on the readable side but in raw mode (after an
+  // upgrade), where the ring thread's DATA is pushed: reading resumes
+  // once the consumer wants more.
+  _read() {
+    if (this[kUpgradeSeq] !== -1) this[kSetReading](true);
+  }
 
   // Bytes written on the socket belong to the response at the head of the
   // line, as on node:http's socket: the ring thread sends them with that
-  // response's seq, in order with what the response itself sent.
+  // response's seq, in order with what the response itself sent. In raw
+  // mode they go as they are (NU_OUT_RAW), after every response before.
   _write(chunk, encoding, callback) {
-    const res = this._httpMessage;
-    if (res === null) {
+    const raw = this[kUpgradeSeq] !== -1;
+    const res = raw ? null : this._httpMessage;
+    if (!raw && res === null) {
       callback(codedError(Error, 'ERR_SOCKET_NO_MESSAGE',
         'No response is being written on this connection: ' +
         'socket.write() sends bytes of the response at the head of the line'));
       return;
     }
+    const seq = raw ? this[kUpgradeSeq] : res[kSeq];
+    const flags = raw ? C.OUT_RAW : 0;
     if (typeof chunk === 'string') {
       if (encoding === 'latin1' || encoding === 'binary') {
-        this[kSend](res[kSeq], 0, chunk, undefined, 0);
+        this[kSend](seq, flags, chunk, undefined, 0);
       } else if (encoding === 'utf8' || encoding === 'utf-8') {
-        this[kSend](res[kSeq], 0, undefined, chunk, Buffer.byteLength(chunk));
+        this[kSend](seq, flags, undefined, chunk, Buffer.byteLength(chunk));
       } else {
         const bytes = Buffer.from(chunk, encoding);
-        this[kSend](res[kSeq], 0, undefined, bytes, bytes.byteLength);
+        this[kSend](seq, flags, undefined, bytes, bytes.byteLength);
       }
     } else {
-      this[kSend](res[kSeq], 0, undefined, chunk, chunk.byteLength);
+      this[kSend](seq, flags, undefined, chunk, chunk.byteLength);
     }
-    if (res[kViaSocket] !== true) {
+    if (!raw && res[kViaSocket] !== true) {
       res[kViaSocket] = true;
       res.once('prefinish', onResponsePrefinish);
     }
@@ -255,9 +270,14 @@ class UringSocket extends Duplex {
     }
   }
 
-  // end(): the connection closes once what was written is sent.
+  // end(): the connection closes once what was written is sent; in raw
+  // mode its write side is shut then (the peer's FIN closes it).
   _final(callback) {
-    if (!this[kClosed]) this[kSend](0, C.OUT_CLOSE, undefined, undefined, 0);
+    if (this[kUpgradeSeq] !== -1) {
+      this[kSend](this[kUpgradeSeq], C.OUT_RAW | C.OUT_SHUTDOWN, undefined, undefined, 0);
+    } else if (!this[kClosed]) {
+      this[kSend](0, C.OUT_CLOSE, undefined, undefined, 0);
+    }
     callback();
   }
 
@@ -329,6 +349,24 @@ class UringSocket extends Duplex {
   }
 
   // ---- what the ring reports ----
+
+  // The request of number seq asked for an upgrade (or is a CONNECT) and
+  // JS takes it: the connection leaves HTTP (raw mode), and its bytes,
+  // both ways, are this socket's, as net.Socket's are after node:http's
+  // 'upgrade'. The first (empty) raw chunk tells the ring thread.
+  [kUpgrade](req, seq) {
+    req.complete = true;
+    req.push(null);
+    this[kUpgradeSeq] = seq;
+    this._httpMessage = null;
+    this[kSend](seq, C.OUT_RAW, undefined, undefined, 0);
+    return this;
+  }
+
+  // Nobody takes the upgrade the ring thread holds: parse on as HTTP.
+  [kKeepParsing]() {
+    this[kSend](0, C.OUT_PARSE, undefined, undefined, 0);
+  }
 
   // Whether gen is this connection's generation: a record for its slot
   // may be about an earlier connection that had the slot.
@@ -402,6 +440,28 @@ class UringSocket extends Duplex {
     }
   }
 
+  // The client sent its FIN. In raw mode that ends the upgraded socket's
+  // input. Otherwise, as node:http, a client that half-closes has gone:
+  // an empty last chunk that closes goes in the place of the first
+  // response not yet ended, so that the ring thread sends those ended
+  // before, then closes; its CLOSE aborts the others (kOnClose).
+  [kOnHangup]() {
+    if (this[kUpgradeSeq] !== -1) {
+      this.push(null);
+      return;
+    }
+    const pending = this[kPending];
+    if (pending.length > 0) this[kSend](pending[0][kSeq], C.OUT_END | C.OUT_CLOSE, undefined, undefined, 0);
+  }
+
+  // Bytes received in raw mode. Past the readable side's high-water mark
+  // the ring thread stops reading until _read().
+  [kOnData](chunk) {
+    this[kReadBytes] += chunk.length;
+    if (this[kTimer] !== null) this[kTimer].refresh();
+    if (!this.push(chunk)) this[kSetReading](false);
+  }
+
   // The ring thread closed the connection: its responses not yet ended
   // are aborted, then the socket is destroyed ('close'), or, when
   // destroy() was called, its wait is over.
@@ -451,13 +511,14 @@ function onSocketTimeout(socket) {
 }
 
 // The connection closed before res.end(): tell the request and the
-// response. Destroying a request that is not complete is what makes
-// node:http's IncomingMessage say 'aborted'.
+// response. Destroying a request not read to its end is what makes
+// node:http's IncomingMessage say 'aborted' (node:http destroys every
+// one, complete or not: 'close' on each).
 function abortExchange(res) {
   const req = res.req;
-  if (!req.complete) {
-    const err = codedError(Error, 'ECONNRESET', 'aborted');
-    req.destroy(req.listenerCount('error') > 0 ? err : undefined);
+  if (!req.destroyed) {
+    const err = req.complete ? undefined : codedError(Error, 'ECONNRESET', 'aborted');
+    req.destroy(err !== undefined && req.listenerCount('error') > 0 ? err : undefined);
   }
   res.destroyed = true;
   res.emit('close');
@@ -510,4 +571,8 @@ module.exports = {
   kOnBodyEnd,
   kOnDrain,
   kOnClose,
+  kOnHangup,
+  kOnData,
+  kUpgrade,
+  kKeepParsing,
 };

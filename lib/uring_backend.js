@@ -12,12 +12,13 @@ const { EventEmitter } = require('node:events');
 const native = require('./native');
 const {
   readBatch, requestMethod, requestMajor, requestMinor,
-  REQ_KEEP_ALIVE, REQ_HAS_BODY, REQ_EXPECT_CONTINUE, REQ_EXPECT_OTHER,
+  REQ_KEEP_ALIVE, REQ_HAS_BODY, REQ_EXPECT_CONTINUE, REQ_EXPECT_OTHER, REQ_UPGRADE,
 } = require('./batch');
 const { IncomingMessage } = require('./request');
 const { ServerResponse } = require('./response');
 const {
   UringSocket, kMatches, kIdle, kAddExchange, kCountRequest, kOnBody, kOnBodyEnd, kOnDrain, kOnClose,
+  kOnHangup, kOnData, kUpgrade, kKeepParsing,
 } = require('./socket');
 const { routeHead } = require('./route');
 const { keepAliveLines } = require('./head');
@@ -86,6 +87,34 @@ function expectationFailed(server, req, res) {
     res.writeHead(417);
     res.end();
   }
+}
+
+const EMPTY_HEAD = Buffer.alloc(0);
+
+// An upgrade request (or a CONNECT), as node:http: taken by an 'upgrade'
+// ('connect') listener, with the connection, which leaves HTTP; without
+// one an upgrade is an ordinary request and a CONNECT closes the
+// connection. Returns true when the request was taken or refused. The
+// `head` argument is always empty: the bytes that followed the request
+// come as the socket's first 'data'.
+function takeUpgrade(server, socket, req, seq) {
+  const event = req.method === 'CONNECT' ? 'connect' : 'upgrade';
+  if (server.listenerCount(event) === 0) {
+    if (event === 'connect') {
+      socket.destroy();
+      return true;
+    }
+    socket[kKeepParsing]();
+    return false;
+  }
+  req.upgrade = true;
+  const raw = socket[kUpgrade](req, seq);
+  try {
+    server.emit(event, req, raw, EMPTY_HEAD);
+  } catch (err) {
+    process.nextTick(rethrow, err);
+  }
+  return true;
 }
 
 // A connection past maxConnections: closed at once, with a 'drop' event.
@@ -279,6 +308,7 @@ class ServerRing {
     if (socket === undefined) return;
     const req = new IncomingMessage(socket, requestMethod(info), requestMajor(info),
       requestMinor(info), words, bytes, at);
+    if ((info & REQ_UPGRADE) !== 0 && takeUpgrade(this.server, socket, req, seq)) return;
     const keepAlive = (info & REQ_KEEP_ALIVE) !== 0 && !this.uring.closing;
     const res = new ServerResponse(req, seq, keepAlive, this.server);
     socket[kAddExchange](req, res, (info & REQ_HAS_BODY) !== 0);
@@ -325,6 +355,18 @@ class ServerRing {
     if (socket === undefined) return;
     const heard = this.server.emit('timeout', socket);
     if (!socket.emit('timeout') && !heard) socket.destroy();
+  }
+
+  // The client sent its FIN (see UringSocket's kOnHangup).
+  onHangup(slot, gen) {
+    const socket = this.connection(slot, gen);
+    if (socket !== undefined) socket[kOnHangup]();
+  }
+
+  // Bytes of an upgraded connection.
+  onData(slot, gen, chunk) {
+    const socket = this.connection(slot, gen);
+    if (socket !== undefined) socket[kOnData](chunk);
   }
 
   // Everything written on a connection is sent.

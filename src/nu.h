@@ -61,6 +61,22 @@ void nu_batch_free(struct nu_batch *b);
  * spliced to the socket without a copy (static files; see file.h). The
  * chunk owns fd. */
 #define NU_OUT_SPLICE 128u
+/* Raw mode, for a connection whose request had NU_REQ_UPGRADE (batch.h):
+ * the chunk's bytes (head and body, either may be empty) go out as they
+ * are, no framing, after every response chunk queued before it (seq is
+ * ignored: the connection has no more responses). The first RAW chunk
+ * switches the connection to raw mode: what it received after the
+ * upgrade request, and all it receives from then on, comes to JS as DATA
+ * records, and no HTTP timeout applies to it any more. */
+#define NU_OUT_RAW 256u
+/* With RAW: once this chunk is sent, the write side is shut
+ * (shutdown(SHUT_WR)); the connection closes when the peer's FIN is in
+ * too. */
+#define NU_OUT_SHUTDOWN 512u
+/* Carries no bytes: the upgrade request the ring thread holds is an
+ * ordinary request after all (nobody takes the upgrade): parsing goes on
+ * after it, as HTTP. */
+#define NU_OUT_PARSE 1024u
 
 /* One piece of a response, allocated by nu_out_new() on the JS thread and
  * freed by the ring thread with nu_out_free() once sent or dropped. */

@@ -102,6 +102,25 @@ int nu_batch_put_timeout(struct nu_batch *b, uint32_t slot, uint32_t gen) {
              : -ENOMEM;
 }
 
+int nu_batch_put_hangup(struct nu_batch *b, uint32_t slot, uint32_t gen) {
+  return nu__batch_record(b, NU_HANGUP_WORDS, NU_EV_HANGUP, slot, gen)
+             ? 0
+             : -ENOMEM;
+}
+
+int nu_batch_put_data(struct nu_batch *b, uint32_t slot, uint32_t gen,
+                      const char *at, uint32_t len) {
+  uint32_t off;
+  uint32_t *w = nu__batch_record_with(b, NU_DATA_WORDS, NU_EV_DATA, slot, gen,
+                                      at, len, &off);
+
+  if (w == NULL)
+    return -ENOMEM;
+  w[NU_DATA_OFF] = off;
+  w[NU_DATA_LEN] = len;
+  return 0;
+}
+
 int nu_batch_put_drain(struct nu_batch *b, uint32_t slot, uint32_t gen,
                        uint64_t sent) {
   uint32_t *w = nu__batch_record(b, NU_DRAIN_WORDS, NU_EV_DRAIN, slot, gen);

@@ -36,6 +36,8 @@ enum nu_event {
   NU_EV_STOPPED,  /* the ring thread is about to exit */
   NU_EV_TIMEOUT,  /* no traffic for socket_timeout_ms */
   NU_EV_DRAIN,    /* everything queued on the connection is sent */
+  NU_EV_HANGUP,   /* the peer sent its FIN; the connection is still open */
+  NU_EV_DATA,     /* bytes received on a connection in raw mode */
 };
 
 /* What every record starts with. */
@@ -66,11 +68,18 @@ enum {
 /* BODY: len bytes of the request body at off in the bytes. */
 enum { NU_BODY_OFF = NU_REC_WORDS, NU_BODY_LEN, NU_BODY_WORDS };
 
-/* END, CLOSE and TIMEOUT: slot and gen only. STOPPED: the kind only. */
+/* DATA: len bytes received at off in the bytes, on a connection that JS
+ * switched to raw mode (NU_OUT_RAW, nu.h): after an upgrade, every byte
+ * the connection receives comes as DATA, the bytes already received after
+ * the upgrade request's head first. */
+enum { NU_DATA_OFF = NU_REC_WORDS, NU_DATA_LEN, NU_DATA_WORDS };
+
+/* END, CLOSE, TIMEOUT and HANGUP: slot and gen only. STOPPED: the kind only. */
 enum {
   NU_END_WORDS = NU_REC_WORDS,
   NU_CLOSE_WORDS = NU_REC_WORDS,
   NU_TIMEOUT_WORDS = NU_REC_WORDS,
+  NU_HANGUP_WORDS = NU_REC_WORDS,
   NU_STOPPED_WORDS = NU_REC_SLOT
 };
 
@@ -85,6 +94,8 @@ NU_BATCH_ASSERT(NU_OPEN_WORDS == NU_OPEN_ADDR_OFF + 1);
 NU_BATCH_ASSERT(NU_REQUEST_WORDS == NU_REQUEST_NLENS + 1);
 NU_BATCH_ASSERT(NU_BODY_WORDS == NU_BODY_LEN + 1);
 NU_BATCH_ASSERT(NU_DRAIN_WORDS == NU_DRAIN_SENT_HI + 1);
+NU_BATCH_ASSERT(NU_DATA_WORDS == NU_DATA_LEN + 1);
+NU_BATCH_ASSERT((int)NU_DATA_WORDS == (int)NU_BODY_WORDS);
 NU_BATCH_ASSERT(NU_STOPPED_WORDS == NU_REC_KIND + 1);
 
 /* Bits of a REQUEST's info word. */
@@ -96,6 +107,11 @@ NU_BATCH_ASSERT(NU_STOPPED_WORDS == NU_REC_KIND + 1);
 #define NU_REQ_EXPECT_CONTINUE (1u << 18)
 /* An Expect header other than 100-continue: 417 unless JS listens. */
 #define NU_REQ_EXPECT_OTHER (1u << 19)
+/* llhttp saw an upgrade (Upgrade with Connection: upgrade) or a CONNECT:
+ * the ring thread parses nothing more of the connection, and holds what
+ * it receives, until JS sends NU_OUT_RAW (it takes the connection) or
+ * NU_OUT_PARSE (an ordinary request after all). nu.h. */
+#define NU_REQ_UPGRADE (1u << 20)
 
 /* Every constant above, without its NU_ prefix: what the addon exports to
  * JS under these names. A new kind, field or bit goes here too. */
@@ -108,6 +124,8 @@ NU_BATCH_ASSERT(NU_STOPPED_WORDS == NU_REC_KIND + 1);
   X(EV_STOPPED)                                                                \
   X(EV_TIMEOUT)                                                                \
   X(EV_DRAIN)                                                                  \
+  X(EV_HANGUP)                                                                 \
+  X(EV_DATA)                                                                   \
   X(REC_KIND)                                                                  \
   X(REC_SLOT)                                                                  \
   X(REC_GEN)                                                                   \
@@ -127,6 +145,10 @@ NU_BATCH_ASSERT(NU_STOPPED_WORDS == NU_REC_KIND + 1);
   X(END_WORDS)                                                                 \
   X(CLOSE_WORDS)                                                               \
   X(TIMEOUT_WORDS)                                                             \
+  X(HANGUP_WORDS)                                                              \
+  X(DATA_OFF)                                                                  \
+  X(DATA_LEN)                                                                  \
+  X(DATA_WORDS)                                                                \
   X(STOPPED_WORDS)                                                             \
   X(DRAIN_SENT_LO)                                                             \
   X(DRAIN_SENT_HI)                                                             \
@@ -137,7 +159,8 @@ NU_BATCH_ASSERT(NU_STOPPED_WORDS == NU_REC_KIND + 1);
   X(REQ_KEEP_ALIVE)                                                            \
   X(REQ_HAS_BODY)                                                              \
   X(REQ_EXPECT_CONTINUE)                                                       \
-  X(REQ_EXPECT_OTHER)
+  X(REQ_EXPECT_OTHER)                                                          \
+  X(REQ_UPGRADE)
 
 /*
  * The writers, one per kind: each appends one whole record (and the bytes
@@ -158,6 +181,9 @@ int nu_batch_put_body(struct nu_batch *b, uint32_t slot, uint32_t gen,
 int nu_batch_put_end(struct nu_batch *b, uint32_t slot, uint32_t gen);
 int nu_batch_put_close(struct nu_batch *b, uint32_t slot, uint32_t gen);
 int nu_batch_put_timeout(struct nu_batch *b, uint32_t slot, uint32_t gen);
+int nu_batch_put_hangup(struct nu_batch *b, uint32_t slot, uint32_t gen);
+int nu_batch_put_data(struct nu_batch *b, uint32_t slot, uint32_t gen,
+                      const char *at, uint32_t len);
 int nu_batch_put_drain(struct nu_batch *b, uint32_t slot, uint32_t gen,
                        uint64_t sent);
 int nu_batch_put_stopped(struct nu_batch *b);

@@ -46,12 +46,23 @@
 #define NU_CONN_TIMED_OUT (1u << 16) /* quiet past socket_ms; JS was told */
 /* A splice from a file came up short: the response cannot be finished. */
 #define NU_CONN_SPLICE_FAILED (1u << 17)
+/* Parsing stopped after an upgrade request (NU_REQ_UPGRADE): input waits
+ * in the backlog until JS takes the connection (NU_CONN_RAW) or lets it
+ * go on as HTTP. */
+#define NU_CONN_UPGRADE_HELD (1u << 18)
+/* Raw mode, after an upgrade JS took: bytes in and out are JS's own. */
+#define NU_CONN_RAW (1u << 19)
+/* While c is not read, a poll watches for the peer going away. */
+#define NU_CONN_WATCHING (1u << 20)
+#define NU_CONN_WR_SHUT (1u << 21) /* raw mode: our FIN is sent */
 
 /* Past either bound a connection is not read until its responses go out:
  * a client that pipelines without reading cannot make the server buffer
  * without limit. */
 #define NU_CONN_PIPELINE_MAX 64u      /* requests without a response */
 #define NU_CONN_QUEUED_MAX (1u << 20) /* response bytes not yet sent */
+/* Bytes held after an upgrade request before reading stops. */
+#define NU_CONN_HELD_MAX (64u * 1024)
 
 struct nu_file; /* file.h */
 
@@ -98,6 +109,7 @@ struct nu_conn {
   uint32_t inflight;     /* posted SQEs whose last CQE has not arrived */
   uint32_t next_seq;     /* number of the next request parsed */
   uint32_t send_seq;     /* number of the response being queued for sending */
+  uint32_t upgrade_seq;  /* number of the upgrade request, once held */
   struct nu_outq sendq;  /* in wire order; the head may be partly sent */
   struct nu_outq parked; /* chunks of later responses, in arrival order */
   struct nu_file *files; /* static file responses being made, in order */
@@ -161,7 +173,20 @@ static inline int nu_conn_owes_too_much(const struct nu_conn *c) {
 static inline int nu_conn_wants_input(const struct nu_conn *c) {
   return !(c->flags & (NU_CONN_READ_DONE | NU_CONN_CLOSING | NU_CONN_JS_PAUSED |
                        NU_CONN_PARSE_PAUSED)) &&
-         !nu_conn_owes_too_much(c);
+         !nu_conn_owes_too_much(c) &&
+         !((c->flags & NU_CONN_UPGRADE_HELD) &&
+           c->backlog_len >= NU_CONN_HELD_MAX);
+}
+
+/* Whether c, not read for now, should be watched for its peer going away
+ * (a FIN or a reset): while it owes too much, or holds an upgrade. Not
+ * while JS paused it: node:http does not see a paused client go either,
+ * and a FIN there may follow a body JS has still to read. */
+static inline int nu_conn_wants_watch(const struct nu_conn *c) {
+  return !(c->flags &
+           (NU_CONN_READ_DONE | NU_CONN_CLOSING | NU_CONN_JS_PAUSED |
+            NU_CONN_LINGER | NU_CONN_RECV_ARMED | NU_CONN_WATCHING)) &&
+         !nu_conn_wants_input(c);
 }
 
 /* Whether any byte of the response numbered seq has been queued: then an

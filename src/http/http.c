@@ -257,10 +257,6 @@ static uint32_t nu__request_info(const llhttp_t *p, uint32_t info) {
  * before any handler sees the request. Returns 0, an error status, or
  * NU_HTTP_ABORT. */
 static int nu__check_head(const llhttp_t *p, const struct nu_head *h) {
-  /* node:http destroys the socket of a CONNECT it has no 'connect'
-   * listener for; there is none here. */
-  if (p->method == HTTP_CONNECT)
-    return NU_HTTP_ABORT;
   /* RFC 9112 6.3: a request whose Transfer-Encoding does not end in
    * chunked cannot be framed: 400 and close. llhttp 8.1 and 9 both pass
    * its head on first (node:http then calls the handler, and answers 400
@@ -444,6 +440,8 @@ static int nu__on_headers_complete(llhttp_t *p) {
   if (status)
     return status < 0 ? -1 : 0;
   h->info = nu__request_info(p, h->info);
+  if (p->upgrade)
+    h->info |= NU_REQ_UPGRADE; /* held at HPE_PAUSED_UPGRADE (nu__execute) */
   if (nu_batch_put_request(ctx->batch, c->slot, c->gen, c->next_seq, h->info,
                            h->bytes, h->len, h->lens, h->nlens))
     return -1;
@@ -551,8 +549,10 @@ nu__execute(struct nu_conn *c, struct nu_http_parse_ctx *ctx, const char *pos) {
       llhttp_execute(&c->parser, pos, (size_t)(ctx->end - pos));
 
   for (;;) {
-    if (err == HPE_PAUSED_UPGRADE) {
-      /* No upgrade is offered: what follows the request is parsed as
+    if (err == HPE_PAUSED_UPGRADE && (c->head.info & NU_REQ_UPGRADE)) {
+      return err; /* JS has the request: it decides what follows */
+    } else if (err == HPE_PAUSED_UPGRADE) {
+      /* A routed request (JS never sees it): what follows is parsed as
        * more HTTP, as node:http does without an 'upgrade' listener. */
       pos = llhttp_get_error_pos(&c->parser);
       llhttp_resume_after_upgrade(&c->parser);
@@ -579,7 +579,7 @@ int nu_http_parse(struct nu_conn *c, struct nu_batch *b,
   llhttp_errno_t err;
   int status;
 
-  if (c->flags & NU_CONN_PARSE_PAUSED)
+  if (c->flags & (NU_CONN_PARSE_PAUSED | NU_CONN_UPGRADE_HELD))
     return nu__keep_unparsed(c, data, data, ctx.end) ? NU_HTTP_ABORT : 0;
   if (data == c->backlog)
     c->backlog_len = 0; /* consumed below, or kept again on a pause */
@@ -593,6 +593,13 @@ int nu_http_parse(struct nu_conn *c, struct nu_batch *b,
   }
   if (err == HPE_OK)
     return 0;
+  if (err == HPE_PAUSED_UPGRADE) {
+    c->flags |= NU_CONN_UPGRADE_HELD;
+    c->upgrade_seq = c->next_seq - 1;
+    return nu__keep_unparsed(c, data, llhttp_get_error_pos(&c->parser), ctx.end)
+               ? NU_HTTP_ABORT
+               : 0;
+  }
   if (err == HPE_PAUSED) {
     c->flags |= NU_CONN_PARSE_PAUSED;
     return nu__keep_unparsed(c, data, llhttp_get_error_pos(&c->parser), ctx.end)

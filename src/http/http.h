@@ -38,6 +38,13 @@ static inline void nu_http_resume(struct nu_conn *c) {
   llhttp_resume(&c->parser);
 }
 
+/* Lets c's parser go on as HTTP after the upgrade request it holds
+ * (NU_CONN_UPGRADE_HELD): nobody took the upgrade. */
+static inline void nu_http_continue(struct nu_conn *c) {
+  c->flags &= ~NU_CONN_UPGRADE_HELD;
+  llhttp_resume_after_upgrade(&c->parser);
+}
+
 /* Whether c is receiving the body of a request whose head JS has. */
 static inline int nu_http_in_body(const struct nu_conn *c) {
   const uint32_t both = NU_CONN_IN_MESSAGE | NU_CONN_DISPATCHED;
@@ -49,13 +56,16 @@ static inline int nu_http_in_body(const struct nu_conn *c) {
  * Parses len bytes that c received, appending REQUEST, BODY and END records
  * (batch.h) to b. When c owes too many responses (nu_conn_owes_too_much()),
  * parsing pauses after a complete request and the rest, and all input until
- * nu_http_resume(), waits in c's backlog; data may be that backlog.
+ * nu_http_resume(), waits in c's backlog; data may be that backlog. So
+ * does all input after a request JS gets with NU_REQ_UPGRADE, which sets
+ * NU_CONN_UPGRADE_HELD and c->upgrade_seq: c parses nothing more until
+ * nu_http_continue().
  * Returns 0; or the HTTP status (400, 413, 431) owed to a client whose
  * request could not be parsed, after which c must not parse again (when
  * nu_http_in_body(c), the status answers the request JS has, whose
  * response has not begun; else it takes the next number); or
  * NU_HTTP_ABORT when the connection must close at once (an error inside a
- * body whose response has begun, a CONNECT, or out of memory).
+ * body whose response has begun, or out of memory).
  */
 int nu_http_parse(struct nu_conn *c, struct nu_batch *b,
                   const struct nu_http_limits *lim, const char *data,

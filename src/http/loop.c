@@ -38,6 +38,7 @@ enum nu_loop_op {
   NU_OP_SPLICE_IN,  /* file to pipe, linked to */
   NU_OP_SPLICE_OUT, /* pipe to socket: a send */
   NU_OP_WRITABLE,   /* a poll for room in the socket, after EAGAIN */
+  NU_OP_WATCH,      /* a poll for the peer going, while c is not read */
 };
 
 static uint64_t nu__ud(enum nu_loop_op op, const struct nu_conn *c) {
@@ -98,11 +99,20 @@ static void nu__arm_recv(struct nu_server *s, struct nu_conn *c) {
   c->inflight++;
 }
 
+/* Watches c for its peer's FIN or reset while it is not read: a client
+ * that goes away is noticed at once, whatever it is owed. */
+static void nu__arm_watch(struct nu_server *s, struct nu_conn *c) {
+  io_uring_prep_poll_add(nu__sqe(s, NU_OP_WATCH, c), c->fd, POLLRDHUP);
+  c->flags |= NU_CONN_WATCHING;
+  c->inflight++;
+}
+
 static void nu__conn_input(struct nu_server *s, struct nu_conn *c,
                            const char *data, uint32_t len);
 
 /* Resumes parsing once c no longer owes too much, then posts or cancels
- * its recv as nu_conn_wants_input() says. */
+ * its recv as nu_conn_wants_input() says, and watches it while it is not
+ * read (nu_conn_wants_watch()). */
 static void nu__conn_update_reading(struct nu_server *s, struct nu_conn *c) {
   if (c->flags & NU_CONN_LINGER)
     return; /* its recv runs until the peer closes */
@@ -114,8 +124,13 @@ static void nu__conn_update_reading(struct nu_server *s, struct nu_conn *c) {
       return;
   }
   if (nu_conn_wants_input(c)) {
+    if (c->flags & NU_CONN_WATCHING) /* the recv sees what it would */
+      io_uring_prep_cancel64(nu__sqe(s, NU_OP_CANCEL, NULL),
+                             nu__ud(NU_OP_WATCH, c), 0);
     if (!(c->flags & NU_CONN_RECV_ARMED))
       nu__arm_recv(s, c);
+  } else if (nu_conn_wants_watch(c)) {
+    nu__arm_watch(s, c);
   } else if ((c->flags & NU_CONN_RECV_ARMED) &&
              !(c->flags & (NU_CONN_RECV_CANCELING | NU_CONN_CLOSING))) {
     io_uring_prep_cancel64(nu__sqe(s, NU_OP_CANCEL, NULL),
@@ -284,7 +299,7 @@ static void nu__conn_flush(struct nu_server *s, struct nu_conn *c) {
        o = o->next, off = 0) {
     c->iov[n].iov_base = o->data + off;
     c->iov[n++].iov_len = o->len - off;
-    if (o->flags & NU_OUT_CLOSE)
+    if (o->flags & (NU_OUT_CLOSE | NU_OUT_SHUTDOWN))
       break; /* nothing after it may reach the client */
   }
   sqe = nu__sqe(s, NU_OP_SEND, c);
@@ -299,6 +314,14 @@ static void nu__conn_flush(struct nu_server *s, struct nu_conn *c) {
   }
   c->flags |= NU_CONN_SENDING;
   c->inflight++;
+}
+
+/* A raw chunk asking for it is sent: our FIN goes. Returns 1 when the
+ * peer's came already, and c may close. */
+static int nu__conn_shut(struct nu_conn *c) {
+  shutdown(c->fd, SHUT_WR);
+  c->flags |= NU_CONN_WR_SHUT;
+  return (c->flags & NU_CONN_PEER_EOF) != 0;
 }
 
 /* Retires the chunks that `sent` bytes completed. Returns 1 when one of
@@ -320,6 +343,8 @@ static int nu__conn_sent(struct nu_conn *c, uint32_t sent) {
     c->sent_total += (uint64_t)o->head_len + o->body_len;
     nu_outq_pop(&c->sendq);
     close_after |= (o->flags & NU_OUT_CLOSE) != 0;
+    if (o->flags & NU_OUT_SHUTDOWN)
+      close_after |= nu__conn_shut(c);
     nu_out_free(o);
   }
   return close_after;
@@ -390,6 +415,59 @@ static void nu__flush_dirty(struct nu_server *s) {
   }
 }
 
+static void nu__conn_eof(struct nu_server *s, struct nu_conn *c);
+
+/* Takes c out of HTTP for JS (NU_OUT_RAW): what it held after the
+ * upgrade request goes to JS as DATA, and its FIN, if in, as HANGUP.
+ * Returns 0, or -ENOMEM with c closing. */
+static int nu__conn_go_raw(struct nu_server *s, struct nu_conn *c) {
+  struct nu_batch *b = s->w.batch;
+
+  c->flags = (c->flags & ~(NU_CONN_UPGRADE_HELD | NU_CONN_TIMED_OUT)) |
+             NU_CONN_RAW | NU_CONN_PARSE_DONE;
+  if ((c->backlog_len > 0 &&
+       nu_batch_put_data(b, c->slot, c->gen, c->backlog, c->backlog_len)) ||
+      ((c->flags & NU_CONN_PEER_EOF) &&
+       nu_batch_put_hangup(b, c->slot, c->gen))) {
+    nu__conn_close(s, c);
+    return -ENOMEM;
+  }
+  c->backlog_len = 0;
+  return 0;
+}
+
+/* A raw chunk from JS: the first takes c out of HTTP. Its bytes go after
+ * the responses queued before, as part of the upgrade request's response,
+ * which never ends. A raw chunk for a connection that held no upgrade is
+ * a mistake of JS's, dropped. */
+static void nu__conn_raw_out(struct nu_server *s, struct nu_conn *c,
+                             struct nu_out *o) {
+  if (!(c->flags & (NU_CONN_RAW | NU_CONN_UPGRADE_HELD)) ||
+      (!(c->flags & NU_CONN_RAW) && nu__conn_go_raw(s, c) < 0)) {
+    nu_out_free(o);
+    return;
+  }
+  o->seq = c->upgrade_seq;
+  o->flags &= ~(NU_OUT_END | NU_OUT_CLOSE | NU_OUT_CHUNKED);
+  nu_conn_enqueue(c, o);
+  nu__mark_dirty(s, c);
+}
+
+/* Nobody takes the upgrade c holds (NU_OUT_PARSE): what it held is parsed
+ * as HTTP, and a FIN that came meanwhile is acted on now. */
+static void nu__conn_continue(struct nu_server *s, struct nu_conn *c) {
+  if (!(c->flags & NU_CONN_UPGRADE_HELD))
+    return;
+  nu_http_continue(c);
+  if (c->backlog_len > 0)
+    nu__conn_input(s, c, c->backlog, c->backlog_len);
+  if (c->fd >= 0 && !(c->flags & NU_CONN_CLOSING) &&
+      (c->flags & NU_CONN_PEER_EOF) && !(c->flags & NU_CONN_UPGRADE_HELD))
+    nu__conn_eof(s, c);
+  if (c->fd >= 0 && !(c->flags & NU_CONN_CLOSING))
+    nu__mark_dirty(s, c);
+}
+
 /* Moves the chunks JS queued to their connections, oldest first. */
 static void nu__take_outbox(struct nu_server *s) {
   struct nu_out *o = nu_outbox_take_all(&s->outbox);
@@ -407,6 +485,11 @@ static void nu__take_outbox(struct nu_server *s) {
       c->flags |= NU_CONN_WANT_DRAIN;
       nu_out_free(o);
       nu__conn_maybe_drained(s, c);
+    } else if (o->flags & NU_OUT_PARSE) {
+      nu_out_free(o);
+      nu__conn_continue(s, c);
+    } else if (o->flags & NU_OUT_RAW) {
+      nu__conn_raw_out(s, c, o);
     } else if (o->flags & (NU_OUT_PAUSE | NU_OUT_RESUME)) {
       if (o->flags & NU_OUT_PAUSE)
         c->flags |= NU_CONN_JS_PAUSED;
@@ -496,16 +579,43 @@ static void nu__conn_input(struct nu_server *s, struct nu_conn *c,
   }
 }
 
-/* The peer will send nothing more. */
+/*
+ * The peer will send nothing more. In raw mode JS hears it (HANGUP) and
+ * decides; the connection closes once our side is shut too. Holding an
+ * upgrade, c waits for JS's decision (nu__conn_go_raw() or
+ * nu__conn_continue() pass the FIN on). Otherwise, as node:http: a
+ * client that sends its FIN has gone away, even one that sent whole
+ * requests first. JS hears it (HANGUP) and aborts the responses it has
+ * not ended, and c closes once those it did end are out.
+ */
 static void nu__conn_eof(struct nu_server *s, struct nu_conn *c) {
-  c->flags |= NU_CONN_READ_DONE | NU_CONN_CLOSE_WHEN_IDLE | NU_CONN_PEER_EOF;
+  c->flags |= NU_CONN_READ_DONE | NU_CONN_PEER_EOF;
+  if (c->flags & NU_CONN_RAW) {
+    if (nu_batch_put_hangup(s->w.batch, c->slot, c->gen) ||
+        (c->flags & NU_CONN_WR_SHUT))
+      nu__conn_close(s, c);
+    return;
+  }
+  if (c->flags & NU_CONN_UPGRADE_HELD)
+    return;
+  c->flags |= NU_CONN_CLOSE_WHEN_IDLE;
   /* A body cut short aborts its request; one that failed to parse has its
    * error response queued, which closes the connection once sent. */
   if (nu_http_in_body(c) && !(c->flags & NU_CONN_PARSE_DONE)) {
     nu__conn_close(s, c);
     return;
   }
-  nu__conn_close_if_idle(s, c); /* a head cut short is dropped */
+  if (!nu_conn_is_idle(c) && nu_batch_put_hangup(s->w.batch, c->slot, c->gen))
+    nu__conn_close(s, c); /* out of memory: JS learns it from CLOSE */
+  else
+    nu__conn_close_if_idle(s, c); /* a head cut short is dropped */
+}
+
+/* Bytes a raw connection received: JS's. Out of memory, c closes. */
+static void nu__conn_raw_input(struct nu_server *s, struct nu_conn *c,
+                               const char *data, uint32_t len) {
+  if (nu_batch_put_data(s->w.batch, c->slot, c->gen, data, len))
+    nu__conn_close(s, c);
 }
 
 static void nu__on_recv(struct nu_server *s, const struct io_uring_cqe *cqe) {
@@ -523,7 +633,9 @@ static void nu__on_recv(struct nu_server *s, const struct io_uring_cqe *cqe) {
 
     /* Bytes that arrive while a pause is being posted are still parsed:
      * dropping them would lose requests. */
-    if (!(c->flags & NU_CONN_PARSE_DONE))
+    if (c->flags & NU_CONN_RAW)
+      nu__conn_raw_input(s, c, nu_ring_buf(&s->w.ring, bid), (uint32_t)res);
+    else if (!(c->flags & NU_CONN_PARSE_DONE))
       nu__conn_input(s, c, nu_ring_buf(&s->w.ring, bid), (uint32_t)res);
     nu_ring_buf_recycle(&s->w.ring, bid);
   }
@@ -646,13 +758,36 @@ static void nu__on_file(struct nu_server *s, const struct io_uring_cqe *cqe) {
   nu__conn_run_files(s, c);
 }
 
+/* The watch on a connection not read fired: its peer went away, a reset
+ * (or both ways shut) closes it, a FIN is an end of input. Once it reads
+ * again, or after a cancel, there is nothing to do. */
+static void nu__on_watch(struct nu_server *s, const struct io_uring_cqe *cqe) {
+  struct nu_conn *c = nu_conn_at(&s->conns, nu__ud_slot(cqe->user_data));
+  int res = cqe->res;
+
+  c->flags &= ~NU_CONN_WATCHING;
+  c->inflight--;
+  if (c->flags & NU_CONN_CLOSING) {
+    nu__conn_maybe_release(s, c);
+    return;
+  }
+  if (res > 0 && !(c->flags & (NU_CONN_RECV_ARMED | NU_CONN_READ_DONE))) {
+    if (res & (POLLERR | POLLHUP))
+      nu__conn_close(s, c);
+    else if (res & POLLRDHUP)
+      nu__conn_eof(s, c);
+  }
+  if (c->fd >= 0 && !(c->flags & NU_CONN_CLOSING))
+    nu__conn_update_reading(s, c);
+}
+
 /* Closes the connections that waited too long; see timeout.h. */
 static void nu__on_tick(struct nu_server *s) {
   for (uint32_t i = 0; i < s->conns.next_new_slot; i++) {
     struct nu_conn *c = nu_conn_at(&s->conns, i);
 
-    if (c->fd < 0)
-      continue;
+    if (c->fd < 0 || (c->flags & NU_CONN_RAW))
+      continue; /* a raw connection's timeouts are JS's, as node:http's */
     if (c->flags & NU_CONN_LINGER) {
       if (s->now_ms - c->since_ms >= NU_LINGER_MS)
         nu__conn_close(s, c);
@@ -715,6 +850,9 @@ static void nu__dispatch(void *arg, const struct io_uring_cqe *cqe) {
   case NU_OP_WRITABLE:
     nu__on_writable(s, cqe);
     break;
+  case NU_OP_WATCH:
+    nu__on_watch(s, cqe);
+    break;
   case NU_OP_CANCEL:
     break;
   }
@@ -723,7 +861,9 @@ static void nu__dispatch(void *arg, const struct io_uring_cqe *cqe) {
 /* ---- the loop ---- */
 
 /* Closes every open connection that is idle, or all of them; the others
- * close as soon as they are idle. */
+ * close as soon as they are idle. A raw one (upgraded) owes no HTTP: it
+ * closes as an idle one, as the node:http backend's close() destroys
+ * its upgraded sockets. */
 static void nu__close_connections(struct nu_server *s, int all) {
   for (uint32_t i = 0; i < s->conns.next_new_slot; i++) {
     struct nu_conn *c = nu_conn_at(&s->conns, i);
@@ -731,7 +871,8 @@ static void nu__close_connections(struct nu_server *s, int all) {
     if (c->fd < 0 || (c->flags & NU_CONN_CLOSING))
       continue;
     c->flags |= NU_CONN_CLOSE_WHEN_IDLE;
-    if (all || nu_conn_is_idle(c) || (c->flags & NU_CONN_LINGER))
+    if (all || nu_conn_is_idle(c) ||
+        (c->flags & (NU_CONN_LINGER | NU_CONN_RAW)))
       nu__conn_close(s, c);
   }
 }

@@ -1,0 +1,212 @@
+'use strict';
+
+// The real `ws` and socket.io on a node-uring server, both backends.
+
+const assert = require('node:assert/strict');
+const { once } = require('node:events');
+const { WebSocketServer, WebSocket } = require('ws');
+const { Server: IoServer } = require('socket.io');
+const ioClient = require('socket.io-client');
+const { startServer, cleanup, withTimeout, HOST } = require('./helpers');
+
+// A ws server attached by hand, as the ws docs show for noServer.
+async function wsServer(onConnection) {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 4 << 20 });
+  const { server, port } = await startServer((req, res) => res.end('http'));
+  server.on('upgrade', (req, socket, head) => {
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
+  wss.on('connection', onConnection);
+  return { wss, server, port };
+}
+
+function echo(ws) {
+  ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+}
+
+async function open(port, path = '/') {
+  const ws = new WebSocket(`ws://${HOST}:${port}${path}`);
+  await withTimeout(once(ws, 'open'), 5000, 'open');
+  return ws;
+}
+
+async function nextMessage(ws) {
+  const [data, isBinary] = await withTimeout(once(ws, 'message'), 5000, 'a message');
+  return { data, isBinary };
+}
+
+describe('ws', () => {
+  const wssList = [];
+  afterEach(async () => {
+    for (const wss of wssList.splice(0)) {
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+    }
+    await cleanup();
+  });
+
+  async function start(onConnection = echo) {
+    const s = await wsServer(onConnection);
+    wssList.push(s.wss);
+    return s;
+  }
+
+  it('echoes text and binary messages', async () => {
+    const { port } = await start();
+    const ws = await open(port);
+    ws.send('hello');
+    let m = await nextMessage(ws);
+    assert.equal(m.isBinary, false);
+    assert.equal(m.data.toString(), 'hello');
+    ws.send(Buffer.from([0, 1, 2, 255]));
+    m = await nextMessage(ws);
+    assert.equal(m.isBinary, true);
+    assert.deepEqual([...m.data], [0, 1, 2, 255]);
+    ws.close();
+    await once(ws, 'close');
+  });
+
+  it('answers a ping with a pong', async () => {
+    const { port } = await start();
+    const ws = await open(port);
+    ws.ping('p1');
+    const [data] = await withTimeout(once(ws, 'pong'), 5000, 'pong');
+    assert.equal(data.toString(), 'p1');
+    ws.terminate();
+  });
+
+  it('carries close codes and reasons both ways', async () => {
+    let serverClosed;
+    const serverSaw = new Promise((resolve) => { serverClosed = resolve; });
+    const { port } = await start((ws) => {
+      ws.on('close', (code, reason) => serverClosed([code, reason.toString()]));
+      ws.on('message', (data) => {
+        if (data.toString() === 'x') ws.close(4001, `bye ${data}`);
+      });
+    });
+    const ws = await open(port);
+    ws.send('x');
+    const [code, reason] = await withTimeout(once(ws, 'close'), 5000, 'close');
+    assert.equal(code, 4001);
+    assert.equal(reason.toString(), 'bye x');
+    assert.deepEqual(await withTimeout(serverSaw, 5000, "the server's close"), [4001, 'bye x']);
+    // And from the client's side.
+    let server2Closed;
+    const server2Saw = new Promise((resolve) => { server2Closed = resolve; });
+    wssList[0].removeAllListeners('connection');
+    wssList[0].on('connection', (w) => w.on('close', (c, r) => server2Closed([c, r.toString()])));
+    const ws2 = await open(port);
+    ws2.close(4002, 'client bye');
+    const [code2] = await withTimeout(once(ws2, 'close'), 5000, 'close');
+    assert.equal(code2, 4002);
+    assert.deepEqual(await withTimeout(server2Saw, 5000, "the server's close"), [4002, 'client bye']);
+  });
+
+  it('echoes a 1 MiB message', async () => {
+    const { port } = await start();
+    const ws = await open(port);
+    const big = Buffer.alloc(1 << 20);
+    for (let i = 0; i < big.length; i++) big[i] = i * 7;
+    ws.send(big);
+    const m = await nextMessage(ws);
+    assert.equal(m.data.length, big.length);
+    assert.ok(m.data.equals(big));
+    ws.close();
+  });
+
+  it('serves 1,000 clients at once', async function () {
+    this.timeout(60000);
+    const { port } = await start();
+    const n = 1000;
+    const clients = [];
+    for (let i = 0; i < n; i += 100) {
+      const batch = [];
+      for (let j = i; j < i + 100; j++) batch.push(open(port, `/${j}`));
+      clients.push(...await Promise.all(batch));
+    }
+    const answers = await Promise.all(clients.map(async (ws, i) => {
+      const got = nextMessage(ws);
+      ws.send(`n${i}`);
+      return (await got).data.toString();
+    }));
+    assert.deepEqual(answers, clients.map((_, i) => `n${i}`));
+    await Promise.all(clients.map((ws) => {
+      const closed = once(ws, 'close');
+      ws.close();
+      return closed;
+    }));
+  });
+
+  it('still serves plain HTTP next to WebSockets', async () => {
+    const { port } = await start();
+    const ws = await open(port);
+    const res = await fetch(`http://${HOST}:${port}/`);
+    assert.equal(await res.text(), 'http');
+    ws.terminate();
+  });
+});
+
+describe('socket.io', () => {
+  const ios = [];
+  const clients = [];
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.disconnect();
+    for (const io of ios.splice(0)) io.close();
+    await cleanup();
+  });
+
+  async function start() {
+    const { server, port } = await startServer((req, res) => {
+      if (!res.headersSent && !res.writableEnded) res.end('other');
+    });
+    const io = new IoServer(server);
+    ios.push(io);
+    io.on('connection', (socket) => {
+      socket.on('join', (room, ack) => {
+        socket.join(room);
+        ack(`joined ${room}`);
+      });
+      socket.on('say', (room, text) => io.to(room).emit('said', text));
+      socket.on('add', (a, b, ack) => ack(a + b));
+    });
+    return port;
+  }
+
+  async function client(port, transports) {
+    const c = ioClient(`http://${HOST}:${port}`, { transports, forceNew: true, reconnection: false });
+    clients.push(c);
+    await withTimeout(once(c, 'connect'), 5000, 'connect');
+    return c;
+  }
+
+  for (const transports of [['polling'], ['websocket'], ['polling', 'websocket']]) {
+    it(`acknowledges and broadcasts to rooms over ${transports.join(' then ')}`, async () => {
+      const port = await start();
+      const a = await client(port, transports);
+      const b = await client(port, transports);
+      const c = await client(port, transports);
+      assert.equal(await a.emitWithAck('add', 2, 3), 5);
+      assert.equal(await a.emitWithAck('join', 'r1'), 'joined r1');
+      assert.equal(await b.emitWithAck('join', 'r1'), 'joined r1');
+      let cGot = false;
+      c.on('said', () => { cGot = true; });
+      const heard = Promise.all([once(a, 'said'), once(b, 'said')]);
+      c.emit('say', 'r1', 'hi room');
+      const [[ta], [tb]] = await withTimeout(heard, 5000, 'the room');
+      assert.equal(ta, 'hi room');
+      assert.equal(tb, 'hi room');
+      assert.equal(await c.emitWithAck('add', 1, 1), 2); // after the broadcast
+      assert.equal(cGot, false);
+    });
+  }
+
+  it('upgrades a polling client to websocket', async () => {
+    const port = await start();
+    const a = await client(port, ['polling', 'websocket']);
+    if (a.io.engine.transport.name !== 'websocket') {
+      await withTimeout(once(a.io.engine, 'upgrade'), 5000, 'the upgrade');
+    }
+    assert.equal(a.io.engine.transport.name, 'websocket');
+    assert.equal(await a.emitWithAck('add', 20, 22), 42);
+  });
+});
