@@ -14,7 +14,7 @@
 // response into req.socket, which sends it as this response's bytes (see
 // lib/socket.js).
 const http = require('node:http');
-const { STATUS_CODES } = http;
+const { STATUS_CODES, validateHeaderName, validateHeaderValue } = http;
 const { constants: C } = require('./native');
 const { codedError } = require('./errors');
 const {
@@ -29,6 +29,28 @@ const kWroteHead = Symbol('wroteHead');
 const kChunked = Symbol('chunked');
 const kHasBody = Symbol('hasBody');
 
+
+// The prototype of the header store setHeader() makes, in node:http's
+// shape ({ [lower-cased name]: [name, value] }, nothing inherited). node:http
+// makes it a { __proto__: null } literal: V8 keeps such an object in
+// dictionary mode, and adding a key fresh from toLowerCase() to it costs
+// about 0.4 µs, a tenth of the whole request here. An object made from an
+// empty, frozen null-prototype object stays a fast object.
+const HEADERS_PROTO = Object.freeze(Object.create(null));
+
+// Lower-cased header names, for the names an app sets again and again: a
+// cached string is already internalized, which a property key must be.
+const LOWER_NAMES = new Map();
+const LOWER_NAMES_MAX = 256;
+
+function lowerName(name) {
+  let lower = LOWER_NAMES.get(name);
+  if (lower === undefined) {
+    lower = name.toLowerCase();
+    if (LOWER_NAMES.size < LOWER_NAMES_MAX) LOWER_NAMES.set(name, lower);
+  }
+  return lower;
+}
 
 // Unsent response bytes on a connection past which write() returns false,
 // as a net.Socket's default writableHighWaterMark.
@@ -120,6 +142,18 @@ class ServerResponse extends http.ServerResponse {
 
   get writableFinished() {
     return this.finished && this.socket.writableLength === 0;
+  }
+
+  // node:http's setHeader(), storing where its other header methods read,
+  // without its cost (see HEADERS_PROTO).
+  setHeader(name, value) {
+    if (this._header) throw headersSentError('set');
+    validateHeaderName(name);
+    validateHeaderValue(name, value);
+    let headers = this[kOutHeaders];
+    if (headers === null) this[kOutHeaders] = headers = Object.create(HEADERS_PROTO);
+    headers[lowerName(name)] = [name, value];
+    return this;
   }
 
   writeHead(statusCode, statusMessage, headers) {
