@@ -206,6 +206,22 @@ static void nu__fuzz_files(struct nu_conn *c, const struct nu_head_end *end,
   }
 }
 
+/* Parses len bytes at at (none: nothing to parse) as the loop would, then
+ * checks the records it wrote, sends what routes answered, and drives the
+ * static files it started. Returns nu_http_parse()'s status. */
+static int nu__fuzz_parse(struct nu_conn *c, struct nu_batch *b,
+                          const struct nu_http_limits *limits, const char *at,
+                          size_t len, struct nu__fuzz_owed *owed,
+                          struct nu__fuzz_plan *plan) {
+  uint32_t from = b->nwords;
+  int status = len ? nu_http_parse(c, b, limits, at, len) : 0;
+
+  nu__fuzz_check(b, from, owed);
+  nu__fuzz_send(c);
+  nu__fuzz_files(c, limits->head_end, plan);
+  return status;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static llhttp_settings_t settings;
   static int settings_ready;
@@ -248,16 +264,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   while (off < size && !(c->flags & NU_CONN_PARSE_DONE)) {
     size_t n = 1 + nu__fuzz_next(&plan) % 64;
-    uint32_t from = b->nwords;
     int status;
 
     if (n > size - off)
       n = size - off;
-    status = nu_http_parse(c, b, &limits, (const char *)data + off, n);
+    status = nu__fuzz_parse(c, b, &limits, (const char *)data + off, n, &owed,
+                            &plan);
     off += n;
-    nu__fuzz_check(b, from, &owed);
-    nu__fuzz_send(c); /* what routes answered */
-    nu__fuzz_files(c, &head_end, &plan);
     if (nu__fuzz_next(&plan) % 4)
       nu__fuzz_answer(c, &owed);
     /* Now and then JS catches up on everything, and the loop resumes a
@@ -268,13 +281,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     while (status == 0 && (c->flags & NU_CONN_PARSE_PAUSED) &&
            !nu_conn_owes_too_much(c)) {
       nu_http_resume(c);
-      from = b->nwords;
-      status = c->backlog_len
-                   ? nu_http_parse(c, b, &limits, c->backlog, c->backlog_len)
-                   : 0;
-      nu__fuzz_check(b, from, &owed);
-      nu__fuzz_send(c);
-      nu__fuzz_files(c, &head_end, &plan);
+      status = nu__fuzz_parse(c, b, &limits, c->backlog, c->backlog_len, &owed,
+                              &plan);
     }
     /* An upgrade JS gets: half the time it takes the connection (no more
      * HTTP), else the held input is parsed on as HTTP. */
@@ -282,13 +290,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       if (nu__fuzz_next(&plan) % 2)
         break;
       nu_http_continue(c);
-      from = b->nwords;
-      status = c->backlog_len
-                   ? nu_http_parse(c, b, &limits, c->backlog, c->backlog_len)
-                   : 0;
-      nu__fuzz_check(b, from, &owed);
-      nu__fuzz_send(c);
-      nu__fuzz_files(c, &head_end, &plan);
+      status = nu__fuzz_parse(c, b, &limits, c->backlog, c->backlog_len, &owed,
+                              &plan);
     }
     if (status > 0) {
       /* As the loop does: a failed body is answered in its request's place. */
