@@ -7,7 +7,6 @@
 // (lib/batch.js) into sockets and 'request' events, and each ring is woken
 // once per batch of responses. It mirrors lib/node_backend.js, which serves
 // the same Server with node:http.
-const cluster = require('node:cluster');
 const { EventEmitter } = require('node:events');
 const native = require('./native');
 const {
@@ -37,7 +36,7 @@ function nativeOptions(server, { host, port, backlog, routes, statics }) {
     // Each ring binds a socket of its own to the port. So does each worker
     // of a cluster, whose net servers share the port through the primary:
     // here the kernel shares it (a reload's new worker binds it too).
-    reusePort: server.reusePort || server.rings > 1 || cluster.isWorker,
+    reusePort: server.reusePort || server.rings > 1 || require('node:cluster').isWorker,
     routes: routes.map((r) => ({ path: r.path, head: routeHead(r), body: r.body })),
     statics: statics.map(({ prefix, root }) => ({ prefix, root })),
   };
