@@ -43,7 +43,6 @@ const kOnClosed = Symbol('onClosed');
 const kTimer = Symbol('timer');
 const kWriteCallback = Symbol('writeCallback');
 
-const kTimeoutMs = Symbol('timeoutMs');
 
 // The transport, for lib/request.js and lib/response.js.
 const kSend = Symbol('send');
@@ -109,7 +108,6 @@ class UringSocket extends Duplex {
     this[kClosed] = false;
     this[kOnClosed] = null;
     this[kTimer] = null;
-    this[kTimeoutMs] = 0;
     // The callback of a write() past the high-water mark, held until the
     // ring thread has sent everything: what makes socket.write() (and
     // node:http's res.write() over it) return false while a client reads
@@ -201,7 +199,6 @@ class UringSocket extends Duplex {
     this.timeout = msecs;
     if (this[kTimer] !== null) clearTimeout(this[kTimer]);
     this[kTimer] = null;
-    this[kTimeoutMs] = msecs;
     if (msecs === 0) {
       if (callback !== undefined) this.removeListener('timeout', callback);
       return this;
