@@ -40,11 +40,12 @@ function barePath(dir) {
   return bin;
 }
 
+// Installs tarball into a fresh project, with env, and runs PROBE there.
 function install(tarball, name, env) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `node-uring-${name}-`));
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `pack-${name}`, private: true }));
-  npm(['install', '--no-audit', '--no-fund', '--foreground-scripts', tarball], { cwd: dir, env: env(dir) });
-  const out = execFileSync(process.execPath, ['-e', PROBE], { cwd: dir, encoding: 'utf8', env: env(dir) });
+  npm(['install', '--no-audit', '--no-fund', '--foreground-scripts', tarball], { cwd: dir, env });
+  const out = execFileSync(process.execPath, ['-e', PROBE], { cwd: dir, encoding: 'utf8', env });
   return { dir, result: JSON.parse(out.trim().split('\n').pop()) };
 }
 
@@ -62,22 +63,16 @@ const ldd = execFileSync('ldd', [path.join(root, 'prebuilds', 'linux-x64', 'node
 check(`the prebuilt binary needs only libc (ldd: ${ldd.trim().split('\n').map((l) => l.trim().split(' ')[0]).join(', ')})`,
   ldd.split('\n').filter(Boolean).every((l) => /linux-vdso|libc\.so|ld-linux|libm\.so|libpthread|libdl/.test(l)));
 
-let bare;
-const prebuilt = install(tarball, 'prebuilt', (dir) => {
-  bare ??= barePath(dir);
-  const env = { ...process.env, PATH: bare };
-  for (const k of Object.keys(env)) if (/^npm_config_(nodedir|node_gyp|build_from_source)$/i.test(k)) delete env[k];
-  return env;
-});
+const bare = { ...process.env, PATH: barePath(work) };
+for (const k of Object.keys(bare)) if (/^npm_config_(nodedir|node_gyp|build_from_source)$/i.test(k)) delete bare[k];
+const prebuilt = install(tarball, 'prebuilt', bare);
 check('without a toolchain it loads the prebuilt binary', /prebuilds\/linux-x64\/node-uring\.glibc\.node$/.test(prebuilt.result.binary));
 check('and built nothing', !fs.existsSync(path.join(prebuilt.dir, 'node_modules', 'node-uring', 'build')));
 check('and serves on io_uring', prebuilt.result.backend === 'uring' && prebuilt.result.status === 200 && prebuilt.result.body === 'ok');
 
-const source = install(tarball, 'source', () => {
-  const env = { ...process.env, NODE_URING_BUILD_FROM_SOURCE: '1', npm_config_globalconfig: '/dev/null' };
-  delete env.npm_config_nodedir;
-  return env;
-});
+const fromSource = { ...process.env, NODE_URING_BUILD_FROM_SOURCE: '1', npm_config_globalconfig: '/dev/null' };
+delete fromSource.npm_config_nodedir;
+const source = install(tarball, 'source', fromSource);
 check('from source it builds build/Release', /build\/Release\/node_uring\.node$/.test(source.result.binary));
 check('and serves on io_uring', source.result.backend === 'uring' && source.result.status === 200);
 
