@@ -106,6 +106,31 @@ function emitFinish(res, callback) {
   res.emit('close');
 }
 
+// Responses ended since the last tick, each followed by its end() callback:
+// their 'finish' and 'close' come in one tick for them all rather than a
+// tick each (a batch ends many responses at once).
+let finishing = [];
+
+function finishLater(res, callback) {
+  if (finishing.length === 0) process.nextTick(emitFinishes);
+  finishing.push(res, callback);
+}
+
+function emitFinishes() {
+  const list = finishing;
+  finishing = [];
+  let i = 0;
+  try {
+    for (; i < list.length; i += 2) emitFinish(list[i], list[i + 1]);
+  } finally {
+    // A listener threw: the responses after its own get theirs next tick.
+    if (i + 2 < list.length) {
+      if (finishing.length === 0) process.nextTick(emitFinishes);
+      finishing = list.slice(i + 2).concat(finishing);
+    }
+  }
+}
+
 class ServerResponse extends http.ServerResponse {
   constructor(req, seq, keepAlive, server) {
     super(req);
@@ -267,7 +292,7 @@ class ServerResponse extends http.ServerResponse {
     this.socket[kResponseEnded](this);
     // A response that cannot be delivered does not 'finish' (as on
     // node:http); its 'close' came with the connection's.
-    if (!this.socket.destroyed) process.nextTick(emitFinish, this, callback);
+    if (!this.socket.destroyed) finishLater(this, callback);
     return this;
   }
 

@@ -388,6 +388,10 @@ class UringSocket extends Duplex {
       this[kBodyRequest] = req;
     } else {
       req.complete = true;
+      // The end, pushed before the handler runs: no read can be under way,
+      // so the stream need not defer its 'readable' to a tick of its own
+      // (a new stream counts as inside a read; one tick per request).
+      req._readableState.sync = false;
       req.push(null);
     }
   }
