@@ -39,13 +39,17 @@ const kHasBody = Symbol('hasBody');
 const HEADERS_PROTO = Object.freeze(Object.create(null));
 
 // Lower-cased header names, for the names an app sets again and again: a
-// cached string is already internalized, which a property key must be.
+// cached string is already internalized, which a property key must be,
+// and was validated when it was cached (node:http's check is a regular
+// expression run on every setHeader()).
 const LOWER_NAMES = new Map();
 const LOWER_NAMES_MAX = 256;
 
-function lowerName(name) {
+// name, validated as node:http's setHeader() does, lower-cased.
+function validLowerName(name) {
   let lower = LOWER_NAMES.get(name);
   if (lower === undefined) {
+    validateHeaderName(name);
     lower = name.toLowerCase();
     if (LOWER_NAMES.size < LOWER_NAMES_MAX) LOWER_NAMES.set(name, lower);
   }
@@ -173,11 +177,11 @@ class ServerResponse extends http.ServerResponse {
   // without its cost (see HEADERS_PROTO).
   setHeader(name, value) {
     if (this._header) throw headersSentError('set');
-    validateHeaderName(name);
+    const lower = validLowerName(name);
     validateHeaderValue(name, value);
     let headers = this[kOutHeaders];
     if (headers === null) this[kOutHeaders] = headers = Object.create(HEADERS_PROTO);
-    headers[lowerName(name)] = [name, value];
+    headers[lower] = [name, value];
     return this;
   }
 

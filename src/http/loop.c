@@ -901,10 +901,16 @@ static void nu__check_requests(struct nu_server *s) {
   nu__close_connections(s, level == 2);
 }
 
+/* JS has queued chunks or asked for something (nu_worker_has_work_fn). */
+static int nu__has_work(void *arg) {
+  struct nu_server *s = arg;
+
+  return !nu_outbox_is_empty(&s->outbox) || nu__requests_pending(s);
+}
+
 /* Submits, then blocks for a completion unless JS has queued work. */
 static void nu__wait(struct nu_server *s) {
-  nu_worker_wait(&s->w,
-                 !nu_outbox_is_empty(&s->outbox) || nu__requests_pending(s));
+  nu_worker_wait(&s->w, nu__has_work, s);
   s->now_ms = nu_now_ms();
   if (s->routes.n || s->mounts.n)
     nu_date_tick(&s->date);
