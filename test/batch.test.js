@@ -39,14 +39,15 @@ class Recorder {
   }
 
   onRequest(slot, gen, seq, info, words, bytes, at) {
+    const head = batch.requestHead(words, bytes, at);
     this.add({
       kind: 'request', slot, gen, seq,
       method: batch.requestMethod(info),
       version: `${batch.requestMajor(info)}.${batch.requestMinor(info)}`,
       keepAlive: (info & batch.REQ_KEEP_ALIVE) !== 0,
       hasBody: (info & batch.REQ_HAS_BODY) !== 0,
-      url: batch.requestUrl(words, bytes, at),
-      rawHeaders: batch.requestRawHeaders(words, bytes, at),
+      url: batch.requestUrl(words, at, head),
+      rawHeaders: batch.requestRawHeaders(words, at, head),
     });
   }
 
