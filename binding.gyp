@@ -32,10 +32,19 @@
       # Debian's llhttp, compiled in rather than bound to Node's own copy
       # (another version, with another struct layout): hidden symbols here,
       # -Bsymbolic on the addon.
+      # Its parser is patched first (scripts/llhttp_patch.js: chunk
+      # extensions as llhttp 9 reads them); llhttp_llhttp.c includes the
+      # patched copy.
       "target_name": "nu_llhttp",
       "type": "static_library",
-      "include_dirs": [ "/usr/share/include/llhttp" ],
+      "include_dirs": [ "/usr/share/include/llhttp", "<(INTERMEDIATE_DIR)" ],
       "cflags": [ "-w" ],
+      "actions": [ {
+        "action_name": "llhttp_patch",
+        "inputs": [ "scripts/llhttp_patch.js", "/usr/share/llhttp/llhttp.c" ],
+        "outputs": [ "<(INTERMEDIATE_DIR)/llhttp_patched.c" ],
+        "action": [ "node", "scripts/llhttp_patch.js", "/usr/share/llhttp/llhttp.c", "<@(_outputs)" ]
+      } ],
       "sources": [
         "src/http/llhttp/llhttp_api.c",
         "src/http/llhttp/llhttp_http.c",
