@@ -961,9 +961,11 @@ void nu__loop_run(void *arg) {
   }
   if (s->cfg.listen_fd >= 0)
     close(s->cfg.listen_fd);
-  (void)nu_batch_put_stopped(s->w.batch);
-  nu_worker_deliver_last(&s->w);
   nu_conn_table_destroy(&s->conns);
   nu_ring_exit(&s->w.ring);
+  /* Last, so that JS, which joins this thread on STOPPED before its
+   * 'close', waits for no more than the release of the function. */
+  (void)nu_batch_put_stopped(s->w.batch);
+  nu_worker_deliver_last(&s->w);
   nu_worker_exited(&s->w);
 }
