@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -39,6 +40,8 @@ enum nu_loop_op {
   NU_OP_SPLICE_OUT, /* pipe to socket: a send */
   NU_OP_WRITABLE,   /* a poll for room in the socket, after EAGAIN */
   NU_OP_WATCH,      /* a poll for the peer going, while c is not read */
+  NU_OP_FILE_READ,  /* a piece of a file read, where it is not spliced */
+  NU_OP_FILE_SEND,  /* that piece sent */
 };
 
 static uint64_t nu__ud(enum nu_loop_op op, const struct nu_conn *c) {
@@ -256,13 +259,23 @@ static void nu__conn_open(struct nu_server *s, int fd) {
  * and is waited for with a poll, rather than by a worker blocked for as
  * long as the client does not read.
  */
+static void nu__conn_read_file(struct nu_server *s, struct nu_conn *c,
+                               struct nu_out *o);
+
 static void nu__conn_splice(struct nu_server *s, struct nu_conn *c,
                             struct nu_out *o) {
   uint32_t left = o->len - c->sent_off;
   uint32_t n = c->pipe.bytes;
   struct io_uring_sqe *sqe;
+  int ret = 0;
 
-  if (c->pipe.r < 0 && nu_conn_pipe_open(c) < 0) {
+  if (c->pipe.r < 0 && !c->pipe.reads)
+    ret = nu_conn_pipe_open(c);
+  if (c->pipe.reads) {
+    nu__conn_read_file(s, c, o); /* the pipe would be too small */
+    return;
+  }
+  if (ret < 0) {
     nu__conn_close(s, c);
     return;
   }
@@ -278,6 +291,38 @@ static void nu__conn_splice(struct nu_server *s, struct nu_conn *c,
   sqe = nu__sqe(s, NU_OP_SPLICE_OUT, c);
   io_uring_prep_splice(sqe, c->pipe.r, -1, c->fd, -1, n,
                        SPLICE_F_NONBLOCK | (n < left ? SPLICE_F_MORE : 0));
+  c->flags |= NU_CONN_SENDING;
+  c->inflight++;
+}
+
+/*
+ * Sends the next piece of splice chunk o through memory, where splice
+ * cannot: a file system without splice_read (the first splice fails with
+ * EINVAL), or a pipe the kernel kept small (past the user's pipe quota).
+ * A read of the file into c's buffer, then a send of what it got; a short
+ * send leaves the rest in the buffer for the next call.
+ */
+static void nu__conn_read_file(struct nu_server *s, struct nu_conn *c,
+                               struct nu_out *o) {
+  uint32_t left = o->len - c->sent_off;
+  struct io_uring_sqe *sqe;
+
+  if (c->pipe.buf == NULL &&
+      (c->pipe.buf = malloc(NU_CONN_READ_SIZE)) == NULL) {
+    nu__conn_close(s, c);
+    return;
+  }
+  if (c->pipe.bytes > 0) {
+    sqe = nu__sqe(s, NU_OP_FILE_SEND, c);
+    io_uring_prep_send(sqe, c->fd, c->pipe.buf + c->pipe.buf_off,
+                       c->pipe.bytes,
+                       MSG_NOSIGNAL | (c->pipe.bytes < left ? MSG_MORE : 0));
+  } else {
+    sqe = nu__sqe(s, NU_OP_FILE_READ, c);
+    io_uring_prep_read(sqe, o->fd, c->pipe.buf,
+                       left < NU_CONN_READ_SIZE ? left : NU_CONN_READ_SIZE,
+                       o->file_off + c->sent_off);
+  }
   c->flags |= NU_CONN_SENDING;
   c->inflight++;
 }
@@ -701,6 +746,8 @@ static void nu__on_splice_in(struct nu_server *s,
   c->inflight--;
   if (cqe->res > 0)
     c->pipe.bytes += (uint32_t)cqe->res;
+  else if (cqe->res == -EINVAL && c->sent_off == 0 && c->pipe.bytes == 0)
+    c->pipe.reads = 1; /* no splice_read here: read it (see splice_out) */
   else if (cqe->res != -ECANCELED)
     c->flags |= NU_CONN_SPLICE_FAILED; /* 0: the file shrank */
   nu__conn_maybe_release(s, c);
@@ -729,8 +776,55 @@ static void nu__on_splice_out(struct nu_server *s,
   } else if (res == -ECANCELED && c->pipe.bytes > 0 &&
              !(c->flags & NU_CONN_SPLICE_FAILED)) {
     nu__conn_flush(s, c); /* the file half came up short: send what it got */
+  } else if (res == -ECANCELED && c->pipe.reads && c->pipe.bytes == 0) {
+    nu_conn_pipe_close(c); /* the file cannot be spliced: it is read */
+    nu__conn_flush(s, c);
   } else {
     nu__conn_close(s, c); /* EPIPE, ECONNRESET, or the file failed */
+  }
+}
+
+/* A piece of a file is read into c's buffer (nu__conn_read_file()). */
+static void nu__on_file_read(struct nu_server *s,
+                             const struct io_uring_cqe *cqe) {
+  struct nu_conn *c = nu_conn_at(&s->conns, nu__ud_slot(cqe->user_data));
+
+  c->flags &= ~NU_CONN_SENDING;
+  c->inflight--;
+  if (c->flags & NU_CONN_CLOSING) {
+    nu__conn_maybe_release(s, c);
+  } else if (cqe->res > 0) {
+    c->pipe.bytes = (uint32_t)cqe->res;
+    c->pipe.buf_off = 0;
+    nu__conn_flush(s, c);
+  } else {
+    nu__conn_close(s, c); /* 0: the file shrank; or it failed */
+  }
+}
+
+/* Some of the buffer's bytes are sent. */
+static void nu__on_file_send(struct nu_server *s,
+                             const struct io_uring_cqe *cqe) {
+  struct nu_conn *c = nu_conn_at(&s->conns, nu__ud_slot(cqe->user_data));
+  int res = cqe->res;
+
+  c->flags &= ~NU_CONN_SENDING;
+  c->inflight--;
+  if (c->flags & NU_CONN_CLOSING) {
+    nu__conn_maybe_release(s, c);
+  } else if (res > 0 && (uint32_t)res <= c->pipe.bytes) {
+    c->pipe.bytes -= (uint32_t)res;
+    c->pipe.buf_off += (uint32_t)res;
+    nu__conn_wrote(s, c, (uint32_t)res);
+    if (c->fd >= 0 && c->pipe.bytes == 0 &&
+        !(c->sendq.head && (c->sendq.head->flags & NU_OUT_SPLICE)))
+      nu_conn_pipe_close(c); /* its memory goes until the next file */
+  } else if (res == -EAGAIN) {
+    io_uring_prep_poll_add(nu__sqe(s, NU_OP_WRITABLE, c), c->fd, POLLOUT);
+    c->flags |= NU_CONN_SENDING;
+    c->inflight++;
+  } else {
+    nu__conn_close(s, c); /* EPIPE, ECONNRESET */
   }
 }
 
@@ -846,6 +940,12 @@ static void nu__dispatch(void *arg, const struct io_uring_cqe *cqe) {
     break;
   case NU_OP_SPLICE_OUT:
     nu__on_splice_out(s, cqe);
+    break;
+  case NU_OP_FILE_READ:
+    nu__on_file_read(s, cqe);
+    break;
+  case NU_OP_FILE_SEND:
+    nu__on_file_send(s, cqe);
     break;
   case NU_OP_WRITABLE:
     nu__on_writable(s, cqe);
