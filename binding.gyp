@@ -21,6 +21,8 @@
     "defines": [ "_GNU_SOURCE" ],
     "conditions": [
       [ "nu_asan==1", {
+        # The test build also has the test hooks (NU_TEST_HOOKS in the C).
+        "defines": [ "NU_TEST_HOOKS" ],
         "cflags": [ "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined" ],
         "cflags_cc": [ "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined" ],
         "ldflags": [ "-fsanitize=address,undefined" ]

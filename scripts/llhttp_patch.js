@@ -23,10 +23,23 @@ const S = 's_n_llhttp__internal__n_';
 const QUOTED = `${S}chunk_extension_quoted_value`;
 const PAIR = `${QUOTED}_quoted_pair`;
 
-// Lookup table rows of the quoted value state: 0x50-0x5f ('\' at 0x5c,
-// 0 = refused) and 0x70-0x7f (DEL at 0x7f).
-const ROW_BACKSLASH = '1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,';
-const ROW_DEL = '1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,';
+// The head of the quoted value state and its lookup table's first eight
+// rows (0x00-0x7f; 0 refuses a byte, 1 takes it, 2 ends the string),
+// where "\\" (0x5c) and DEL (0x7f) are.
+function quotedTable(backslash, del) {
+  const ones = (n) => Array(n).fill('1, ').join('');
+  return `    ${QUOTED}: {
+      static uint8_t lookup_table[] = {
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        1, 1, 2, ${ones(13).trim()}
+        ${ones(16).trim()}
+        ${ones(16).trim()}
+        ${ones(12)}${backslash}, 1, 1, 1,
+        ${ones(16).trim()}
+        ${ones(15)}${del},
+`;
+}
 
 const EDITS = [
   {
@@ -60,28 +73,8 @@ const EDITS = [
   },
   {
     what: 'the quoted value table: "\\" starts a quoted-pair, DEL is refused',
-    from: `    ${QUOTED}: {
-      static uint8_t lookup_table[] = {
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0,
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-        1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-        ${ROW_BACKSLASH}
-        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-        ${ROW_DEL}
-`,
-    to: `    ${QUOTED}: {
-      static uint8_t lookup_table[] = {
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0,
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-        1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3, 1, 1, 1,
-        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
-`,
+    from: quotedTable(0, 1),
+    to: quotedTable(3, 0),
   },
   {
     what: 'the quoted value state goes to the quoted-pair state on "\\"',

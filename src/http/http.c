@@ -330,8 +330,7 @@ static int nu__codings_add(struct nu_codings *c, struct nu_span v) {
       if (!nu__is_tchar((unsigned char)*t))
         return -1;
     }
-    c->chunked_last =
-        tok_end - tok == 7 && strncasecmp(tok, "chunked", 7) == 0;
+    c->chunked_last = tok_end - tok == 7 && strncasecmp(tok, "chunked", 7) == 0;
     if (c->chunked_last)
       c->chunked++;
     else

@@ -262,6 +262,19 @@ static void nu__conn_open(struct nu_server *s, int fd) {
 static void nu__conn_read_file(struct nu_server *s, struct nu_conn *c,
                                struct nu_out *o);
 
+/* The flags of the file half of a splice. In a test build (NU_TEST_HOOKS)
+ * with NU_TEST_NO_SPLICE set, one the kernel does not know, so that it
+ * refuses the splice with EINVAL, as it does a file on a file system
+ * without splice_read: the test machine offers no such regular file. */
+static unsigned nu__splice_in_flags(const struct nu_server *s) {
+#ifdef NU_TEST_HOOKS
+  if (s->test_no_splice)
+    return SPLICE_F_NONBLOCK | (1u << 31);
+#endif
+  (void)s;
+  return SPLICE_F_NONBLOCK;
+}
+
 static void nu__conn_splice(struct nu_server *s, struct nu_conn *c,
                             struct nu_out *o) {
   uint32_t left = o->len - c->sent_off;
@@ -284,7 +297,7 @@ static void nu__conn_splice(struct nu_server *s, struct nu_conn *c,
     n = left < c->pipe.cap ? left : c->pipe.cap;
     sqe = nu__sqe(s, NU_OP_SPLICE_IN, c);
     io_uring_prep_splice(sqe, o->fd, (int64_t)(o->file_off + c->sent_off),
-                         c->pipe.w, -1, n, SPLICE_F_NONBLOCK);
+                         c->pipe.w, -1, n, nu__splice_in_flags(s));
     sqe->flags |= IOSQE_IO_LINK;
     c->inflight++;
   }
@@ -314,8 +327,7 @@ static void nu__conn_read_file(struct nu_server *s, struct nu_conn *c,
   }
   if (c->pipe.bytes > 0) {
     sqe = nu__sqe(s, NU_OP_FILE_SEND, c);
-    io_uring_prep_send(sqe, c->fd, c->pipe.buf + c->pipe.buf_off,
-                       c->pipe.bytes,
+    io_uring_prep_send(sqe, c->fd, c->pipe.buf + c->pipe.buf_off, c->pipe.bytes,
                        MSG_NOSIGNAL | (c->pipe.bytes < left ? MSG_MORE : 0));
   } else {
     sqe = nu__sqe(s, NU_OP_FILE_READ, c);
@@ -753,6 +765,28 @@ static void nu__on_splice_in(struct nu_server *s,
   nu__conn_maybe_release(s, c);
 }
 
+/* The socket half of a file's body, a splice from the pipe or a send from
+ * the read buffer, completed with res. Returns 1 when it took res: bytes
+ * sent, or a full socket to wait for until the client reads; 0 leaves the
+ * other results to the caller. */
+static int nu__conn_body_sent(struct nu_server *s, struct nu_conn *c, int res) {
+  if (res == -EAGAIN) {
+    io_uring_prep_poll_add(nu__sqe(s, NU_OP_WRITABLE, c), c->fd, POLLOUT);
+    c->flags |= NU_CONN_SENDING;
+    c->inflight++;
+    return 1;
+  }
+  if (res <= 0 || (uint32_t)res > c->pipe.bytes)
+    return 0;
+  c->pipe.bytes -= (uint32_t)res;
+  c->pipe.buf_off += (uint32_t)res;
+  nu__conn_wrote(s, c, (uint32_t)res);
+  if (c->fd >= 0 && c->pipe.bytes == 0 &&
+      !(c->sendq.head && (c->sendq.head->flags & NU_OUT_SPLICE)))
+    nu_conn_pipe_close(c); /* no more file to send for now */
+  return 1;
+}
+
 static void nu__on_splice_out(struct nu_server *s,
                               const struct io_uring_cqe *cqe) {
   struct nu_conn *c = nu_conn_at(&s->conns, nu__ud_slot(cqe->user_data));
@@ -762,17 +796,8 @@ static void nu__on_splice_out(struct nu_server *s,
   c->inflight--;
   if (c->flags & NU_CONN_CLOSING) {
     nu__conn_maybe_release(s, c);
-  } else if (res > 0 && (uint32_t)res <= c->pipe.bytes) {
-    c->pipe.bytes -= (uint32_t)res;
-    nu__conn_wrote(s, c, (uint32_t)res);
-    if (c->fd >= 0 && c->pipe.bytes == 0 &&
-        !(c->sendq.head && (c->sendq.head->flags & NU_OUT_SPLICE)))
-      nu_conn_pipe_close(c); /* no more file to send for now */
-  } else if (res == -EAGAIN) {
-    /* The socket is full: wait until the client reads. */
-    io_uring_prep_poll_add(nu__sqe(s, NU_OP_WRITABLE, c), c->fd, POLLOUT);
-    c->flags |= NU_CONN_SENDING;
-    c->inflight++;
+  } else if (nu__conn_body_sent(s, c, res)) {
+    /* sent, or waiting for room */
   } else if (res == -ECANCELED && c->pipe.bytes > 0 &&
              !(c->flags & NU_CONN_SPLICE_FAILED)) {
     nu__conn_flush(s, c); /* the file half came up short: send what it got */
@@ -802,30 +827,17 @@ static void nu__on_file_read(struct nu_server *s,
   }
 }
 
-/* Some of the buffer's bytes are sent. */
+/* Some of the read buffer's bytes are sent. */
 static void nu__on_file_send(struct nu_server *s,
                              const struct io_uring_cqe *cqe) {
   struct nu_conn *c = nu_conn_at(&s->conns, nu__ud_slot(cqe->user_data));
-  int res = cqe->res;
 
   c->flags &= ~NU_CONN_SENDING;
   c->inflight--;
-  if (c->flags & NU_CONN_CLOSING) {
+  if (c->flags & NU_CONN_CLOSING)
     nu__conn_maybe_release(s, c);
-  } else if (res > 0 && (uint32_t)res <= c->pipe.bytes) {
-    c->pipe.bytes -= (uint32_t)res;
-    c->pipe.buf_off += (uint32_t)res;
-    nu__conn_wrote(s, c, (uint32_t)res);
-    if (c->fd >= 0 && c->pipe.bytes == 0 &&
-        !(c->sendq.head && (c->sendq.head->flags & NU_OUT_SPLICE)))
-      nu_conn_pipe_close(c); /* its memory goes until the next file */
-  } else if (res == -EAGAIN) {
-    io_uring_prep_poll_add(nu__sqe(s, NU_OP_WRITABLE, c), c->fd, POLLOUT);
-    c->flags |= NU_CONN_SENDING;
-    c->inflight++;
-  } else {
+  else if (!nu__conn_body_sent(s, c, cqe->res))
     nu__conn_close(s, c); /* EPIPE, ECONNRESET */
-  }
 }
 
 static void nu__on_writable(struct nu_server *s,
@@ -1034,6 +1046,9 @@ int nu__loop_setup(void *arg, const char **op) {
   if (ret < 0)
     return ret;
   nu_http_settings_init(&s->settings);
+#ifdef NU_TEST_HOOKS
+  s->test_no_splice = getenv("NU_TEST_NO_SPLICE") != NULL;
+#endif
   nu_date_tick(&s->date);
   s->now_ms = nu_now_ms();
   nu__arm_accept(s);
