@@ -96,6 +96,7 @@ struct nu_conn *nu_conn_acquire(struct nu_conn_table *t) {
   c->fd = -1;
   c->pipe.r = c->pipe.w = -1;
   c->pipe.reads = 0;
+  c->pipe.in_flight = c->pipe.out_cancelled = 0;
   c->flags &= NU_CONN_DIRTY; /* it may still be on the loop's flush list */
   c->inflight = 0;
   c->next_seq = 0;

@@ -73,12 +73,14 @@ struct nu_file; /* file.h */
  * through a pipe, or, where splice cannot serve (nu__conn_splice() in
  * loop.c), read into buf and sent from there. */
 struct nu_pipe {
-  int r, w;         /* -1 when closed */
-  uint32_t cap;     /* its capacity */
-  uint32_t bytes;   /* in it (or in buf), not yet sent to the socket */
-  char *buf;        /* NU_CONN_READ_SIZE bytes, once reads are used */
-  uint32_t buf_off; /* where the bytes not yet sent start in buf */
-  int reads;        /* this connection's files are read, not spliced */
+  int r, w;              /* -1 when closed */
+  uint32_t cap;          /* its capacity */
+  uint32_t bytes;        /* in it (or in buf), not yet sent to the socket */
+  char *buf;             /* NU_CONN_READ_SIZE bytes, once reads are used */
+  uint32_t buf_off;      /* where the bytes not yet sent start in buf */
+  int reads;             /* this connection's files are read, not spliced */
+  uint8_t in_flight;     /* the file half of a splice is posted */
+  uint8_t out_cancelled; /* the socket half came back cancelled before it */
 };
 
 /* The capacity asked for a pipe: fewer round trips than the default

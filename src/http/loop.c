@@ -269,7 +269,7 @@ static void nu__conn_read_file(struct nu_server *s, struct nu_conn *c,
 static unsigned nu__splice_in_flags(const struct nu_server *s) {
 #ifdef NU_TEST_HOOKS
   if (s->test_no_splice)
-    return SPLICE_F_NONBLOCK | (1u << 31);
+    return SPLICE_F_NONBLOCK | (SPLICE_F_GIFT << 1); /* past SPLICE_F_ALL */
 #endif
   (void)s;
   return SPLICE_F_NONBLOCK;
@@ -300,6 +300,7 @@ static void nu__conn_splice(struct nu_server *s, struct nu_conn *c,
                          c->pipe.w, -1, n, nu__splice_in_flags(s));
     sqe->flags |= IOSQE_IO_LINK;
     c->inflight++;
+    c->pipe.in_flight = 1;
   }
   sqe = nu__sqe(s, NU_OP_SPLICE_OUT, c);
   io_uring_prep_splice(sqe, c->pipe.r, -1, c->fd, -1, n,
@@ -750,18 +751,42 @@ static void nu__on_send(struct nu_server *s, const struct io_uring_cqe *cqe) {
     nu__conn_wrote(s, c, (uint32_t)cqe->res);
 }
 
-/* The file-to-pipe half of a splice; the pipe-to-socket half follows. */
+/* The socket half of a splice came back cancelled: the file half it was
+ * linked to came up short, or failed. Decides what follows, once both
+ * halves are back. */
+static void nu__conn_splice_cancelled(struct nu_server *s, struct nu_conn *c) {
+  if (c->pipe.bytes > 0 && !(c->flags & NU_CONN_SPLICE_FAILED)) {
+    nu__conn_flush(s, c); /* the file half came up short: send what it got */
+  } else if (c->pipe.reads && c->pipe.bytes == 0) {
+    nu_conn_pipe_close(c); /* the file cannot be spliced: it is read */
+    nu__conn_flush(s, c);
+  } else {
+    nu__conn_close(s, c); /* the file failed */
+  }
+}
+
+/* The file-to-pipe half of a splice; the pipe-to-socket half follows,
+ * though its completion may come first. */
 static void nu__on_splice_in(struct nu_server *s,
                              const struct io_uring_cqe *cqe) {
   struct nu_conn *c = nu_conn_at(&s->conns, nu__ud_slot(cqe->user_data));
 
   c->inflight--;
+  c->pipe.in_flight = 0;
   if (cqe->res > 0)
     c->pipe.bytes += (uint32_t)cqe->res;
   else if (cqe->res == -EINVAL && c->sent_off == 0 && c->pipe.bytes == 0)
-    c->pipe.reads = 1; /* no splice_read here: read it (see splice_out) */
+    c->pipe.reads = 1; /* no splice_read here: the file is read */
   else if (cqe->res != -ECANCELED)
     c->flags |= NU_CONN_SPLICE_FAILED; /* 0: the file shrank */
+  if (c->pipe.out_cancelled) {
+    c->pipe.out_cancelled = 0;
+    c->flags &= ~NU_CONN_SENDING;
+    if (!(c->flags & NU_CONN_CLOSING)) {
+      nu__conn_splice_cancelled(s, c);
+      return;
+    }
+  }
   nu__conn_maybe_release(s, c);
 }
 
@@ -798,14 +823,15 @@ static void nu__on_splice_out(struct nu_server *s,
     nu__conn_maybe_release(s, c);
   } else if (nu__conn_body_sent(s, c, res)) {
     /* sent, or waiting for room */
-  } else if (res == -ECANCELED && c->pipe.bytes > 0 &&
-             !(c->flags & NU_CONN_SPLICE_FAILED)) {
-    nu__conn_flush(s, c); /* the file half came up short: send what it got */
-  } else if (res == -ECANCELED && c->pipe.reads && c->pipe.bytes == 0) {
-    nu_conn_pipe_close(c); /* the file cannot be spliced: it is read */
-    nu__conn_flush(s, c);
+  } else if (res == -ECANCELED && c->pipe.in_flight) {
+    /* Decided when the file half is back (nu__on_splice_in()); nothing
+     * else is sent meanwhile. */
+    c->pipe.out_cancelled = 1;
+    c->flags |= NU_CONN_SENDING;
+  } else if (res == -ECANCELED) {
+    nu__conn_splice_cancelled(s, c);
   } else {
-    nu__conn_close(s, c); /* EPIPE, ECONNRESET, or the file failed */
+    nu__conn_close(s, c); /* EPIPE, ECONNRESET */
   }
 }
 
