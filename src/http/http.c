@@ -366,7 +366,9 @@ static int nu__is_length(struct nu_span v) {
  *   and a value that is not all digits;
  * - a head on which llhttp's reading of the framing differs from this one.
  * A chunked body under another coding (gzip, chunked) gets 501: the
- * server does not implement it (6.1). Returns 0, 400 or 501.
+ * server does not implement it (6.1). llhttp's lenient flags stay off
+ * (with them, 8.1 would take chunked beside a Content-Length, and a
+ * Transfer-Encoding not ending in chunked). Returns 0, 400 or 501.
  */
 static int nu__check_framing(const llhttp_t *p, const struct nu_head *h) {
   struct nu_header_iter it = nu__headers(h, "content-length");
