@@ -738,14 +738,27 @@ static void nu__conn_wrote(struct nu_server *s, struct nu_conn *c, uint32_t n) {
   }
 }
 
-static void nu__on_send(struct nu_server *s, const struct io_uring_cqe *cqe) {
+/* Starts each completion of the sending side: c's send (or read, or
+ * poll) is no longer posted. Returns c, or NULL when c is closing: then
+ * it is released once its last completion is in. */
+static struct nu_conn *nu__conn_send_done(struct nu_server *s,
+                                          const struct io_uring_cqe *cqe) {
   struct nu_conn *c = nu_conn_at(&s->conns, nu__ud_slot(cqe->user_data));
 
   c->flags &= ~NU_CONN_SENDING;
   c->inflight--;
-  if (c->flags & NU_CONN_CLOSING)
-    nu__conn_maybe_release(s, c);
-  else if (cqe->res < 0)
+  if (!(c->flags & NU_CONN_CLOSING))
+    return c;
+  nu__conn_maybe_release(s, c);
+  return NULL;
+}
+
+static void nu__on_send(struct nu_server *s, const struct io_uring_cqe *cqe) {
+  struct nu_conn *c = nu__conn_send_done(s, cqe);
+
+  if (c == NULL)
+    return;
+  if (cqe->res < 0)
     nu__conn_close(s, c); /* EPIPE, ECONNRESET */
   else
     nu__conn_wrote(s, c, (uint32_t)cqe->res);
@@ -814,16 +827,12 @@ static int nu__conn_body_sent(struct nu_server *s, struct nu_conn *c, int res) {
 
 static void nu__on_splice_out(struct nu_server *s,
                               const struct io_uring_cqe *cqe) {
-  struct nu_conn *c = nu_conn_at(&s->conns, nu__ud_slot(cqe->user_data));
+  struct nu_conn *c = nu__conn_send_done(s, cqe);
   int res = cqe->res;
 
-  c->flags &= ~NU_CONN_SENDING;
-  c->inflight--;
-  if (c->flags & NU_CONN_CLOSING) {
-    nu__conn_maybe_release(s, c);
-  } else if (nu__conn_body_sent(s, c, res)) {
-    /* sent, or waiting for room */
-  } else if (res == -ECANCELED && c->pipe.in_flight) {
+  if (c == NULL || nu__conn_body_sent(s, c, res))
+    return; /* closing; or sent, or waiting for room */
+  if (res == -ECANCELED && c->pipe.in_flight) {
     /* Decided when the file half is back (nu__on_splice_in()); nothing
      * else is sent meanwhile. */
     c->pipe.out_cancelled = 1;
@@ -838,43 +847,33 @@ static void nu__on_splice_out(struct nu_server *s,
 /* A piece of a file is read into c's buffer (nu__conn_read_file()). */
 static void nu__on_file_read(struct nu_server *s,
                              const struct io_uring_cqe *cqe) {
-  struct nu_conn *c = nu_conn_at(&s->conns, nu__ud_slot(cqe->user_data));
+  struct nu_conn *c = nu__conn_send_done(s, cqe);
 
-  c->flags &= ~NU_CONN_SENDING;
-  c->inflight--;
-  if (c->flags & NU_CONN_CLOSING) {
-    nu__conn_maybe_release(s, c);
-  } else if (cqe->res > 0) {
-    c->pipe.bytes = (uint32_t)cqe->res;
-    c->pipe.buf_off = 0;
-    nu__conn_flush(s, c);
-  } else {
+  if (c == NULL)
+    return;
+  if (cqe->res <= 0) {
     nu__conn_close(s, c); /* 0: the file shrank; or it failed */
+    return;
   }
+  c->pipe.bytes = (uint32_t)cqe->res;
+  c->pipe.buf_off = 0;
+  nu__conn_flush(s, c);
 }
 
 /* Some of the read buffer's bytes are sent. */
 static void nu__on_file_send(struct nu_server *s,
                              const struct io_uring_cqe *cqe) {
-  struct nu_conn *c = nu_conn_at(&s->conns, nu__ud_slot(cqe->user_data));
+  struct nu_conn *c = nu__conn_send_done(s, cqe);
 
-  c->flags &= ~NU_CONN_SENDING;
-  c->inflight--;
-  if (c->flags & NU_CONN_CLOSING)
-    nu__conn_maybe_release(s, c);
-  else if (!nu__conn_body_sent(s, c, cqe->res))
+  if (c != NULL && !nu__conn_body_sent(s, c, cqe->res))
     nu__conn_close(s, c); /* EPIPE, ECONNRESET */
 }
 
 static void nu__on_writable(struct nu_server *s,
                             const struct io_uring_cqe *cqe) {
-  struct nu_conn *c = nu_conn_at(&s->conns, nu__ud_slot(cqe->user_data));
+  struct nu_conn *c = nu__conn_send_done(s, cqe);
 
-  c->flags &= ~NU_CONN_SENDING;
-  c->inflight--;
-  if (c->flags & NU_CONN_CLOSING)
-    nu__conn_maybe_release(s, c);
-  else
+  if (c != NULL)
     nu__conn_flush(s, c); /* an error shows in the send */
 }
 
