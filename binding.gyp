@@ -21,6 +21,8 @@
     "defines": [ "_GNU_SOURCE" ],
     "conditions": [
       [ "nu_asan==1", {
+        # The test build also has the test hooks (NU_TEST_HOOKS in the C).
+        "defines": [ "NU_TEST_HOOKS" ],
         "cflags": [ "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined" ],
         "cflags_cc": [ "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined" ],
         "ldflags": [ "-fsanitize=address,undefined" ]
@@ -32,10 +34,19 @@
       # Debian's llhttp, compiled in rather than bound to Node's own copy
       # (another version, with another struct layout): hidden symbols here,
       # -Bsymbolic on the addon.
+      # Its parser is patched first (scripts/llhttp_patch.js: chunk
+      # extensions as llhttp 9 reads them); llhttp_llhttp.c includes the
+      # patched copy.
       "target_name": "nu_llhttp",
       "type": "static_library",
-      "include_dirs": [ "/usr/share/include/llhttp" ],
+      "include_dirs": [ "/usr/share/include/llhttp", "<(INTERMEDIATE_DIR)" ],
       "cflags": [ "-w" ],
+      "actions": [ {
+        "action_name": "llhttp_patch",
+        "inputs": [ "scripts/llhttp_patch.js", "/usr/share/llhttp/llhttp.c" ],
+        "outputs": [ "<(INTERMEDIATE_DIR)/llhttp_patched.c" ],
+        "action": [ "node", "scripts/llhttp_patch.js", "/usr/share/llhttp/llhttp.c", "<@(_outputs)" ]
+      } ],
       "sources": [
         "src/http/llhttp/llhttp_api.c",
         "src/http/llhttp/llhttp_http.c",

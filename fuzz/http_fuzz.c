@@ -298,7 +298,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       uint32_t seq = nu_http_in_body(c) ? c->next_seq - 1 : c->next_seq++;
       struct nu_out *o = nu_http_error_response(&head_end, c, status, seq);
 
-      NU__CHECK(status == 400 || status == 413 || status == 431);
+      NU__CHECK(status == 400 || status == 413 || status == 431 ||
+                status == 501);
       NU__CHECK(o != NULL && o->len > 0);
       nu_out_free(o);
       break;

@@ -374,8 +374,10 @@ class ServerRing {
     if (socket !== undefined) socket[kOnDrain](sent);
   }
 
-  // The ring thread is gone, its connections closed and its port let go.
+  // The ring thread is ending, its connections closed and its port let go:
+  // joined here, so that 'close' comes once it is gone.
   onStopped() {
+    this.handle.join();
     this.handle = null;
     this.conns = [];
     this.uring.ringStopped();

@@ -108,6 +108,7 @@ public:
          InstanceMethod<&NativeServer::Send>("send"),
          InstanceMethod<&NativeServer::Flush>("flush"),
          InstanceMethod<&NativeServer::Stop>("stop"),
+         InstanceMethod<&NativeServer::Join>("join"),
          InstanceMethod<&NativeServer::CloseConnections>("closeConnections"),
          InstanceMethod("ref", &NativeServer::Ref),
          InstanceMethod("unref", &NativeServer::Unref),
@@ -261,6 +262,16 @@ private:
   Napi::Value Stop(const Napi::CallbackInfo &info) {
     if (nu_server *server = Running(info))
       nu_server_stop(server, info[0].ToBoolean());
+    return info.Env().Undefined();
+  }
+
+  // Waits for the ring thread to end, once its STOPPED record is in: it
+  // has nothing left to do but release the threadsafe function, so this
+  // is short. 'close' follows it (lib/uring_backend.js). A no-op when the
+  // finalizer joined it already.
+  Napi::Value Join(const Napi::CallbackInfo &info) {
+    if (ctx_ != nullptr && ctx_->core != nullptr)
+      nu_server_join(ctx_->core);
     return info.Env().Undefined();
   }
 

@@ -69,16 +69,28 @@ struct nu_file; /* file.h */
 /* What a static file's bytes pass through on their way from the file to
  * the socket (splice, see NU_OUT_SPLICE): open while such a chunk is
  * being sent. */
+/* How a static file's body goes from the file to the socket: spliced
+ * through a pipe, or, where splice cannot serve (nu__conn_splice() in
+ * loop.c), read into buf and sent from there. */
 struct nu_pipe {
-  int r, w;       /* -1 when closed */
-  uint32_t cap;   /* its capacity */
-  uint32_t bytes; /* in it, not yet sent to the socket */
+  int r, w;              /* -1 when closed */
+  uint32_t cap;          /* its capacity */
+  uint32_t bytes;        /* in it (or in buf), not yet sent to the socket */
+  char *buf;             /* NU_CONN_READ_SIZE bytes, once reads are used */
+  uint32_t buf_off;      /* where the bytes not yet sent start in buf */
+  int reads;             /* this connection's files are read, not spliced */
+  uint8_t in_flight;     /* the file half of a splice is posted */
+  uint8_t out_cancelled; /* the socket half came back cancelled before it */
 };
 
 /* The capacity asked for a pipe: fewer round trips than the default
- * 64 KiB. Past the user's pipe quota the kernel refuses, and the default
- * does. */
+ * 64 KiB. Past the user's pipe quota (fs.pipe-user-pages-soft, 64 MiB for
+ * a non-root user) the kernel refuses it, and then gives new pipes less
+ * than the default (two pages): nu_conn_pipe_open() takes no pipe smaller
+ * than asked, and the connection's files are read instead. */
 #define NU_CONN_PIPE_SIZE (1u << 20)
+/* What one read of a file takes, when it is not spliced. */
+#define NU_CONN_READ_SIZE (64u * 1024)
 
 /* A singly linked FIFO of chunks. */
 struct nu_outq {
@@ -193,9 +205,10 @@ static inline int nu_conn_wants_watch(const struct nu_conn *c) {
  * error can no longer answer that request in its place. */
 int nu_conn_response_begun(const struct nu_conn *c, uint32_t seq);
 
-/* Opens c's pipe. Returns 0 or -errno. */
+/* Opens c's pipe. Returns 0, -ENOBUFS when the kernel gives it less than
+ * NU_CONN_PIPE_SIZE (then it is closed, and c->pipe.reads set), or -errno. */
 int nu_conn_pipe_open(struct nu_conn *c);
-/* Closes c's pipe, if open. */
+/* Closes c's pipe, if open, and frees its read buffer. */
 void nu_conn_pipe_close(struct nu_conn *c);
 
 /* Appends n bytes to c's backlog. Returns 0 or -ENOMEM. */

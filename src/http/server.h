@@ -52,6 +52,9 @@ struct nu_server {
   struct __kernel_timespec accept_backoff;
   struct __kernel_timespec tick; /* the timeout check's period */
   uint64_t now_ms;               /* nu_now_ms() at the turn's start */
+#ifdef NU_TEST_HOOKS
+  int test_no_splice; /* NU_TEST_NO_SPLICE was set at start (loop.c) */
+#endif
 };
 
 /* The ring thread's parts (see nu_worker_start()): its setup, and the
