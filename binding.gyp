@@ -98,6 +98,7 @@
         "src/http/http.c",
         "src/http/loop.c",
         "src/http/out.c",
+        "src/http/out_pool.c",
         "src/http/route.c",
         "src/http/server.c",
         "src/http/timeout.c"

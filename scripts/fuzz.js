@@ -19,7 +19,7 @@ const binary = path.join(out, 'http_fuzz');
 // the headers the http layer sees, no more, and links no Ring code.
 const sources = [
   'fuzz/http_fuzz.c',
-  'src/http/http.c', 'src/http/batch.c', 'src/http/conn.c', 'src/http/out.c', 'src/http/route.c',
+  'src/http/http.c', 'src/http/batch.c', 'src/http/conn.c', 'src/http/out.c', 'src/http/out_pool.c', 'src/http/route.c',
   'src/http/date.c', 'src/http/head_end.c', 'src/core/handoff.c', 'src/core/grow.c',
   'src/static/file.c', 'src/static/conditional.c', 'src/static/mime.c', 'src/static/mount.c',
   'src/http/llhttp/llhttp_api.c', 'src/http/llhttp/llhttp_http.c',

@@ -22,6 +22,7 @@ const SUITES = {
   head_end: ['src/http/head_end.c'],
   mime: ['src/static/mime.c'],
   mount: ['src/static/mount.c'],
+  out_pool: ['src/http/out_pool.c'],
 };
 
 const FLAGS = [

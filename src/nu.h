@@ -78,10 +78,15 @@ void nu_batch_free(struct nu_batch *b);
  * after it, as HTTP. */
 #define NU_OUT_PARSE 1024u
 
+struct nu_out_pool;
+struct nu_server;
+
 /* One piece of a response, allocated by nu_out_new() on the JS thread and
  * freed by the ring thread with nu_out_free() once sent or dropped. */
 struct nu_out {
   struct nu_out *next;
+  struct nu_out_pool *pool; /* where its memory goes back to, or NULL */
+  unsigned size_index;      /* its size in pool (see out_pool.h) */
   uint32_t slot, gen, seq, flags;
   uint32_t len;      /* bytes in data, or in the file for NU_OUT_SPLICE */
   uint32_t head_len; /* data[0, head_len): the response head, if any */
@@ -104,6 +109,11 @@ struct nu_out {
  */
 struct nu_out *nu_out_new(uint32_t slot, uint32_t gen, uint32_t seq,
                           uint32_t flags, size_t head_len, size_t body_len);
+/* The same, on the JS thread, in memory from the server's pool of used
+ * chunks (see src/http/out_pool.h). */
+struct nu_out *nu_server_out_new(struct nu_server *s, uint32_t slot,
+                                 uint32_t gen, uint32_t seq, uint32_t flags,
+                                 size_t head_len, size_t body_len);
 /* A NU_OUT_SPLICE chunk of len bytes of fd from off, taking fd (closed
  * here when out of memory). */
 struct nu_out *nu_out_new_splice(uint32_t slot, uint32_t gen, uint32_t seq,

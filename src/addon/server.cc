@@ -223,11 +223,11 @@ private:
       err.Set("code", Napi::String::New(env, "ERR_OUT_OF_RANGE"));
       NAPI_THROW(err, env.Undefined());
     }
-    nu_out *o = nu_out_new(info[0].As<Napi::Number>().Uint32Value(),
-                           info[1].As<Napi::Number>().Uint32Value(),
-                           info[2].As<Napi::Number>().Uint32Value(),
-                           info[3].As<Napi::Number>().Uint32Value(), head_len,
-                           body_len);
+    nu_out *o = nu_server_out_new(
+        server, info[0].As<Napi::Number>().Uint32Value(),
+        info[1].As<Napi::Number>().Uint32Value(),
+        info[2].As<Napi::Number>().Uint32Value(),
+        info[3].As<Napi::Number>().Uint32Value(), head_len, body_len);
     if (o == nullptr) {
       NAPI_THROW(Napi::Error::New(env, "out of memory for a response"),
                  env.Undefined());
