@@ -399,9 +399,9 @@ class UringSocket extends Duplex {
     this[kRawPending] = false;
     this[kWsPeer] = peer;
     const bytes = parts.length > 0 ? Buffer.concat(parts) : undefined;
-    if (!this[kRing].wsOpen(this[kSlot], this[kGen], head, maxPayload, bytes)) return false;
-    this[kQueuedBytes] += head.length;
-    return true;
+    // The ring thread counts the frames JS sends, not head, in what it
+    // reports sent (see kOnDrain), nor do we.
+    return this[kRing].wsOpen(this[kSlot], this[kGen], head, maxPayload, bytes);
   }
 
   // One WebSocket frame; bytes: its header's and payload's length, as the

@@ -314,14 +314,15 @@ function parseProtocols(header) {
   return set;
 }
 
-// The refusal of a handshake, as ws writes it, then the connection ends.
+// The refusal of a handshake, as ws writes it, then our side of the
+// connection ends; it closes with the client's, or after CLOSE_TIMEOUT_MS.
 function abortHandshake(socket, code, message, headers) {
   const body = message || http.STATUS_CODES[code];
   const lines = {
     Connection: 'close', 'Content-Type': 'text/html',
     'Content-Length': Buffer.byteLength(body), ...headers,
   };
-  socket.once('finish', socket.destroy);
+  setTimeout(cut, CLOSE_TIMEOUT_MS, socket).unref();
   socket.end(`HTTP/1.1 ${code} ${http.STATUS_CODES[code]}\r\n` +
     Object.keys(lines).map((h) => `${h}: ${lines[h]}`).join('\r\n') + '\r\n\r\n' + body);
 }

@@ -103,7 +103,9 @@ enum {
 };
 
 /* DRAIN: the head and body bytes of every chunk sent since the connection
- * opened, a 64-bit count in two words, low word first. */
+ * opened (in WebSocket mode, of the frames JS sent: not the 101, nor the
+ * ring thread's own pongs and close frames), a 64-bit count in two words,
+ * low word first. */
 enum { NU_DRAIN_SENT_LO = NU_REC_WORDS, NU_DRAIN_SENT_HI, NU_DRAIN_WORDS };
 
 /* Each kind's fields follow the common ones, and its count ends after its

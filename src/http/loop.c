@@ -503,8 +503,10 @@ static void nu__conn_ws_open(struct nu_server *s, struct nu_conn *c,
              NU_CONN_RAW | NU_CONN_PARSE_DONE;
   o->seq = c->upgrade_seq;
   o->flags &= ~(NU_OUT_END | NU_OUT_CLOSE | NU_OUT_CHUNKED);
-  o->len = o->head_len; /* the body was input, not output */
-  o->body_len = 0;
+  /* The body was input, not output; and only the frames JS sends count in
+   * what DRAIN reports sent (the WebSocket's bufferedAmount). */
+  o->len = o->head_len;
+  o->head_len = o->body_len = 0;
   nu_conn_enqueue(c, o); /* o's bytes stay until it is sent: given holds */
   nu__mark_dirty(s, c);
   if (given_len > 0)

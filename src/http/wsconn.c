@@ -53,6 +53,8 @@ static int nu__ws_queue(struct nu_conn *c, unsigned opcode, const void *p,
   nu_ws_frame_header((uint8_t *)o->data, opcode, 1, n);
   if (n)
     memcpy(o->data + o->body_off, p, n);
+  /* Only JS's frames count in what DRAIN reports sent. */
+  o->head_len = o->body_len = 0;
   nu_conn_enqueue(c, o);
   return 0;
 }
