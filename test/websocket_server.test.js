@@ -285,7 +285,9 @@ describe('WebSocketServer', () => {
         assert.equal(ws.readyState, WebSocket.OPEN);
         assert.equal(ws.bufferedAmount, 0);
         ws.send(Buffer.alloc(100000), () => done(ws.bufferedAmount));
-        assert.ok(ws.bufferedAmount >= 100000, `bufferedAmount ${ws.bufferedAmount}`);
+        // node:http's socket may have written it all already; the ring
+        // thread sends later.
+        if (BACKEND !== 'node') assert.ok(ws.bufferedAmount >= 100000, `bufferedAmount ${ws.bufferedAmount}`);
       }).then(async ({ port }) => {
         const ws = await open(port);
         const [m] = await next(ws, 'message');
