@@ -636,6 +636,37 @@ describe('WebSocketServer', () => {
       assert.equal(wss.clients.size, 0);
     });
 
+    it('listens on a port of its own, answering plain HTTP with 426, and closes it', async () => {
+      let listening;
+      const ready = new Promise((resolve) => { listening = resolve; });
+      const wss = new WebSocketServer({ port: 0, host: HOST }, () => listening());
+      servers.push(wss);
+      await withTimeout(ready, WAIT_MS, 'listening');
+      wss.on('connection', echo);
+      const { port } = wss.address();
+      const res = await fetch(`http://${HOST}:${port}/`);
+      assert.equal(res.status, 426);
+      await res.text();
+      const ws = await open(port);
+      ws.send('own port');
+      const [got] = await next(ws, 'message');
+      assert.equal(got.toString(), 'own port');
+      ws.terminate();
+      await next(ws, 'close');
+      wss.close();
+      await next(wss, 'close');
+      await assert.rejects(fetch(`http://${HOST}:${port}/`));
+    });
+
+    it("lets 'headers' add to the 101", async () => {
+      const { wss, port } = await start();
+      wss.on('headers', (headers) => headers.push('X-Extra: yes'));
+      const ws = new WsClient(`ws://${HOST}:${port}/`);
+      const [res] = await next(ws, 'upgrade');
+      assert.equal(res.headers['x-extra'], 'yes');
+      ws.terminate();
+    });
+
     it('without clientTracking has no clients set', async () => {
       const { wss } = await start({ clientTracking: false });
       assert.equal(wss.clients, undefined);
