@@ -505,6 +505,8 @@ class WebSocketServer extends EventEmitter {
         noServer: true, clientTracking: false, perMessageDeflate: false,
         maxPayload: o.maxPayload, handleProtocols: o.handleProtocols ?? undefined,
       });
+      // Its 101 is this server's: listeners may add to it here.
+      this[kNodeServer].on('headers', (headers, req2) => this.emit('headers', headers, req2));
     }
     this[kNodeServer].handleUpgrade(req, socket, head, (ws) => {
       this.track(ws);
