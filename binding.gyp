@@ -5,8 +5,10 @@
   # the layers below it (its include_dirs; headers are included by name,
   # never by path), so that a layer reaching into another fails to build:
   #   core   src/core, and src for nu.h
+  #   ws     ws (WebSocket frames and handshake: pure functions)
   #   queue  core, queue
-  #   http   core, http, static (http drives static's file.h)
+  #   http   core, http, static, ws (http drives static's file.h, and runs
+  #          ws's parser on connections in WebSocket mode)
   #   static core, http, static (static uses http's date.h)
   #   addon  everything
   # test/layers.test.js checks the same rules from the sources.
@@ -72,6 +74,18 @@
       ]
     },
     {
+      # WebSocket frames, UTF-8 and the handshake's accept key (RFC 6455).
+      "target_name": "nu_ws",
+      "type": "static_library",
+      "include_dirs": [ "src/ws" ],
+      "cflags": [ "<@(nu_warnings)" ],
+      "sources": [
+        "src/ws/frame.c",
+        "src/ws/handshake.c",
+        "src/ws/utf8.c"
+      ]
+    },
+    {
       # The Ring API.
       "target_name": "nu_queue",
       "type": "static_library",
@@ -87,8 +101,8 @@
       # The HTTP server.
       "target_name": "nu_http",
       "type": "static_library",
-      "dependencies": [ "nu_llhttp" ],
-      "include_dirs": [ "src", "src/core", "src/http", "src/static" ],
+      "dependencies": [ "nu_llhttp", "nu_ws" ],
+      "include_dirs": [ "src", "src/core", "src/http", "src/static", "src/ws" ],
       "cflags": [ "<@(nu_warnings)" ],
       "sources": [
         "src/http/batch.c",
@@ -101,7 +115,8 @@
         "src/http/out_pool.c",
         "src/http/route.c",
         "src/http/server.c",
-        "src/http/timeout.c"
+        "src/http/timeout.c",
+        "src/http/wsconn.c"
       ]
     },
     {
@@ -122,10 +137,10 @@
       # The node-addon-api glue: the only C++, the only layer that sees all.
       "target_name": "node_uring",
       "dependencies": [
-        "nu_core", "nu_queue", "nu_http", "nu_static", "nu_llhttp",
+        "nu_core", "nu_queue", "nu_http", "nu_static", "nu_ws", "nu_llhttp",
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"
       ],
-      "include_dirs": [ "src", "src/core", "src/http", "src/static", "src/queue" ],
+      "include_dirs": [ "src", "src/core", "src/http", "src/static", "src/queue", "src/ws" ],
       "sources": [
         "src/addon/init.cc",
         "src/addon/probe.cc",

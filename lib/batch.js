@@ -27,6 +27,7 @@ const EV_TIMEOUT = C.EV_TIMEOUT;
 const EV_DRAIN = C.EV_DRAIN;
 const EV_HANGUP = C.EV_HANGUP;
 const EV_DATA = C.EV_DATA;
+const EV_WS = C.EV_WS;
 
 const REC_KIND = C.REC_KIND;
 const REC_SLOT = C.REC_SLOT;
@@ -55,6 +56,11 @@ const HANGUP_WORDS = C.HANGUP_WORDS;
 const DATA_OFF = C.DATA_OFF;
 const DATA_LEN = C.DATA_LEN;
 const DATA_WORDS = C.DATA_WORDS;
+const WS_OP = C.WS_OP;
+const WS_CODE = C.WS_CODE;
+const WS_OFF = C.WS_OFF;
+const WS_LEN = C.WS_LEN;
+const WS_WORDS = C.WS_WORDS;
 
 // The REQUEST record's info word: the method's number, the version's two
 // 4-bit digits, and flags.
@@ -83,6 +89,9 @@ const FAMILY_IPV6 = 6;
 //   onHangup(slot, gen)                     the client sent its FIN
 //   onData(slot, gen, chunk)                bytes of a connection in raw mode
 //                                           (after an upgrade), a view as onBody's
+//   onWs(slot, gen, op, code, chunk)        a WebSocket message (op TEXT or
+//                                           BINARY), PING, PONG, CLOSE (code,
+//                                           reason) or WS_REC_ERROR (code, text)
 //   onStopped()                             the ring thread is exiting
 // The sink should be of one class, so that these calls stay monomorphic.
 function readBatch(buffer, nwords, sink) {
@@ -134,6 +143,11 @@ function readBatch(buffer, nwords, sink) {
       case EV_DATA:
         sink.onData(slot, gen, bytesAt(bytes, words[i + DATA_OFF], words[i + DATA_LEN]));
         i += DATA_WORDS;
+        break;
+      case EV_WS:
+        sink.onWs(slot, gen, words[i + WS_OP], words[i + WS_CODE],
+          bytesAt(bytes, words[i + WS_OFF], words[i + WS_LEN]));
+        i += WS_WORDS;
         break;
       default:
         throw codedError(Error, 'ERR_INTERNAL_ASSERTION',

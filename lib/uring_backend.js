@@ -17,7 +17,7 @@ const { IncomingMessage } = require('./request');
 const { ServerResponse } = require('./response');
 const {
   UringSocket, kMatches, kIdle, kAddExchange, kCountRequest, kOnBody, kOnBodyEnd, kOnDrain, kOnClose,
-  kOnHangup, kOnData, kUpgrade, kKeepParsing,
+  kOnHangup, kOnData, kUpgrade, kKeepParsing, kOnWs,
 } = require('./socket');
 const { routeHead } = require('./route');
 const { keepAliveLines } = require('./head');
@@ -255,11 +255,31 @@ class ServerRing {
   send(slot, gen, seq, flags, head, body) {
     if (this.handle === null) return false;
     this.handle.send(slot, gen, seq, flags, head, body);
+    this.wake();
+    return true;
+  }
+
+  // A WebSocket's accept and frames (lib/websocket.js), as send() queues.
+  wsOpen(slot, gen, head, maxPayload, given) {
+    if (this.handle === null) return false;
+    this.handle.wsOpen(slot, gen, head, maxPayload, given);
+    this.wake();
+    return true;
+  }
+
+  wsSend(slot, gen, opcode, fin, data) {
+    if (this.handle === null) return false;
+    this.handle.wsSend(slot, gen, opcode, fin, data);
+    this.wake();
+    return true;
+  }
+
+  // Something was queued: a flush is due.
+  wake() {
     if (!this.flushPending) {
       this.flushPending = true;
       this.uring.flushSoon();
     }
-    return true;
   }
 
   flush() {
@@ -366,6 +386,12 @@ class ServerRing {
   onData(slot, gen, chunk) {
     const socket = this.connection(slot, gen);
     if (socket !== undefined) socket[kOnData](chunk);
+  }
+
+  // A WebSocket's message, control frame or error.
+  onWs(slot, gen, op, code, chunk) {
+    const socket = this.connection(slot, gen);
+    if (socket !== undefined) socket[kOnWs](op, code, chunk);
   }
 
   // Everything written on a connection is sent.

@@ -77,6 +77,20 @@ void nu_batch_free(struct nu_batch *b);
  * ordinary request after all (nobody takes the upgrade): parsing goes on
  * after it, as HTTP. */
 #define NU_OUT_PARSE 1024u
+/* WebSocket mode, for a connection whose upgrade JS accepted (held, or
+ * raw already): the head bytes (the 101 response) go out as a RAW chunk's
+ * do; then the connection's input is parsed as WebSocket frames on the
+ * ring thread (http/wsconn.h), which hands JS whole messages (WS records,
+ * batch.h) and answers pings and close frames itself. The body bytes are
+ * not sent: they are input JS received in raw mode before, parsed first.
+ * max_message is the largest message taken (0: as many bytes as a batch
+ * holds), past which the connection closes with 1009. */
+#define NU_OUT_WS_OPEN 2048u
+/* A WebSocket frame, built whole (nu_ws_frame_header(), ws/frame.h), for
+ * a connection in WebSocket mode; dropped once the connection's close
+ * frame is sent. With WS_CLOSE, it is that close frame. */
+#define NU_OUT_WS 4096u
+#define NU_OUT_WS_CLOSE 8192u
 
 struct nu_out_pool;
 struct nu_server;
@@ -92,8 +106,11 @@ struct nu_out {
   uint32_t head_len; /* data[0, head_len): the response head, if any */
   uint32_t body_off; /* data[body_off, body_off + body_len): the body */
   uint32_t body_len;
-  int fd;            /* NU_OUT_SPLICE: the file, else -1 */
-  uint64_t file_off; /* NU_OUT_SPLICE: where its bytes start in the file */
+  int fd; /* NU_OUT_SPLICE: the file, else -1 */
+  union {
+    uint64_t file_off;    /* NU_OUT_SPLICE: where its bytes start in the file */
+    uint64_t max_message; /* NU_OUT_WS_OPEN: see there */
+  };
   char data[];
 };
 

@@ -2,6 +2,7 @@
 
 #include "fifo.h"
 #include "grow.h"
+#include "wsconn.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -115,6 +116,7 @@ struct nu_conn *nu_conn_acquire(struct nu_conn_table *t) {
 
 void nu_conn_release(struct nu_conn_table *t, struct nu_conn *c) {
   nu_conn_pipe_close(c);
+  nu_wsconn_free(c);
   nu_outq_free_all(&c->sendq);
   nu_outq_free_all(&c->parked);
   /* A long header block may have grown the head; give that memory back
@@ -152,6 +154,7 @@ void nu_conn_table_destroy(struct nu_conn_table *t) {
     nu_conn_pipe_close(c);
     nu_outq_free_all(&c->sendq);
     nu_outq_free_all(&c->parked);
+    nu_wsconn_free(c);
     free(c->head.bytes);
     free(c->head.lens);
     free(c->backlog);

@@ -55,6 +55,10 @@
 /* While c is not read, a poll watches for the peer going away. */
 #define NU_CONN_WATCHING (1u << 20)
 #define NU_CONN_WR_SHUT (1u << 21) /* raw mode: our FIN is sent */
+/* WebSocket mode (with RAW): input is parsed as frames (wsconn.h). */
+#define NU_CONN_WS (1u << 22)
+/* WebSocket mode: our close frame is queued; no frame follows it. */
+#define NU_CONN_WS_CLOSE_SENT (1u << 23)
 
 /* Past either bound a connection is not read until its responses go out:
  * a client that pipelines without reading cannot make the server buffer
@@ -64,7 +68,8 @@
 /* Bytes held after an upgrade request before reading stops. */
 #define NU_CONN_HELD_MAX (64u * 1024)
 
-struct nu_file; /* file.h */
+struct nu_file;   /* file.h */
+struct nu_wsconn; /* wsconn.h */
 
 /* What a static file's bytes pass through on their way from the file to
  * the socket (splice, see NU_OUT_SPLICE): open while such a chunk is
@@ -125,6 +130,7 @@ struct nu_conn {
   struct nu_outq sendq;  /* in wire order; the head may be partly sent */
   struct nu_outq parked; /* chunks of later responses, in arrival order */
   struct nu_file *files; /* static file responses being made, in order */
+  struct nu_wsconn *ws;  /* WebSocket mode's state, else NULL */
   struct nu_pipe pipe;
   uint32_t sent_off;     /* bytes of sendq.head already sent */
   uint64_t since_ms;     /* start of the current wait (see timeout.h) */

@@ -8,6 +8,7 @@
 #include "server.h"
 
 #include "file.h"
+#include "wsconn.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -526,6 +527,56 @@ static void nu__conn_continue(struct nu_server *s, struct nu_conn *c) {
     nu__mark_dirty(s, c);
 }
 
+/* Input of a connection in WebSocket mode: frames to records, and the
+ * frames the ring thread answers with. Out of memory, c closes. */
+static void nu__conn_ws_input(struct nu_server *s, struct nu_conn *c,
+                              const char *data, uint32_t len) {
+  if (nu_wsconn_input(c, s->w.batch, data, len) < 0)
+    nu__conn_close(s, c);
+  else if (c->sendq.head)
+    nu__mark_dirty(s, c);
+}
+
+/* JS accepted c's upgrade as a WebSocket (NU_OUT_WS_OPEN): the 101 goes
+ * out first, then what c received since the upgrade request, the bytes JS
+ * had in raw mode (the chunk's body) and those the ring thread held, is
+ * parsed as frames. A FIN that came meanwhile is passed on. A chunk for a
+ * connection in no state to take it is dropped. */
+static void nu__conn_ws_open(struct nu_server *s, struct nu_conn *c,
+                             struct nu_out *o) {
+  const char *given = o->data + o->body_off;
+  uint32_t given_len = o->body_len;
+
+  if ((c->flags & NU_CONN_WS) ||
+      !(c->flags & (NU_CONN_RAW | NU_CONN_UPGRADE_HELD))) {
+    nu_out_free(o);
+    return;
+  }
+  if (nu_wsconn_start(c, o->max_message) < 0) {
+    nu_out_free(o);
+    nu__conn_close(s, c);
+    return;
+  }
+  c->flags = (c->flags & ~(NU_CONN_UPGRADE_HELD | NU_CONN_TIMED_OUT)) |
+             NU_CONN_RAW | NU_CONN_PARSE_DONE;
+  o->seq = c->upgrade_seq;
+  o->flags &= ~(NU_OUT_END | NU_OUT_CLOSE | NU_OUT_CHUNKED);
+  /* The body was input, not output; and only the frames JS sends count in
+   * what DRAIN reports sent (the WebSocket's bufferedAmount). */
+  o->len = o->head_len;
+  o->head_len = o->body_len = 0;
+  nu_conn_enqueue(c, o); /* o's bytes stay until it is sent: given holds */
+  nu__mark_dirty(s, c);
+  if (given_len > 0)
+    nu__conn_ws_input(s, c, given, given_len);
+  if (c->backlog_len > 0 && !(c->flags & NU_CONN_CLOSING))
+    nu__conn_ws_input(s, c, c->backlog, c->backlog_len);
+  c->backlog_len = 0;
+  if ((c->flags & (NU_CONN_PEER_EOF | NU_CONN_CLOSING)) == NU_CONN_PEER_EOF &&
+      nu_batch_put_hangup(s->w.batch, c->slot, c->gen))
+    nu__conn_close(s, c);
+}
+
 /* Moves the chunks JS queued to their connections, oldest first. */
 static void nu__take_outbox(struct nu_server *s) {
   struct nu_out *o = nu_outbox_take_all(&s->outbox);
@@ -546,6 +597,13 @@ static void nu__take_outbox(struct nu_server *s) {
     } else if (o->flags & NU_OUT_PARSE) {
       nu_out_free(o);
       nu__conn_continue(s, c);
+    } else if (o->flags & NU_OUT_WS_OPEN) {
+      nu__conn_ws_open(s, c, o);
+    } else if (o->flags & NU_OUT_WS) {
+      if ((c->flags & NU_CONN_WS) && nu_wsconn_admit(c, o))
+        nu__conn_raw_out(s, c, o);
+      else
+        nu_out_free(o); /* after our close frame, or before WebSocket mode */
     } else if (o->flags & NU_OUT_RAW) {
       nu__conn_raw_out(s, c, o);
     } else if (o->flags & (NU_OUT_PAUSE | NU_OUT_RESUME)) {
@@ -691,7 +749,9 @@ static void nu__on_recv(struct nu_server *s, const struct io_uring_cqe *cqe) {
 
     /* Bytes that arrive while a pause is being posted are still parsed:
      * dropping them would lose requests. */
-    if (c->flags & NU_CONN_RAW)
+    if (c->flags & NU_CONN_WS)
+      nu__conn_ws_input(s, c, nu_ring_buf(&s->w.ring, bid), (uint32_t)res);
+    else if (c->flags & NU_CONN_RAW)
       nu__conn_raw_input(s, c, nu_ring_buf(&s->w.ring, bid), (uint32_t)res);
     else if (!(c->flags & NU_CONN_PARSE_DONE))
       nu__conn_input(s, c, nu_ring_buf(&s->w.ring, bid), (uint32_t)res);
