@@ -8,6 +8,10 @@
 // default does). Each must serve the page on the backend that case allows
 // (the fallback with its one warning), keep serving over a kept-alive
 // connection, and stop at `docker stop` within 2 s with exit code 0.
+// Then deploy/node-uring.service under systemd, in a container made from
+// that image with Debian's systemd: it serves on io_uring with the unit's
+// descriptor and locked-memory limits, and `systemctl stop` ends it with
+// status 0 within 2 s.
 //
 // Starts Debian's dockerd when no daemon answers, and stops it at the end.
 // Where no daemon can run, says why and exits 0 (skipped). The debootstrap
@@ -26,6 +30,8 @@ const CACHE = process.env.NODE_URING_CACHE || '/var/cache/node-uring';
 const SUITE = 'bookworm';
 const BASE = `node-uring/debian:${SUITE}`;
 const IMAGE = 'node-uring:test';
+const SYSTEMD_IMAGE = 'node-uring:test-systemd';
+const UNIT = path.join(root, 'deploy', 'node-uring.service');
 const DOCKERD = '/usr/sbin/dockerd';
 const STOP_MS = 2000;
 
@@ -208,6 +214,86 @@ async function runCase({ label, opts, backend }) {
   }
 }
 
+// The image with Debian's systemd as PID 1 and the app where the unit
+// expects it (/srv/app).
+const SYSTEMD_DOCKERFILE = `FROM ${IMAGE}
+USER root
+RUN apt-get update && apt-get install -y --no-install-recommends systemd \\
+ && rm -rf /var/lib/apt/lists/* && mkdir -p /srv && cp -a /app /srv/app
+COPY node-uring.service /etc/systemd/system/
+RUN systemctl enable node-uring
+STOPSIGNAL SIGRTMIN+3
+CMD ["/lib/systemd/systemd"]
+`;
+
+// A unit's Limit*= as the kernel applies it: systemd cannot raise a limit
+// past its own hard limit (no CAP_SYS_RESOURCE in a container).
+function limitWanted(unit, key, hard) {
+  const m = new RegExp(`^${key}=(\\S+)`, 'm').exec(unit);
+  if (!m) throw new Error(`the unit sets no ${key}`);
+  const units = { K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
+  const value = /^(\d+)([KMG])?$/.exec(m[1]);
+  const n = Number(value[1]) * (units[value[2]] || 1);
+  return Math.min(n, hard);
+}
+
+// Soft limit of a process from /proc/PID/limits text, by the line's name.
+function procLimit(text, name) {
+  const line = text.split('\n').find((l) => l.startsWith(name));
+  const soft = line.slice(name.length).trim().split(/\s+/)[0];
+  return soft === 'unlimited' ? Infinity : Number(soft);
+}
+
+async function systemdCase(shipped) {
+  const unit = fs.readFileSync(UNIT, 'utf8');
+  if (spawnSync('systemd-analyze', ['--version']).status === 0) {
+    const verify = spawnSync('systemd-analyze', ['verify', UNIT], { encoding: 'utf8' });
+    check(`systemd-analyze verify deploy/node-uring.service: clean${verify.stderr.trim() ? `: ${verify.stderr.trim()}` : ''}`,
+      verify.status === 0 && verify.stderr.trim() === '');
+  } else {
+    console.log('# systemd-analyze is missing (apt-get install systemd): the unit is checked in the container only');
+  }
+  const run = spawnSync('docker', ['build', '-t', SYSTEMD_IMAGE, '-f', '-', path.dirname(UNIT)], { input: SYSTEMD_DOCKERFILE, encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`docker build (systemd) failed:\n${(run.stdout + run.stderr).trim().split('\n').slice(-10).join('\n')}`);
+  const name = `node-uring-test-${process.pid}-systemd`;
+  // systemd sets up the unit's namespaces (SYS_ADMIN); io_uring as the
+  // shipped profile allows it.
+  docker(['run', '-d', '--name', name, '--cap-add', 'SYS_ADMIN', '--security-opt', `seccomp=${shipped}`,
+    '--cgroupns=host', '-v', '/sys/fs/cgroup:/sys/fs/cgroup:rw', '--tmpfs', '/run', '--tmpfs', '/run/lock',
+    '-p', '127.0.0.1::28977', SYSTEMD_IMAGE]);
+  const exec = (cmd) => docker(['exec', name, 'sh', '-c', cmd]);
+  try {
+    let state = '';
+    for (const t0 = Date.now(); state !== 'active' && Date.now() - t0 < 20000; await sleep(200)) {
+      state = spawnSync('docker', ['exec', name, 'systemctl', 'is-active', 'node-uring'], { encoding: 'utf8' }).stdout.trim();
+    }
+    let line = '';
+    for (const t0 = Date.now(); !line && Date.now() - t0 < 10000; await sleep(200)) {
+      line = exec('journalctl -u node-uring --no-pager -o cat | grep "^http://" || true');
+    }
+    check(`systemd: node-uring.service is ${state}, on ${line}`, state === 'active' && /\(io_uring\)$/.test(line));
+    const port = Number(docker(['port', name, '28977/tcp']).split('\n')[0].split(':').pop());
+    const res = await fetch(`http://127.0.0.1:${port}/`);
+    check('systemd: GET / is the page', res.status === 200 && /<h1>node-uring<\/h1>/.test(await res.text()));
+    const pid = exec('systemctl show -p MainPID --value node-uring');
+    const limits = exec(`cat /proc/${pid}/limits`);
+    const init = exec('cat /proc/1/limits');
+    for (const [key, row] of [['LimitNOFILE', 'Max open files'], ['LimitMEMLOCK', 'Max locked memory']]) {
+      const want = limitWanted(unit, key, procLimit(init, row));
+      const got = procLimit(limits, row);
+      check(`systemd: ${key} applied: ${row} ${got} (the unit's, capped at PID 1's hard limit: ${want})`, got === want);
+    }
+    const t0 = Date.now();
+    exec('systemctl stop node-uring');
+    const ms = Date.now() - t0;
+    const show = exec('systemctl show -p Result -p ExecMainCode -p ExecMainStatus node-uring');
+    check(`systemd: systemctl stop took ${ms} ms (< ${STOP_MS}), ${show.split('\n').join(' ')}`,
+      ms < STOP_MS && /Result=success/.test(show) && /ExecMainStatus=0/.test(show) && /ExecMainCode=1\b/.test(show));
+  } finally {
+    spawnSync('docker', ['rm', '-f', name]);
+  }
+}
+
 async function main() {
   const dockerd = await ensureDaemon();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'node-uring-docker-'));
@@ -232,6 +318,7 @@ async function main() {
       { label: 'io_uring denied (as the default from 25.0)', opts: ['--security-opt', `seccomp=${denied}`], backend: 'node:http' },
     ];
     for (const c of cases) await runCase(c);
+    await systemdCase(shipped);
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
     await stopDaemon(dockerd);
