@@ -67,6 +67,27 @@ describe('keep-alive and Connection: close', () => {
     await client.waitEnd(2000);
   });
 
+  it('a response the handler marked Connection: close reaches a client that pipelined more, which sees an end, not a reset', async () => {
+    // The requests after it are not answered, so the connection closes
+    // with input unread: closed as is, the kernel would reset it and throw
+    // away the response still in its send buffer.
+    const net = require('node:net');
+    for (let round = 0; round < 3; round++) {
+      const socket = net.connect(port, '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      let bytes = Buffer.alloc(0);
+      let error = null;
+      socket.on('data', (d) => (bytes = Buffer.concat([bytes, d])));
+      socket.on('error', (err) => (error = err));
+      const closed = new Promise((resolve) => socket.once('close', resolve));
+      const more = `GET /more HTTP/1.1\r\nHost: x\r\nX-Pad: ${'p'.repeat(1000)}\r\n\r\n`.repeat(2000);
+      socket.write(`GET /server-closes HTTP/1.1\r\nHost: x\r\n\r\n${more}`);
+      await closed;
+      assert.equal(error, null, `the client saw ${error?.code}`);
+      assert.match(bytes.toString('latin1'), /^HTTP\/1\.1 200 OK\r\n[^]*Connection: close\r\n[^]*\r\n\r\ngot \/server-closes$/);
+    }
+  });
+
   it('closes an HTTP/1.0 connection after the response', async () => {
     const client = await RawClient.connect(port);
     client.write('GET /old HTTP/1.0\r\nHost: x\r\n\r\n');

@@ -179,10 +179,11 @@ static void nu__conn_close(struct nu_server *s, struct nu_conn *c) {
 
 /*
  * Closes c once its last response is sent. A client that was refused (an
- * error status, or bytes after a request that closes) may still be sending
- * what it had begun, a body or a pipeline; closing with that input unread
- * makes the kernel reset the connection, and the reset can destroy the
- * error response before the client reads it. So such a connection gets
+ * error status, or bytes after a request that closes), or told the
+ * connection closes (Connection: close from the handler), may still be
+ * sending what it had begun, a body or a pipeline; closing with that input
+ * unread makes the kernel reset the connection, and the reset destroys the
+ * response still in the socket's send buffer. So such a connection gets
  * its write side shut (a FIN after the response) and its input read and
  * dropped until the peer closes, or NU_LINGER_MS pass on the tick. With no
  * tick (every timeout disabled), or once the server stops, it closes at
@@ -190,8 +191,8 @@ static void nu__conn_close(struct nu_server *s, struct nu_conn *c) {
  */
 static void nu__conn_close_after_response(struct nu_server *s,
                                           struct nu_conn *c) {
-  if (!(c->flags & NU_CONN_PARSE_DONE) || (c->flags & NU_CONN_PEER_EOF) ||
-      s->stop_seen || nu_timeout_tick_ms(&s->timeouts) == 0) {
+  if ((c->flags & NU_CONN_PEER_EOF) || s->stop_seen ||
+      nu_timeout_tick_ms(&s->timeouts) == 0) {
     nu__conn_close(s, c);
     return;
   }
