@@ -16,6 +16,8 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -191,6 +193,16 @@ static void nu__conn_close(struct nu_server *s, struct nu_conn *c) {
  */
 static void nu__conn_close_after_response(struct nu_server *s,
                                           struct nu_conn *c) {
+  int unread = 0;
+
+  /* A close after an ordinary response (not a refusal) with no input
+   * waiting is a plain close: most such clients asked for it and send no
+   * more, and a linger would cost them a round of their own. */
+  if (!(c->flags & NU_CONN_PARSE_DONE) &&
+      (ioctl(c->fd, SIOCINQ, &unread) < 0 || unread == 0)) {
+    nu__conn_close(s, c);
+    return;
+  }
   if ((c->flags & NU_CONN_PEER_EOF) || s->stop_seen ||
       nu_timeout_tick_ms(&s->timeouts) == 0) {
     nu__conn_close(s, c);
