@@ -235,6 +235,10 @@ describe('request and response semantics', () => {
           assert.ok(at('ended') >= 0 && at('ended') < at('finish'), events.join(', '));
           if (n !== '1') assert.ok(at('finish') < at('callback') && at('callback') < at('close'), events.join(', '));
         }
+        // As on node:http, the response whose 'finish' listener threw
+        // still closes (without its end() callback, a 'finish' listener).
+        assert.ok(events.indexOf('finish 1') < events.indexOf('close 1'), events.join(', '));
+        assert.equal(events.indexOf('callback 1'), -1, events.join(', '));
         assert.deepEqual(events.filter((e) => e.startsWith('finish')), ['finish 1', 'finish 2', 'finish 3']);
       } finally {
         process.off('uncaughtException', onUncaught);
