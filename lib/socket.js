@@ -388,10 +388,11 @@ class UringSocket extends Duplex {
       this[kBodyRequest] = req;
     } else {
       req.complete = true;
-      // The end, pushed before the handler runs: no read can be under way,
-      // so the stream need not defer its 'readable' to a tick of its own
-      // (a new stream counts as inside a read; one tick per request).
-      req._readableState.sync = false;
+      // Pushed before the handler runs, the end's 'readable' keeps the
+      // tick of its own Readable defers it to (a new stream counts as
+      // inside a read): a 'readable' listener the handler adds is called
+      // then, as on node:http. Without that tick it was emitted here, to
+      // no listener, and only 'end' came.
       req.push(null);
     }
   }

@@ -86,6 +86,23 @@ describe('request and response semantics', () => {
       assert.deepEqual(seen().rawHeaders, []);
       assert.deepEqual({ ...seen().headers }, {});
     });
+
+    // node:http pushes a bodyless request's end in a tick of its own, so a
+    // 'readable' listener the handler adds is called once (read() gives
+    // null) before 'end': code that reads in 'readable' must see it.
+    it("calls a bodyless request's 'readable' listener before its 'end'", async () => {
+      const events = [];
+      let ended;
+      const endSeen = new Promise((resolve) => (ended = resolve));
+      const { port } = await capture((req, res) => {
+        req.on('readable', () => events.push(`readable ${req.read()}`));
+        req.on('end', () => { events.push('end'); ended(); });
+        res.end('ok');
+      });
+      await request(port);
+      await withTimeout(endSeen, 2000, "req 'end'");
+      assert.deepEqual(events, ['readable null', 'end']);
+    });
   });
 
   describe('response', () => {
