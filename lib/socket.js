@@ -339,10 +339,13 @@ class UringSocket extends Duplex {
       // socket.
       if (next !== null && next.outputData.length > 0) next._flush();
     }
-    // A body nobody reads once the response is out is read and dropped,
-    // as node:http does, so that the connection moves on.
+    // A request nobody reads once the response is out is read and dropped,
+    // as node:http dumps it: the connection moves on past a body still
+    // coming, and a request already complete (bodyless, or its body all
+    // in) gets its 'end' and 'close', which stream.finished(req) and
+    // cleanup on req 'close' wait for.
     const req = res.req;
-    if (!req.complete && req.readableFlowing === null) req.resume();
+    if (req.readableFlowing === null) req.resume();
   }
 
   // ---- what the ring reports ----

@@ -103,6 +103,30 @@ describe('request and response semantics', () => {
       await withTimeout(endSeen, 2000, "req 'end'");
       assert.deepEqual(events, ['readable null', 'end']);
     });
+
+    // node:http dumps a request nobody reads once its response is done:
+    // its 'end' and 'close' come even then (stream.finished(req),
+    // on-finished and cleanup on req 'close' wait for them).
+    for (const [what, raw] of [
+      ['a bodyless request', 'GET /a HTTP/1.1\r\nHost: x\r\n\r\n'],
+      ['a request whose whole body came', 'POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc'],
+    ]) {
+      it(`emits 'end' and 'close' of ${what} nobody reads, once its response ended`, async () => {
+        const events = [];
+        let closed;
+        const closeSeen = new Promise((resolve) => (closed = resolve));
+        const { port } = await capture((req, res) => {
+          req.on('end', () => events.push('end'));
+          req.on('close', () => { events.push('close'); closed(); });
+          // The body is in when the response ends, unread.
+          setTimeout(() => res.end('ok'), 50);
+        });
+        const { client } = await rawRequest(port, raw);
+        await withTimeout(closeSeen, 2000, "req 'close'");
+        client.destroy();
+        assert.deepEqual(events, ['end', 'close']);
+      });
+    }
   });
 
   describe('response', () => {
