@@ -105,8 +105,19 @@ function checkContentLength(res, bodyBytes) {
 }
 
 function emitFinish(res, callback) {
-  res.emit('finish');
-  if (callback) callback();
+  try {
+    res.emit('finish');
+    if (callback) callback();
+  } catch (err) {
+    // As on node:http, whose 'close' does not hang on 'finish': it still
+    // comes, a tick after (tracking such as on-finished waits for it).
+    process.nextTick(emitClose, res);
+    throw err;
+  }
+  res.emit('close');
+}
+
+function emitClose(res) {
   res.emit('close');
 }
 

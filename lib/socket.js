@@ -356,10 +356,13 @@ class UringSocket extends Duplex {
       // socket.
       if (next !== null && next.outputData.length > 0) next._flush();
     }
-    // A body nobody reads once the response is out is read and dropped,
-    // as node:http does, so that the connection moves on.
+    // A request nobody reads once the response is out is read and dropped,
+    // as node:http dumps it: the connection moves on past a body still
+    // coming, and a request already complete (bodyless, or its body all
+    // in) gets its 'end' and 'close', which stream.finished(req) and
+    // cleanup on req 'close' wait for.
     const req = res.req;
-    if (!req.complete && req.readableFlowing === null) req.resume();
+    if (req.readableFlowing === null) req.resume();
   }
 
   // ---- what the ring reports ----
@@ -440,10 +443,11 @@ class UringSocket extends Duplex {
       this[kBodyRequest] = req;
     } else {
       req.complete = true;
-      // The end, pushed before the handler runs: no read can be under way,
-      // so the stream need not defer its 'readable' to a tick of its own
-      // (a new stream counts as inside a read; one tick per request).
-      req._readableState.sync = false;
+      // Pushed before the handler runs, the end's 'readable' keeps the
+      // tick of its own Readable defers it to (a new stream counts as
+      // inside a read): a 'readable' listener the handler adds is called
+      // then, as on node:http. Without that tick it was emitted here, to
+      // no listener, and only 'end' came.
       req.push(null);
     }
   }

@@ -86,6 +86,47 @@ describe('request and response semantics', () => {
       assert.deepEqual(seen().rawHeaders, []);
       assert.deepEqual({ ...seen().headers }, {});
     });
+
+    // node:http pushes a bodyless request's end in a tick of its own, so a
+    // 'readable' listener the handler adds is called once (read() gives
+    // null) before 'end': code that reads in 'readable' must see it.
+    it("calls a bodyless request's 'readable' listener before its 'end'", async () => {
+      const events = [];
+      let ended;
+      const endSeen = new Promise((resolve) => (ended = resolve));
+      const { port } = await capture((req, res) => {
+        req.on('readable', () => events.push(`readable ${req.read()}`));
+        req.on('end', () => { events.push('end'); ended(); });
+        res.end('ok');
+      });
+      await request(port);
+      await withTimeout(endSeen, 2000, "req 'end'");
+      assert.deepEqual(events, ['readable null', 'end']);
+    });
+
+    // node:http dumps a request nobody reads once its response is done:
+    // its 'end' and 'close' come even then (stream.finished(req),
+    // on-finished and cleanup on req 'close' wait for them).
+    for (const [what, raw] of [
+      ['a bodyless request', 'GET /a HTTP/1.1\r\nHost: x\r\n\r\n'],
+      ['a request whose whole body came', 'POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc'],
+    ]) {
+      it(`emits 'end' and 'close' of ${what} nobody reads, once its response ended`, async () => {
+        const events = [];
+        let closed;
+        const closeSeen = new Promise((resolve) => (closed = resolve));
+        const { port } = await capture((req, res) => {
+          req.on('end', () => events.push('end'));
+          req.on('close', () => { events.push('close'); closed(); });
+          // The body is in when the response ends, unread.
+          setTimeout(() => res.end('ok'), 50);
+        });
+        const { client } = await rawRequest(port, raw);
+        await withTimeout(closeSeen, 2000, "req 'close'");
+        client.destroy();
+        assert.deepEqual(events, ['end', 'close']);
+      });
+    }
   });
 
   describe('response', () => {
@@ -235,6 +276,10 @@ describe('request and response semantics', () => {
           assert.ok(at('ended') >= 0 && at('ended') < at('finish'), events.join(', '));
           if (n !== '1') assert.ok(at('finish') < at('callback') && at('callback') < at('close'), events.join(', '));
         }
+        // As on node:http, the response whose 'finish' listener threw
+        // still closes (without its end() callback, a 'finish' listener).
+        assert.ok(events.indexOf('finish 1') < events.indexOf('close 1'), events.join(', '));
+        assert.equal(events.indexOf('callback 1'), -1, events.join(', '));
         assert.deepEqual(events.filter((e) => e.startsWith('finish')), ['finish 1', 'finish 2', 'finish 3']);
       } finally {
         process.off('uncaughtException', onUncaught);
