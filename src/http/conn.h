@@ -55,6 +55,11 @@
 /* While c is not read, a poll watches for the peer going away. */
 #define NU_CONN_WATCHING (1u << 20)
 #define NU_CONN_WR_SHUT (1u << 21) /* raw mode: our FIN is sent */
+/* Refused for its headers timeout: closes once the 408 is out, without
+ * the lingering read of a refusal (see nu__conn_close_after_response()):
+ * a client that trickles its head would keep the linger going to its
+ * end, and keep its slot for that long past headersTimeout. */
+#define NU_CONN_EXPIRED (1u << 22)
 
 /* Past either bound a connection is not read until its responses go out:
  * a client that pipelines without reading cannot make the server buffer

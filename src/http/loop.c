@@ -22,6 +22,9 @@
 #define NU_ACCEPT_BACKOFF_NS (50 * 1000 * 1000)
 /* How long a refused connection's input is drained before closing. */
 #define NU_LINGER_MS 2000
+/* How many expired connections one turn answers or closes; see
+ * nu__expire_some(). */
+#define NU_EXPIRE_PER_TURN 64
 
 /* user_data: the op in the top byte, then 24 bits of the connection's
  * generation and 32 of its slot, so a late cancel can never match a newer
@@ -159,13 +162,22 @@ static void nu__conn_maybe_release(struct nu_server *s, struct nu_conn *c) {
   atomic_store_explicit(&s->live_conns, s->conns.nopen, memory_order_relaxed);
 }
 
-/* Starts closing c: no more input is read, pending requests are cancelled,
- * and c is freed when their completions are in. */
+/*
+ * Starts closing c: no more input is read, what is posted on its socket
+ * ends, and c is freed when those completions are in. A shutdown of both
+ * ways ends them: the recv sees the end of input, a send or a poll wakes
+ * and fails. An async cancel by fd would too, but the kernel finds an
+ * fd's requests by walking every poll the ring has posted, and again for
+ * each match: with thousands of connections, closing them all (a wave of
+ * timeouts) cost the ring thread tens of milliseconds, which every other
+ * client waited through. The cancel stays for a socket that refuses the
+ * shutdown. File operations end by themselves.
+ */
 static void nu__conn_close(struct nu_server *s, struct nu_conn *c) {
   if (c->flags & NU_CONN_CLOSING)
     return;
   c->flags |= NU_CONN_CLOSING | NU_CONN_READ_DONE;
-  if (c->inflight > 0) {
+  if (c->inflight > 0 && shutdown(c->fd, SHUT_RDWR) < 0 && errno != ENOTCONN) {
     struct io_uring_sqe *sqe = nu__sqe(s, NU_OP_CANCEL, NULL);
 
     io_uring_prep_cancel_fd(sqe, c->fd, IORING_ASYNC_CANCEL_ALL);
@@ -186,8 +198,8 @@ static void nu__conn_close(struct nu_server *s, struct nu_conn *c) {
  */
 static void nu__conn_close_after_response(struct nu_server *s,
                                           struct nu_conn *c) {
-  if (!(c->flags & NU_CONN_PARSE_DONE) || (c->flags & NU_CONN_PEER_EOF) ||
-      s->stop_seen || nu_timeout_tick_ms(&s->timeouts) == 0) {
+  if (!(c->flags & NU_CONN_PARSE_DONE) ||
+      (c->flags & (NU_CONN_PEER_EOF | NU_CONN_EXPIRED)) || s->stop_seen || nu_timeout_tick_ms(&s->timeouts) == 0) {
     nu__conn_close(s, c);
     return;
   }
@@ -781,36 +793,61 @@ static void nu__on_watch(struct nu_server *s, const struct io_uring_cqe *cqe) {
     nu__conn_update_reading(s, c);
 }
 
-/* Closes the connections that waited too long; see timeout.h. */
-static void nu__on_tick(struct nu_server *s) {
-  for (uint32_t i = 0; i < s->conns.next_new_slot; i++) {
-    struct nu_conn *c = nu_conn_at(&s->conns, i);
-
-    if (c->fd < 0 || (c->flags & NU_CONN_RAW))
-      continue; /* a raw connection's timeouts are JS's, as node:http's */
-    if (c->flags & NU_CONN_LINGER) {
-      if (s->now_ms - c->since_ms >= NU_LINGER_MS)
-        nu__conn_close(s, c);
-      continue;
-    }
-    switch (nu_timeout_check(&s->timeouts, c, s->now_ms)) {
-    case NU_EXPIRY_NONE:
-      break;
-    case NU_EXPIRY_HEADERS:
-      nu__conn_refuse(s, c, 408);
-      break;
-    case NU_EXPIRY_REQUEST:
-    case NU_EXPIRY_KEEP_ALIVE:
-      nu__conn_close(s, c);
-      break;
-    case NU_EXPIRY_SOCKET:
-      /* JS emits 'timeout' or, with nobody listening, destroys it. */
-      if (nu_batch_put_timeout(s->w.batch, c->slot, c->gen) == 0)
-        c->flags |= NU_CONN_TIMED_OUT;
-      break;
-    }
+/* Acts on what c has overstayed, if anything. Returns 1 when it did. */
+static int nu__conn_expire(struct nu_server *s, struct nu_conn *c) {
+  if (c->fd < 0 || (c->flags & NU_CONN_RAW))
+    return 0; /* a raw connection's timeouts are JS's, as node:http's */
+  if (c->flags & NU_CONN_LINGER) {
+    if (s->now_ms - c->since_ms < NU_LINGER_MS)
+      return 0;
+    nu__conn_close(s, c);
+    return 1;
   }
+  switch (nu_timeout_check(&s->timeouts, c, s->now_ms)) {
+  case NU_EXPIRY_NONE:
+    return 0;
+  case NU_EXPIRY_HEADERS:
+    c->flags |= NU_CONN_EXPIRED;
+    nu__conn_refuse(s, c, 408);
+    break;
+  case NU_EXPIRY_REQUEST:
+  case NU_EXPIRY_KEEP_ALIVE:
+    nu__conn_close(s, c);
+    break;
+  case NU_EXPIRY_SOCKET:
+    /* JS emits 'timeout' or, with nobody listening, destroys it. */
+    if (nu_batch_put_timeout(s->w.batch, c->slot, c->gen) == 0)
+      c->flags |= NU_CONN_TIMED_OUT;
+    break;
+  }
+  return 1;
+}
+
+/*
+ * Goes on with the tick's pass over the connections (see timeout.h),
+ * acting on at most NU_EXPIRE_PER_TURN of them in this turn. Connections
+ * that came together (a slowloris opens thousands at once) expire
+ * together; answering and closing them all in one turn kept every other
+ * client waiting for it, so the pass is spread over turns, each of which
+ * serves the other connections' completions too. The next tick is armed
+ * once the pass is over.
+ */
+static void nu__expire_some(struct nu_server *s) {
+  unsigned acted = 0;
+
+  while (s->expire_at < s->conns.next_new_slot &&
+         acted < NU_EXPIRE_PER_TURN)
+    acted += nu__conn_expire(s, nu_conn_at(&s->conns, s->expire_at++));
+  if (s->expire_at < s->conns.next_new_slot)
+    return;
+  s->expiring = 0;
   nu__arm_tick(s);
+}
+
+static void nu__on_tick(struct nu_server *s) {
+  s->expiring = 1;
+  s->expire_at = 0;
+  nu__expire_some(s);
 }
 
 static void nu__dispatch(void *arg, const struct io_uring_cqe *cqe) {
@@ -903,8 +940,8 @@ static void nu__check_requests(struct nu_server *s) {
 
 /* Submits, then blocks for a completion unless JS has queued work. */
 static void nu__wait(struct nu_server *s) {
-  nu_worker_wait(&s->w,
-                 !nu_outbox_is_empty(&s->outbox) || nu__requests_pending(s));
+  nu_worker_wait(&s->w, !nu_outbox_is_empty(&s->outbox) ||
+                           nu__requests_pending(s) || s->expiring);
   s->now_ms = nu_now_ms();
   if (s->routes.n || s->mounts.n)
     nu_date_tick(&s->date);
@@ -956,6 +993,8 @@ void nu__loop_run(void *arg) {
     nu__flush_dirty(s);
     nu__wait(s);
     nu_worker_drain(&s->w, nu__dispatch, s);
+    if (s->expiring)
+      nu__expire_some(s);
     nu__flush_dirty(s);
     nu_worker_deliver(&s->w);
   }

@@ -51,6 +51,8 @@ struct nu_server {
   int accept_retry;        /* a timeout before re-arming accept is set */
   struct __kernel_timespec accept_backoff;
   struct __kernel_timespec tick; /* the timeout check's period */
+  int expiring;                  /* a tick's pass is under way */
+  uint32_t expire_at;            /* the slot it goes on from */
   uint64_t now_ms;               /* nu_now_ms() at the turn's start */
 };
 
