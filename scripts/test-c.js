@@ -18,6 +18,7 @@ const out = path.join(root, 'build', 'c');
 // Each suite's sources besides its test: the module, and what it calls.
 const SUITES = {
   conditional: ['src/static/conditional.c', 'src/http/date.c'],
+  conn: ['src/http/conn.c', 'src/http/out.c', 'src/core/grow.c'],
   date: ['src/http/date.c'],
   head_end: ['src/http/head_end.c'],
   mime: ['src/static/mime.c'],
@@ -29,6 +30,7 @@ const FLAGS = [
   '-Wall', '-Wextra', '-Werror', '-Wno-unused-parameter',
   '-fsanitize=address,undefined', '-fno-sanitize-recover=all',
   ...['src', 'src/core', 'src/http', 'src/static', 'test/c'].flatMap((d) => ['-I', path.join(root, d)]),
+  '-I', '/usr/share/include/llhttp', // conn.h holds a parser
 ];
 
 function run(cmd, args, env) {
