@@ -255,7 +255,7 @@ describe('limits under load', () => {
     // Measured here: 0.3 to 0.6 s; 2.4 to 2.6 s when each close was an
     // async cancel by fd, which the kernel serves by walking every posted
     // poll (quadratic: 1.1 s for 4,000, 4.9 s for 8,000 on a busier run).
-    assert.ok(took < 1500, `closing ${count} connections took ${took} ms`);
+    assert.ok(took < (UNDER_ASAN ? 3000 : 1500), `closing ${count} connections took ${took} ms`);
   });
 
   it('holds a large response to a client that does not read at the write high-water mark', async function () {
@@ -318,6 +318,8 @@ describe('limits under load', () => {
     assert.ok(client.ended || client.socket.destroyed, 'the upload was never cut');
     assert.ok(cutAfter >= requestTimeout - 50 && cutAfter <= requestTimeout + 1000,
       `cut after ${cutAfter} ms`);
+    // What JS was handed it has taken: the count comes back to nothing.
+    for (let i = 0; i < 100 && server.stats().bytesQueued > 0; i++) await delay(10);
     assert.equal(server.stats().bytesQueued, 0);
   });
 });
