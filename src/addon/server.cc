@@ -128,7 +128,9 @@ private:
   }
 
   // listen({ host, port, backlog, reusePort, maxHeaderSize, ringEntries,
-  //          headersTimeout, requestTimeout, keepAliveTimeout }, onBatch)
+  //          headersTimeout, requestTimeout, keepAliveTimeout,
+  //          maxQueuedRequests, maxQueuedBytes, maxPausedConnections },
+  //        onBatch)
   //   -> { port, setupFlags } | { errno, syscall }
   // lib/server.js validates the options; missing numbers read as 0.
   Napi::Value Listen(const Napi::CallbackInfo &info) {
@@ -160,22 +162,14 @@ private:
     nu_server_config cfg{};
     cfg.listen_fd = fd;
     cfg.max_header_size = Uint32Option(opts, "maxHeaderSize");
-    Napi::Value max_body = opts.Get("maxRequestBodySize");
-    cfg.max_body_size =
-        max_body.IsNumber()
-            ? static_cast<uint64_t>(max_body.As<Napi::Number>().DoubleValue())
-            : 0;
+    cfg.max_body_size = Uint64Option(opts, "maxRequestBodySize");
     cfg.sq_entries = Uint32Option(opts, "ringEntries");
     cfg.headers_timeout_ms = Uint32Option(opts, "headersTimeout");
     cfg.request_timeout_ms = Uint32Option(opts, "requestTimeout");
     cfg.keep_alive_timeout_ms = Uint32Option(opts, "keepAliveTimeout");
     cfg.socket_timeout_ms = Uint32Option(opts, "timeout");
     cfg.max_queued_requests = Uint32Option(opts, "maxQueuedRequests");
-    Napi::Value max_bytes = opts.Get("maxQueuedBytes");
-    cfg.max_queued_bytes =
-        max_bytes.IsNumber()
-            ? static_cast<uint64_t>(max_bytes.As<Napi::Number>().DoubleValue())
-            : 0;
+    cfg.max_queued_bytes = Uint64Option(opts, "maxQueuedBytes");
     cfg.max_held_connections = Uint32Option(opts, "maxPausedConnections");
     RouteSpecs routes(opts.Get("routes"));
     cfg.routes = routes.specs.data();

@@ -506,7 +506,8 @@ static int nu__on_message_complete(llhttp_t *p) {
   /* A client that pipelines faster than it is answered waits here: what
    * follows stays unparsed until the responses drain; so does every
    * client while the server is past its load bounds. */
-  return nu_conn_owes_too_much(c) || nu_load_full(ctx->lim->load, c)
+  return nu_conn_owes_too_much(c) ||
+                 (ctx->lim->load && nu_load_full(ctx->lim->load, c))
              ? HPE_PAUSED
              : 0;
 }
