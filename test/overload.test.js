@@ -196,6 +196,19 @@ describe('limits under load', () => {
       s.requestsQueued === 0 && s.connections === 14);
   });
 
+  it('counts stats() and getConnections() over all its rings', async () => {
+    const { server, port } = await startServer((req, res) => res.end('x'), { rings: 2 });
+    const sockets = await Promise.all(Array.from({ length: 6 }, () => RawClient.connect(port)));
+    for (let i = 0; i < 100 && server.stats().connections < 6; i++) await delay(10);
+    const count = await new Promise((resolve, reject) => {
+      server.getConnections((err, n) => (err ? reject(err) : resolve(n)));
+    });
+    const stats = server.stats();
+    assert.deepEqual([count, stats.connections, stats.requestsQueued, stats.bytesUnsent,
+      stats.connectionsPaused, stats.overloaded, stats.accepting], [6, 6, 0, 0, 0, false, true]);
+    for (const client of sockets) client.socket.destroy();
+  });
+
   it('cuts 2,000 slowloris connections at headersTimeout without slowing the other clients', async function () {
     this.timeout(40000);
     const slow = 2000;
