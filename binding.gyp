@@ -5,8 +5,10 @@
   # the layers below it (its include_dirs; headers are included by name,
   # never by path), so that a layer reaching into another fails to build:
   #   core   src/core, and src for nu.h
+  #   ws     ws (WebSocket frames and handshake: pure functions)
   #   queue  core, queue
-  #   http   core, http, static (http drives static's file.h)
+  #   http   core, http, static, ws (http drives static's file.h, and runs
+  #          ws's parser on connections in WebSocket mode)
   #   static core, http, static (static uses http's date.h)
   #   addon  everything
   # test/layers.test.js checks the same rules from the sources.
@@ -21,6 +23,8 @@
     "defines": [ "_GNU_SOURCE" ],
     "conditions": [
       [ "nu_asan==1", {
+        # The test build also has the test hooks (NU_TEST_HOOKS in the C).
+        "defines": [ "NU_TEST_HOOKS" ],
         "cflags": [ "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined" ],
         "cflags_cc": [ "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined" ],
         "ldflags": [ "-fsanitize=address,undefined" ]
@@ -32,10 +36,19 @@
       # Debian's llhttp, compiled in rather than bound to Node's own copy
       # (another version, with another struct layout): hidden symbols here,
       # -Bsymbolic on the addon.
+      # Its parser is patched first (scripts/llhttp_patch.js: chunk
+      # extensions as llhttp 9 reads them); llhttp_llhttp.c includes the
+      # patched copy.
       "target_name": "nu_llhttp",
       "type": "static_library",
-      "include_dirs": [ "/usr/share/include/llhttp" ],
+      "include_dirs": [ "/usr/share/include/llhttp", "<(INTERMEDIATE_DIR)" ],
       "cflags": [ "-w" ],
+      "actions": [ {
+        "action_name": "llhttp_patch",
+        "inputs": [ "scripts/llhttp_patch.js", "/usr/share/llhttp/llhttp.c" ],
+        "outputs": [ "<(INTERMEDIATE_DIR)/llhttp_patched.c" ],
+        "action": [ "node", "scripts/llhttp_patch.js", "/usr/share/llhttp/llhttp.c", "<@(_outputs)" ]
+      } ],
       "sources": [
         "src/http/llhttp/llhttp_api.c",
         "src/http/llhttp/llhttp_http.c",
@@ -61,6 +74,18 @@
       ]
     },
     {
+      # WebSocket frames, UTF-8 and the handshake's accept key (RFC 6455).
+      "target_name": "nu_ws",
+      "type": "static_library",
+      "include_dirs": [ "src/ws" ],
+      "cflags": [ "<@(nu_warnings)" ],
+      "sources": [
+        "src/ws/frame.c",
+        "src/ws/handshake.c",
+        "src/ws/utf8.c"
+      ]
+    },
+    {
       # The Ring API.
       "target_name": "nu_queue",
       "type": "static_library",
@@ -76,8 +101,8 @@
       # The HTTP server.
       "target_name": "nu_http",
       "type": "static_library",
-      "dependencies": [ "nu_llhttp" ],
-      "include_dirs": [ "src", "src/core", "src/http", "src/static" ],
+      "dependencies": [ "nu_llhttp", "nu_ws" ],
+      "include_dirs": [ "src", "src/core", "src/http", "src/static", "src/ws" ],
       "cflags": [ "<@(nu_warnings)" ],
       "sources": [
         "src/http/batch.c",
@@ -87,9 +112,11 @@
         "src/http/http.c",
         "src/http/loop.c",
         "src/http/out.c",
+        "src/http/out_pool.c",
         "src/http/route.c",
         "src/http/server.c",
-        "src/http/timeout.c"
+        "src/http/timeout.c",
+        "src/http/wsconn.c"
       ]
     },
     {
@@ -110,10 +137,10 @@
       # The node-addon-api glue: the only C++, the only layer that sees all.
       "target_name": "node_uring",
       "dependencies": [
-        "nu_core", "nu_queue", "nu_http", "nu_static", "nu_llhttp",
+        "nu_core", "nu_queue", "nu_http", "nu_static", "nu_ws", "nu_llhttp",
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"
       ],
-      "include_dirs": [ "src", "src/core", "src/http", "src/static", "src/queue" ],
+      "include_dirs": [ "src", "src/core", "src/http", "src/static", "src/queue", "src/ws" ],
       "sources": [
         "src/addon/init.cc",
         "src/addon/probe.cc",

@@ -1,10 +1,12 @@
-// Type declarations for node-uring: the HTTP server, the Ring queue, probe().
+// Type declarations for node-uring: the HTTP server, the Ring queue, probe(),
+// WebSocketServer.
 
 /// <reference types="node" />
 
 import { EventEmitter } from 'node:events';
 import * as http from 'node:http';
 import { AddressInfo, Socket } from 'node:net';
+import { Duplex } from 'node:stream';
 
 // ---- the HTTP server ----
 
@@ -291,3 +293,84 @@ export function probe(): ProbeResult;
 
 /** The message for an errno, positive or negative: strerror(2) is 'no such file or directory'. */
 export function strerror(errno: number): string;
+
+// ---- WebSockets ----
+
+export interface WebSocketServerOptions {
+  /** A node-uring (or node:http) server whose 'upgrade' requests are handshakes. */
+  server?: Server | http.Server;
+  /** Listen on a server of its own on this port, answering plain HTTP with 426. */
+  port?: number;
+  host?: string;
+  backlog?: number;
+  /** Handshakes come through handleUpgrade() only. */
+  noServer?: boolean;
+  /** Only upgrades of this path (the query aside) are taken; others get 400. */
+  path?: string;
+  /** The largest message, in bytes, past which the connection closes with 1009. Default 100 MiB. */
+  maxPayload?: number;
+  /** Picks the subprotocol from those the client offered; false: none. Default: the first. */
+  handleProtocols?: (protocols: Set<string>, req: IncomingMessage) => string | false;
+  /** Accepts or refuses a handshake, at once or through cb. */
+  verifyClient?:
+    | ((info: { origin: string | undefined; secure: boolean; req: IncomingMessage }) => boolean)
+    | ((info: { origin: string | undefined; secure: boolean; req: IncomingMessage },
+      cb: (verified: boolean, code?: number, message?: string, headers?: Record<string, string | number>) => void) => void);
+  /** Keep the connected sockets in wss.clients. Default true. */
+  clientTracking?: boolean;
+}
+
+/**
+ * One WebSocket connection, as the ws package's server-side WebSocket.
+ * On the io_uring backend its frames are the ring thread's; on the
+ * node:http backend it is ws's own WebSocket.
+ */
+export class WebSocket extends EventEmitter {
+  static readonly CONNECTING: 0;
+  static readonly OPEN: 1;
+  static readonly CLOSING: 2;
+  static readonly CLOSED: 3;
+  readonly CONNECTING: 0;
+  readonly OPEN: 1;
+  readonly CLOSING: 2;
+  readonly CLOSED: 3;
+  readonly readyState: 0 | 1 | 2 | 3;
+  /** The subprotocol the handshake chose, or ''. */
+  readonly protocol: string;
+  /** Always '': permessage-deflate is declined. */
+  readonly extensions: string;
+  /** Bytes queued and not yet reported sent (see the README). */
+  readonly bufferedAmount: number;
+  send(data: string | Buffer | ArrayBuffer | ArrayBufferView, cb?: (err?: Error) => void): void;
+  send(data: string | Buffer | ArrayBuffer | ArrayBufferView,
+    options: { binary?: boolean; fin?: boolean }, cb?: (err?: Error) => void): void;
+  ping(data?: string | Buffer | ArrayBufferView, mask?: boolean, cb?: (err?: Error) => void): void;
+  pong(data?: string | Buffer | ArrayBufferView, mask?: boolean, cb?: (err?: Error) => void): void;
+  /** Starts the closing handshake; code 1000-1003, 1007-1014 or 3000-4999, reason up to 123 bytes. */
+  close(code?: number, reason?: string | Buffer): void;
+  /** Closes the connection at once ('close' with 1006). */
+  terminate(): void;
+  on(event: 'message', listener: (data: Buffer, isBinary: boolean) => void): this;
+  on(event: 'ping' | 'pong', listener: (data: Buffer) => void): this;
+  on(event: 'close', listener: (code: number, reason: Buffer) => void): this;
+  on(event: 'error', listener: (err: Error & { code: string }) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+export class WebSocketServer extends EventEmitter {
+  constructor(options: WebSocketServerOptions, callback?: () => void);
+  /** The connected sockets, unless clientTracking is false. */
+  readonly clients: Set<WebSocket> | undefined;
+  address(): AddressInfo | string | null;
+  shouldHandle(req: IncomingMessage): boolean;
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer,
+    callback: (ws: WebSocket, req: IncomingMessage) => void): void;
+  /** No more handshakes; 'close' once the clients are gone (or its own server closed). */
+  close(callback?: (err?: Error) => void): void;
+  on(event: 'connection', listener: (ws: WebSocket, req: IncomingMessage) => void): this;
+  on(event: 'headers', listener: (headers: string[], req: IncomingMessage) => void): this;
+  on(event: 'wsClientError', listener: (err: Error, socket: Duplex, req: IncomingMessage) => void): this;
+  on(event: 'error', listener: (err: Error) => void): this;
+  on(event: 'listening' | 'close', listener: () => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+}

@@ -5,6 +5,7 @@ const { defaultPage, PAGE } = require('./lib/default_page');
 const { Ring, listenSocket } = require('./lib/ring');
 const { probe } = require('./lib/probe');
 const { strerror } = require('./lib/errors');
+const { WebSocketServer, WebSocket } = require('./lib/websocket');
 
 // Starts a server on port (and host) at once. Without a handler it serves
 // a page saying it is node-uring, on every path.
@@ -25,4 +26,5 @@ function server_listen(port, host, handler) {
 
 module.exports = {
   Server, createServer, server_listen, Ring, probe, strerror, listenSocket,
+  WebSocketServer, WebSocket,
 };

@@ -15,16 +15,24 @@ const { setTimeout: sleep } = require('node:timers/promises');
 const { wrkVersion, wrkArgs, runWrk, parseWrk } = require('./lib/wrk');
 const { autocannonVersion, autocannonSkip, runAutocannon } = require('./lib/autocannon');
 const { withFds, openIdle, ask } = require('./lib/idle');
-const { sampleCpu, cpuDelta, rssMb, CLK_TCK } = require('./lib/proc');
+const { sampleCpu, cpuDelta, sampleMachine, otherLoad, rssMb, CLK_TCK } = require('./lib/proc');
 const { medians, addRatios, table } = require('./lib/report');
 const { svgChart } = require('./lib/chart');
 const { nginxPath, nginxBuild, startNginx } = require('./lib/nginx');
 const { HELLO, HELLO_TYPE } = require('./lib/handler');
+const { uwsSource } = require('./lib/uws');
 const { FRAMEWORKS, POST_BODY, POST_TYPE } = require('./lib/frameworks');
 const ringGroup = require('./ring');
 
 const HOST = '127.0.0.1'; // only ever loopback
 const DEFAULT_OUT = path.join(__dirname, 'results', 'latest.json');
+// --quick runs are too short to keep: they go to a scratch file unless
+// --out says otherwise, never over the committed results.
+const QUICK_OUT = path.join(os.tmpdir(), 'node-uring-bench', 'quick.json');
+// A run during which other processes used more than this many CPUs on
+// average is flagged: the machine was not quiet, and a server with two
+// threads takes a larger share of a contended machine than one with one.
+const QUIET_OTHER_CPUS = 0.1;
 const START_TIMEOUT_MS = 10000;
 // For the time-left guess: server start and stop, opening and closing the
 // idle connections (the load generators say their own).
@@ -82,6 +90,7 @@ const SERVERS = {
   node: { cases: [...HANDLER_CASES, 'route'], about: 'node:http with the same handler as uring' },
   'node-static': { cases: ['static'], about: 'node:http with fs.stat and fs.createReadStream' },
   fastify: { cases: HANDLER_CASES, about: 'fastify with the same routes (a devDependency; skipped when not installed)' },
+  uws: { cases: HANDLER_CASES, about: 'uWebSockets.js with the same routes (BENCH_UWS=DIR; skipped when not there)' },
   ...frameworkServers(),
   nginx: {
     cases: ['route', 'static'],
@@ -124,7 +133,8 @@ Options:
   --servers a,b      servers to run (default all): ${Object.keys(SERVERS).join(', ')}
   --json             print the results as JSON instead of the table
   --out FILE         where to write the raw results (default
-                     ${path.relative(process.cwd(), DEFAULT_OUT)}), and beside
+                     ${path.relative(process.cwd(), DEFAULT_OUT)}, or
+                     ${QUICK_OUT} with --quick), and beside
                      it the chart: same name, .svg
   --help             this text
 
@@ -137,6 +147,17 @@ one process (master_process off) on ${HOST}, with sendfile, tcp_nopush,
 keepalive_requests 100000 (its default of 1000 would close wrk's
 connections) and no access log; skipped when nginx is not installed
 (apt-get install nginx-light). BENCH_NGINX=FILE runs another nginx binary.
+The handler cases (hello-c50, hello-c256, pipeline16, post1k, 64k, churn,
+idle10k) also compare with uWebSockets.js ("vs uws", "CPU vs uws"), loaded
+from BENCH_UWS=DIR (a folder with its uws.js), else shared/peers/uws beside
+the checkout or a folder above it, else the npm package uwebsockets;
+skipped, saying so, when none is there or its binary does not load.
+
+Each measured run also records the load average and how many CPUs' worth
+of work other processes did meanwhile (the machine's busy time less the
+server's, wrk's and the bench's); a run where that exceeds
+${QUIET_OTHER_CPUS} is marked "!" in the table and busy in the JSON.
+
 The static cases fetch a 4 KiB or a 1 MiB file written to a temporary
 directory; there "vs node" is over node-static, and the table adds MiB/s.
 
@@ -224,7 +245,7 @@ function parseOptions(argv) {
     cases: pick('case', values.cases, CASES),
     servers: pick('server', values.servers, SERVERS),
     json: Boolean(values.json),
-    out: path.resolve(values.out ?? DEFAULT_OUT),
+    out: path.resolve(values.out ?? (quick ? QUICK_OUT : DEFAULT_OUT)),
   };
 }
 
@@ -340,14 +361,23 @@ async function measure(kase, server, opts) {
   try {
     const url = `http://${HOST}:${port}`;
     await opts.load.run(kase, url, opts.warmup, { warmup: true });
+    const loadBefore = os.loadavg()[0];
+    const machineBefore = sampleMachine();
     const before = sampleCpu(child.pid);
+    const t0 = process.hrtime.bigint();
     const load = await opts.load.run(kase, url, opts.duration);
     const cpu = cpuDelta(before, sampleCpu(child.pid));
+    const wallUs = Number(process.hrtime.bigint() - t0) / 1e3;
+    const others = otherLoad(machineBefore, sampleMachine(), cpu.totalUs, wallUs);
     const requests = load.requests || NaN;
     return {
       ...load,
       rssMb: rssMb(child.pid),
       ...cpu,
+      ...others,
+      loadBefore,
+      loadAfter: os.loadavg()[0],
+      busy: others.otherCpus > QUIET_OTHER_CPUS,
       cpuUsPerReq: cpu.totalUs / requests,
       busiestUsPerReq: cpu.busiestUs / requests,
     };
@@ -535,6 +565,8 @@ function unavailableServers() {
       ? 'fastify is not installed (npm install adds it: it is a devDependency)'
       : `fastify does not load here: ${err.message.split('\n')[0]}`;
   }
+  const uws = uwsSource();
+  if (uws.missing) unavailable.uws = uws.missing;
   if (!nginxPath()) {
     unavailable.nginx = process.env.BENCH_NGINX === undefined
       ? 'nginx is not installed (apt-get install nginx-light)'
@@ -575,6 +607,16 @@ function notesFor(opts, results, skipped, failed) {
   if (results.some((r) => r.runs.some((run) => Number.isNaN(run.p50) || Number.isNaN(run.p99)))) {
     notes.push('wrk printed 0 for some latency percentiles (its histogram bug with pipelining, wg/wrk#236);' +
       ' those runs are left out of the latency medians, "-" where none was left.');
+  }
+  if (results.some((r) => r.server === 'uws')) {
+    notes.push('"vs uws" is req/s over uWebSockets.js\'s in the same case (RSS over its in idle10k), "CPU vs uws"' +
+      ' CPU µs/req over its: lower is better. uWS closes HTTP connections idle for 10 s whatever the server options.');
+  }
+  const busy = results.filter((r) => r.busy);
+  if (busy.length) {
+    notes.push(`The machine was not quiet: in the runs marked "!" (${busy.map((r) => `${r.case} ${r.server}`).join(', ')})` +
+      ` other processes used more than ${QUIET_OTHER_CPUS} CPU on average (otherCpus in the JSON). Ratios taken on a` +
+      ' busy machine favour servers with more threads; run again with nothing else running.');
   }
   if (results.some((r) => r.ratioOf === 'rss')) {
     notes.push(`${results.find((r) => r.ratioOf === 'rss').case} measures memory: its ratio is RSS over node:http's, lower is better.`);
@@ -617,6 +659,7 @@ async function main() {
     cases: Object.fromEntries(opts.cases.map((n) => [n, CASES[n]])),
     skipped,
     failed,
+    quiet: !results.some((r) => r.busy),
     notes,
     results,
   };

@@ -27,6 +27,7 @@ const EV_TIMEOUT = C.EV_TIMEOUT;
 const EV_DRAIN = C.EV_DRAIN;
 const EV_HANGUP = C.EV_HANGUP;
 const EV_DATA = C.EV_DATA;
+const EV_WS = C.EV_WS;
 
 const REC_KIND = C.REC_KIND;
 const REC_SLOT = C.REC_SLOT;
@@ -55,6 +56,11 @@ const HANGUP_WORDS = C.HANGUP_WORDS;
 const DATA_OFF = C.DATA_OFF;
 const DATA_LEN = C.DATA_LEN;
 const DATA_WORDS = C.DATA_WORDS;
+const WS_OP = C.WS_OP;
+const WS_CODE = C.WS_CODE;
+const WS_OFF = C.WS_OFF;
+const WS_LEN = C.WS_LEN;
+const WS_WORDS = C.WS_WORDS;
 
 // The REQUEST record's info word: the method's number, the version's two
 // 4-bit digits, and flags.
@@ -83,6 +89,9 @@ const FAMILY_IPV6 = 6;
 //   onHangup(slot, gen)                     the client sent its FIN
 //   onData(slot, gen, chunk)                bytes of a connection in raw mode
 //                                           (after an upgrade), a view as onBody's
+//   onWs(slot, gen, op, code, chunk)        a WebSocket message (op TEXT or
+//                                           BINARY), PING, PONG, CLOSE (code,
+//                                           reason) or WS_REC_ERROR (code, text)
 //   onStopped()                             the ring thread is exiting
 // The sink should be of one class, so that these calls stay monomorphic.
 function readBatch(buffer, nwords, sink) {
@@ -135,6 +144,11 @@ function readBatch(buffer, nwords, sink) {
         sink.onData(slot, gen, bytesAt(bytes, words[i + DATA_OFF], words[i + DATA_LEN]));
         i += DATA_WORDS;
         break;
+      case EV_WS:
+        sink.onWs(slot, gen, words[i + WS_OP], words[i + WS_CODE],
+          bytesAt(bytes, words[i + WS_OFF], words[i + WS_LEN]));
+        i += WS_WORDS;
+        break;
       default:
         throw codedError(Error, 'ERR_INTERNAL_ASSERTION',
           `node-uring: corrupt batch: event ${kind} at word ${i}`);
@@ -173,20 +187,32 @@ function requestMinor(info) {
 
 // A REQUEST record's head is its url, then each header's name and value,
 // back to back from head_off; lens[] holds their lengths in that order.
-function requestUrl(words, bytes, at) {
+// The url and the header names and values of the REQUEST record at `at`, as
+// one string, copied out of the batch at once: each field is then a slice
+// of it (one native call a request instead of one a field: 0.3 µs less for
+// a browser's dozen headers).
+function requestHead(words, bytes, at) {
+  const nlens = words[at + REQUEST_NLENS];
   const off = words[at + REQUEST_HEAD_OFF];
-  return bytes.latin1Slice(off, off + words[at + REQUEST_LENS]);
+  let len = 0;
+  for (let i = 0; i < nlens; i++) len += words[at + REQUEST_LENS + i];
+  return bytes.latin1Slice(off, off + len);
 }
 
-// The header names and values of the REQUEST record at `at`, as rawHeaders.
-function requestRawHeaders(words, bytes, at) {
+// The url, from the record's head (see requestHead).
+function requestUrl(words, at, head) {
+  return head.slice(0, words[at + REQUEST_LENS]);
+}
+
+// The header names and values, from the record's head, as rawHeaders.
+function requestRawHeaders(words, at, head) {
   const nlens = words[at + REQUEST_NLENS];
   const raw = new Array(nlens - 1);
-  let off = words[at + REQUEST_HEAD_OFF] + words[at + REQUEST_LENS];
+  let off = words[at + REQUEST_LENS];
   for (let i = 1; i < nlens; i++) {
-    const len = words[at + REQUEST_LENS + i];
-    raw[i - 1] = bytes.latin1Slice(off, off + len);
-    off += len;
+    const end = off + words[at + REQUEST_LENS + i];
+    raw[i - 1] = head.slice(off, end);
+    off = end;
   }
   return raw;
 }
@@ -196,6 +222,7 @@ module.exports = {
   requestMethod,
   requestMajor,
   requestMinor,
+  requestHead,
   requestUrl,
   requestRawHeaders,
   REQ_KEEP_ALIVE,

@@ -6,6 +6,7 @@
 // the Server's listeners. Handlers get node:http's own IncomingMessage and
 // ServerResponse, which lib/request.js and lib/response.js mimic.
 const http = require('node:http');
+const { framingStatus } = require('./framing');
 const { answerRoute } = require('./route');
 const { serveStatic } = require('./static');
 
@@ -20,6 +21,7 @@ const kSockets = Symbol('sockets'); // on the http.Server: every open connection
 const kResponses = Symbol('responses'); // on a socket: its responses not closed yet
 const kClosing = Symbol('closing');
 const kServer = Symbol('server'); // on the http.Server: the Server it serves
+const kRefused = Symbol('refused'); // on a socket: a request on it was refused
 
 // How often node:http looks for expired headers and request timeouts. Its
 // default, 30 s, would let a 1 s headersTimeout run for 30 s; use the ring
@@ -59,6 +61,25 @@ function onResponseClose() {
   if (socket.server[kClosing] && socket[kResponses].size === 0) socket.destroy();
 }
 
+// Refuses a request whose framing the ring thread refuses (lib/framing.js)
+// before any handler, route or '100 Continue' sees it, as node:http's
+// clientError default does: the status, then the connection closes. It
+// goes out through res, so that the responses before it keep their order;
+// whatever node:http parses after it on the connection is dropped, since
+// its framing cannot be trusted. Returns true when req was refused (or
+// follows a refused one).
+function refused(req, res) {
+  const socket = req.socket;
+  if (socket[kRefused]) return true;
+  const status = framingStatus(req);
+  if (status === 0) return false;
+  socket[kRefused] = true;
+  res.shouldKeepAlive = false;
+  res.writeHead(status, { Connection: 'close' });
+  res.end();
+  return true;
+}
+
 // Answers req from a route or a static mount, as the ring thread does
 // before JS sees the request: returns true then.
 function answerBuiltin(server, req, res) {
@@ -75,7 +96,7 @@ function answerBuiltin(server, req, res) {
 // route or mount answers at once, without it.
 function onCheckContinue(server, req, res) {
   track(res);
-  if (answerBuiltin(server, req, res)) return;
+  if (refused(req, res) || answerBuiltin(server, req, res)) return;
   if (server.listenerCount('checkContinue') > 0) {
     server.emit('checkContinue', req, res);
   } else {
@@ -111,7 +132,7 @@ function createNodeServer(server) {
   inner.on('connection', onConnection);
   inner.on('request', (req, res) => {
     track(res);
-    if (answerBuiltin(server, req, res)) return;
+    if (refused(req, res) || answerBuiltin(server, req, res)) return;
     if (bodyTooLarge(server, req)) {
       res.writeHead(413, { Connection: 'close' });
       res.end();
@@ -135,15 +156,25 @@ function forwardClientError(err, socket) {
 
 function forwardCheckExpectation(req, res) {
   track(res);
-  this[kServer].emit('checkExpectation', req, res);
+  if (!refused(req, res)) this[kServer].emit('checkExpectation', req, res);
+}
+
+// An upgrade or a CONNECT whose framing is refused gets node:http's own
+// 400 (or 501) on the socket it would have been handed.
+function refusedTunnel(req, socket) {
+  const status = framingStatus(req);
+  if (status === 0) return false;
+  socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`);
+  socket.destroySoon();
+  return true;
 }
 
 function forwardUpgrade(req, socket, head) {
-  this[kServer].emit('upgrade', req, socket, head);
+  if (!refusedTunnel(req, socket)) this[kServer].emit('upgrade', req, socket, head);
 }
 
 function forwardConnect(req, socket, head) {
-  this[kServer].emit('connect', req, socket, head);
+  if (!refusedTunnel(req, socket)) this[kServer].emit('connect', req, socket, head);
 }
 
 const FORWARDED = {

@@ -10,7 +10,7 @@
 // header count is set, so that node:http's headers, headersDistinct and
 // trailers getters, inherited here, build the same objects either way.
 const http = require('node:http');
-const { requestUrl, requestRawHeaders } = require('./batch');
+const { requestHead, requestUrl, requestRawHeaders } = require('./batch');
 const { kHeadersCount } = require('./http_state');
 
 
@@ -23,10 +23,11 @@ class IncomingMessage extends http.IncomingMessage {
     this.httpVersionMajor = major;
     this.httpVersionMinor = minor;
     this.httpVersion = `${major}.${minor}`;
-    this.url = requestUrl(words, bytes, at);
+    const head = requestHead(words, bytes, at);
+    this.url = requestUrl(words, at, head);
     // Built now, not on first read: after a prototype swap only an own
-    // array is seen. It costs about 90 ns for one header (bench/objects.js).
-    const raw = requestRawHeaders(words, bytes, at);
+    // array is seen.
+    const raw = requestRawHeaders(words, at, head);
     this.rawHeaders = raw;
     this[kHeadersCount] = raw.length;
   }

@@ -39,13 +39,17 @@ const kHasBody = Symbol('hasBody');
 const HEADERS_PROTO = Object.freeze(Object.create(null));
 
 // Lower-cased header names, for the names an app sets again and again: a
-// cached string is already internalized, which a property key must be.
+// cached string is already internalized, which a property key must be,
+// and was validated when it was cached (node:http's check is a regular
+// expression run on every setHeader()).
 const LOWER_NAMES = new Map();
 const LOWER_NAMES_MAX = 256;
 
-function lowerName(name) {
+// name, validated as node:http's setHeader() does, lower-cased.
+function validLowerName(name) {
   let lower = LOWER_NAMES.get(name);
   if (lower === undefined) {
+    validateHeaderName(name);
     lower = name.toLowerCase();
     if (LOWER_NAMES.size < LOWER_NAMES_MAX) LOWER_NAMES.set(name, lower);
   }
@@ -106,6 +110,31 @@ function emitFinish(res, callback) {
   res.emit('close');
 }
 
+// Responses ended since the last tick, each followed by its end() callback:
+// their 'finish' and 'close' come in one tick for them all rather than a
+// tick each (a batch ends many responses at once).
+let finishing = [];
+
+function finishLater(res, callback) {
+  if (finishing.length === 0) process.nextTick(emitFinishes);
+  finishing.push(res, callback);
+}
+
+function emitFinishes() {
+  const list = finishing;
+  finishing = [];
+  let i = 0;
+  try {
+    for (; i < list.length; i += 2) emitFinish(list[i], list[i + 1]);
+  } finally {
+    // A listener threw: the responses after its own get theirs next tick.
+    if (i + 2 < list.length) {
+      if (finishing.length === 0) process.nextTick(emitFinishes);
+      finishing = list.slice(i + 2).concat(finishing);
+    }
+  }
+}
+
 class ServerResponse extends http.ServerResponse {
   constructor(req, seq, keepAlive, server) {
     super(req);
@@ -148,11 +177,11 @@ class ServerResponse extends http.ServerResponse {
   // without its cost (see HEADERS_PROTO).
   setHeader(name, value) {
     if (this._header) throw headersSentError('set');
-    validateHeaderName(name);
+    const lower = validLowerName(name);
     validateHeaderValue(name, value);
     let headers = this[kOutHeaders];
     if (headers === null) this[kOutHeaders] = headers = Object.create(HEADERS_PROTO);
-    headers[lowerName(name)] = [name, value];
+    headers[lower] = [name, value];
     return this;
   }
 
@@ -267,7 +296,7 @@ class ServerResponse extends http.ServerResponse {
     this.socket[kResponseEnded](this);
     // A response that cannot be delivered does not 'finish' (as on
     // node:http); its 'close' came with the connection's.
-    if (!this.socket.destroyed) process.nextTick(emitFinish, this, callback);
+    if (!this.socket.destroyed) finishLater(this, callback);
     return this;
   }
 

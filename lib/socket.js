@@ -69,10 +69,21 @@ const kOnBody = Symbol('onBody');
 const kOnBodyEnd = Symbol('onBodyEnd');
 const kOnDrain = Symbol('onDrain');
 const kOnClose = Symbol('onClose');
+const kGoRaw = Symbol('goRaw');
 const kOnHangup = Symbol('onHangup');
 const kOnData = Symbol('onData');
 const kUpgrade = Symbol('upgrade');
 const kKeepParsing = Symbol('keepParsing');
+// The upgrade is taken but the ring thread still holds it: the first use of
+// the socket as a byte stream (a read, write or end) switches it to raw
+// mode; a WebSocket accept (kWsOpen) switches it to WebSocket mode instead.
+const kRawPending = Symbol('rawPending');
+// In WebSocket mode: the WebSocket (lib/websocket.js) the ring thread's WS
+// records, and the connection's end, go to.
+const kWsPeer = Symbol('wsPeer');
+const kWsOpen = Symbol('wsOpen');
+const kWsSend = Symbol('wsSend');
+const kOnWs = Symbol('onWs');
 
 class UringSocket extends Duplex {
   // ring: the ServerRing that serves the connection (lib/uring_backend.js).
@@ -117,6 +128,8 @@ class UringSocket extends Duplex {
     // listener: destroy(err) tells whoever listens, and never throws.
     this.on('error', onSocketError);
     this[kUpgradeSeq] = -1;
+    this[kRawPending] = false;
+    this[kWsPeer] = null;
   }
 
   // Which of the server's rings (0 to rings - 1) serves the connection.
@@ -225,7 +238,9 @@ class UringSocket extends Duplex {
   // upgrade), where the ring thread's DATA is pushed: reading resumes
   // once the consumer wants more.
   _read() {
-    if (this[kUpgradeSeq] !== -1) this[kSetReading](true);
+    if (this[kUpgradeSeq] === -1) return;
+    this[kGoRaw]();
+    this[kSetReading](true);
   }
 
   // Bytes written on the socket belong to the response at the head of the
@@ -234,6 +249,7 @@ class UringSocket extends Duplex {
   // mode they go as they are (NU_OUT_RAW), after every response before.
   _write(chunk, encoding, callback) {
     const raw = this[kUpgradeSeq] !== -1;
+    if (raw) this[kGoRaw]();
     const res = raw ? null : this._httpMessage;
     if (!raw && res === null) {
       callback(codedError(Error, 'ERR_SOCKET_NO_MESSAGE',
@@ -271,6 +287,7 @@ class UringSocket extends Duplex {
   // mode its write side is shut then (the peer's FIN closes it).
   _final(callback) {
     if (this[kUpgradeSeq] !== -1) {
+      this[kGoRaw]();
       this[kSend](this[kUpgradeSeq], C.OUT_RAW | C.OUT_SHUTDOWN, undefined, undefined, 0);
     } else if (!this[kClosed]) {
       this[kSend](0, C.OUT_CLOSE, undefined, undefined, 0);
@@ -351,13 +368,48 @@ class UringSocket extends Duplex {
   // JS takes it: the connection leaves HTTP (raw mode), and its bytes,
   // both ways, are this socket's, as net.Socket's are after node:http's
   // 'upgrade'. The first (empty) raw chunk tells the ring thread.
+  // The first (empty) raw chunk tells the ring thread, at the socket's
+  // first use (kGoRaw).
   [kUpgrade](req, seq) {
     req.complete = true;
     req.push(null);
     this[kUpgradeSeq] = seq;
     this._httpMessage = null;
-    this[kSend](seq, C.OUT_RAW, undefined, undefined, 0);
+    this[kRawPending] = true;
     return this;
+  }
+
+  [kGoRaw]() {
+    if (!this[kRawPending]) return;
+    this[kRawPending] = false;
+    this[kSend](this[kUpgradeSeq], C.OUT_RAW, undefined, undefined, 0);
+  }
+
+  // A WebSocket accepted the upgrade: head (the 101 response) goes out and
+  // the ring thread parses the connection's input as frames from then on,
+  // handing peer their records. given: bytes that came before, to be
+  // parsed first (head of 'upgrade', and what this socket read in raw
+  // mode). Returns false when the connection is gone.
+  [kWsOpen](peer, head, maxPayload, given) {
+    if (this[kClosed] || this[kWsPeer] !== null) return false;
+    const parts = given.length > 0 ? [given] : [];
+    if (!this[kRawPending]) { // raw already: what it read and nobody took
+      for (let chunk; (chunk = this.read()) !== null;) parts.push(chunk);
+    }
+    this[kRawPending] = false;
+    this[kWsPeer] = peer;
+    const bytes = parts.length > 0 ? Buffer.concat(parts) : undefined;
+    // The ring thread counts the frames JS sends, not head, in what it
+    // reports sent (see kOnDrain), nor do we.
+    return this[kRing].wsOpen(this[kSlot], this[kGen], head, maxPayload, bytes);
+  }
+
+  // One WebSocket frame; bytes: its header's and payload's length, as the
+  // ring thread counts what it sent. Returns false once the connection is gone.
+  [kWsSend](opcode, fin, data, bytes) {
+    if (this[kClosed] || !this[kRing].wsSend(this[kSlot], this[kGen], opcode, fin, data)) return false;
+    this[kQueuedBytes] += bytes;
+    return true;
   }
 
   // Nobody takes the upgrade the ring thread holds: parse on as HTTP.
@@ -388,6 +440,10 @@ class UringSocket extends Duplex {
       this[kBodyRequest] = req;
     } else {
       req.complete = true;
+      // The end, pushed before the handler runs: no read can be under way,
+      // so the stream need not defer its 'readable' to a tick of its own
+      // (a new stream counts as inside a read; one tick per request).
+      req._readableState.sync = false;
       req.push(null);
     }
   }
@@ -420,6 +476,7 @@ class UringSocket extends Duplex {
   [kOnDrain](sent) {
     this[kSentBytes] = sent;
     this[kDrainAsked] = false;
+    if (this[kWsPeer] !== null) this[kWsPeer].onDrain();
     for (const res of this[kPending]) {
       if (res[kNeedDrain]) {
         res[kNeedDrain] = false;
@@ -443,6 +500,10 @@ class UringSocket extends Duplex {
   // response not yet ended, so that the ring thread sends those ended
   // before, then closes; its CLOSE aborts the others (kOnClose).
   [kOnHangup]() {
+    if (this[kWsPeer] !== null) {
+      this[kWsPeer].onHangup();
+      return;
+    }
     if (this[kUpgradeSeq] !== -1) {
       this.push(null);
       return;
@@ -454,6 +515,9 @@ class UringSocket extends Duplex {
   // Bytes received in raw mode. Past the readable side's high-water mark
   // the ring thread stops reading until _read().
   [kOnData](chunk) {
+    // In WebSocket mode these were on their way before the switch (see
+    // README, WebSockets): nobody reads them any more.
+    if (this[kWsPeer] !== null) return;
     this[kReadBytes] += chunk.length;
     if (this[kTimer] !== null) this[kTimer].refresh();
     if (!this.push(chunk)) this[kSetReading](false);
@@ -462,8 +526,15 @@ class UringSocket extends Duplex {
   // The ring thread closed the connection: its responses not yet ended
   // are aborted, then the socket is destroyed ('close'), or, when
   // destroy() was called, its wait is over.
+  // A WS record: a message, control frame or error (lib/batch.js).
+  [kOnWs](op, code, chunk) {
+    this[kReadBytes] += chunk.length;
+    if (this[kWsPeer] !== null) this[kWsPeer].onRecord(op, code, chunk);
+  }
+
   [kOnClose]() {
     this[kClosed] = true;
+    const peer = this[kWsPeer];
     const pending = this[kPending];
     this[kPending] = [];
     this._httpMessage = null;
@@ -477,6 +548,7 @@ class UringSocket extends Duplex {
       this.destroy();
     }
     for (const res of pending) abortExchange(res);
+    if (peer !== null) peer.onClose();
   }
 }
 
@@ -572,4 +644,7 @@ module.exports = {
   kOnData,
   kUpgrade,
   kKeepParsing,
+  kWsOpen,
+  kWsSend,
+  kOnWs,
 };

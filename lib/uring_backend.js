@@ -17,7 +17,7 @@ const { IncomingMessage } = require('./request');
 const { ServerResponse } = require('./response');
 const {
   UringSocket, kMatches, kIdle, kAddExchange, kCountRequest, kOnBody, kOnBodyEnd, kOnDrain, kOnClose,
-  kOnHangup, kOnData, kUpgrade, kKeepParsing,
+  kOnHangup, kOnData, kUpgrade, kKeepParsing, kOnWs,
 } = require('./socket');
 const { routeHead } = require('./route');
 const { keepAliveLines } = require('./head');
@@ -276,11 +276,31 @@ class ServerRing {
   send(slot, gen, seq, flags, head, body) {
     if (this.handle === null) return false;
     this.handle.send(slot, gen, seq, flags, head, body);
+    this.wake();
+    return true;
+  }
+
+  // A WebSocket's accept and frames (lib/websocket.js), as send() queues.
+  wsOpen(slot, gen, head, maxPayload, given) {
+    if (this.handle === null) return false;
+    this.handle.wsOpen(slot, gen, head, maxPayload, given);
+    this.wake();
+    return true;
+  }
+
+  wsSend(slot, gen, opcode, fin, data) {
+    if (this.handle === null) return false;
+    this.handle.wsSend(slot, gen, opcode, fin, data);
+    this.wake();
+    return true;
+  }
+
+  // Something was queued: a flush is due.
+  wake() {
     if (!this.flushPending) {
       this.flushPending = true;
       this.uring.flushSoon();
     }
-    return true;
   }
 
   flush() {
@@ -389,14 +409,22 @@ class ServerRing {
     if (socket !== undefined) socket[kOnData](chunk);
   }
 
+  // A WebSocket's message, control frame or error.
+  onWs(slot, gen, op, code, chunk) {
+    const socket = this.connection(slot, gen);
+    if (socket !== undefined) socket[kOnWs](op, code, chunk);
+  }
+
   // Everything written on a connection is sent.
   onDrain(slot, gen, sent) {
     const socket = this.connection(slot, gen);
     if (socket !== undefined) socket[kOnDrain](sent);
   }
 
-  // The ring thread is gone, its connections closed and its port let go.
+  // The ring thread is ending, its connections closed and its port let go:
+  // joined here, so that 'close' comes once it is gone.
   onStopped() {
+    this.handle.join();
     this.handle = null;
     this.conns = [];
     this.uring.ringStopped();

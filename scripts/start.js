@@ -10,7 +10,12 @@ const { server_listen } = require('..');
 const GRACE_MS = 5000;
 const port = process.env.PORT === undefined ? 28977 : Number(process.env.PORT);
 const server = server_listen(port);
-server.on('listening', () => console.log(`http://localhost:${server.address().port}`));
+// The backend is printed so that a container's log says whether io_uring
+// serves or the fallback does (its one warning says why).
+server.on('listening', () => {
+  const backend = server.backend === 'uring' ? 'io_uring' : 'node:http';
+  console.log(`http://localhost:${server.address().port} (${backend})`);
+});
 server.on('error', (err) => {
   console.error(err.message);
   process.exitCode = 1;

@@ -23,13 +23,15 @@ const SUITES = {
   head_end: ['src/http/head_end.c'],
   mime: ['src/static/mime.c'],
   mount: ['src/static/mount.c'],
+  out_pool: ['src/http/out_pool.c'],
+  ws: ['src/ws/frame.c', 'src/ws/handshake.c', 'src/ws/utf8.c'],
 };
 
 const FLAGS = [
   '-std=gnu11', '-D_GNU_SOURCE', '-g', '-O1', '-fno-omit-frame-pointer',
   '-Wall', '-Wextra', '-Werror', '-Wno-unused-parameter',
   '-fsanitize=address,undefined', '-fno-sanitize-recover=all',
-  ...['src', 'src/core', 'src/http', 'src/static', 'test/c'].flatMap((d) => ['-I', path.join(root, d)]),
+  ...['src', 'src/core', 'src/http', 'src/static', 'src/ws', 'test/c'].flatMap((d) => ['-I', path.join(root, d)]),
   '-I', '/usr/share/include/llhttp', // conn.h holds a parser
 ];
 

@@ -77,18 +77,40 @@ void nu_batch_free(struct nu_batch *b);
  * ordinary request after all (nobody takes the upgrade): parsing goes on
  * after it, as HTTP. */
 #define NU_OUT_PARSE 1024u
+/* WebSocket mode, for a connection whose upgrade JS accepted (held, or
+ * raw already): the head bytes (the 101 response) go out as a RAW chunk's
+ * do; then the connection's input is parsed as WebSocket frames on the
+ * ring thread (http/wsconn.h), which hands JS whole messages (WS records,
+ * batch.h) and answers pings and close frames itself. The body bytes are
+ * not sent: they are input JS received in raw mode before, parsed first.
+ * max_message is the largest message taken (0: as many bytes as a batch
+ * holds), past which the connection closes with 1009. */
+#define NU_OUT_WS_OPEN 2048u
+/* A WebSocket frame, built whole (nu_ws_frame_header(), ws/frame.h), for
+ * a connection in WebSocket mode; dropped once the connection's close
+ * frame is sent. With WS_CLOSE, it is that close frame. */
+#define NU_OUT_WS 4096u
+#define NU_OUT_WS_CLOSE 8192u
+
+struct nu_out_pool;
+struct nu_server;
 
 /* One piece of a response, allocated by nu_out_new() on the JS thread and
  * freed by the ring thread with nu_out_free() once sent or dropped. */
 struct nu_out {
   struct nu_out *next;
+  struct nu_out_pool *pool; /* where its memory goes back to, or NULL */
+  unsigned size_index;      /* its size in pool (see out_pool.h) */
   uint32_t slot, gen, seq, flags;
   uint32_t len;      /* bytes in data, or in the file for NU_OUT_SPLICE */
   uint32_t head_len; /* data[0, head_len): the response head, if any */
   uint32_t body_off; /* data[body_off, body_off + body_len): the body */
   uint32_t body_len;
-  int fd;            /* NU_OUT_SPLICE: the file, else -1 */
-  uint64_t file_off; /* NU_OUT_SPLICE: where its bytes start in the file */
+  int fd; /* NU_OUT_SPLICE: the file, else -1 */
+  union {
+    uint64_t file_off;    /* NU_OUT_SPLICE: where its bytes start in the file */
+    uint64_t max_message; /* NU_OUT_WS_OPEN: see there */
+  };
   char data[];
 };
 
@@ -104,6 +126,11 @@ struct nu_out {
  */
 struct nu_out *nu_out_new(uint32_t slot, uint32_t gen, uint32_t seq,
                           uint32_t flags, size_t head_len, size_t body_len);
+/* The same, on the JS thread, in memory from the server's pool of used
+ * chunks (see src/http/out_pool.h). */
+struct nu_out *nu_server_out_new(struct nu_server *s, uint32_t slot,
+                                 uint32_t gen, uint32_t seq, uint32_t flags,
+                                 size_t head_len, size_t body_len);
 /* A NU_OUT_SPLICE chunk of len bytes of fd from off, taking fd (closed
  * here when out of memory). */
 struct nu_out *nu_out_new_splice(uint32_t slot, uint32_t gen, uint32_t seq,
@@ -164,7 +191,7 @@ struct nu_server_config {
   uint32_t headers_timeout_ms; /* 0 disables; see timeout.h */
   uint32_t request_timeout_ms;
   uint32_t keep_alive_timeout_ms;
-  uint32_t socket_timeout_ms;         /* server.timeout: see NU_EV_TIMEOUT */
+  uint32_t socket_timeout_ms; /* server.timeout: see NU_EV_TIMEOUT */
   /* Load bounds (struct nu_load in http/conn.h); 0: none. Past the
    * requests or the bytes JS has not answered or taken, nothing new is
    * read; past max_held connections held so, nothing is accepted. */

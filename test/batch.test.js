@@ -39,14 +39,15 @@ class Recorder {
   }
 
   onRequest(slot, gen, seq, info, words, bytes, at) {
+    const head = batch.requestHead(words, bytes, at);
     this.add({
       kind: 'request', slot, gen, seq,
       method: batch.requestMethod(info),
       version: `${batch.requestMajor(info)}.${batch.requestMinor(info)}`,
       keepAlive: (info & batch.REQ_KEEP_ALIVE) !== 0,
       hasBody: (info & batch.REQ_HAS_BODY) !== 0,
-      url: batch.requestUrl(words, bytes, at),
-      rawHeaders: batch.requestRawHeaders(words, bytes, at),
+      url: batch.requestUrl(words, at, head),
+      rawHeaders: batch.requestRawHeaders(words, at, head),
     });
   }
 
@@ -56,6 +57,8 @@ class Recorder {
   onTimeout(slot, gen) { this.add({ kind: 'timeout', slot, gen }); }
   onDrain(slot, gen, sent) { this.add({ kind: 'drain', slot, gen, sent }); }
   onStopped() { this.add({ kind: 'stopped' }); }
+  onHangup(slot, gen) { this.add({ kind: 'hangup', slot, gen }); }
+  onWs(slot, gen, op, code, chunk) { this.add({ kind: 'ws', slot, gen, op, code, text: chunk.toString() }); }
 
   // The batch callback: a reader that loses its place throws, and the
   // waiting test fails with that error.
@@ -149,4 +152,55 @@ describe('batch reader (lib/batch.js) against the addon', function () {
     await recorder.next('stopped');
     assert.equal(recorder.error, null);
   });
+
+  it('reads the WS records of a connection in WebSocket mode: a message, a ping, a close, an error', async () => {
+    const C = native.constants;
+    const recorder = new Recorder();
+    handle = new native.NativeServer();
+    const result = handle.listen(listenOptions(), recorder.listener());
+    assert.equal(result.errno, undefined, JSON.stringify(result));
+
+    // A client frame, masked with a fixed key.
+    const frame = (b0, payload) => {
+      const key = [1, 2, 3, 4];
+      return Buffer.from([b0, 0x80 | payload.length, ...key, ...payload.map((x, i) => x ^ key[i & 3])]);
+    };
+    const upgrade = 'GET / HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n';
+    // The client's connection, its upgrade request taken as a WebSocket.
+    const accept = async (client) => {
+      await once(client, 'connect');
+      const open = await recorder.next('open', (r) => r.port === client.localPort);
+      const conn = (r) => r.slot === open.slot && r.gen === open.gen;
+      client.write(upgrade);
+      await recorder.next('request', conn);
+      handle.wsOpen(open.slot, open.gen, 'HTTP/1.1 101 Switching Protocols\r\n\r\n', 0, undefined);
+      handle.flush();
+      return { conn, open };
+    };
+
+    const client = net.connect(result.port, '127.0.0.1');
+    clients.push(client);
+    const { conn, open } = await accept(client);
+    client.write(Buffer.concat([
+      frame(0x81, [...Buffer.from('hi')]), frame(0x89, [...Buffer.from('p')]),
+      frame(0x88, [0x0f, 0xa0, ...Buffer.from('bye')]),
+    ]));
+    assert.deepEqual(await recorder.next('ws', (r) => conn(r) && r.op === C.WS_OP_TEXT),
+      { kind: 'ws', slot: open.slot, gen: open.gen, op: C.WS_OP_TEXT, code: 0, text: 'hi' });
+    assert.equal((await recorder.next('ws', (r) => conn(r) && r.op === C.WS_OP_PING)).text, 'p');
+    const close = await recorder.next('ws', (r) => conn(r) && r.op === C.WS_OP_CLOSE);
+    assert.deepEqual([close.code, close.text], [4000, 'bye']);
+    client.end();
+    await recorder.next('close', conn);
+
+    // An unmasked frame: the ring thread's error record, with the close code.
+    const bad = net.connect(result.port, '127.0.0.1');
+    clients.push(bad);
+    const { conn: badConn } = await accept(bad);
+    bad.write(Buffer.from([0x81, 0x00]));
+    const err = await recorder.next('ws', (r) => badConn(r) && r.op === C.WS_REC_ERROR);
+    assert.deepEqual([err.code, err.text], [1002, 'WS_ERR_EXPECTED_MASK MASK must be set']);
+    assert.equal(recorder.error, null);
+  });
 });
+

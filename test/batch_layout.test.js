@@ -16,6 +16,8 @@ const NAMES = [
   'BODY_OFF', 'BODY_LEN', 'BODY_WORDS',
   'END_WORDS', 'CLOSE_WORDS', 'TIMEOUT_WORDS', 'STOPPED_WORDS',
   'DRAIN_SENT_LO', 'DRAIN_SENT_HI', 'DRAIN_WORDS',
+  'DATA_OFF', 'DATA_LEN', 'DATA_WORDS',
+  'WS_OP', 'WS_CODE', 'WS_OFF', 'WS_LEN', 'WS_WORDS',
 ];
 
 describe('batch layout constants', () => {
@@ -38,6 +40,8 @@ describe('batch layout constants', () => {
       REQUEST: ['REQUEST_SEQ', 'REQUEST_INFO', 'REQUEST_HEAD_OFF', 'REQUEST_NLENS'],
       BODY: ['BODY_OFF', 'BODY_LEN'],
       DRAIN: ['DRAIN_SENT_LO', 'DRAIN_SENT_HI'],
+      DATA: ['DATA_OFF', 'DATA_LEN'],
+      WS: ['WS_OP', 'WS_CODE', 'WS_OFF', 'WS_LEN'],
       END: [], CLOSE: [], TIMEOUT: [],
     };
     for (const [kind, names] of Object.entries(fields)) {
@@ -47,5 +51,11 @@ describe('batch layout constants', () => {
     }
     assert.equal(C.STOPPED_WORDS, C.REC_KIND + 1);
     assert.equal(C.REQUEST_LENS, C.REQUEST_WORDS, 'the lengths follow the fixed part');
+  });
+
+  it("gives a WS record's error a kind no opcode has, and the opcodes RFC 6455's numbers", () => {
+    assert.deepEqual([C.WS_OP_CONT, C.WS_OP_TEXT, C.WS_OP_BINARY, C.WS_OP_CLOSE, C.WS_OP_PING, C.WS_OP_PONG],
+      [0, 1, 2, 8, 9, 10]);
+    assert.ok(C.WS_REC_ERROR > 15, `WS_REC_ERROR: ${C.WS_REC_ERROR}`);
   });
 });

@@ -11,10 +11,12 @@ const os = require('node:os');
 const { execFile, spawnSync } = require('node:child_process');
 const { skipOnNodeBackend } = require('./helpers');
 const { nginxPath } = require('../bench/lib/nginx');
+const { uwsSource } = require('../bench/lib/uws');
 
 const ROOT = path.join(__dirname, '..');
 const hasWrk = !spawnSync('wrk', ['-v']).error;
 const hasNginx = Boolean(nginxPath());
+const uws = uwsSource();
 
 const positive = (n) => Number.isFinite(n) && n > 0;
 
@@ -95,6 +97,57 @@ describe('node bench', () => {
       assert.equal(r.baseline, 'node-static');
     }
     removeOut(out);
+  });
+
+  it('compares the handler cases with uWebSockets.js, where it is there, and flags a busy machine', async function () {
+    this.timeout(60000);
+    if (uws.missing) {
+      console.log(`      (uWebSockets.js not measured: ${uws.missing})`);
+      this.skip();
+    }
+    const { report, out } = await runBench(['--quick', '--cases', 'hello-c50,post1k', '--servers', 'uring,node,uws']);
+    assert.deepEqual(report.failed, []);
+    for (const kase of ['hello-c50', 'post1k']) {
+      const rows = report.results.filter((r) => r.case === kase);
+      assert.deepEqual(rows.map((r) => r.server).sort(), ['node', 'uring', 'uws'], kase);
+      for (const r of rows) {
+        assert.ok(positive(r.rivalRatio), `${kase} ${r.server} vs uws is ${r.rivalRatio}`);
+        assert.ok(positive(r.rivalCpu), `${kase} ${r.server} CPU vs uws is ${r.rivalCpu}`);
+        for (const run of r.runs) {
+          assert.ok(Number.isFinite(run.otherCpus) && run.otherCpus >= 0, `otherCpus ${run.otherCpus}`);
+          assert.ok(Number.isFinite(run.loadBefore) && Number.isFinite(run.loadAfter));
+          assert.equal(run.busy, run.otherCpus > 0.1);
+        }
+      }
+      assert.equal(rows.find((r) => r.server === 'uws').rivalRatio, 1);
+    }
+    assert.equal(report.quiet, !report.results.some((r) => r.busy));
+    removeOut(out);
+  });
+
+  it('skips uWebSockets.js, saying why, when BENCH_UWS names a folder without it', async function () {
+    this.timeout(30000);
+    const { report, out } = await runBench(['--quick', '--cases', 'hello-c50', '--servers', 'node,uws'],
+      { env: { BENCH_UWS: os.tmpdir() } });
+    assert.deepEqual(report.results.map((r) => r.server), ['node']);
+    assert.equal(report.results[0].rivalRatio, null);
+    assert.deepEqual(report.skipped.map((s) => s.server), ['uws']);
+    assert.match(report.skipped[0].reason, /has no uws\.js/);
+    removeOut(out);
+  });
+
+  it('writes a --quick run to a scratch file, not over the committed results', async function () {
+    this.timeout(30000);
+    const latest = path.join(ROOT, 'bench', 'results', 'latest.json');
+    const before = fs.statSync(latest).mtimeMs;
+    const quick = path.join(os.tmpdir(), 'node-uring-bench', 'quick.json');
+    fs.rmSync(quick, { force: true });
+    await new Promise((resolve, reject) => {
+      execFile(process.execPath, ['bench', '--quick', '--cases', 'hello-c50', '--servers', 'node'],
+        { cwd: ROOT, timeout: 25000 }, (err) => (err ? reject(err) : resolve()));
+    });
+    assert.ok(fs.existsSync(quick), `${quick} was not written`);
+    assert.equal(fs.statSync(latest).mtimeMs, before, 'bench/results/latest.json was overwritten');
   });
 
   it('skips nginx, saying why, when it is not installed', async function () {

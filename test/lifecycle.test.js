@@ -11,7 +11,7 @@ const path = require('node:path');
 const { spawn } = require('node:child_process');
 const {
   HOST, createServer, serverOptions, startServer, closeServer, trackServer, listening, cleanup,
-  request, RawClient, delay,
+  request, RawClient, delay, threadsNamed, skipOnNodeBackend,
 } = require('./helpers');
 
 const PKG = path.join(__dirname, '..');
@@ -106,6 +106,27 @@ describe('server lifecycle', () => {
     await closeServer(server);
     await delay(10);
     assert.equal(closeEvents, 1);
+  });
+
+  // Issue 17: 'close' came with the last batch, a moment before the ring
+  // threads had ended. A listener that checks for leftover threads, or a
+  // worker that exits on 'close', must find them gone.
+  it('emits close only once its ring threads are gone', async function () {
+    skipOnNodeBackend(this, 'no ring threads');
+    const before = threadsNamed('nu-ring');
+    for (let i = 0; i < 20; i++) {
+      const { server, port } = await startServer((req, res) => res.end('ok'), { rings: 2 });
+      // Open connections give the ring threads something to tear down.
+      const clients = await Promise.all(Array.from({ length: 20 }, () => RawClient.connect(port)));
+      await request(port);
+      const left = await new Promise((resolve) => {
+        server.once('close', () => resolve(threadsNamed('nu-ring') - before));
+        server.close();
+        server.closeAllConnections();
+      });
+      for (const c of clients) c.destroy();
+      assert.equal(left, 0, `ring threads still running at 'close' (round ${i})`);
+    }
   });
 
   it('listens again on the same fixed port after close', async () => {

@@ -56,4 +56,14 @@ describe('llhttp ownership', () => {
     assert.equal(native.llhttpVersion, '8.1.0');
     assert.notEqual(native.llhttpVersion, process.versions.llhttp);
   });
+
+  // The build patches Debian's llhttp 8.1 (scripts/llhttp_patch.js); a
+  // source it does not know must fail the build, not compile half-patched.
+  it('refuses to patch an llhttp whose source it does not know', () => {
+    const { patch } = require('../scripts/llhttp_patch.js');
+    const source = require('node:fs').readFileSync('/usr/share/llhttp/llhttp.c', 'latin1');
+    assert.match(patch(source), /s_n_llhttp__internal__n_chunk_extension_quoted_value_quoted_pair:/);
+    assert.throws(() => patch(source.replace(/pause_9/g, 'pause_99')), /occurs 0 time\(s\), not twice/);
+    assert.throws(() => patch(patch(source)), /not twice/);
+  });
 });

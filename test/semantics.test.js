@@ -198,6 +198,50 @@ describe('request and response semantics', () => {
       ]);
     });
 
+    it("emits each pipelined response's 'finish' and 'close' in order, after end(), even past a listener that throws", async () => {
+      const events = [];
+      const thrown = [];
+      const onUncaught = (err) => thrown.push(err.message);
+      // Mocha's own handler would fail the test: only this one listens.
+      const mochaHandlers = process.listeners('uncaughtException');
+      process.removeAllListeners('uncaughtException');
+      process.on('uncaughtException', onUncaught);
+      try {
+        let done;
+        const allClosed = new Promise((resolve) => (done = resolve));
+        const { port } = await capture((req, res) => {
+          const n = req.url.slice(1);
+          res.on('finish', () => {
+            events.push(`finish ${n}`);
+            if (n === '1') throw new Error('from finish 1');
+          });
+          res.on('close', () => {
+            events.push(`close ${n}`);
+            if (n === '3') done();
+          });
+          res.end(n, () => events.push(`callback ${n}`));
+          events.push(`ended ${n}`);
+        });
+        const pipelined = ['/1', '/2', '/3'].map((p) => `GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`).join('');
+        const { client, responses } = await rawRequest(port, pipelined, 3);
+        client.destroy();
+        assert.deepEqual(responses.map((r) => r.body.toString()), ['1', '2', '3']);
+        await withTimeout(allClosed, 2000, "the third response's 'close'");
+        assert.deepEqual(thrown, ['from finish 1']);
+        // Each response ended before any 'finish' (or in order, where the
+        // requests came in separate batches), and all three finished.
+        for (const n of ['1', '2', '3']) {
+          const at = (e) => events.indexOf(`${e} ${n}`);
+          assert.ok(at('ended') >= 0 && at('ended') < at('finish'), events.join(', '));
+          if (n !== '1') assert.ok(at('finish') < at('callback') && at('callback') < at('close'), events.join(', '));
+        }
+        assert.deepEqual(events.filter((e) => e.startsWith('finish')), ['finish 1', 'finish 2', 'finish 3']);
+      } finally {
+        process.off('uncaughtException', onUncaught);
+        for (const h of mochaHandlers) process.on('uncaughtException', h);
+      }
+    });
+
     it('rejects header and status text that would split the response', async () => {
       const errors = [];
       const { port } = await capture((req, res) => {

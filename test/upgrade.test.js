@@ -201,6 +201,33 @@ describe('upgrade and CONNECT', () => {
     assert.equal(url, 'example.com:443');
   });
 
+  // The framing rules hold for a tunnel's request too (issue 17): on the
+  // node backend, before node:http hands it to the listener.
+  const framings = [
+    ['Transfer-Encoding: gzip, chunked\r\n', '0\r\n\r\n', 501],
+    ['Transfer-Encoding: \r\nContent-Length: 0\r\n', '', 400],
+  ];
+  for (const [lines, body, status] of framings) {
+    it(`refuses a CONNECT or an Upgrade with ${JSON.stringify(lines)} (${status}) before its listener`, async () => {
+      const { server, port } = await startServer(() => {});
+      let tunnels = 0;
+      server.on('connect', () => { tunnels++; });
+      server.on('upgrade', () => { tunnels++; });
+      for (const head of [
+        `CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n${lines}\r\n`,
+        `GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\nConnection: Upgrade\r\n${lines}\r\n${body}`,
+      ]) {
+        const socket = await connect(port);
+        const r = reader(socket);
+        socket.on('error', () => {});
+        socket.write(head);
+        const text = await r.ended();
+        assert.match(text, new RegExp(`^HTTP/1\\.1 ${status} `), head.split('\r\n')[0]);
+      }
+      assert.equal(tunnels, 0, 'a listener got the tunnel');
+    });
+  }
+
   it("closes a CONNECT without a 'connect' listener", async () => {
     let requests = 0;
     const { port } = await startServer(() => { requests++; });

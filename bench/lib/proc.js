@@ -43,10 +43,33 @@ function cpuDelta(before, after) {
   return { totalUs: after.total - before.total, busiestUs: busiest.us, busiestThread: busiest.name };
 }
 
+// The whole machine's busy CPU time in µs (all CPUs, from /proc/stat's cpu
+// line: user, nice, system, irq, softirq; guest time is inside user), the
+// time the hypervisor gave to others (steal), and this process's own CPU
+// with that of its children it has reaped (a finished wrk).
+function sampleMachine() {
+  const line = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0];
+  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+  const self = fs.readFileSync('/proc/self/stat', 'utf8');
+  const fields = self.slice(self.lastIndexOf(')') + 2).split(' ');
+  const selfTicks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+  const us = (ticks) => (ticks * 1e6) / CLK_TCK;
+  return { busyUs: us(user + nice + system + irq + softirq), stealUs: us(steal || 0), selfUs: us(selfTicks) };
+}
+
+// How many CPUs' worth of work other processes did between two machine
+// samples, given the CPU the measured server used meanwhile (serverUs): the
+// machine's busy time less the server's, the bench's and its reaped
+// children's, over the wall time; and the hypervisor's steal, likewise.
+function otherLoad(before, after, serverUs, wallUs) {
+  const others = after.busyUs - before.busyUs - serverUs - (after.selfUs - before.selfUs);
+  return { otherCpus: Math.max(0, others) / wallUs, stealCpus: (after.stealUs - before.stealUs) / wallUs };
+}
+
 // Resident set size in MB.
 function rssMb(pid) {
   const m = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-module.exports = { sampleCpu, cpuDelta, rssMb, CLK_TCK };
+module.exports = { sampleCpu, cpuDelta, sampleMachine, otherLoad, rssMb, CLK_TCK };

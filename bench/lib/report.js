@@ -14,7 +14,7 @@ function median(values) {
 // What a run measures: throughput under load, or (the idle cases) memory
 // with many idle connections open.
 const METRICS = {
-  rps: ['rps', 'bytesPerSec', 'p50', 'p99', 'rssMb', 'cpuUsPerReq', 'busiestUsPerReq'],
+  rps: ['rps', 'bytesPerSec', 'p50', 'p99', 'rssMb', 'cpuUsPerReq', 'busiestUsPerReq', 'otherCpus', 'loadBefore'],
   rss: ['rssMb', 'rssBeforeMb', 'kbPerConn', 'open'],
   ops: ['opsPerSec', 'cpuUsPerOp', 'rssMb'],
 };
@@ -25,6 +25,10 @@ function medians(runs, ratioOf = 'rps') {
   return Object.fromEntries(METRICS[ratioOf].map((k) => [k, median(runs.map((r) => r[k]))]));
 }
 
+// The server every handler case also compares with ("vs uws"): the
+// fastest Node server there is.
+const RIVAL = 'uws';
+
 // Adds to each result its ratios to its baseline's result in the same case
 // (r.baseline: node:http, or a node:http flavour such as node-static, or
 // fs for the ring group; node or fs in reports that did not name it).
@@ -33,13 +37,20 @@ function medians(runs, ratioOf = 'rps') {
 // each server thread had a core of its own); and, where the case names a
 // peer (r.peer), peerRatio: req/s over the peer's. ratioOf 'rss': RSS over
 // node's (lower is better), no projection. ratioOf 'ops' (the ring group):
-// operations per second over fs.promises', no projection.
+// operations per second over fs.promises', no projection. And where the
+// rival ran the same case: rivalRatio, req/s over its (RSS over its in the
+// memory case), and rivalCpu, CPU µs/req over its (lower is better).
+// busy: some run of it had other processes using the machine.
 function addRatios(results) {
   const find = (kase, server) => results.find((n) => n.case === kase && n.server === server);
   for (const r of results) {
     const node = find(r.case, r.baseline ?? (r.ratioOf === 'ops' ? 'fs' : 'node'));
     const peer = r.peer && find(r.case, r.peer);
+    const rival = find(r.case, RIVAL);
     r.peerRatio = peer ? r.median.rps / peer.median.rps : null;
+    r.rivalRatio = rival ? (r.ratioOf === 'rss' ? r.median.rssMb / rival.median.rssMb : r.median.rps / rival.median.rps) : null;
+    r.rivalCpu = rival && r.ratioOf === 'rps' ? r.median.cpuUsPerReq / rival.median.cpuUsPerReq : null;
+    r.busy = r.runs?.some((run) => run.busy) ?? false;
     if (r.ratioOf === 'ops') {
       r.ratio = node ? r.median.opsPerSec / node.median.opsPerSec : null;
       r.projected = null;
@@ -53,9 +64,13 @@ function addRatios(results) {
   }
 }
 
+// A server's name, marked "!" where some run of it was taken on a busy
+// machine.
+const serverCell = (r) => (r.busy ? `${r.server} !` : r.server);
+
 const THROUGHPUT_COLUMNS = [
   ['case', (r) => r.case],
-  ['server', (r) => r.server],
+  ['server', serverCell],
   ['req/s', (r) => fixed(r.median.rps, 0)],
   ['p50 ms', (r) => fixed(r.median.p50, 2)],
   ['p99 ms', (r) => fixed(r.median.p99, 2)],
@@ -64,6 +79,13 @@ const THROUGHPUT_COLUMNS = [
   ['busiest µs/req', (r) => fixed(r.median.busiestUsPerReq, 1)],
   ['vs node', (r) => fixed(r.ratio, 2)],
   ['projected', (r) => fixed(r.projected, 2)],
+];
+
+// The handler cases, where the rival runs too.
+const RIVAL_COLUMNS = [
+  ...THROUGHPUT_COLUMNS,
+  [`vs ${RIVAL}`, (r) => fixed(r.rivalRatio, 2)],
+  [`CPU vs ${RIVAL}`, (r) => fixed(r.rivalCpu, 2)],
 ];
 
 // The framework cases: each server's ratios are to the same framework on
@@ -84,12 +106,13 @@ function peerColumns(peer) {
 
 const MEMORY_COLUMNS = [
   ['case', (r) => r.case],
-  ['server', (r) => r.server],
+  ['server', serverCell],
   ['open conns', (r) => fixed(r.median.open, 0)],
   ['RSS MB', (r) => fixed(r.median.rssMb, 1)],
   ['at start MB', (r) => fixed(r.median.rssBeforeMb, 1)],
   ['KB/conn', (r) => fixed(r.median.kbPerConn, 2)],
   ['RSS vs node', (r) => fixed(r.ratio, 2)],
+  [`RSS vs ${RIVAL}`, (r) => fixed(r.rivalRatio, 2)],
 ];
 
 const RING_COLUMNS = [
@@ -125,7 +148,10 @@ function table(results) {
   const parts = [];
   const plain = throughput.filter((r) => !r.peer && !r.framework);
   const frameworks = throughput.filter((r) => r.framework);
-  if (plain.length) parts.push(layout(THROUGHPUT_COLUMNS, plain));
+  if (plain.length) {
+    const rivalRan = plain.some((r) => r.rivalRatio != null);
+    parts.push(layout(rivalRan ? RIVAL_COLUMNS : THROUGHPUT_COLUMNS, plain));
+  }
   if (frameworks.length) {
     parts.push('Frameworks, the same app on node-uring and on node:http ("vs node:http": req/s over the same\n' +
       "framework's on node:http; \"projected\": its busiest-thread µs/req over this one's):\n" +
@@ -146,4 +172,4 @@ function table(results) {
   return parts.join('\n\n');
 }
 
-module.exports = { median, medians, addRatios, table };
+module.exports = { median, medians, addRatios, table, RIVAL };

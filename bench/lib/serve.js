@@ -38,37 +38,60 @@ function tell(msg, done = () => {}) {
 // serverOptions(), starts it listening and returns it, or throws
 // Unsupported. check(port, host), when given, resolves null once the
 // server answers as it should, or what it answered instead: then the
-// server is skipped rather than measured. The port comes from argv[2] or PORT; 0 (the default) picks
-// a free one, which is why the ready message carries it.
+// server is skipped rather than measured. The port comes from argv[2] or
+// PORT; 0 (the default) picks a free one, which is why the ready message
+// carries it.
 function serve(start, { check } = {}) {
+  serveWith((port, host, options) => {
+    const server = start(port, host, options);
+    server.on('error', exitWith);
+    return new Promise((resolve, reject) => server.once('listening', () => {
+      // A node-uring server that fell back to node:http would be measured
+      // under the wrong name: it fails instead (the warning said why).
+      if (server.backend !== undefined && server.backend !== 'uring') {
+        return reject(new Error(`node-uring is serving on its ${server.backend} backend here, not io_uring`));
+      }
+      resolve(server.address().port);
+    }));
+  }, { check });
+}
+
+// The same for a server not shaped like node:http's (uWebSockets.js):
+// listen(port, host, options) resolves the port it listens on, rejects
+// when it cannot, or throws Unsupported.
+function serveWith(listen, { check } = {}) {
   const port = Number(process.argv[2] ?? process.env.PORT ?? 0);
-  let server;
+  let listening;
   try {
-    server = start(port, HOST, serverOptions());
+    listening = listen(port, HOST, serverOptions());
   } catch (err) {
     if (!(err instanceof Unsupported)) throw err;
     return tell({ skip: err.message }, () => process.exit(0));
   }
-  server.on('error', (err) => {
-    console.error(err.stack || err);
-    process.exit(1);
-  });
-  server.once('listening', () => {
-    const { port: bound } = server.address();
-    if (!check) return tell({ ready: true, port: bound });
-    // A server that answers wrongly, or crashes while checked, cannot be
-    // measured: it is skipped, with why, rather than failing the run.
-    const onCrash = (err) => tell({ skip: `crashed when asked: ${err.message}` }, () => process.exit(0));
-    process.once('uncaughtException', onCrash);
-    check(bound, HOST).then((why) => {
-      process.off('uncaughtException', onCrash);
-      if (why) tell({ skip: why }, () => process.exit(0));
-      else tell({ ready: true, port: bound });
-    }, onCrash);
-  });
+  listening.then((bound) => announce(bound, check), exitWith);
   // Exit when the parent dies, even by SIGKILL, so that no server outlives
   // a bench run.
   process.on('disconnect', () => process.exit(0));
 }
 
-module.exports = { serve, serverOptions, staticDir, Unsupported };
+// A server error, at start or later: the run cannot go on.
+function exitWith(err) {
+  console.error(err.stack || err);
+  process.exit(1);
+}
+
+// Tells the parent the server is ready on port bound, once check (if any)
+// is satisfied. A server that answers wrongly, or crashes while checked,
+// cannot be measured: it is skipped, with why, rather than failing the run.
+function announce(bound, check) {
+  if (!check) return tell({ ready: true, port: bound });
+  const onCrash = (err) => tell({ skip: `crashed when asked: ${err.message}` }, () => process.exit(0));
+  process.once('uncaughtException', onCrash);
+  check(bound, HOST).then((why) => {
+    process.off('uncaughtException', onCrash);
+    if (why) tell({ skip: why }, () => process.exit(0));
+    else tell({ ready: true, port: bound });
+  }, onCrash);
+}
+
+module.exports = { serve, serveWith, serverOptions, staticDir, Unsupported };

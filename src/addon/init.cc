@@ -2,6 +2,8 @@
 // the constants lib/ shares with the C core.
 #include "addon.h"
 #include "batch.h"
+#include "frame.h"
+#include "handshake.h"
 
 namespace {
 
@@ -23,7 +25,28 @@ Napi::Object Constants(Napi::Env env) {
   SetConstant(c, "OUT_RAW", NU_OUT_RAW);
   SetConstant(c, "OUT_SHUTDOWN", NU_OUT_SHUTDOWN);
   SetConstant(c, "OUT_PARSE", NU_OUT_PARSE);
+  SetConstant(c, "OUT_WS_OPEN", NU_OUT_WS_OPEN);
+  SetConstant(c, "OUT_WS", NU_OUT_WS);
+  // WebSocket opcodes (ws/frame.h), as WS records and wsSend() carry them.
+  SetConstant(c, "WS_OP_TEXT", NU_WS_OP_TEXT);
+  SetConstant(c, "WS_OP_BINARY", NU_WS_OP_BINARY);
+  SetConstant(c, "WS_OP_CLOSE", NU_WS_OP_CLOSE);
+  SetConstant(c, "WS_OP_PING", NU_WS_OP_PING);
+  SetConstant(c, "WS_OP_PONG", NU_WS_OP_PONG);
+  SetConstant(c, "WS_OP_CONT", NU_WS_OP_CONT);
   return c;
+}
+
+// wsAccept(key: string) -> the Sec-WebSocket-Accept value for a client's
+// Sec-WebSocket-Key (ws/handshake.h), or null for a key too long.
+Napi::Value WsAccept(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string key = info[0].As<Napi::String>().Utf8Value();
+  char accept[NU_WS_ACCEPT_LEN];
+
+  if (nu_ws_accept(key.data(), key.size(), accept) < 0)
+    return env.Null();
+  return Napi::String::New(env, accept, sizeof(accept));
 }
 
 // The request methods llhttp knows, by number: what REQUEST events carry.
@@ -59,7 +82,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("listenSocket",
               Napi::Function::New<ListenSocket>(env, "listenSocket"));
   exports.Set("constants", Constants(env));
+  exports.Set("wsAccept", Napi::Function::New<WsAccept>(env, "wsAccept"));
   exports.Set("llhttpVersion", Napi::String::New(env, nu_llhttp_version()));
+#ifdef NU_TEST_HOOKS
+  // A test build (npm run test:asan): its hooks are there (see loop.c).
+  exports.Set("testHooks", Napi::Boolean::New(env, true));
+#endif
   return exports;
 }
 

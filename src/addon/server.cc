@@ -9,6 +9,7 @@
 
 #include "addon.h"
 #include "context.h"
+#include "frame.h"
 
 namespace nu_addon {
 namespace {
@@ -99,6 +100,46 @@ struct MountSpecs {
   }
 };
 
+// A chunk's body as JS gives it: a string, sent as UTF-8; bytes (a typed
+// array); or nothing (undefined).
+struct Payload {
+  napi_value value = nullptr;
+  bool is_string = false;
+  const void *bytes = nullptr;
+  size_t len = 0;
+
+  explicit Payload(Napi::Value v) : value(v) {
+    if (v.IsString()) {
+      is_string = true;
+      napi_get_value_string_utf8(v.Env(), v, nullptr, 0, &len);
+    } else if (v.IsTypedArray()) {
+      Napi::Uint8Array a = v.As<Napi::Uint8Array>();
+      bytes = a.Data();
+      len = a.ByteLength();
+    }
+  }
+
+  // Copies it to dst, which has room for len + 1 bytes (a string's NUL).
+  void CopyTo(napi_env env, char *dst) const {
+    if (is_string)
+      napi_get_value_string_utf8(env, value, dst, len + 1, nullptr);
+    else if (len > 0)
+      memcpy(dst, bytes, len);
+  }
+};
+
+// A RangeError for a chunk past NU_OUT_MAX; returns undefined.
+Napi::Value TooLarge(Napi::Env env, const char *what) {
+  Napi::RangeError err = Napi::RangeError::New(env, what);
+  err.Set("code", Napi::String::New(env, "ERR_OUT_OF_RANGE"));
+  NAPI_THROW(err, env.Undefined());
+}
+
+Napi::Value OutOfMemory(Napi::Env env) {
+  NAPI_THROW(Napi::Error::New(env, "out of memory for a response"),
+             env.Undefined());
+}
+
 class NativeServer : public ContextOwner<NativeServer, ServerCore> {
 public:
   static Napi::Function Init(Napi::Env env) {
@@ -106,8 +147,11 @@ public:
         env, "NativeServer",
         {InstanceMethod<&NativeServer::Listen>("listen"),
          InstanceMethod<&NativeServer::Send>("send"),
+         InstanceMethod<&NativeServer::WsOpen>("wsOpen"),
+         InstanceMethod<&NativeServer::WsSend>("wsSend"),
          InstanceMethod<&NativeServer::Flush>("flush"),
          InstanceMethod<&NativeServer::Stop>("stop"),
+         InstanceMethod<&NativeServer::Join>("join"),
          InstanceMethod<&NativeServer::CloseConnections>("closeConnections"),
          InstanceMethod("ref", &NativeServer::Ref),
          InstanceMethod("unref", &NativeServer::Unref),
@@ -203,44 +247,82 @@ private:
     nu_server *server = Running(info);
     if (server == nullptr)
       return env.Undefined();
-    napi_value head = info[4], body = info[5];
-    size_t head_len = 0, body_len = 0;
-    void *body_bytes = nullptr;
+    napi_value head = info[4];
+    size_t head_len = 0;
     bool head_is_string = info[4].IsString();
-    bool body_is_string = info[5].IsString();
+    Payload body(info[5]);
 
     if (head_is_string)
       napi_get_value_string_latin1(env, head, nullptr, 0, &head_len);
-    if (body_is_string) {
-      napi_get_value_string_utf8(env, body, nullptr, 0, &body_len);
-    } else if (info[5].IsTypedArray()) {
-      Napi::Uint8Array bytes = info[5].As<Napi::Uint8Array>();
-      body_bytes = bytes.Data();
-      body_len = bytes.ByteLength();
-    }
-    if (head_len + body_len > NU_OUT_MAX) {
-      Napi::RangeError err = Napi::RangeError::New(
-          env, "a response chunk is limited to 4 GiB; write it in parts");
-      err.Set("code", Napi::String::New(env, "ERR_OUT_OF_RANGE"));
-      NAPI_THROW(err, env.Undefined());
-    }
-    nu_out *o = nu_out_new(info[0].As<Napi::Number>().Uint32Value(),
-                           info[1].As<Napi::Number>().Uint32Value(),
-                           info[2].As<Napi::Number>().Uint32Value(),
-                           info[3].As<Napi::Number>().Uint32Value(), head_len,
-                           body_len);
-    if (o == nullptr) {
-      NAPI_THROW(Napi::Error::New(env, "out of memory for a response"),
-                 env.Undefined());
-    }
+    if (head_len + body.len > NU_OUT_MAX)
+      return TooLarge(env,
+                      "a response chunk is limited to 4 GiB; write it in parts");
+    nu_out *o = nu_server_out_new(
+        server, info[0].As<Napi::Number>().Uint32Value(),
+        info[1].As<Napi::Number>().Uint32Value(),
+        info[2].As<Napi::Number>().Uint32Value(),
+        info[3].As<Napi::Number>().Uint32Value(), head_len, body.len);
+    if (o == nullptr)
+      return OutOfMemory(env);
     if (head_is_string)
       napi_get_value_string_latin1(env, head, o->data, head_len + 1, nullptr);
-    if (body_is_string)
-      napi_get_value_string_utf8(env, body, o->data + o->body_off, body_len + 1,
-                                 nullptr);
-    else if (body_len > 0)
-      memcpy(o->data + o->body_off, body_bytes, body_len);
+    body.CopyTo(env, o->data + o->body_off);
     nu_out_seal(o);
+    nu_server_send(server, o);
+    return env.Undefined();
+  }
+
+  // wsOpen(slot, gen, head: string, maxPayload: number,
+  //        given: Uint8Array|undefined): the upgrade held (or raw) on the
+  // connection is a WebSocket: head (the 101 response, latin1) goes out,
+  // then the ring thread parses frames, given (bytes JS read in raw mode)
+  // first. See NU_OUT_WS_OPEN.
+  Napi::Value WsOpen(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    nu_server *server = Running(info);
+    if (server == nullptr)
+      return env.Undefined();
+    std::string head = Latin1(info[2]);
+    Payload given(info[4]);
+    if (given.len > NU_OUT_MAX - head.size())
+      return TooLarge(env, "too many bytes received before the handshake");
+    nu_out *o = nu_server_out_new(
+        server, info[0].As<Napi::Number>().Uint32Value(),
+        info[1].As<Napi::Number>().Uint32Value(), 0, NU_OUT_WS_OPEN,
+        head.size(), given.len);
+    if (o == nullptr)
+      return OutOfMemory(env);
+    memcpy(o->data, head.data(), head.size());
+    given.CopyTo(env, o->data + o->body_off);
+    o->max_message =
+        static_cast<uint64_t>(info[3].As<Napi::Number>().DoubleValue());
+    nu_server_send(server, o);
+    return env.Undefined();
+  }
+
+  // wsSend(slot, gen, opcode, fin: boolean, data: string|Uint8Array|
+  //        undefined): one frame, its header written here (frame.h) and
+  // the payload copied after it. A close frame (opcode 8) is the
+  // connection's last.
+  Napi::Value WsSend(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    nu_server *server = Running(info);
+    if (server == nullptr)
+      return env.Undefined();
+    uint32_t opcode = info[2].As<Napi::Number>().Uint32Value();
+    Payload data(info[4]);
+    if (data.len > NU_OUT_MAX - NU_WS_HEADER_MAX)
+      return TooLarge(env, "a WebSocket message is limited to 4 GiB");
+    size_t hlen = nu_ws_header_len(data.len);
+    uint32_t flags = NU_OUT_WS | (opcode == NU_WS_OP_CLOSE ? NU_OUT_WS_CLOSE : 0);
+    nu_out *o = nu_server_out_new(
+        server, info[0].As<Napi::Number>().Uint32Value(),
+        info[1].As<Napi::Number>().Uint32Value(), 0, flags, hlen, data.len);
+    if (o == nullptr)
+      return OutOfMemory(env);
+    nu_ws_frame_header(reinterpret_cast<uint8_t *>(o->data), opcode,
+                       info[3].ToBoolean(), data.len);
+    data.CopyTo(env, o->data + o->body_off);
     nu_server_send(server, o);
     return env.Undefined();
   }
@@ -285,6 +367,16 @@ private:
   Napi::Value Stop(const Napi::CallbackInfo &info) {
     if (nu_server *server = Running(info))
       nu_server_stop(server, info[0].ToBoolean());
+    return info.Env().Undefined();
+  }
+
+  // Waits for the ring thread to end, once its STOPPED record is in: it
+  // has nothing left to do but release the threadsafe function, so this
+  // is short. 'close' follows it (lib/uring_backend.js). A no-op when the
+  // finalizer joined it already.
+  Napi::Value Join(const Napi::CallbackInfo &info) {
+    if (ctx_ != nullptr && ctx_->core != nullptr)
+      nu_server_join(ctx_->core);
     return info.Env().Undefined();
   }
 

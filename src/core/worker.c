@@ -63,9 +63,16 @@ void nu_worker_woken(struct nu_worker *w, int rearm) {
     nu__worker_arm_wake(w);
 }
 
-void nu_worker_wait(struct nu_worker *w, int work_pending) {
+void nu_worker_wait(struct nu_worker *w, nu_worker_has_work_fn has_work,
+                    void *arg) {
+  /* Said before the work is looked at, not after: a producer queues, then
+   * reads sleeping (nu_waker_wake()); with both sides sequentially
+   * consistent, either it sees the thread about to sleep and writes the
+   * eventfd, or has_work() sees what it queued. Looked at first, work
+   * queued between the look and the store would wait for the next
+   * completion of some other kind. */
   atomic_store(&w->waker.sleeping, 1);
-  if (work_pending)
+  if (has_work(arg))
     io_uring_submit_and_get_events(&w->ring.uring);
   else
     io_uring_submit_and_wait(&w->ring.uring, 1);

@@ -75,9 +75,15 @@ int nu_worker_ready(struct nu_worker *w, uint64_t wake_ud, const char **op);
 /* Ring thread: the wake read completed; it is posted again if rearm. */
 void nu_worker_woken(struct nu_worker *w, int rearm);
 
-/* Ring thread: submits, then blocks for a completion unless work_pending
- * (JS queued work the waker may not announce: it only wakes a sleeper). */
-void nu_worker_wait(struct nu_worker *w, int work_pending);
+/* Whether JS queued work for the ring thread (chunks, a stop request):
+ * work the waker may not announce, since it only wakes a sleeper. */
+typedef int (*nu_worker_has_work_fn)(void *arg);
+
+/* Ring thread: submits, then blocks for a completion unless
+ * has_work(arg), which it asks once it has said it sleeps (so that no
+ * wake-up is lost between the two). */
+void nu_worker_wait(struct nu_worker *w, nu_worker_has_work_fn has_work,
+                    void *arg);
 
 /* Ring thread: hands every completion there is to on_cqe(owner, cqe).
  * Each is copied and consumed before it is handled, so that the CQ has

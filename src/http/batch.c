@@ -121,6 +121,28 @@ int nu_batch_put_data(struct nu_batch *b, uint32_t slot, uint32_t gen,
   return 0;
 }
 
+int nu_batch_put_ws_at(struct nu_batch *b, uint32_t slot, uint32_t gen,
+                       uint32_t op, uint32_t code, uint32_t off, uint32_t len) {
+  uint32_t *w = nu__batch_record(b, NU_WS_WORDS, NU_EV_WS, slot, gen);
+
+  if (w == NULL)
+    return -ENOMEM;
+  w[NU_WS_OP] = op;
+  w[NU_WS_CODE] = code;
+  w[NU_WS_OFF] = off;
+  w[NU_WS_LEN] = len;
+  return 0;
+}
+
+int nu_batch_put_ws(struct nu_batch *b, uint32_t slot, uint32_t gen,
+                    uint32_t op, uint32_t code, const void *at, uint32_t len) {
+  int64_t off = nu_batch_put_bytes(b, at, len);
+
+  if (off < 0)
+    return -ENOMEM;
+  return nu_batch_put_ws_at(b, slot, gen, op, code, (uint32_t)off, len);
+}
+
 int nu_batch_put_drain(struct nu_batch *b, uint32_t slot, uint32_t gen,
                        uint64_t sent) {
   uint32_t *w = nu__batch_record(b, NU_DRAIN_WORDS, NU_EV_DRAIN, slot, gen);

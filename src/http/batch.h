@@ -38,6 +38,7 @@ enum nu_event {
   NU_EV_DRAIN,    /* everything queued on the connection is sent */
   NU_EV_HANGUP,   /* the peer sent its FIN; the connection is still open */
   NU_EV_DATA,     /* bytes received on a connection in raw mode */
+  NU_EV_WS,       /* a WebSocket message, control frame or error */
 };
 
 /* What every record starts with. */
@@ -74,6 +75,24 @@ enum { NU_BODY_OFF = NU_REC_WORDS, NU_BODY_LEN, NU_BODY_WORDS };
  * the upgrade request's head first. */
 enum { NU_DATA_OFF = NU_REC_WORDS, NU_DATA_LEN, NU_DATA_WORDS };
 
+/* WS: on a connection in WebSocket mode (NU_OUT_WS_OPEN, nu.h), what the
+ * ring thread's frame parser (ws/frame.h) made of its input. op is the
+ * opcode: TEXT or BINARY, a whole message; PING or PONG, with its payload
+ * (the ring thread answered the ping already); CLOSE, the peer's close
+ * frame, code its code (1005 for none) and the bytes its reason (the ring
+ * thread answered it, or it answered ours); or WS_REC_ERROR, the input
+ * broke the protocol: code is the close code the ring thread sent, the
+ * bytes the ws package's error code, a space and the message. len bytes
+ * at off. */
+#define NU_WS_REC_ERROR 16u
+enum {
+  NU_WS_OP = NU_REC_WORDS,
+  NU_WS_CODE,
+  NU_WS_OFF,
+  NU_WS_LEN,
+  NU_WS_WORDS
+};
+
 /* END, CLOSE, TIMEOUT and HANGUP: slot and gen only. STOPPED: the kind only. */
 enum {
   NU_END_WORDS = NU_REC_WORDS,
@@ -84,7 +103,9 @@ enum {
 };
 
 /* DRAIN: the head and body bytes of every chunk sent since the connection
- * opened, a 64-bit count in two words, low word first. */
+ * opened (in WebSocket mode, of the frames JS sent: not the 101, nor the
+ * ring thread's own pongs and close frames), a 64-bit count in two words,
+ * low word first. */
 enum { NU_DRAIN_SENT_LO = NU_REC_WORDS, NU_DRAIN_SENT_HI, NU_DRAIN_WORDS };
 
 /* Each kind's fields follow the common ones, and its count ends after its
@@ -97,6 +118,8 @@ NU_BATCH_ASSERT(NU_DRAIN_WORDS == NU_DRAIN_SENT_HI + 1);
 NU_BATCH_ASSERT(NU_DATA_WORDS == NU_DATA_LEN + 1);
 NU_BATCH_ASSERT((int)NU_DATA_WORDS == (int)NU_BODY_WORDS);
 NU_BATCH_ASSERT(NU_STOPPED_WORDS == NU_REC_KIND + 1);
+NU_BATCH_ASSERT(NU_WS_WORDS == NU_WS_LEN + 1);
+NU_BATCH_ASSERT(NU_WS_REC_ERROR > 15); /* no opcode */
 
 /* Bits of a REQUEST's info word. */
 #define NU_REQ_METHOD_MASK 0xffu /* llhttp_method_t */
@@ -126,6 +149,7 @@ NU_BATCH_ASSERT(NU_STOPPED_WORDS == NU_REC_KIND + 1);
   X(EV_DRAIN)                                                                  \
   X(EV_HANGUP)                                                                 \
   X(EV_DATA)                                                                   \
+  X(EV_WS)                                                                     \
   X(REC_KIND)                                                                  \
   X(REC_SLOT)                                                                  \
   X(REC_GEN)                                                                   \
@@ -149,6 +173,12 @@ NU_BATCH_ASSERT(NU_STOPPED_WORDS == NU_REC_KIND + 1);
   X(DATA_OFF)                                                                  \
   X(DATA_LEN)                                                                  \
   X(DATA_WORDS)                                                                \
+  X(WS_OP)                                                                     \
+  X(WS_CODE)                                                                   \
+  X(WS_OFF)                                                                    \
+  X(WS_LEN)                                                                    \
+  X(WS_WORDS)                                                                  \
+  X(WS_REC_ERROR)                                                              \
   X(STOPPED_WORDS)                                                             \
   X(DRAIN_SENT_LO)                                                             \
   X(DRAIN_SENT_HI)                                                             \
@@ -184,6 +214,12 @@ int nu_batch_put_timeout(struct nu_batch *b, uint32_t slot, uint32_t gen);
 int nu_batch_put_hangup(struct nu_batch *b, uint32_t slot, uint32_t gen);
 int nu_batch_put_data(struct nu_batch *b, uint32_t slot, uint32_t gen,
                       const char *at, uint32_t len);
+/* WS of len bytes at at, copied. */
+int nu_batch_put_ws(struct nu_batch *b, uint32_t slot, uint32_t gen,
+                    uint32_t op, uint32_t code, const void *at, uint32_t len);
+/* WS of len bytes already in b's bytes, at off. */
+int nu_batch_put_ws_at(struct nu_batch *b, uint32_t slot, uint32_t gen,
+                       uint32_t op, uint32_t code, uint32_t off, uint32_t len);
 int nu_batch_put_drain(struct nu_batch *b, uint32_t slot, uint32_t gen,
                        uint64_t sent);
 int nu_batch_put_stopped(struct nu_batch *b);

@@ -2,6 +2,7 @@
 
 #include "fifo.h"
 #include "grow.h"
+#include "wsconn.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -49,22 +50,33 @@ int nu_conn_pipe_open(struct nu_conn *c) {
 
   if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
     return -errno;
-  (void)fcntl(fds[1], F_SETPIPE_SZ, NU_CONN_PIPE_SIZE);
-  cap = fcntl(fds[1], F_GETPIPE_SZ);
+  /* What the kernel gives is what counts: past the user's pipe quota it
+   * refuses the size asked for (EPERM), and the pipe keeps 64 KiB or less
+   * (see NU_CONN_PIPE_SIZE). Reads then cost no more, and hold no pipe. */
+  cap = fcntl(fds[1], F_SETPIPE_SZ, NU_CONN_PIPE_SIZE);
+  if (cap < (int)NU_CONN_PIPE_SIZE) {
+    close(fds[0]);
+    close(fds[1]);
+    c->pipe.reads = 1;
+    return -ENOBUFS;
+  }
   c->pipe.r = fds[0];
   c->pipe.w = fds[1];
-  c->pipe.cap = cap > 0 ? (uint32_t)cap : 65536;
+  c->pipe.cap = (uint32_t)cap;
   c->pipe.bytes = 0;
   return 0;
 }
 
 void nu_conn_pipe_close(struct nu_conn *c) {
+  free(c->pipe.buf);
+  c->pipe.buf = NULL;
+  c->pipe.buf_off = 0;
+  c->pipe.bytes = 0;
   if (c->pipe.r < 0)
     return;
   close(c->pipe.r);
   close(c->pipe.w);
   c->pipe.r = c->pipe.w = -1;
-  c->pipe.bytes = 0;
 }
 
 struct nu_conn *nu_conn_acquire(struct nu_conn_table *t) {
@@ -84,6 +96,8 @@ struct nu_conn *nu_conn_acquire(struct nu_conn_table *t) {
   c->gen++;
   c->fd = -1;
   c->pipe.r = c->pipe.w = -1;
+  c->pipe.reads = 0;
+  c->pipe.in_flight = c->pipe.out_cancelled = 0;
   c->flags &= NU_CONN_DIRTY; /* it may still be on the loop's flush list */
   c->inflight = 0;
   c->next_seq = 0;
@@ -105,6 +119,7 @@ struct nu_conn *nu_conn_acquire(struct nu_conn_table *t) {
 
 void nu_conn_release(struct nu_conn_table *t, struct nu_conn *c) {
   nu_conn_pipe_close(c);
+  nu_wsconn_free(c);
   nu_outq_free_all(&c->sendq);
   nu_outq_free_all(&c->parked);
   /* A long header block may have grown the head; give that memory back
@@ -139,8 +154,10 @@ void nu_conn_table_destroy(struct nu_conn_table *t) {
   for (uint32_t i = 0; i < t->next_new_slot; i++) {
     struct nu_conn *c = t->slots[i];
 
+    nu_conn_pipe_close(c);
     nu_outq_free_all(&c->sendq);
     nu_outq_free_all(&c->parked);
+    nu_wsconn_free(c);
     free(c->head.bytes);
     free(c->head.lens);
     free(c->backlog);

@@ -55,14 +55,18 @@
 /* While c is not read, a poll watches for the peer going away. */
 #define NU_CONN_WATCHING (1u << 20)
 #define NU_CONN_WR_SHUT (1u << 21) /* raw mode: our FIN is sent */
+/* WebSocket mode (with RAW): input is parsed as frames (wsconn.h). */
+#define NU_CONN_WS (1u << 22)
+/* WebSocket mode: our close frame is queued; no frame follows it. */
+#define NU_CONN_WS_CLOSE_SENT (1u << 23)
 /* Refused for its headers timeout: closes once the 408 is out, without
  * the lingering read of a refusal (see nu__conn_close_after_response()):
  * a client that trickles its head would keep the linger going to its
  * end, and keep its slot for that long past headersTimeout. */
-#define NU_CONN_EXPIRED (1u << 22)
+#define NU_CONN_EXPIRED (1u << 24)
 /* Not read, nor parsed, while the server is over its load bounds (struct
  * nu_load): on the server's held list until JS catches up. */
-#define NU_CONN_LOAD_HELD (1u << 23)
+#define NU_CONN_LOAD_HELD (1u << 25)
 
 /* Past either bound a connection is not read until its responses go out:
  * a client that pipelines without reading cannot make the server buffer
@@ -72,21 +76,34 @@
 /* Bytes held after an upgrade request before reading stops. */
 #define NU_CONN_HELD_MAX (64u * 1024)
 
-struct nu_file; /* file.h */
+struct nu_file;   /* file.h */
+struct nu_wsconn; /* wsconn.h */
 
 /* What a static file's bytes pass through on their way from the file to
  * the socket (splice, see NU_OUT_SPLICE): open while such a chunk is
  * being sent. */
+/* How a static file's body goes from the file to the socket: spliced
+ * through a pipe, or, where splice cannot serve (nu__conn_splice() in
+ * loop.c), read into buf and sent from there. */
 struct nu_pipe {
-  int r, w;       /* -1 when closed */
-  uint32_t cap;   /* its capacity */
-  uint32_t bytes; /* in it, not yet sent to the socket */
+  int r, w;              /* -1 when closed */
+  uint32_t cap;          /* its capacity */
+  uint32_t bytes;        /* in it (or in buf), not yet sent to the socket */
+  char *buf;             /* NU_CONN_READ_SIZE bytes, once reads are used */
+  uint32_t buf_off;      /* where the bytes not yet sent start in buf */
+  int reads;             /* this connection's files are read, not spliced */
+  uint8_t in_flight;     /* the file half of a splice is posted */
+  uint8_t out_cancelled; /* the socket half came back cancelled before it */
 };
 
 /* The capacity asked for a pipe: fewer round trips than the default
- * 64 KiB. Past the user's pipe quota the kernel refuses, and the default
- * does. */
+ * 64 KiB. Past the user's pipe quota (fs.pipe-user-pages-soft, 64 MiB for
+ * a non-root user) the kernel refuses it, and then gives new pipes less
+ * than the default (two pages): nu_conn_pipe_open() takes no pipe smaller
+ * than asked, and the connection's files are read instead. */
 #define NU_CONN_PIPE_SIZE (1u << 20)
+/* What one read of a file takes, when it is not spliced. */
+#define NU_CONN_READ_SIZE (64u * 1024)
 
 /* A singly linked FIFO of chunks. */
 struct nu_outq {
@@ -122,6 +139,7 @@ struct nu_conn {
   struct nu_outq sendq;  /* in wire order; the head may be partly sent */
   struct nu_outq parked; /* chunks of later responses, in arrival order */
   struct nu_file *files; /* static file responses being made, in order */
+  struct nu_wsconn *ws;  /* WebSocket mode's state, else NULL */
   struct nu_pipe pipe;
   uint32_t sent_off;     /* bytes of sendq.head already sent */
   uint64_t since_ms;     /* start of the current wait (see timeout.h) */
@@ -138,8 +156,8 @@ struct nu_conn {
   struct sockaddr_storage peer;
   struct msghdr msg;
   struct iovec iov[NU_CONN_IOV_MAX];
-  struct nu_conn *next_free;  /* free list link */
-  struct nu_conn *next_dirty; /* the loop's flush list link */
+  struct nu_conn *next_free;             /* free list link */
+  struct nu_conn *next_dirty;            /* the loop's flush list link */
   struct nu_conn *held_prev, *held_next; /* the loop's held list links */
   /* What struct nu_load counts of c: its requests JS has not begun to
    * answer (nu_conn_owed()) and its queued_bytes, as last counted. */
@@ -171,8 +189,8 @@ struct nu_load {
  * as server-sent events, is JS's own memory). An upgraded connection's
  * request never ends: it owes nothing. */
 static inline uint32_t nu_conn_owed(const struct nu_conn *c) {
-  uint32_t done = (int32_t)(c->reply_seq - c->send_seq) > 0 ? c->reply_seq
-                                                            : c->send_seq;
+  uint32_t done =
+      (int32_t)(c->reply_seq - c->send_seq) > 0 ? c->reply_seq : c->send_seq;
 
   if (c->flags & NU_CONN_RAW)
     return 0;
@@ -249,9 +267,10 @@ static inline int nu_conn_wants_watch(const struct nu_conn *c) {
  * error can no longer answer that request in its place. */
 int nu_conn_response_begun(const struct nu_conn *c, uint32_t seq);
 
-/* Opens c's pipe. Returns 0 or -errno. */
+/* Opens c's pipe. Returns 0, -ENOBUFS when the kernel gives it less than
+ * NU_CONN_PIPE_SIZE (then it is closed, and c->pipe.reads set), or -errno. */
 int nu_conn_pipe_open(struct nu_conn *c);
-/* Closes c's pipe, if open. */
+/* Closes c's pipe, if open, and frees its read buffer. */
 void nu_conn_pipe_close(struct nu_conn *c);
 
 /* Appends n bytes to c's backlog. Returns 0 or -ENOMEM. */

@@ -49,6 +49,8 @@ const char *nu_head_reason(int status) {
     return "Request Header Fields Too Large";
   case 500:
     return "Internal Server Error";
+  case 501:
+    return "Not Implemented";
   default:
     return "unknown";
   }

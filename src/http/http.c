@@ -177,6 +177,14 @@ static int nu__check_host(struct nu_conn *c, const char *name,
   return 0;
 }
 
+/* Whether a header name is one that frames a message. A trailer cannot
+ * (RFC 9110 6.5.1): one named so is refused, as node:http refuses it,
+ * lest something downstream merge it into the head. */
+static int nu__is_framing(const char *name, uint32_t len) {
+  return (len == 14 && strncasecmp(name, "content-length", len) == 0) ||
+         (len == 17 && strncasecmp(name, "transfer-encoding", len) == 0);
+}
+
 static int nu__on_message_begin(llhttp_t *p) {
   struct nu_conn *c = nu__ctx(p)->conn;
 
@@ -233,7 +241,8 @@ static int nu__on_header_value_complete(llhttp_t *p) {
   }
   value_len = h->field_len;
   value = h->bytes + h->len - value_len;
-  if (nu__check_host(ctx->conn, value - name_len, name_len, value, value_len))
+  if (nu__check_host(ctx->conn, value - name_len, name_len, value, value_len) ||
+      ((p->flags & F_TRAILING) && nu__is_framing(value - name_len, name_len)))
     return nu__reject(ctx, 400);
 
   if (name_len == 6 && strncasecmp(value - name_len, "expect", 6) == 0)
@@ -251,39 +260,6 @@ static uint32_t nu__request_info(const llhttp_t *p, uint32_t info) {
   if ((p->flags & F_CHUNKED) || p->content_length > 0)
     info |= NU_REQ_HAS_BODY;
   return info;
-}
-
-/* What llhttp 8.1 lets through in a complete head and node:http refuses
- * before any handler sees the request. Returns 0, an error status, or
- * NU_HTTP_ABORT. */
-static int nu__check_head(const llhttp_t *p, const struct nu_head *h) {
-  /* RFC 9112 6.3: a request whose Transfer-Encoding does not end in
-   * chunked cannot be framed: 400 and close. llhttp 8.1 and 9 both pass
-   * its head on first (node:http then calls the handler, and answers 400
-   * once the body fails); refusing it here keeps it from any handler. */
-  if ((p->flags & F_TRANSFER_ENCODING) && !(p->flags & F_CHUNKED))
-    return 400;
-  /* node:http's requireHostHeader, on by default; RFC 9112 3.2. */
-  if (h->hosts == 0 && p->http_major == 1 && p->http_minor == 1)
-    return 400;
-  return 0;
-}
-
-/* Answers a GET or HEAD that route r matched, in its turn, without JS:
- * JS never sees this request, nor its body if it has one. Returns 0 or
- * -ENOMEM. */
-static int nu__answer_route(struct nu_http_parse_ctx *ctx, llhttp_t *p,
-                            const struct nu_route *r) {
-  struct nu_conn *c = ctx->conn;
-  struct nu_out *o =
-      nu_route_response(ctx->lim->head_end, r, c->slot, c->gen, c->next_seq++,
-                        llhttp_should_keep_alive(p), p->method == HTTP_HEAD);
-
-  if (o == NULL)
-    return -ENOMEM;
-  nu_conn_enqueue(c, o);
-  c->flags |= NU_CONN_ROUTED;
-  return 0;
 }
 
 /* A walk over the head's headers of one name. */
@@ -321,6 +297,133 @@ static struct nu_span nu__header_next(struct nu_header_iter *it) {
     }
   }
   return v;
+}
+
+/* The transfer codings a request's Transfer-Encoding lines name. */
+struct nu_codings {
+  uint32_t chunked; /* how many times chunked is named */
+  uint32_t others;  /* how many other codings are named */
+  int chunked_last; /* whether the last one named is chunked */
+};
+
+static int nu__is_ows(char ch) { return ch == ' ' || ch == '\t'; }
+
+/* Adds the codings of one Transfer-Encoding line to *c: a list of tokens
+ * (RFC 9112 6.1; empty elements are skipped, as RFC 9110 5.6.1 asks).
+ * Parameters, quotes, spaces or control bytes inside a coding make the
+ * framing ambiguous: returns -1 then, else 0. */
+static int nu__codings_add(struct nu_codings *c, struct nu_span v) {
+  const char *p = v.p, *end = v.p + v.len;
+
+  while (p < end) {
+    const char *tok, *tok_end;
+
+    while (p < end && (nu__is_ows(*p) || *p == ','))
+      p++;
+    for (tok = p; p < end && *p != ','; p++)
+      ;
+    for (tok_end = p; tok_end > tok && nu__is_ows(tok_end[-1]); tok_end--)
+      ;
+    if (tok_end == tok)
+      continue;
+    for (const char *t = tok; t < tok_end; t++) {
+      if (!nu__is_tchar((unsigned char)*t))
+        return -1;
+    }
+    c->chunked_last = tok_end - tok == 7 && strncasecmp(tok, "chunked", 7) == 0;
+    if (c->chunked_last)
+      c->chunked++;
+    else
+      c->others++;
+  }
+  return 0;
+}
+
+/* Whether v is a Content-Length value: 1*DIGIT, nothing else. */
+static int nu__is_length(struct nu_span v) {
+  if (v.len == 0)
+    return 0;
+  for (uint32_t i = 0; i < v.len; i++) {
+    if (v.p[i] < '0' || v.p[i] > '9')
+      return 0;
+  }
+  return 1;
+}
+
+/*
+ * RFC 9112 6: a request's body must have one framing that every reader
+ * agrees on, or request smuggling hides in the difference. llhttp 8.1 and
+ * node:http let some of these through (an empty Transfer-Encoding beside
+ * a Content-Length, chunked on HTTP/1.0); this refuses, with 400:
+ * - Transfer-Encoding and Content-Length together, whatever the values
+ *   (6.1 lets a server reject them; a proxy that picks the other one is
+ *   how smuggling works);
+ * - Transfer-Encoding in an HTTP/1.0 request (6.1: its framing is faulty);
+ * - a Transfer-Encoding that is not a list of codings ending in exactly
+ *   one chunked (6.3), or an empty one;
+ * - more than one Content-Length line or a list in one, even of equal
+ *   values (RFC 9110 8.6 lets a recipient reject them; node:http does),
+ *   and a value that is not all digits;
+ * - a head on which llhttp's reading of the framing differs from this one.
+ * A chunked body under another coding (gzip, chunked) gets 501: the
+ * server does not implement it (6.1). llhttp's lenient flags stay off
+ * (with them, 8.1 would take chunked beside a Content-Length, and a
+ * Transfer-Encoding not ending in chunked). Returns 0, 400 or 501.
+ */
+static int nu__check_framing(const llhttp_t *p, const struct nu_head *h) {
+  struct nu_header_iter it = nu__headers(h, "content-length");
+  struct nu_codings te = {0, 0, 0};
+  uint32_t lengths = 0, te_lines = 0;
+  struct nu_span v;
+
+  while ((v = nu__header_next(&it)).p != NULL) {
+    if (++lengths > 1 || !nu__is_length(v))
+      return 400;
+  }
+  it = nu__headers(h, "transfer-encoding");
+  while ((v = nu__header_next(&it)).p != NULL) {
+    te_lines++;
+    if (nu__codings_add(&te, v))
+      return 400;
+  }
+  if (!!(p->flags & F_CONTENT_LENGTH) != (lengths > 0) ||
+      !!(p->flags & F_CHUNKED) != (te_lines > 0))
+    return 400;
+  if (te_lines == 0)
+    return 0;
+  if (lengths > 0 || p->http_major == 0 ||
+      (p->http_major == 1 && p->http_minor == 0))
+    return 400;
+  if (!te.chunked_last || te.chunked != 1)
+    return 400;
+  return te.others ? 501 : 0;
+}
+
+/* What llhttp 8.1 lets through in a complete head and node:http refuses
+ * before any handler sees the request, and the framing above. Returns 0,
+ * an error status, or NU_HTTP_ABORT. */
+static int nu__check_head(const llhttp_t *p, const struct nu_head *h) {
+  /* node:http's requireHostHeader, on by default; RFC 9112 3.2. */
+  if (h->hosts == 0 && p->http_major == 1 && p->http_minor == 1)
+    return 400;
+  return nu__check_framing(p, h);
+}
+
+/* Answers a GET or HEAD that route r matched, in its turn, without JS:
+ * JS never sees this request, nor its body if it has one. Returns 0 or
+ * -ENOMEM. */
+static int nu__answer_route(struct nu_http_parse_ctx *ctx, llhttp_t *p,
+                            const struct nu_route *r) {
+  struct nu_conn *c = ctx->conn;
+  struct nu_out *o =
+      nu_route_response(ctx->lim->head_end, r, c->slot, c->gen, c->next_seq++,
+                        llhttp_should_keep_alive(p), p->method == HTTP_HEAD);
+
+  if (o == NULL)
+    return -ENOMEM;
+  nu_conn_enqueue(c, o);
+  c->flags |= NU_CONN_ROUTED;
+  return 0;
 }
 
 /* The value of the header named name, p NULL when the request has none.

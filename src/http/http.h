@@ -62,7 +62,7 @@ static inline int nu_http_in_body(const struct nu_conn *c) {
  * does all input after a request JS gets with NU_REQ_UPGRADE, which sets
  * NU_CONN_UPGRADE_HELD and c->upgrade_seq: c parses nothing more until
  * nu_http_continue().
- * Returns 0; or the HTTP status (400, 413, 431) owed to a client whose
+ * Returns 0; or the HTTP status (400, 413, 431, 501) owed to a client whose
  * request could not be parsed, after which c must not parse again (when
  * nu_http_in_body(c), the status answers the request JS has, whose
  * response has not begun; else it takes the next number); or
@@ -73,7 +73,7 @@ int nu_http_parse(struct nu_conn *c, struct nu_batch *b,
                   const struct nu_http_limits *lim, const char *data,
                   size_t len);
 
-/* The response for an error status (400, 408, 413, 431) as response
+/* The response for an error status (400, 408, 413, 431, 501) as response
  * number seq: the status line and the lines h ends a closing head with,
  * without Date, byte for byte as node:http's prebuilt ones. Returns NULL
  * out of memory. */

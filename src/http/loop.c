@@ -8,11 +8,13 @@
 #include "server.h"
 
 #include "file.h"
+#include "wsconn.h"
 
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -42,6 +44,8 @@ enum nu_loop_op {
   NU_OP_SPLICE_OUT, /* pipe to socket: a send */
   NU_OP_WRITABLE,   /* a poll for room in the socket, after EAGAIN */
   NU_OP_WATCH,      /* a poll for the peer going, while c is not read */
+  NU_OP_FILE_READ,  /* a piece of a file read, where it is not spliced */
+  NU_OP_FILE_SEND,  /* that piece sent */
 };
 
 static uint64_t nu__ud(enum nu_loop_op op, const struct nu_conn *c) {
@@ -263,7 +267,8 @@ static void nu__conn_close(struct nu_server *s, struct nu_conn *c) {
 static void nu__conn_close_after_response(struct nu_server *s,
                                           struct nu_conn *c) {
   if (!(c->flags & NU_CONN_PARSE_DONE) ||
-      (c->flags & (NU_CONN_PEER_EOF | NU_CONN_EXPIRED)) || s->stop_seen || nu_timeout_tick_ms(&s->timeouts) == 0) {
+      (c->flags & (NU_CONN_PEER_EOF | NU_CONN_EXPIRED)) || s->stop_seen ||
+      nu_timeout_tick_ms(&s->timeouts) == 0) {
     nu__conn_close(s, c);
     return;
   }
@@ -332,13 +337,36 @@ static void nu__conn_open(struct nu_server *s, int fd) {
  * and is waited for with a poll, rather than by a worker blocked for as
  * long as the client does not read.
  */
+static void nu__conn_read_file(struct nu_server *s, struct nu_conn *c,
+                               struct nu_out *o);
+
+/* The flags of the file half of a splice. In a test build (NU_TEST_HOOKS)
+ * with NU_TEST_NO_SPLICE set, one the kernel does not know, so that it
+ * refuses the splice with EINVAL, as it does a file on a file system
+ * without splice_read: the test machine offers no such regular file. */
+static unsigned nu__splice_in_flags(const struct nu_server *s) {
+#ifdef NU_TEST_HOOKS
+  if (s->test_no_splice)
+    return SPLICE_F_NONBLOCK | (SPLICE_F_GIFT << 1); /* past SPLICE_F_ALL */
+#endif
+  (void)s;
+  return SPLICE_F_NONBLOCK;
+}
+
 static void nu__conn_splice(struct nu_server *s, struct nu_conn *c,
                             struct nu_out *o) {
   uint32_t left = o->len - c->sent_off;
   uint32_t n = c->pipe.bytes;
   struct io_uring_sqe *sqe;
+  int ret = 0;
 
-  if (c->pipe.r < 0 && nu_conn_pipe_open(c) < 0) {
+  if (c->pipe.r < 0 && !c->pipe.reads)
+    ret = nu_conn_pipe_open(c);
+  if (c->pipe.reads) {
+    nu__conn_read_file(s, c, o); /* the pipe would be too small */
+    return;
+  }
+  if (ret < 0) {
     nu__conn_close(s, c);
     return;
   }
@@ -347,13 +375,45 @@ static void nu__conn_splice(struct nu_server *s, struct nu_conn *c,
     n = left < c->pipe.cap ? left : c->pipe.cap;
     sqe = nu__sqe(s, NU_OP_SPLICE_IN, c);
     io_uring_prep_splice(sqe, o->fd, (int64_t)(o->file_off + c->sent_off),
-                         c->pipe.w, -1, n, SPLICE_F_NONBLOCK);
+                         c->pipe.w, -1, n, nu__splice_in_flags(s));
     sqe->flags |= IOSQE_IO_LINK;
     c->inflight++;
+    c->pipe.in_flight = 1;
   }
   sqe = nu__sqe(s, NU_OP_SPLICE_OUT, c);
   io_uring_prep_splice(sqe, c->pipe.r, -1, c->fd, -1, n,
                        SPLICE_F_NONBLOCK | (n < left ? SPLICE_F_MORE : 0));
+  c->flags |= NU_CONN_SENDING;
+  c->inflight++;
+}
+
+/*
+ * Sends the next piece of splice chunk o through memory, where splice
+ * cannot: a file system without splice_read (the first splice fails with
+ * EINVAL), or a pipe the kernel kept small (past the user's pipe quota).
+ * A read of the file into c's buffer, then a send of what it got; a short
+ * send leaves the rest in the buffer for the next call.
+ */
+static void nu__conn_read_file(struct nu_server *s, struct nu_conn *c,
+                               struct nu_out *o) {
+  uint32_t left = o->len - c->sent_off;
+  struct io_uring_sqe *sqe;
+
+  if (c->pipe.buf == NULL &&
+      (c->pipe.buf = malloc(NU_CONN_READ_SIZE)) == NULL) {
+    nu__conn_close(s, c);
+    return;
+  }
+  if (c->pipe.bytes > 0) {
+    sqe = nu__sqe(s, NU_OP_FILE_SEND, c);
+    io_uring_prep_send(sqe, c->fd, c->pipe.buf + c->pipe.buf_off, c->pipe.bytes,
+                       MSG_NOSIGNAL | (c->pipe.bytes < left ? MSG_MORE : 0));
+  } else {
+    sqe = nu__sqe(s, NU_OP_FILE_READ, c);
+    io_uring_prep_read(sqe, o->fd, c->pipe.buf,
+                       left < NU_CONN_READ_SIZE ? left : NU_CONN_READ_SIZE,
+                       o->file_off + c->sent_off);
+  }
   c->flags |= NU_CONN_SENDING;
   c->inflight++;
 }
@@ -544,6 +604,56 @@ static void nu__conn_continue(struct nu_server *s, struct nu_conn *c) {
     nu__mark_dirty(s, c);
 }
 
+/* Input of a connection in WebSocket mode: frames to records, and the
+ * frames the ring thread answers with. Out of memory, c closes. */
+static void nu__conn_ws_input(struct nu_server *s, struct nu_conn *c,
+                              const char *data, uint32_t len) {
+  if (nu_wsconn_input(c, s->w.batch, data, len) < 0)
+    nu__conn_close(s, c);
+  else if (c->sendq.head)
+    nu__mark_dirty(s, c);
+}
+
+/* JS accepted c's upgrade as a WebSocket (NU_OUT_WS_OPEN): the 101 goes
+ * out first, then what c received since the upgrade request, the bytes JS
+ * had in raw mode (the chunk's body) and those the ring thread held, is
+ * parsed as frames. A FIN that came meanwhile is passed on. A chunk for a
+ * connection in no state to take it is dropped. */
+static void nu__conn_ws_open(struct nu_server *s, struct nu_conn *c,
+                             struct nu_out *o) {
+  const char *given = o->data + o->body_off;
+  uint32_t given_len = o->body_len;
+
+  if ((c->flags & NU_CONN_WS) ||
+      !(c->flags & (NU_CONN_RAW | NU_CONN_UPGRADE_HELD))) {
+    nu_out_free(o);
+    return;
+  }
+  if (nu_wsconn_start(c, o->max_message) < 0) {
+    nu_out_free(o);
+    nu__conn_close(s, c);
+    return;
+  }
+  c->flags = (c->flags & ~(NU_CONN_UPGRADE_HELD | NU_CONN_TIMED_OUT)) |
+             NU_CONN_RAW | NU_CONN_PARSE_DONE;
+  o->seq = c->upgrade_seq;
+  o->flags &= ~(NU_OUT_END | NU_OUT_CLOSE | NU_OUT_CHUNKED);
+  /* The body was input, not output; and only the frames JS sends count in
+   * what DRAIN reports sent (the WebSocket's bufferedAmount). */
+  o->len = o->head_len;
+  o->head_len = o->body_len = 0;
+  nu_conn_enqueue(c, o); /* o's bytes stay until it is sent: given holds */
+  nu__mark_dirty(s, c);
+  if (given_len > 0)
+    nu__conn_ws_input(s, c, given, given_len);
+  if (c->backlog_len > 0 && !(c->flags & NU_CONN_CLOSING))
+    nu__conn_ws_input(s, c, c->backlog, c->backlog_len);
+  c->backlog_len = 0;
+  if ((c->flags & (NU_CONN_PEER_EOF | NU_CONN_CLOSING)) == NU_CONN_PEER_EOF &&
+      nu_batch_put_hangup(s->w.batch, c->slot, c->gen))
+    nu__conn_close(s, c);
+}
+
 /* Moves the chunks JS queued to their connections, oldest first. */
 static void nu__take_outbox(struct nu_server *s) {
   struct nu_out *o = nu_outbox_take_all(&s->outbox);
@@ -564,6 +674,13 @@ static void nu__take_outbox(struct nu_server *s) {
     } else if (o->flags & NU_OUT_PARSE) {
       nu_out_free(o);
       nu__conn_continue(s, c);
+    } else if (o->flags & NU_OUT_WS_OPEN) {
+      nu__conn_ws_open(s, c, o);
+    } else if (o->flags & NU_OUT_WS) {
+      if ((c->flags & NU_CONN_WS) && nu_wsconn_admit(c, o))
+        nu__conn_raw_out(s, c, o);
+      else
+        nu_out_free(o); /* after our close frame, or before WebSocket mode */
     } else if (o->flags & NU_OUT_RAW) {
       nu__conn_raw_out(s, c, o);
     } else if (o->flags & (NU_OUT_PAUSE | NU_OUT_RESUME)) {
@@ -719,7 +836,9 @@ static void nu__on_recv(struct nu_server *s, const struct io_uring_cqe *cqe) {
 
     /* Bytes that arrive while a pause is being posted are still parsed:
      * dropping them would lose requests. */
-    if (c->flags & NU_CONN_RAW)
+    if (c->flags & NU_CONN_WS)
+      nu__conn_ws_input(s, c, nu_ring_buf(&s->w.ring, bid), (uint32_t)res);
+    else if (c->flags & NU_CONN_RAW)
       nu__conn_raw_input(s, c, nu_ring_buf(&s->w.ring, bid), (uint32_t)res);
     else if (!(c->flags & NU_CONN_PARSE_DONE))
       nu__conn_input(s, c, nu_ring_buf(&s->w.ring, bid), (uint32_t)res);
@@ -771,69 +890,142 @@ static void nu__conn_wrote(struct nu_server *s, struct nu_conn *c, uint32_t n) {
   }
 }
 
-static void nu__on_send(struct nu_server *s, const struct io_uring_cqe *cqe) {
+/* Starts each completion of the sending side: c's send (or read, or
+ * poll) is no longer posted. Returns c, or NULL when c is closing: then
+ * it is released once its last completion is in. */
+static struct nu_conn *nu__conn_send_done(struct nu_server *s,
+                                          const struct io_uring_cqe *cqe) {
   struct nu_conn *c = nu_conn_at(&s->conns, nu__ud_slot(cqe->user_data));
 
   c->flags &= ~NU_CONN_SENDING;
   c->inflight--;
-  if (c->flags & NU_CONN_CLOSING)
-    nu__conn_maybe_release(s, c);
-  else if (cqe->res < 0)
+  if (!(c->flags & NU_CONN_CLOSING))
+    return c;
+  nu__conn_maybe_release(s, c);
+  return NULL;
+}
+
+static void nu__on_send(struct nu_server *s, const struct io_uring_cqe *cqe) {
+  struct nu_conn *c = nu__conn_send_done(s, cqe);
+
+  if (c == NULL)
+    return;
+  if (cqe->res < 0)
     nu__conn_close(s, c); /* EPIPE, ECONNRESET */
   else
     nu__conn_wrote(s, c, (uint32_t)cqe->res);
 }
 
-/* The file-to-pipe half of a splice; the pipe-to-socket half follows. */
+/* The socket half of a splice came back cancelled: the file half it was
+ * linked to came up short, or failed. Decides what follows, once both
+ * halves are back. */
+static void nu__conn_splice_cancelled(struct nu_server *s, struct nu_conn *c) {
+  if (c->pipe.bytes > 0 && !(c->flags & NU_CONN_SPLICE_FAILED)) {
+    nu__conn_flush(s, c); /* the file half came up short: send what it got */
+  } else if (c->pipe.reads && c->pipe.bytes == 0) {
+    nu_conn_pipe_close(c); /* the file cannot be spliced: it is read */
+    nu__conn_flush(s, c);
+  } else {
+    nu__conn_close(s, c); /* the file failed */
+  }
+}
+
+/* The file-to-pipe half of a splice; the pipe-to-socket half follows,
+ * though its completion may come first. */
 static void nu__on_splice_in(struct nu_server *s,
                              const struct io_uring_cqe *cqe) {
   struct nu_conn *c = nu_conn_at(&s->conns, nu__ud_slot(cqe->user_data));
 
   c->inflight--;
+  c->pipe.in_flight = 0;
   if (cqe->res > 0)
     c->pipe.bytes += (uint32_t)cqe->res;
+  else if (cqe->res == -EINVAL && c->sent_off == 0 && c->pipe.bytes == 0)
+    c->pipe.reads = 1; /* no splice_read here: the file is read */
   else if (cqe->res != -ECANCELED)
     c->flags |= NU_CONN_SPLICE_FAILED; /* 0: the file shrank */
+  if (c->pipe.out_cancelled) {
+    c->pipe.out_cancelled = 0;
+    c->flags &= ~NU_CONN_SENDING;
+    if (!(c->flags & NU_CONN_CLOSING)) {
+      nu__conn_splice_cancelled(s, c);
+      return;
+    }
+  }
   nu__conn_maybe_release(s, c);
+}
+
+/* The socket half of a file's body, a splice from the pipe or a send from
+ * the read buffer, completed with res. Returns 1 when it took res: bytes
+ * sent, or a full socket to wait for until the client reads; 0 leaves the
+ * other results to the caller. */
+static int nu__conn_body_sent(struct nu_server *s, struct nu_conn *c, int res) {
+  if (res == -EAGAIN) {
+    io_uring_prep_poll_add(nu__sqe(s, NU_OP_WRITABLE, c), c->fd, POLLOUT);
+    c->flags |= NU_CONN_SENDING;
+    c->inflight++;
+    return 1;
+  }
+  if (res <= 0 || (uint32_t)res > c->pipe.bytes)
+    return 0;
+  c->pipe.bytes -= (uint32_t)res;
+  c->pipe.buf_off += (uint32_t)res;
+  nu__conn_wrote(s, c, (uint32_t)res);
+  if (c->fd >= 0 && c->pipe.bytes == 0 &&
+      !(c->sendq.head && (c->sendq.head->flags & NU_OUT_SPLICE)))
+    nu_conn_pipe_close(c); /* no more file to send for now */
+  return 1;
 }
 
 static void nu__on_splice_out(struct nu_server *s,
                               const struct io_uring_cqe *cqe) {
-  struct nu_conn *c = nu_conn_at(&s->conns, nu__ud_slot(cqe->user_data));
+  struct nu_conn *c = nu__conn_send_done(s, cqe);
   int res = cqe->res;
 
-  c->flags &= ~NU_CONN_SENDING;
-  c->inflight--;
-  if (c->flags & NU_CONN_CLOSING) {
-    nu__conn_maybe_release(s, c);
-  } else if (res > 0 && (uint32_t)res <= c->pipe.bytes) {
-    c->pipe.bytes -= (uint32_t)res;
-    nu__conn_wrote(s, c, (uint32_t)res);
-    if (c->fd >= 0 && c->pipe.bytes == 0 &&
-        !(c->sendq.head && (c->sendq.head->flags & NU_OUT_SPLICE)))
-      nu_conn_pipe_close(c); /* no more file to send for now */
-  } else if (res == -EAGAIN) {
-    /* The socket is full: wait until the client reads. */
-    io_uring_prep_poll_add(nu__sqe(s, NU_OP_WRITABLE, c), c->fd, POLLOUT);
+  if (c == NULL || nu__conn_body_sent(s, c, res))
+    return; /* closing; or sent, or waiting for room */
+  if (res == -ECANCELED && c->pipe.in_flight) {
+    /* Decided when the file half is back (nu__on_splice_in()); nothing
+     * else is sent meanwhile. */
+    c->pipe.out_cancelled = 1;
     c->flags |= NU_CONN_SENDING;
-    c->inflight++;
-  } else if (res == -ECANCELED && c->pipe.bytes > 0 &&
-             !(c->flags & NU_CONN_SPLICE_FAILED)) {
-    nu__conn_flush(s, c); /* the file half came up short: send what it got */
+  } else if (res == -ECANCELED) {
+    nu__conn_splice_cancelled(s, c);
   } else {
-    nu__conn_close(s, c); /* EPIPE, ECONNRESET, or the file failed */
+    nu__conn_close(s, c); /* EPIPE, ECONNRESET */
   }
+}
+
+/* A piece of a file is read into c's buffer (nu__conn_read_file()). */
+static void nu__on_file_read(struct nu_server *s,
+                             const struct io_uring_cqe *cqe) {
+  struct nu_conn *c = nu__conn_send_done(s, cqe);
+
+  if (c == NULL)
+    return;
+  if (cqe->res <= 0) {
+    nu__conn_close(s, c); /* 0: the file shrank; or it failed */
+    return;
+  }
+  c->pipe.bytes = (uint32_t)cqe->res;
+  c->pipe.buf_off = 0;
+  nu__conn_flush(s, c);
+}
+
+/* Some of the read buffer's bytes are sent. */
+static void nu__on_file_send(struct nu_server *s,
+                             const struct io_uring_cqe *cqe) {
+  struct nu_conn *c = nu__conn_send_done(s, cqe);
+
+  if (c != NULL && !nu__conn_body_sent(s, c, cqe->res))
+    nu__conn_close(s, c); /* EPIPE, ECONNRESET */
 }
 
 static void nu__on_writable(struct nu_server *s,
                             const struct io_uring_cqe *cqe) {
-  struct nu_conn *c = nu_conn_at(&s->conns, nu__ud_slot(cqe->user_data));
+  struct nu_conn *c = nu__conn_send_done(s, cqe);
 
-  c->flags &= ~NU_CONN_SENDING;
-  c->inflight--;
-  if (c->flags & NU_CONN_CLOSING)
-    nu__conn_maybe_release(s, c);
-  else
+  if (c != NULL)
     nu__conn_flush(s, c); /* an error shows in the send */
 }
 
@@ -915,8 +1107,7 @@ static int nu__conn_expire(struct nu_server *s, struct nu_conn *c) {
 static void nu__expire_some(struct nu_server *s) {
   unsigned acted = 0;
 
-  while (s->expire_at < s->conns.next_new_slot &&
-         acted < NU_EXPIRE_PER_TURN)
+  while (s->expire_at < s->conns.next_new_slot && acted < NU_EXPIRE_PER_TURN)
     acted += nu__conn_expire(s, nu_conn_at(&s->conns, s->expire_at++));
   if (s->expire_at < s->conns.next_new_slot)
     return;
@@ -963,6 +1154,12 @@ static void nu__dispatch(void *arg, const struct io_uring_cqe *cqe) {
     break;
   case NU_OP_SPLICE_OUT:
     nu__on_splice_out(s, cqe);
+    break;
+  case NU_OP_FILE_READ:
+    nu__on_file_read(s, cqe);
+    break;
+  case NU_OP_FILE_SEND:
+    nu__on_file_send(s, cqe);
     break;
   case NU_OP_WRITABLE:
     nu__on_writable(s, cqe);
@@ -1091,10 +1288,18 @@ static void nu__deliver(struct nu_server *s) {
     atomic_fetch_add(&s->js_bytes, (long long)size);
 }
 
+/* JS has queued chunks or asked for something, or a timeout pass is
+ * under way (nu_worker_has_work_fn). */
+static int nu__has_work(void *arg) {
+  struct nu_server *s = arg;
+
+  return !nu_outbox_is_empty(&s->outbox) || nu__requests_pending(s) ||
+         s->expiring;
+}
+
 /* Submits, then blocks for a completion unless JS has queued work. */
 static void nu__wait(struct nu_server *s) {
-  nu_worker_wait(&s->w, !nu_outbox_is_empty(&s->outbox) ||
-                           nu__requests_pending(s) || s->expiring);
+  nu_worker_wait(&s->w, nu__has_work, s);
   s->now_ms = nu_now_ms();
   if (s->routes.n || s->mounts.n)
     nu_date_tick(&s->date);
@@ -1124,6 +1329,9 @@ int nu__loop_setup(void *arg, const char **op) {
   if (ret < 0)
     return ret;
   nu_http_settings_init(&s->settings);
+#ifdef NU_TEST_HOOKS
+  s->test_no_splice = getenv("NU_TEST_NO_SPLICE") != NULL;
+#endif
   nu_date_tick(&s->date);
   s->now_ms = nu_now_ms();
   nu__arm_accept(s);
@@ -1154,9 +1362,11 @@ void nu__loop_run(void *arg) {
   }
   if (s->cfg.listen_fd >= 0)
     close(s->cfg.listen_fd);
-  (void)nu_batch_put_stopped(s->w.batch);
-  nu_worker_deliver_last(&s->w);
   nu_conn_table_destroy(&s->conns);
   nu_ring_exit(&s->w.ring);
+  /* Last, so that JS, which joins this thread on STOPPED before its
+   * 'close', waits for no more than the release of the function. */
+  (void)nu_batch_put_stopped(s->w.batch);
+  nu_worker_deliver_last(&s->w);
   nu_worker_exited(&s->w);
 }

@@ -5,6 +5,7 @@
  * threads through core's outbox (handoff.h), which knows only their link.
  */
 #include "nu.h"
+#include "out_pool.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +22,9 @@ static uint32_t nu__hex_len(uint32_t n) {
   return len;
 }
 
-struct nu_out *nu_out_new(uint32_t slot, uint32_t gen, uint32_t seq,
-                          uint32_t flags, size_t head_len, size_t body_len) {
+struct nu_out *nu_out_new_in(struct nu_out_pool *pool, uint32_t slot,
+                             uint32_t gen, uint32_t seq, uint32_t flags,
+                             size_t head_len, size_t body_len) {
   int framed = (flags & NU_OUT_CHUNKED) && body_len > 0;
   int last = (flags & NU_OUT_CHUNKED) && (flags & NU_OUT_END);
   uint64_t len = (uint64_t)head_len + body_len;
@@ -36,7 +38,13 @@ struct nu_out *nu_out_new(uint32_t slot, uint32_t gen, uint32_t seq,
   if (last)
     len += 5;
   /* One spare byte for the NUL that string copies write past their end. */
-  o = malloc(sizeof(*o) + len + 1);
+  if (pool != NULL) {
+    o = nu_out_pool_take(pool, sizeof(*o) + len + 1);
+  } else {
+    o = malloc(sizeof(*o) + len + 1);
+    if (o != NULL)
+      o->pool = NULL;
+  }
   if (o == NULL)
     return NULL;
   o->next = NULL;
@@ -51,6 +59,11 @@ struct nu_out *nu_out_new(uint32_t slot, uint32_t gen, uint32_t seq,
   o->fd = -1;
   o->file_off = 0;
   return o;
+}
+
+struct nu_out *nu_out_new(uint32_t slot, uint32_t gen, uint32_t seq,
+                          uint32_t flags, size_t head_len, size_t body_len) {
+  return nu_out_new_in(NULL, slot, gen, seq, flags, head_len, body_len);
 }
 
 struct nu_out *nu_out_new_splice(uint32_t slot, uint32_t gen, uint32_t seq,
@@ -92,5 +105,8 @@ void nu_out_seal(struct nu_out *o) {
 void nu_out_free(struct nu_out *o) {
   if (o->fd >= 0)
     close(o->fd);
-  free(o);
+  if (o->pool != NULL)
+    nu_out_pool_put(o->pool, o);
+  else
+    free(o);
 }

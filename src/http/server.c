@@ -13,6 +13,7 @@ static void nu__server_free(struct nu_server *s) {
     nu_out_free(o);
     o = next;
   }
+  nu_out_pool_destroy(&s->out_pool);
   nu_worker_destroy(&s->w);
   nu_routes_free(&s->routes);
   nu_mounts_free(&s->mounts);
@@ -29,6 +30,7 @@ int nu_server_start(const struct nu_server_config *cfg, struct nu_server **out,
     return -ENOMEM;
   }
   s->cfg = *cfg;
+  nu_out_pool_init(&s->out_pool, NU_OUT_POOL_MAX_BYTES);
   /* First, so that every failure below finds the eventfd open or -1. */
   ret = nu_worker_init(&s->w, cfg->deliver, cfg->exited, cfg->ctx, op);
   if (ret < 0) {
@@ -66,6 +68,12 @@ int nu_server_start(const struct nu_server_config *cfg, struct nu_server **out,
   }
   *out = s;
   return 0;
+}
+
+struct nu_out *nu_server_out_new(struct nu_server *s, uint32_t slot,
+                                 uint32_t gen, uint32_t seq, uint32_t flags,
+                                 size_t head_len, size_t body_len) {
+  return nu_out_new_in(&s->out_pool, slot, gen, seq, flags, head_len, body_len);
 }
 
 void nu_server_send(struct nu_server *s, struct nu_out *o) {
@@ -111,8 +119,7 @@ void nu_server_stats(struct nu_server *s, struct nu_server_stats *st) {
   st->requests_queued =
       atomic_load_explicit(&s->pub_owed, memory_order_relaxed);
   st->bytes_queued = bytes > 0 ? (uint64_t)bytes : 0;
-  st->bytes_unsent =
-      atomic_load_explicit(&s->pub_unsent, memory_order_relaxed);
+  st->bytes_unsent = atomic_load_explicit(&s->pub_unsent, memory_order_relaxed);
   st->connections_held =
       atomic_load_explicit(&s->pub_held, memory_order_relaxed);
   st->overloaded = (state & 1) != 0;

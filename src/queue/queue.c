@@ -149,7 +149,10 @@ static void nu__queue_cancel_pending(struct nu_queue *q) {
     nu__queue_complete(q, nu__queue_pop_pending(q), -ECANCELED);
 }
 
-static int nu__queue_work_pending(struct nu_queue *q) {
+/* New ops, or a stop not yet acted on (nu_worker_has_work_fn). */
+static int nu__queue_work_pending(void *arg) {
+  struct nu_queue *q = arg;
+
   return atomic_load(&q->inbox) != NULL ||
          (atomic_load(&q->stop) && !q->stopping);
 }
@@ -197,7 +200,7 @@ static void nu__queue_run(void *arg) {
     if (q->stopping && q->inflight == 0)
       break;
     nu_worker_deliver(&q->w);
-    nu_worker_wait(&q->w, nu__queue_work_pending(q));
+    nu_worker_wait(&q->w, nu__queue_work_pending, q);
     nu_worker_drain(&q->w, nu__queue_on_cqe, q);
   }
   /* The ring goes before the last batch, which tells JS all is over: what

@@ -76,6 +76,10 @@ static inline void nu_test_print_diff(const char *got, size_t got_len,
       fprintf(stderr, "    got %" fmt ", want %" fmt "\n", got_, want_);       \
   } while (0)
 
+/* A condition that must hold. */
+#define NU_EXPECT(cond)                                                        \
+  ((void)nu_test_check(t, (cond) != 0, __FILE__, __LINE__, #cond))
+
 /* Integers, compared as signed 64-bit values. */
 #define NU_EXPECT_INT(got, want) NU__EXPECT_NUMBER(int64_t, PRId64, got, want)
 
