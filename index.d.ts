@@ -41,6 +41,36 @@ export interface ServerOptions {
    * node:http backend ignores it.
    */
   rings?: number;
+  /**
+   * Load bounds for the whole server, shared out among its rings (see the
+   * README, "Limits under load"); 0 disables each. The node:http backend
+   * ignores them. Requests handed to handlers whose response has not
+   * begun, past which no new input is read until they fall under three
+   * quarters of it. Default 4096.
+   */
+  maxQueuedRequests?: number;
+  /** Bytes of events handed to this thread and not yet taken by it, past which no new input is read. Default 16 MiB. */
+  maxQueuedBytes?: number;
+  /** Connections paused by those bounds, past which none is accepted until the load falls. Default 1024. */
+  maxPausedConnections?: number;
+}
+
+/** Where a server stands under load: server.stats(). */
+export interface ServerStats {
+  /** Connections open. */
+  connections: number;
+  /** Requests handed to handlers whose response has not begun (node:http backend: responses not finished). */
+  requestsQueued: number;
+  /** Bytes of events the ring threads handed this thread and it has not taken yet (node:http backend: 0). */
+  bytesQueued: number;
+  /** Response bytes written and not yet sent to their clients. */
+  bytesUnsent: number;
+  /** Connections not read for now because the server is over its bounds (node:http backend: the sockets node:http paused). */
+  connectionsPaused: number;
+  /** Over maxQueuedRequests or maxQueuedBytes: no new input is read (node:http backend: always false). */
+  overloaded: boolean;
+  /** Whether new connections are accepted (false past maxPausedConnections, or once closed). */
+  accepting: boolean;
 }
 
 /**
@@ -75,6 +105,9 @@ export class Server extends EventEmitter {
   maxRequestsPerSocket: number;
   maxRequestBodySize: number;
   rings: number;
+  maxQueuedRequests: number;
+  maxQueuedBytes: number;
+  maxPausedConnections: number;
   /** Connections past it are closed as they arrive ('drop'); undefined: no limit. */
   maxConnections: number | undefined;
   readonly listening: boolean;
@@ -105,7 +138,10 @@ export class Server extends EventEmitter {
    * in order. Throws the fs error when dir is not there.
    */
   static(urlPrefix: string, dir: string): this;
+  /** As net.Server's: the connections open, counted on the ring threads. */
   getConnections(callback: (err: Error | null, count: number) => void): this;
+  /** Where the server stands under load, as of a moment ago. */
+  stats(): ServerStats;
   /** server.timeout, and a 'timeout' listener. Before listen(). */
   setTimeout(msecs: number, callback?: (socket: UringSocket) => void): this;
   timeout: number;

@@ -242,4 +242,24 @@ function closeNodeServer(inner) {
   }
 }
 
-module.exports = { createNodeServer, listenOptions, closeNodeServer };
+// server.stats() as far as node:http can say: it has no load bounds
+// (nothing is queued between threads, nothing is held back for load), so
+// requestsQueued counts the responses not yet finished, and
+// connectionsPaused the sockets node:http stopped reading (a client that
+// pipelines past what its responses let out).
+function nodeStats(inner) {
+  let requestsQueued = 0;
+  let bytesUnsent = 0;
+  let connectionsPaused = 0;
+  for (const socket of inner[kSockets]) {
+    requestsQueued += socket[kResponses].size;
+    bytesUnsent += socket.writableLength;
+    if (socket.isPaused()) connectionsPaused++;
+  }
+  return {
+    connections: inner[kSockets].size, requestsQueued, bytesQueued: 0, bytesUnsent,
+    connectionsPaused, overloaded: false, accepting: inner.listening,
+  };
+}
+
+module.exports = { createNodeServer, listenOptions, closeNodeServer, nodeStats };

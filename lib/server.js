@@ -12,7 +12,9 @@ const util = require('node:util');
 const native = require('./native');
 const { errnoException, uringUnavailable, codedError } = require('./errors');
 const { UringServer } = require('./uring_backend');
-const { createNodeServer, listenOptions, closeNodeServer } = require('./node_backend');
+const {
+  createNodeServer, listenOptions, closeNodeServer, nodeStats,
+} = require('./node_backend');
 const { makeRoute, matchRoute } = require('./route');
 const { makeStatic } = require('./static');
 
@@ -67,6 +69,15 @@ const NUMERIC_OPTIONS = [
   // Not node:http's: ring threads, each with its own listening socket on
   // the port (SO_REUSEPORT), all feeding this thread's handlers.
   ['rings', 1, 1, 64],
+  // Not node:http's, and the io_uring backend's only: the load bounds (see
+  // README, "Limits under load"), for the whole server, shared out evenly
+  // among its rings. Past the requests handed to handlers and not yet
+  // answered, or the bytes of events not yet taken by this thread, no new
+  // input is read; past the connections so paused, none is accepted, until
+  // the handlers catch up. 0: no bound.
+  ['maxQueuedRequests', 4096, 0, 2 ** 31 - 1],
+  ['maxQueuedBytes', 16 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER],
+  ['maxPausedConnections', 1024, 0, 2 ** 31 - 1],
 ];
 
 function checkRange(name, value, min, max) {
@@ -148,6 +159,9 @@ class Server extends EventEmitter {
     this.ringEntries = opts.ringEntries;
     this.timeout = opts.timeout;
     this.rings = opts.rings;
+    this.maxQueuedRequests = opts.maxQueuedRequests;
+    this.maxQueuedBytes = opts.maxQueuedBytes;
+    this.maxPausedConnections = opts.maxPausedConnections;
     this.reusePort = opts.reusePort;
     this[kMaxConnections] = undefined;
     this[kRoutes] = [];
@@ -215,6 +229,17 @@ class Server extends EventEmitter {
       process.nextTick(callback, null, 0);
     }
     return this;
+  }
+
+  // Where the server stands under load (see index.d.ts, ServerStats): what
+  // waits for the handlers, what waits for the clients, who is paused.
+  stats() {
+    if (this[kNode]) return nodeStats(this[kNode]);
+    if (this[kUring]) return this[kUring].stats();
+    return {
+      connections: 0, requestsQueued: 0, bytesQueued: 0, bytesUnsent: 0,
+      connectionsPaused: 0, overloaded: false, accepting: false,
+    };
   }
 
   // As net.Server's: connections past it are closed as they come, with a

@@ -27,6 +27,8 @@ const RING_OPTIONS = [
   'maxHeaderSize', 'headersTimeout', 'requestTimeout', 'keepAliveTimeout',
   'maxRequestBodySize', 'ringEntries', 'timeout',
 ];
+// The load bounds, which are the whole server's: each ring gets its share.
+const SHARED_OPTIONS = ['maxQueuedRequests', 'maxQueuedBytes', 'maxPausedConnections'];
 
 // What NativeServer#listen() takes: the Server's options, its routes
 // as the bytes the ring thread sends, and its static mounts.
@@ -41,8 +43,11 @@ function nativeOptions(server, { host, port, backlog, routes, statics }) {
     statics: statics.map(({ prefix, root }) => ({ prefix, root })),
   };
   for (const name of RING_OPTIONS) options[name] = server[name];
+  for (const name of SHARED_OPTIONS) options[name] = Math.ceil(server[name] / server.rings);
   return options;
 }
+
+const STAT_COUNTS = ['connections', 'requestsQueued', 'bytesQueued', 'bytesUnsent', 'connectionsPaused'];
 
 function flushNT(uring) {
   uring.flush();
@@ -196,6 +201,22 @@ class UringServer extends EventEmitter {
     let count = 0;
     for (const handle of this.handles()) count += handle.liveConnections();
     process.nextTick(callback, null, count);
+  }
+
+  // server.stats(): the rings' counts, summed; overloaded when any ring
+  // is, accepting while any ring accepts.
+  stats() {
+    const total = {
+      connections: 0, requestsQueued: 0, bytesQueued: 0, bytesUnsent: 0,
+      connectionsPaused: 0, overloaded: false, accepting: false,
+    };
+    for (const handle of this.handles()) {
+      const ring = handle.stats();
+      for (const key of STAT_COUNTS) total[key] += ring[key];
+      total.overloaded ||= ring.overloaded;
+      total.accepting ||= ring.accepting && !this.closing;
+    }
+    return total;
   }
 
   ref() {

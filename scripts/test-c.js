@@ -18,6 +18,8 @@ const out = path.join(root, 'build', 'c');
 // Each suite's sources besides its test: the module, and what it calls.
 const SUITES = {
   conditional: ['src/static/conditional.c', 'src/http/date.c'],
+  conn: ['src/http/conn.c', 'src/http/wsconn.c', 'src/http/out.c', 'src/http/out_pool.c', 'src/core/grow.c',
+    'src/http/batch.c', 'src/core/handoff.c', 'src/ws/frame.c', 'src/ws/utf8.c'],
   date: ['src/http/date.c'],
   head_end: ['src/http/head_end.c'],
   mime: ['src/static/mime.c'],
@@ -31,6 +33,7 @@ const FLAGS = [
   '-Wall', '-Wextra', '-Werror', '-Wno-unused-parameter',
   '-fsanitize=address,undefined', '-fno-sanitize-recover=all',
   ...['src', 'src/core', 'src/http', 'src/static', 'src/ws', 'test/c'].flatMap((d) => ['-I', path.join(root, d)]),
+  '-I', '/usr/share/include/llhttp', // conn.h holds a parser
 ];
 
 function run(cmd, args, env) {

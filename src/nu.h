@@ -191,7 +191,13 @@ struct nu_server_config {
   uint32_t headers_timeout_ms; /* 0 disables; see timeout.h */
   uint32_t request_timeout_ms;
   uint32_t keep_alive_timeout_ms;
-  uint32_t socket_timeout_ms;         /* server.timeout: see NU_EV_TIMEOUT */
+  uint32_t socket_timeout_ms; /* server.timeout: see NU_EV_TIMEOUT */
+  /* Load bounds (struct nu_load in http/conn.h); 0: none. Past the
+   * requests or the bytes JS has not answered or taken, nothing new is
+   * read; past max_held connections held so, nothing is accepted. */
+  uint32_t max_queued_requests;
+  uint64_t max_queued_bytes;
+  uint32_t max_held_connections;
   const struct nu_route_spec *routes; /* the first match wins */
   uint32_t nroutes;
   const struct nu_mount_spec *mounts; /* after the routes; first match wins */
@@ -240,6 +246,21 @@ void nu_server_destroy(struct nu_server *s);
 /* How many connections the ring thread holds open (accepted and not yet
  * released), as of a moment ago. Any thread. */
 unsigned nu_server_live_connections(struct nu_server *s);
+
+/* Where a server stands against its load bounds, as of its ring thread's
+ * last turn. */
+struct nu_server_stats {
+  uint32_t connections;      /* open (accepted, not yet released) */
+  uint32_t requests_queued;  /* received, their response not yet queued */
+  uint64_t bytes_queued;     /* of batches JS has not taken yet */
+  uint64_t bytes_unsent;     /* response bytes queued, not yet sent */
+  uint32_t connections_held; /* not read until JS catches up */
+  int overloaded;            /* past a bound: nothing new is read */
+  int accepting;             /* 0 while accepting is stopped for load */
+};
+
+/* Fills *st. Any thread. */
+void nu_server_stats(struct nu_server *s, struct nu_server_stats *st);
 
 /* The IORING_SETUP_* flags the kernel accepted for s's ring. */
 unsigned nu_server_setup_flags(const struct nu_server *s);

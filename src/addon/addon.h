@@ -38,6 +38,14 @@ inline uint32_t Uint32Option(Napi::Object o, const char *name) {
   return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : 0;
 }
 
+// A byte count (JS checked it is a safe integer), 0 when missing.
+inline uint64_t Uint64Option(Napi::Object o, const char *name) {
+  Napi::Value v = o.Get(name);
+  return v.IsNumber()
+             ? static_cast<uint64_t>(v.As<Napi::Number>().DoubleValue())
+             : 0;
+}
+
 inline void SetConstant(Napi::Object o, const char *name, uint32_t value) {
   o.Set(name, Napi::Number::New(o.Env(), value));
 }

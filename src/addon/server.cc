@@ -155,7 +155,8 @@ public:
          InstanceMethod<&NativeServer::CloseConnections>("closeConnections"),
          InstanceMethod("ref", &NativeServer::Ref),
          InstanceMethod("unref", &NativeServer::Unref),
-         InstanceMethod<&NativeServer::LiveConnections>("liveConnections")});
+         InstanceMethod<&NativeServer::LiveConnections>("liveConnections"),
+         InstanceMethod<&NativeServer::Stats>("stats")});
   }
 
   explicit NativeServer(const Napi::CallbackInfo &info) : ContextOwner(info) {}
@@ -171,7 +172,9 @@ private:
   }
 
   // listen({ host, port, backlog, reusePort, maxHeaderSize, ringEntries,
-  //          headersTimeout, requestTimeout, keepAliveTimeout }, onBatch)
+  //          headersTimeout, requestTimeout, keepAliveTimeout,
+  //          maxQueuedRequests, maxQueuedBytes, maxPausedConnections },
+  //        onBatch)
   //   -> { port, setupFlags } | { errno, syscall }
   // lib/server.js validates the options; missing numbers read as 0.
   Napi::Value Listen(const Napi::CallbackInfo &info) {
@@ -203,16 +206,15 @@ private:
     nu_server_config cfg{};
     cfg.listen_fd = fd;
     cfg.max_header_size = Uint32Option(opts, "maxHeaderSize");
-    Napi::Value max_body = opts.Get("maxRequestBodySize");
-    cfg.max_body_size =
-        max_body.IsNumber()
-            ? static_cast<uint64_t>(max_body.As<Napi::Number>().DoubleValue())
-            : 0;
+    cfg.max_body_size = Uint64Option(opts, "maxRequestBodySize");
     cfg.sq_entries = Uint32Option(opts, "ringEntries");
     cfg.headers_timeout_ms = Uint32Option(opts, "headersTimeout");
     cfg.request_timeout_ms = Uint32Option(opts, "requestTimeout");
     cfg.keep_alive_timeout_ms = Uint32Option(opts, "keepAliveTimeout");
     cfg.socket_timeout_ms = Uint32Option(opts, "timeout");
+    cfg.max_queued_requests = Uint32Option(opts, "maxQueuedRequests");
+    cfg.max_queued_bytes = Uint64Option(opts, "maxQueuedBytes");
+    cfg.max_held_connections = Uint32Option(opts, "maxPausedConnections");
     RouteSpecs routes(opts.Get("routes"));
     cfg.routes = routes.specs.data();
     cfg.nroutes = static_cast<uint32_t>(routes.specs.size());
@@ -331,6 +333,28 @@ private:
     if (server == nullptr)
       return info.Env().Undefined();
     return Napi::Number::New(info.Env(), nu_server_live_connections(server));
+  }
+
+  // stats(): where the ring stands against its load bounds (see
+  // nu_server_stats()), in server.stats()'s names.
+  Napi::Value Stats(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    nu_server *server = Running(info);
+    if (server == nullptr)
+      return env.Undefined();
+    struct nu_server_stats st {};
+    nu_server_stats(server, &st);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("connections", Napi::Number::New(env, st.connections));
+    o.Set("requestsQueued", Napi::Number::New(env, st.requests_queued));
+    o.Set("bytesQueued",
+          Napi::Number::New(env, static_cast<double>(st.bytes_queued)));
+    o.Set("bytesUnsent",
+          Napi::Number::New(env, static_cast<double>(st.bytes_unsent)));
+    o.Set("connectionsPaused", Napi::Number::New(env, st.connections_held));
+    o.Set("overloaded", Napi::Boolean::New(env, st.overloaded != 0));
+    o.Set("accepting", Napi::Boolean::New(env, st.accepting != 0));
+    return o;
   }
 
   Napi::Value Flush(const Napi::CallbackInfo &info) {

@@ -26,6 +26,11 @@
  * of memory. */
 uint32_t *nu_batch_add_words(struct nu_batch *b, uint32_t n);
 
+/* The memory b's words and bytes take, as handed over. */
+static inline uint64_t nu_batch_size(const struct nu_batch *b) {
+  return (uint64_t)b->nwords * sizeof(uint32_t) + b->nbytes;
+}
+
 /* Appends n bytes. Returns their offset or -ENOMEM. */
 int64_t nu_batch_put_bytes(struct nu_batch *b, const void *p, uint32_t n);
 

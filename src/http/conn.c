@@ -105,6 +105,9 @@ struct nu_conn *nu_conn_acquire(struct nu_conn_table *t) {
   c->sent_off = 0;
   c->queued_bytes = 0;
   c->parked_bytes = 0;
+  c->owed_counted = 0;
+  c->reply_seq = 0;
+  c->unsent_counted = 0;
   c->backlog_len = 0;
   c->head.len = 0;
   c->head.nlens = 0;

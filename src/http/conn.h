@@ -59,6 +59,14 @@
 #define NU_CONN_WS (1u << 22)
 /* WebSocket mode: our close frame is queued; no frame follows it. */
 #define NU_CONN_WS_CLOSE_SENT (1u << 23)
+/* Refused for its headers timeout: closes once the 408 is out, without
+ * the lingering read of a refusal (see nu__conn_close_after_response()):
+ * a client that trickles its head would keep the linger going to its
+ * end, and keep its slot for that long past headersTimeout. */
+#define NU_CONN_EXPIRED (1u << 24)
+/* Not read, nor parsed, while the server is over its load bounds (struct
+ * nu_load): on the server's held list until JS catches up. */
+#define NU_CONN_LOAD_HELD (1u << 25)
 
 /* Past either bound a connection is not read until its responses go out:
  * a client that pipelines without reading cannot make the server buffer
@@ -127,6 +135,7 @@ struct nu_conn {
   uint32_t next_seq;     /* number of the next request parsed */
   uint32_t send_seq;     /* number of the response being queued for sending */
   uint32_t upgrade_seq;  /* number of the upgrade request, once held */
+  uint32_t reply_seq;    /* past the last response JS has begun */
   struct nu_outq sendq;  /* in wire order; the head may be partly sent */
   struct nu_outq parked; /* chunks of later responses, in arrival order */
   struct nu_file *files; /* static file responses being made, in order */
@@ -147,9 +156,56 @@ struct nu_conn {
   struct sockaddr_storage peer;
   struct msghdr msg;
   struct iovec iov[NU_CONN_IOV_MAX];
-  struct nu_conn *next_free;  /* free list link */
-  struct nu_conn *next_dirty; /* the loop's flush list link */
+  struct nu_conn *next_free;             /* free list link */
+  struct nu_conn *next_dirty;            /* the loop's flush list link */
+  struct nu_conn *held_prev, *held_next; /* the loop's held list links */
+  /* What struct nu_load counts of c: its requests JS has not begun to
+   * answer (nu_conn_owed()) and its queued_bytes, as last counted. */
+  uint32_t owed_counted;
+  uint64_t unsent_counted;
 };
+
+/*
+ * What a server's connections have handed JS and JS has not answered, and
+ * its bounds. Requests owed (received, their response not yet queued) hold
+ * a request and a response object each in JS; the bytes are those of the
+ * batches JS has not taken yet. Past either bound nothing new is read or
+ * parsed until the count falls back under three quarters of it (see
+ * nu__load_* in loop.c). Ring thread only, but for the bytes, which it
+ * copies from the server's atomic count at each turn.
+ */
+struct nu_load {
+  uint32_t max_requests; /* 0: no bound */
+  uint64_t max_bytes;    /* 0: no bound */
+  uint32_t max_held;     /* held connections past which accepting stops */
+  uint32_t owed;         /* requests owed, summed over the connections */
+  uint64_t unsent;       /* queued_bytes, summed over the connections */
+  uint64_t js_bytes;     /* batch bytes JS has not taken, a moment ago */
+  int full;              /* over a bound, not yet back under the low mark */
+};
+
+/* c's requests whose response has not begun: neither queued whole
+ * (send_seq) nor begun by JS (reply_seq; a response that streams, such
+ * as server-sent events, is JS's own memory). An upgraded connection's
+ * request never ends: it owes nothing. */
+static inline uint32_t nu_conn_owed(const struct nu_conn *c) {
+  uint32_t done =
+      (int32_t)(c->reply_seq - c->send_seq) > 0 ? c->reply_seq : c->send_seq;
+
+  if (c->flags & NU_CONN_RAW)
+    return 0;
+  return (int32_t)(c->next_seq - done) > 0 ? c->next_seq - done : 0;
+}
+
+/* Whether taking one more request from c would go past a bound: c's own
+ * requests not yet counted are counted in. */
+static inline int nu_load_full(const struct nu_load *l,
+                               const struct nu_conn *c) {
+  uint32_t owed = l->owed + nu_conn_owed(c) - c->owed_counted;
+
+  return l->full || (l->max_requests && owed >= l->max_requests) ||
+         (l->max_bytes && l->js_bytes >= l->max_bytes);
+}
 
 struct nu_conn_table {
   struct nu_conn **slots;
@@ -190,7 +246,7 @@ static inline int nu_conn_owes_too_much(const struct nu_conn *c) {
 /* Whether c should have a recv posted. */
 static inline int nu_conn_wants_input(const struct nu_conn *c) {
   return !(c->flags & (NU_CONN_READ_DONE | NU_CONN_CLOSING | NU_CONN_JS_PAUSED |
-                       NU_CONN_PARSE_PAUSED)) &&
+                       NU_CONN_PARSE_PAUSED | NU_CONN_LOAD_HELD)) &&
          !nu_conn_owes_too_much(c) &&
          !((c->flags & NU_CONN_UPGRADE_HELD) &&
            c->backlog_len >= NU_CONN_HELD_MAX);

@@ -607,8 +607,12 @@ static int nu__on_message_complete(llhttp_t *p) {
       nu_batch_put_end(ctx->batch, c->slot, c->gen))
     return -1;
   /* A client that pipelines faster than it is answered waits here: what
-   * follows stays unparsed until the responses drain. */
-  return nu_conn_owes_too_much(c) ? HPE_PAUSED : 0;
+   * follows stays unparsed until the responses drain; so does every
+   * client while the server is past its load bounds. */
+  return nu_conn_owes_too_much(c) ||
+                 (ctx->lim->load && nu_load_full(ctx->lim->load, c))
+             ? HPE_PAUSED
+             : 0;
 }
 
 void nu_http_settings_init(llhttp_settings_t *s) {

@@ -24,6 +24,7 @@ struct nu_http_limits {
   const struct nu_routes *routes;     /* answered without JS; may be empty */
   const struct nu_mounts *mounts;     /* static files; may be empty */
   const struct nu_head_end *head_end; /* what ends routed responses' heads */
+  const struct nu_load *load; /* past its bounds, parsing pauses; NULL: none */
 };
 
 /* Fills the llhttp callbacks; s must outlive every parser using it. */
@@ -55,6 +56,7 @@ static inline int nu_http_in_body(const struct nu_conn *c) {
 /*
  * Parses len bytes that c received, appending REQUEST, BODY and END records
  * (batch.h) to b. When c owes too many responses (nu_conn_owes_too_much()),
+ * or the server is past its load bounds (nu_load_full()),
  * parsing pauses after a complete request and the rest, and all input until
  * nu_http_resume(), waits in c's backlog; data may be that backlog. So
  * does all input after a request JS gets with NU_REQ_UPGRADE, which sets

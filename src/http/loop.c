@@ -26,6 +26,9 @@
 #define NU_ACCEPT_BACKOFF_NS (50 * 1000 * 1000)
 /* How long a refused connection's input is drained before closing. */
 #define NU_LINGER_MS 2000
+/* How many expired connections one turn answers or closes; see
+ * nu__expire_some(). */
+#define NU_EXPIRE_PER_TURN 64
 
 /* user_data: the op in the top byte, then 24 bits of the connection's
  * generation and 32 of its slot, so a late cancel can never match a newer
@@ -116,19 +119,80 @@ static void nu__arm_watch(struct nu_server *s, struct nu_conn *c) {
 static void nu__conn_input(struct nu_server *s, struct nu_conn *c,
                            const char *data, uint32_t len);
 
-/* Resumes parsing once c no longer owes too much, then posts or cancels
- * its recv as nu_conn_wants_input() says, and watches it while it is not
- * read (nu_conn_wants_watch()). */
+/* ---- load (struct nu_load) ---- */
+
+/* Brings the server's counts up to date with c's. A connection's counts
+ * change in many places (the parser, the queues, the sends); they are
+ * taken in here, whenever the loop is done with c for the moment. */
+static void nu__conn_account(struct nu_server *s, struct nu_conn *c) {
+  struct nu_load *l = &s->load;
+  uint32_t owed = nu_conn_owed(c);
+
+  l->owed += owed - c->owed_counted;
+  c->owed_counted = owed;
+  l->unsent += c->queued_bytes - c->unsent_counted;
+  c->unsent_counted = c->queued_bytes;
+  if (l->max_requests && l->owed >= l->max_requests)
+    l->full = 1;
+}
+
+/* Holds c, not read nor parsed, until the load falls (nu__load_update()). */
+static void nu__conn_hold(struct nu_server *s, struct nu_conn *c) {
+  if (c->flags & (NU_CONN_LOAD_HELD | NU_CONN_LINGER | NU_CONN_CLOSING |
+                  NU_CONN_READ_DONE))
+    return;
+  c->flags |= NU_CONN_LOAD_HELD;
+  c->held_next = NULL;
+  c->held_prev = s->held_tail;
+  if (s->held_tail)
+    s->held_tail->held_next = c;
+  else
+    s->held_head = c;
+  s->held_tail = c;
+  s->nheld++;
+}
+
+static void nu__conn_unhold(struct nu_server *s, struct nu_conn *c) {
+  if (!(c->flags & NU_CONN_LOAD_HELD))
+    return;
+  c->flags &= ~NU_CONN_LOAD_HELD;
+  if (c->held_prev)
+    c->held_prev->held_next = c->held_next;
+  else
+    s->held_head = c->held_next;
+  if (c->held_next)
+    c->held_next->held_prev = c->held_prev;
+  else
+    s->held_tail = c->held_prev;
+  s->nheld--;
+}
+
+/* Resumes parsing once c no longer owes too much (and the server is not
+ * over its load bounds, else c is held), then posts or cancels its recv
+ * as nu_conn_wants_input() says, and watches it while it is not read
+ * (nu_conn_wants_watch()). */
 static void nu__conn_update_reading(struct nu_server *s, struct nu_conn *c) {
+  nu__conn_account(s, c);
   if (c->flags & NU_CONN_LINGER)
     return; /* its recv runs until the peer closes */
-  if ((c->flags & NU_CONN_PARSE_PAUSED) && !nu_conn_owes_too_much(c)) {
-    nu_http_resume(c);
-    if (c->backlog_len > 0)
-      nu__conn_input(s, c, c->backlog, c->backlog_len);
-    if (c->fd < 0 || (c->flags & NU_CONN_CLOSING))
-      return;
+  if ((c->flags & (NU_CONN_PARSE_PAUSED | NU_CONN_LOAD_HELD)) ==
+          NU_CONN_PARSE_PAUSED &&
+      !nu_conn_owes_too_much(c)) {
+    if (s->load.full) {
+      nu__conn_hold(s, c);
+    } else {
+      nu_http_resume(c);
+      if (c->backlog_len > 0)
+        nu__conn_input(s, c, c->backlog, c->backlog_len);
+      if (c->fd < 0 || (c->flags & NU_CONN_CLOSING))
+        return;
+      nu__conn_account(s, c);
+    }
   }
+  /* A recv still posted is left to run: c is held when input comes. */
+  if (s->load.full && !(c->flags & NU_CONN_RECV_ARMED) &&
+      nu_conn_wants_input(c))
+    nu__conn_hold(s, c);
   if (nu_conn_wants_input(c)) {
     if (c->flags & NU_CONN_WATCHING) /* the recv sees what it would */
       io_uring_prep_cancel64(nu__sqe(s, NU_OP_CANCEL, NULL),
@@ -158,6 +222,9 @@ static void nu__conn_maybe_release(struct nu_server *s, struct nu_conn *c) {
     nu_file_free(f);
   }
   close(c->fd);
+  nu__conn_unhold(s, c);
+  s->load.owed -= c->owed_counted;
+  s->load.unsent -= c->unsent_counted;
   /* Out of memory here only costs JS the 'close' events of this
    * connection; its (slot, gen) is dead either way. */
   (void)nu_batch_put_close(s->w.batch, c->slot, c->gen);
@@ -165,13 +232,22 @@ static void nu__conn_maybe_release(struct nu_server *s, struct nu_conn *c) {
   atomic_store_explicit(&s->live_conns, s->conns.nopen, memory_order_relaxed);
 }
 
-/* Starts closing c: no more input is read, pending requests are cancelled,
- * and c is freed when their completions are in. */
+/*
+ * Starts closing c: no more input is read, what is posted on its socket
+ * ends, and c is freed when those completions are in. A shutdown of both
+ * ways ends them: the recv sees the end of input, a send or a poll wakes
+ * and fails. An async cancel by fd would too, but the kernel finds an
+ * fd's requests by walking every poll the ring has posted, and again for
+ * each match: with thousands of connections, closing them all (a wave of
+ * timeouts) cost the ring thread tens of milliseconds, which every other
+ * client waited through. The cancel stays for a socket that refuses the
+ * shutdown. File operations end by themselves.
+ */
 static void nu__conn_close(struct nu_server *s, struct nu_conn *c) {
   if (c->flags & NU_CONN_CLOSING)
     return;
   c->flags |= NU_CONN_CLOSING | NU_CONN_READ_DONE;
-  if (c->inflight > 0) {
+  if (c->inflight > 0 && shutdown(c->fd, SHUT_RDWR) < 0 && errno != ENOTCONN) {
     struct io_uring_sqe *sqe = nu__sqe(s, NU_OP_CANCEL, NULL);
 
     io_uring_prep_cancel_fd(sqe, c->fd, IORING_ASYNC_CANCEL_ALL);
@@ -203,7 +279,7 @@ static void nu__conn_close_after_response(struct nu_server *s,
     nu__conn_close(s, c);
     return;
   }
-  if ((c->flags & NU_CONN_PEER_EOF) || s->stop_seen ||
+  if ((c->flags & (NU_CONN_PEER_EOF | NU_CONN_EXPIRED)) || s->stop_seen ||
       nu_timeout_tick_ms(&s->timeouts) == 0) {
     nu__conn_close(s, c);
     return;
@@ -627,6 +703,8 @@ static void nu__take_outbox(struct nu_server *s) {
       nu_out_free(o);
       nu__mark_dirty(s, c);
     } else {
+      if ((int32_t)(o->seq + 1 - c->reply_seq) > 0)
+        c->reply_seq = o->seq + 1; /* JS has begun that response */
       nu_conn_enqueue(c, o);
       nu__mark_dirty(s, c);
     }
@@ -656,9 +734,11 @@ static void nu__on_accept(struct nu_server *s, const struct io_uring_cqe *cqe) {
       nu__conn_open(s, cqe->res);
   }
   nu__maybe_close_listener(s);
-  if (s->accept_armed || s->stop_seen || cqe->res == -ECANCELED)
+  /* Cancelled for a stop, or for load (nu__load_gate_accept()), which
+   * posts it again, unless it was let go before this came. */
+  if (s->accept_armed || s->stop_seen || s->accept_held)
     return;
-  if (cqe->res >= 0)
+  if (cqe->res >= 0 || cqe->res == -ECANCELED)
     nu__arm_accept(s);
   else
     nu__arm_accept_retry(s);
@@ -687,8 +767,14 @@ static void nu__conn_input(struct nu_server *s, struct nu_conn *c,
                            const char *data, uint32_t len) {
   int status;
 
-  if (!(c->flags & NU_CONN_IN_MESSAGE))
+  if (!(c->flags & NU_CONN_IN_MESSAGE)) {
     c->since_ms = s->now_ms; /* a request starts: its timeouts run */
+    /* Past the load bounds no request starts: the input waits in the
+     * backlog (nu_http_parse() keeps it) until c is let go. */
+    if (!(c->flags & (NU_CONN_RAW | NU_CONN_PARSE_DONE)) &&
+        nu_load_full(&s->load, c))
+      c->flags |= NU_CONN_PARSE_PAUSED;
+  }
   status = nu_http_parse(c, s->w.batch, &s->limits, data, len);
   if (c->files) {
     nu__conn_run_files(s, c); /* a mount answers */
@@ -769,6 +855,11 @@ static void nu__on_recv(struct nu_server *s, const struct io_uring_cqe *cqe) {
     else if (!(c->flags & NU_CONN_PARSE_DONE))
       nu__conn_input(s, c, nu_ring_buf(&s->w.ring, bid), (uint32_t)res);
     nu_ring_buf_recycle(&s->w.ring, bid);
+    if (c->fd >= 0) {
+      nu__conn_account(s, c);
+      if (s->load.full)
+        nu__conn_hold(s, c); /* its recv is cancelled below */
+    }
   }
   if (c->flags & NU_CONN_LINGER) {
     nu__conn_linger_read(s, c, res);
@@ -985,36 +1076,61 @@ static void nu__on_watch(struct nu_server *s, const struct io_uring_cqe *cqe) {
     nu__conn_update_reading(s, c);
 }
 
-/* Closes the connections that waited too long; see timeout.h. */
-static void nu__on_tick(struct nu_server *s) {
-  for (uint32_t i = 0; i < s->conns.next_new_slot; i++) {
-    struct nu_conn *c = nu_conn_at(&s->conns, i);
-
-    if (c->fd < 0 || (c->flags & NU_CONN_RAW))
-      continue; /* a raw connection's timeouts are JS's, as node:http's */
-    if (c->flags & NU_CONN_LINGER) {
-      if (s->now_ms - c->since_ms >= NU_LINGER_MS)
-        nu__conn_close(s, c);
-      continue;
-    }
-    switch (nu_timeout_check(&s->timeouts, c, s->now_ms)) {
-    case NU_EXPIRY_NONE:
-      break;
-    case NU_EXPIRY_HEADERS:
-      nu__conn_refuse(s, c, 408);
-      break;
-    case NU_EXPIRY_REQUEST:
-    case NU_EXPIRY_KEEP_ALIVE:
-      nu__conn_close(s, c);
-      break;
-    case NU_EXPIRY_SOCKET:
-      /* JS emits 'timeout' or, with nobody listening, destroys it. */
-      if (nu_batch_put_timeout(s->w.batch, c->slot, c->gen) == 0)
-        c->flags |= NU_CONN_TIMED_OUT;
-      break;
-    }
+/* Acts on what c has overstayed, if anything. Returns 1 when it did. */
+static int nu__conn_expire(struct nu_server *s, struct nu_conn *c) {
+  if (c->fd < 0 || (c->flags & (NU_CONN_RAW | NU_CONN_LOAD_HELD)))
+    return 0; /* a raw connection's timeouts are JS's, as node:http's; a
+                 held one waits for the server, not the other way round */
+  if (c->flags & NU_CONN_LINGER) {
+    if (s->now_ms - c->since_ms < NU_LINGER_MS)
+      return 0;
+    nu__conn_close(s, c);
+    return 1;
   }
+  switch (nu_timeout_check(&s->timeouts, c, s->now_ms)) {
+  case NU_EXPIRY_NONE:
+    return 0;
+  case NU_EXPIRY_HEADERS:
+    c->flags |= NU_CONN_EXPIRED;
+    nu__conn_refuse(s, c, 408);
+    break;
+  case NU_EXPIRY_REQUEST:
+  case NU_EXPIRY_KEEP_ALIVE:
+    nu__conn_close(s, c);
+    break;
+  case NU_EXPIRY_SOCKET:
+    /* JS emits 'timeout' or, with nobody listening, destroys it. */
+    if (nu_batch_put_timeout(s->w.batch, c->slot, c->gen) == 0)
+      c->flags |= NU_CONN_TIMED_OUT;
+    break;
+  }
+  return 1;
+}
+
+/*
+ * Goes on with the tick's pass over the connections (see timeout.h),
+ * acting on at most NU_EXPIRE_PER_TURN of them in this turn. Connections
+ * that came together (a slowloris opens thousands at once) expire
+ * together; answering and closing them all in one turn kept every other
+ * client waiting for it, so the pass is spread over turns, each of which
+ * serves the other connections' completions too. The next tick is armed
+ * once the pass is over.
+ */
+static void nu__expire_some(struct nu_server *s) {
+  unsigned acted = 0;
+
+  while (s->expire_at < s->conns.next_new_slot && acted < NU_EXPIRE_PER_TURN)
+    acted += nu__conn_expire(s, nu_conn_at(&s->conns, s->expire_at++));
+  if (s->expire_at < s->conns.next_new_slot)
+    return;
+  s->expiring = 0;
   nu__arm_tick(s);
+}
+
+static void nu__on_tick(struct nu_server *s) {
+  s->expiring = 1;
+  s->expire_at = 0;
+  nu__expire_some(s);
 }
 
 static void nu__dispatch(void *arg, const struct io_uring_cqe *cqe) {
@@ -1026,7 +1142,7 @@ static void nu__dispatch(void *arg, const struct io_uring_cqe *cqe) {
     break;
   case NU_OP_ACCEPT_RETRY:
     s->accept_retry = 0;
-    if (!s->stop_seen && !s->accept_armed)
+    if (!s->stop_seen && !s->accept_armed && !s->accept_held)
       nu__arm_accept(s);
     nu__maybe_close_listener(s);
     break;
@@ -1111,11 +1227,86 @@ static void nu__check_requests(struct nu_server *s) {
   nu__close_connections(s, level == 2);
 }
 
-/* JS has queued chunks or asked for something (nu_worker_has_work_fn). */
+/* Lets held connections go, oldest first, while the load stays under its
+ * bounds; each is read and parsed again, which may bring the load back
+ * over them. The time it was held does not count against its timeouts. */
+static void nu__load_release(struct nu_server *s) {
+  struct nu_conn *c;
+
+  while (!s->load.full && (c = s->held_head) != NULL) {
+    nu__conn_unhold(s, c);
+    c->since_ms = s->now_ms;
+    nu__conn_update_reading(s, c);
+  }
+}
+
+/* Past max_held held connections, accepting stops too: each accepted
+ * connection would only be held, and hold memory. It starts again once
+ * the load is back under its bounds. */
+static void nu__load_gate_accept(struct nu_server *s) {
+  const struct nu_load *l = &s->load;
+
+  if (!s->accept_held && l->full && l->max_held && s->nheld >= l->max_held &&
+      !s->stop_seen) {
+    s->accept_held = 1;
+    if (s->accept_armed)
+      io_uring_prep_cancel64(nu__sqe(s, NU_OP_CANCEL, NULL),
+                             nu__ud(NU_OP_ACCEPT, NULL), 0);
+  } else if (s->accept_held && !l->full) {
+    s->accept_held = 0;
+    if (!s->accept_armed && !s->accept_retry && !s->stop_seen)
+      nu__arm_accept(s);
+  }
+}
+
+/* Whether n is back under three quarters of bound max (0: no bound). */
+static int nu__load_low(uint64_t n, uint64_t max) {
+  return max == 0 || n * 4 < max * 3;
+}
+
+/* Once a turn: takes in the bytes JS gave back, decides whether the load
+ * is over its bounds (or back under three quarters of them), lets held
+ * connections go or stops accepting, and publishes the counts. */
+static void nu__load_update(struct nu_server *s) {
+  struct nu_load *l = &s->load;
+  long long bytes = atomic_load(&s->js_bytes);
+
+  l->js_bytes = bytes > 0 ? (uint64_t)bytes : 0;
+  if ((l->max_requests && l->owed >= l->max_requests) ||
+      (l->max_bytes && l->js_bytes >= l->max_bytes))
+    l->full = 1;
+  else if (l->full && nu__load_low(l->owed, l->max_requests) &&
+           nu__load_low(l->js_bytes, l->max_bytes))
+    l->full = 0;
+  nu__load_release(s);
+  nu__load_gate_accept(s);
+  atomic_store_explicit(&s->load_waiting, l->full, memory_order_relaxed);
+  atomic_store_explicit(&s->pub_owed, l->owed, memory_order_relaxed);
+  atomic_store_explicit(&s->pub_held, s->nheld, memory_order_relaxed);
+  atomic_store_explicit(&s->pub_unsent, l->unsent, memory_order_relaxed);
+  atomic_store_explicit(&s->pub_state,
+                        (unsigned)l->full | (unsigned)s->accept_held << 1,
+                        memory_order_relaxed);
+}
+
+/* Hands JS the turn's batch, counting its bytes in until JS gives it
+ * back (nu_server_batch_done()). */
+static void nu__deliver(struct nu_server *s) {
+  struct nu_batch *b = s->w.batch;
+  uint64_t size = nu_batch_size(b);
+
+  nu_worker_deliver(&s->w);
+  if (s->w.batch != b)
+    atomic_fetch_add(&s->js_bytes, (long long)size);
+}
+
+/* JS has queued chunks or asked for something, or a timeout pass is
+ * under way (nu_worker_has_work_fn). */
 static int nu__has_work(void *arg) {
   struct nu_server *s = arg;
 
-  return !nu_outbox_is_empty(&s->outbox) || nu__requests_pending(s);
+  return !nu_outbox_is_empty(&s->outbox) || nu__requests_pending(s) ||
+         s->expiring;
 }
 
 /* Submits, then blocks for a completion unless JS has queued work. */
@@ -1175,8 +1366,11 @@ void nu__loop_run(void *arg) {
     nu__flush_dirty(s);
     nu__wait(s);
     nu_worker_drain(&s->w, nu__dispatch, s);
+    if (s->expiring)
+      nu__expire_some(s);
     nu__flush_dirty(s);
-    nu_worker_deliver(&s->w);
+    nu__load_update(s);
+    nu__deliver(s);
   }
   if (s->cfg.listen_fd >= 0)
     close(s->cfg.listen_fd);

@@ -45,6 +45,10 @@ int nu_server_start(const struct nu_server_config *cfg, struct nu_server **out,
   s->timeouts.keep_alive_ms = cfg->keep_alive_timeout_ms;
   s->timeouts.socket_ms = cfg->socket_timeout_ms;
   s->limits.mounts = &s->mounts;
+  s->limits.load = &s->load;
+  s->load.max_requests = cfg->max_queued_requests;
+  s->load.max_bytes = cfg->max_queued_bytes;
+  s->load.max_held = cfg->max_held_connections;
   nu_head_end_init(&s->head_end, &s->date, cfg->keep_alive_timeout_ms);
   s->limits.head_end = &s->head_end;
   if (nu_routes_init(&s->routes, cfg->routes, cfg->nroutes) < 0) {
@@ -95,13 +99,31 @@ void nu_server_close_connections(struct nu_server *s) {
 void nu_server_join(struct nu_server *s) { nu_worker_join(&s->w); }
 
 void nu_server_batch_done(struct nu_server *s, struct nu_batch *b) {
+  atomic_fetch_sub(&s->js_bytes, (long long)nu_batch_size(b));
   nu_batch_pool_put(&s->w.pool, b);
+  if (atomic_load_explicit(&s->load_waiting, memory_order_relaxed))
+    nu_waker_wake(&s->w.waker);
 }
 
 void nu_server_destroy(struct nu_server *s) { nu__server_free(s); }
 
 unsigned nu_server_live_connections(struct nu_server *s) {
   return atomic_load_explicit(&s->live_conns, memory_order_relaxed);
+}
+
+void nu_server_stats(struct nu_server *s, struct nu_server_stats *st) {
+  long long bytes = atomic_load_explicit(&s->js_bytes, memory_order_relaxed);
+  unsigned state = atomic_load_explicit(&s->pub_state, memory_order_relaxed);
+
+  st->connections = nu_server_live_connections(s);
+  st->requests_queued =
+      atomic_load_explicit(&s->pub_owed, memory_order_relaxed);
+  st->bytes_queued = bytes > 0 ? (uint64_t)bytes : 0;
+  st->bytes_unsent = atomic_load_explicit(&s->pub_unsent, memory_order_relaxed);
+  st->connections_held =
+      atomic_load_explicit(&s->pub_held, memory_order_relaxed);
+  st->overloaded = (state & 1) != 0;
+  st->accepting = (state & 2) == 0;
 }
 
 unsigned nu_server_setup_flags(const struct nu_server *s) {

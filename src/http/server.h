@@ -36,23 +36,36 @@ struct nu_server {
   struct nu_worker w; /* the ring thread, its ring, waker and batches */
 
   /* Shared between threads. */
-  struct nu_outbox outbox; /* JS -> ring response chunks */
+  struct nu_outbox outbox;     /* JS -> ring response chunks */
   struct nu_out_pool out_pool; /* their memory, back from the ring thread */
-  atomic_int stop;         /* 0, 1 graceful, 2 force */
-  atomic_uint close_all;   /* bumped by nu_server_close_connections() */
-  atomic_uint live_conns;  /* open connection structs, for JS to read */
+  atomic_int stop;             /* 0, 1 graceful, 2 force */
+  atomic_uint close_all;       /* bumped by nu_server_close_connections() */
+  atomic_uint live_conns;      /* open connection structs, for JS to read */
+  /* Bytes of the batches handed to JS and not yet given back. Signed: JS
+   * may give a batch back before the ring thread counts it in. */
+  atomic_llong js_bytes;
+  atomic_int load_waiting; /* held for bytes: a batch given back wakes it */
+  /* struct nu_load's counts, published each turn for nu_server_stats(). */
+  atomic_uint pub_owed, pub_held, pub_state;
+  atomic_ullong pub_unsent;
 
   /* Ring thread only. */
   struct nu_conn_table conns;
   struct nu_date date; /* for routes and mounts, if there are any */
   llhttp_settings_t settings;
-  struct nu_conn *dirty;   /* connections with chunks to flush */
+  struct nu_conn *dirty; /* connections with chunks to flush */
+  struct nu_load load;
+  struct nu_conn *held_head, *held_tail; /* NU_CONN_LOAD_HELD, oldest first */
+  uint32_t nheld;
+  int accept_held;         /* accepting stopped for load */
   int stop_seen;           /* the stop level already acted upon */
   unsigned close_all_seen; /* the close_all count already acted upon */
   int accept_armed;        /* a multishot accept is posted */
   int accept_retry;        /* a timeout before re-arming accept is set */
   struct __kernel_timespec accept_backoff;
   struct __kernel_timespec tick; /* the timeout check's period */
+  int expiring;                  /* a tick's pass is under way */
+  uint32_t expire_at;            /* the slot it goes on from */
   uint64_t now_ms;               /* nu_now_ms() at the turn's start */
 #ifdef NU_TEST_HOOKS
   int test_no_splice; /* NU_TEST_NO_SPLICE was set at start (loop.c) */
