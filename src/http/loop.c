@@ -833,6 +833,23 @@ static void nu__conn_raw_input(struct nu_server *s, struct nu_conn *c,
     nu__conn_close(s, c);
 }
 
+/* What c received, by its mode. Bytes that arrive while a pause is being
+ * posted are still parsed: dropping them would lose requests. Bytes that
+ * come to a connection being closed (its shutdown ends the recv, which may
+ * deliver what it had first) are dropped: a request started there could
+ * never be answered. */
+static void nu__conn_received(struct nu_server *s, struct nu_conn *c,
+                              const char *data, uint32_t len) {
+  if (c->flags & NU_CONN_CLOSING)
+    return;
+  if (c->flags & NU_CONN_WS)
+    nu__conn_ws_input(s, c, data, len);
+  else if (c->flags & NU_CONN_RAW)
+    nu__conn_raw_input(s, c, data, len);
+  else if (!(c->flags & NU_CONN_PARSE_DONE))
+    nu__conn_input(s, c, data, len);
+}
+
 static void nu__on_recv(struct nu_server *s, const struct io_uring_cqe *cqe) {
   struct nu_conn *c = nu_conn_at(&s->conns, nu__ud_slot(cqe->user_data));
   int res = cqe->res;
@@ -846,14 +863,7 @@ static void nu__on_recv(struct nu_server *s, const struct io_uring_cqe *cqe) {
     c->flags &= ~NU_CONN_TIMED_OUT;
     unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
 
-    /* Bytes that arrive while a pause is being posted are still parsed:
-     * dropping them would lose requests. */
-    if (c->flags & NU_CONN_WS)
-      nu__conn_ws_input(s, c, nu_ring_buf(&s->w.ring, bid), (uint32_t)res);
-    else if (c->flags & NU_CONN_RAW)
-      nu__conn_raw_input(s, c, nu_ring_buf(&s->w.ring, bid), (uint32_t)res);
-    else if (!(c->flags & NU_CONN_PARSE_DONE))
-      nu__conn_input(s, c, nu_ring_buf(&s->w.ring, bid), (uint32_t)res);
+    nu__conn_received(s, c, nu_ring_buf(&s->w.ring, bid), (uint32_t)res);
     nu_ring_buf_recycle(&s->w.ring, bid);
     if (c->fd >= 0) {
       nu__conn_account(s, c);
