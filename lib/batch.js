@@ -27,6 +27,7 @@ const EV_TIMEOUT = C.EV_TIMEOUT;
 const EV_DRAIN = C.EV_DRAIN;
 const EV_HANGUP = C.EV_HANGUP;
 const EV_DATA = C.EV_DATA;
+const EV_CLIENT_ERROR = C.EV_CLIENT_ERROR;
 
 const REC_KIND = C.REC_KIND;
 const REC_SLOT = C.REC_SLOT;
@@ -55,6 +56,16 @@ const HANGUP_WORDS = C.HANGUP_WORDS;
 const DATA_OFF = C.DATA_OFF;
 const DATA_LEN = C.DATA_LEN;
 const DATA_WORDS = C.DATA_WORDS;
+const CLIENT_ERROR_STATUS = C.CLIENT_ERROR_STATUS;
+const CLIENT_ERROR_SEQ = C.CLIENT_ERROR_SEQ;
+const CLIENT_ERROR_CODE_OFF = C.CLIENT_ERROR_CODE_OFF;
+const CLIENT_ERROR_CODE_LEN = C.CLIENT_ERROR_CODE_LEN;
+const CLIENT_ERROR_REASON_OFF = C.CLIENT_ERROR_REASON_OFF;
+const CLIENT_ERROR_REASON_LEN = C.CLIENT_ERROR_REASON_LEN;
+const CLIENT_ERROR_PACKET_OFF = C.CLIENT_ERROR_PACKET_OFF;
+const CLIENT_ERROR_PACKET_LEN = C.CLIENT_ERROR_PACKET_LEN;
+const CLIENT_ERROR_PARSED = C.CLIENT_ERROR_PARSED;
+const CLIENT_ERROR_WORDS = C.CLIENT_ERROR_WORDS;
 
 // The REQUEST record's info word: the method's number, the version's two
 // 4-bit digits, and flags.
@@ -83,6 +94,13 @@ const FAMILY_IPV6 = 6;
 //   onHangup(slot, gen)                     the client sent its FIN
 //   onData(slot, gen, chunk)                bytes of a connection in raw mode
 //                                           (after an upgrade), a view as onBody's
+//   onClientError(slot, gen, status, seq, code, reason, packet, parsed)
+//                                           a request that could not be parsed:
+//                                           the status the ring thread would
+//                                           answer, the response number JS answers
+//                                           it as, node:http's code and reason,
+//                                           the input (a view) and how much of it
+//                                           was parsed
 //   onStopped()                             the ring thread is exiting
 // The sink should be of one class, so that these calls stay monomorphic.
 function readBatch(buffer, nwords, sink) {
@@ -134,6 +152,16 @@ function readBatch(buffer, nwords, sink) {
       case EV_DATA:
         sink.onData(slot, gen, bytesAt(bytes, words[i + DATA_OFF], words[i + DATA_LEN]));
         i += DATA_WORDS;
+        break;
+      case EV_CLIENT_ERROR:
+        sink.onClientError(slot, gen, words[i + CLIENT_ERROR_STATUS], words[i + CLIENT_ERROR_SEQ],
+          bytes.latin1Slice(words[i + CLIENT_ERROR_CODE_OFF],
+            words[i + CLIENT_ERROR_CODE_OFF] + words[i + CLIENT_ERROR_CODE_LEN]),
+          bytes.latin1Slice(words[i + CLIENT_ERROR_REASON_OFF],
+            words[i + CLIENT_ERROR_REASON_OFF] + words[i + CLIENT_ERROR_REASON_LEN]),
+          bytesAt(bytes, words[i + CLIENT_ERROR_PACKET_OFF], words[i + CLIENT_ERROR_PACKET_LEN]),
+          words[i + CLIENT_ERROR_PARSED]);
+        i += CLIENT_ERROR_WORDS;
         break;
       default:
         throw codedError(Error, 'ERR_INTERNAL_ASSERTION',

@@ -73,6 +73,7 @@ const kOnHangup = Symbol('onHangup');
 const kOnData = Symbol('onData');
 const kUpgrade = Symbol('upgrade');
 const kKeepParsing = Symbol('keepParsing');
+const kClientError = Symbol('clientError');
 
 class UringSocket extends Duplex {
   // ring: the ServerRing that serves the connection (lib/uring_backend.js).
@@ -360,6 +361,18 @@ class UringSocket extends Duplex {
     return this;
   }
 
+  // The ring thread could not parse what the client sent, and hands the
+  // connection to 'clientError': it reads nothing more, and what is
+  // written on the socket from now on answers the error as response
+  // number seq (raw, as after an upgrade; end() closes the connection once
+  // it is sent). A request whose body was arriving gets no more of it: it
+  // is aborted when the connection closes, as on node:http.
+  [kClientError](seq) {
+    this[kBodyRequest] = null;
+    this[kUpgradeSeq] = seq;
+    this._httpMessage = null;
+  }
+
   // Nobody takes the upgrade the ring thread holds: parse on as HTTP.
   [kKeepParsing]() {
     this[kSend](0, C.OUT_PARSE, undefined, undefined, 0);
@@ -576,4 +589,5 @@ module.exports = {
   kOnData,
   kUpgrade,
   kKeepParsing,
+  kClientError,
 };

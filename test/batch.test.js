@@ -57,6 +57,9 @@ class Recorder {
   onTimeout(slot, gen) { this.add({ kind: 'timeout', slot, gen }); }
   onDrain(slot, gen, sent) { this.add({ kind: 'drain', slot, gen, sent }); }
   onStopped() { this.add({ kind: 'stopped' }); }
+  onClientError(slot, gen, status, seq, code, reason, packet, parsed) {
+    this.add({ kind: 'clientError', slot, gen, status, seq, code, reason, packet: packet.toString('latin1'), parsed });
+  }
 
   // The batch callback: a reader that loses its place throws, and the
   // waiting test fails with that error.
@@ -148,6 +151,44 @@ describe('batch reader (lib/batch.js) against the addon', function () {
     handle.stop(false);
     handle = null;
     await recorder.next('stopped');
+    assert.equal(recorder.error, null);
+  });
+
+  it('reads a CLIENT_ERROR, once asked for them, and answers it with raw chunks', async () => {
+    const recorder = new Recorder();
+    handle = new native.NativeServer();
+    const result = handle.listen(listenOptions(), recorder.listener());
+    assert.equal(result.errno, undefined, JSON.stringify(result));
+    handle.setClientErrors(true);
+
+    const client = net.connect(result.port, '127.0.0.1');
+    clients.push(client);
+    await once(client, 'connect');
+    const ok = 'GET / HTTP/1.1\r\nHost: t\r\n\r\n';
+    client.write(`${ok}FROB / HTTP/1.1\r\n\r\n`);
+    const open = await recorder.next('open');
+    const conn = (r) => r.slot === open.slot && r.gen === open.gen;
+    const record = await recorder.next('clientError', conn);
+    assert.deepEqual(record, {
+      kind: 'clientError', slot: open.slot, gen: open.gen, status: 400, seq: 1,
+      code: 'HPE_INVALID_METHOD', reason: record.reason, packet: `${ok}FROB / HTTP/1.1\r\n\r\n`,
+      parsed: record.parsed,
+    });
+    // Where llhttp stopped: past the whole first request, in the method.
+    assert.ok(record.parsed > ok.length && record.parsed < ok.length + 4, `parsed: ${record.parsed}`);
+    assert.match(record.reason, /method/i);
+
+    // Response 0 first, then the raw answer as response 1; its SHUTDOWN
+    // closes the connection.
+    const C = native.constants;
+    let received = '';
+    client.on('data', (d) => { received += d.toString('latin1'); });
+    handle.send(open.slot, open.gen, 1, C.OUT_RAW | C.OUT_SHUTDOWN, 'second', undefined);
+    handle.send(open.slot, open.gen, 0, C.OUT_END, 'first ', undefined);
+    handle.flush();
+    await once(client, 'end');
+    assert.equal(received, 'first second');
+    await recorder.next('close', conn);
     assert.equal(recorder.error, null);
   });
 });

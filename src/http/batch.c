@@ -132,6 +132,37 @@ int nu_batch_put_drain(struct nu_batch *b, uint32_t slot, uint32_t gen,
   return 0;
 }
 
+/* Copies n bytes to the batch's bytes: their offset, or -1 out of memory. */
+static int64_t nu__batch_text(struct nu_batch *b, const char *at, uint32_t n) {
+  return n == 0 ? 0 : nu_batch_put_bytes(b, at, n);
+}
+
+int nu_batch_put_client_error(struct nu_batch *b, uint32_t slot, uint32_t gen,
+                              const struct nu_client_error *e) {
+  uint32_t code_len = (uint32_t)strlen(e->code);
+  uint32_t reason_len = (uint32_t)strlen(e->reason);
+  int64_t code = nu__batch_text(b, e->code, code_len);
+  int64_t reason = nu__batch_text(b, e->reason, reason_len);
+  int64_t packet = nu__batch_text(b, e->packet, e->packet_len);
+  uint32_t *w;
+
+  if (code < 0 || reason < 0 || packet < 0)
+    return -ENOMEM;
+  w = nu__batch_record(b, NU_CLIENT_ERROR_WORDS, NU_EV_CLIENT_ERROR, slot, gen);
+  if (w == NULL)
+    return -ENOMEM;
+  w[NU_CLIENT_ERROR_STATUS] = e->status;
+  w[NU_CLIENT_ERROR_SEQ] = e->seq;
+  w[NU_CLIENT_ERROR_CODE_OFF] = (uint32_t)code;
+  w[NU_CLIENT_ERROR_CODE_LEN] = code_len;
+  w[NU_CLIENT_ERROR_REASON_OFF] = (uint32_t)reason;
+  w[NU_CLIENT_ERROR_REASON_LEN] = reason_len;
+  w[NU_CLIENT_ERROR_PACKET_OFF] = (uint32_t)packet;
+  w[NU_CLIENT_ERROR_PACKET_LEN] = e->packet_len;
+  w[NU_CLIENT_ERROR_PARSED] = e->parsed;
+  return 0;
+}
+
 int nu_batch_put_stopped(struct nu_batch *b) {
   uint32_t *w = nu_batch_add_words(b, NU_STOPPED_WORDS);
 

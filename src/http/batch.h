@@ -38,6 +38,7 @@ enum nu_event {
   NU_EV_DRAIN,    /* everything queued on the connection is sent */
   NU_EV_HANGUP,   /* the peer sent its FIN; the connection is still open */
   NU_EV_DATA,     /* bytes received on a connection in raw mode */
+  NU_EV_CLIENT_ERROR, /* a request could not be parsed; JS answers it */
 };
 
 /* What every record starts with. */
@@ -74,6 +75,30 @@ enum { NU_BODY_OFF = NU_REC_WORDS, NU_BODY_LEN, NU_BODY_WORDS };
  * the upgrade request's head first. */
 enum { NU_DATA_OFF = NU_REC_WORDS, NU_DATA_LEN, NU_DATA_WORDS };
 
+/* CLIENT_ERROR, only while JS asked for them (nu_server_set_client_errors(),
+ * nu.h): a request could not be parsed, or its head timed out. The
+ * connection reads and parses nothing more; it stays open, sending what
+ * it owes, until JS closes it (NU_OUT_ABORT) or answers on it: its raw
+ * chunks (NU_OUT_RAW) go out as response number seq, and one with
+ * NU_OUT_SHUTDOWN closes the connection once sent. status is what the
+ * ring thread would have answered (400, 408, 413, 431); code and reason
+ * (code_len and reason_len bytes at their offsets) name the error as
+ * node:http does (HPE_INVALID_METHOD, ...; ERR_HTTP_REQUEST_TIMEOUT);
+ * packet_len bytes at packet_off are the input being parsed (none for a
+ * timeout), of which the first parsed were parsed before the error. */
+enum {
+  NU_CLIENT_ERROR_STATUS = NU_REC_WORDS,
+  NU_CLIENT_ERROR_SEQ,
+  NU_CLIENT_ERROR_CODE_OFF,
+  NU_CLIENT_ERROR_CODE_LEN,
+  NU_CLIENT_ERROR_REASON_OFF,
+  NU_CLIENT_ERROR_REASON_LEN,
+  NU_CLIENT_ERROR_PACKET_OFF,
+  NU_CLIENT_ERROR_PACKET_LEN,
+  NU_CLIENT_ERROR_PARSED,
+  NU_CLIENT_ERROR_WORDS
+};
+
 /* END, CLOSE, TIMEOUT and HANGUP: slot and gen only. STOPPED: the kind only. */
 enum {
   NU_END_WORDS = NU_REC_WORDS,
@@ -97,6 +122,7 @@ NU_BATCH_ASSERT(NU_DRAIN_WORDS == NU_DRAIN_SENT_HI + 1);
 NU_BATCH_ASSERT(NU_DATA_WORDS == NU_DATA_LEN + 1);
 NU_BATCH_ASSERT((int)NU_DATA_WORDS == (int)NU_BODY_WORDS);
 NU_BATCH_ASSERT(NU_STOPPED_WORDS == NU_REC_KIND + 1);
+NU_BATCH_ASSERT(NU_CLIENT_ERROR_WORDS == NU_CLIENT_ERROR_PARSED + 1);
 
 /* Bits of a REQUEST's info word. */
 #define NU_REQ_METHOD_MASK 0xffu /* llhttp_method_t */
@@ -126,6 +152,7 @@ NU_BATCH_ASSERT(NU_STOPPED_WORDS == NU_REC_KIND + 1);
   X(EV_DRAIN)                                                                  \
   X(EV_HANGUP)                                                                 \
   X(EV_DATA)                                                                   \
+  X(EV_CLIENT_ERROR)                                                           \
   X(REC_KIND)                                                                  \
   X(REC_SLOT)                                                                  \
   X(REC_GEN)                                                                   \
@@ -153,6 +180,16 @@ NU_BATCH_ASSERT(NU_STOPPED_WORDS == NU_REC_KIND + 1);
   X(DRAIN_SENT_LO)                                                             \
   X(DRAIN_SENT_HI)                                                             \
   X(DRAIN_WORDS)                                                               \
+  X(CLIENT_ERROR_STATUS)                                                       \
+  X(CLIENT_ERROR_SEQ)                                                          \
+  X(CLIENT_ERROR_CODE_OFF)                                                     \
+  X(CLIENT_ERROR_CODE_LEN)                                                     \
+  X(CLIENT_ERROR_REASON_OFF)                                                   \
+  X(CLIENT_ERROR_REASON_LEN)                                                   \
+  X(CLIENT_ERROR_PACKET_OFF)                                                   \
+  X(CLIENT_ERROR_PACKET_LEN)                                                   \
+  X(CLIENT_ERROR_PARSED)                                                       \
+  X(CLIENT_ERROR_WORDS)                                                        \
   X(REQ_METHOD_MASK)                                                           \
   X(REQ_MAJOR_SHIFT)                                                           \
   X(REQ_MINOR_SHIFT)                                                           \
@@ -186,6 +223,16 @@ int nu_batch_put_data(struct nu_batch *b, uint32_t slot, uint32_t gen,
                       const char *at, uint32_t len);
 int nu_batch_put_drain(struct nu_batch *b, uint32_t slot, uint32_t gen,
                        uint64_t sent);
+/* What a CLIENT_ERROR record carries: code and reason are NUL-terminated;
+ * packet may be NULL when packet_len is 0. */
+struct nu_client_error {
+  uint32_t status, seq;
+  const char *code, *reason;
+  const char *packet;
+  uint32_t packet_len, parsed;
+};
+int nu_batch_put_client_error(struct nu_batch *b, uint32_t slot, uint32_t gen,
+                              const struct nu_client_error *e);
 int nu_batch_put_stopped(struct nu_batch *b);
 
 #undef NU_BATCH_ASSERT

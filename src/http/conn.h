@@ -55,6 +55,9 @@
 /* While c is not read, a poll watches for the peer going away. */
 #define NU_CONN_WATCHING (1u << 20)
 #define NU_CONN_WR_SHUT (1u << 21) /* raw mode: our FIN is sent */
+/* Its error went to JS (CLIENT_ERROR, batch.h): nothing more is read, and
+ * JS's raw chunks answer it as response upgrade_seq. */
+#define NU_CONN_CLIENT_ERROR (1u << 22)
 
 /* Past either bound a connection is not read until its responses go out:
  * a client that pipelines without reading cannot make the server buffer

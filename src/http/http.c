@@ -621,6 +621,53 @@ int nu_http_parse(struct nu_conn *c, struct nu_batch *b,
   return status;
 }
 
+/* Whether llhttp's own error (not a callback's, nor a pause) stopped p. */
+static int nu__llhttp_failed(llhttp_errno_t err) {
+  return err != HPE_OK && err != HPE_USER && err != HPE_CLOSED_CONNECTION &&
+         err != HPE_PAUSED && err != HPE_PAUSED_UPGRADE &&
+         err != HPE_PAUSED_H2_UPGRADE &&
+         !(err >= HPE_CB_MESSAGE_BEGIN && err <= HPE_CB_CHUNK_COMPLETE) &&
+         !(err >= HPE_CB_URL_COMPLETE && err <= HPE_CB_VERSION_COMPLETE);
+}
+
+int nu_http_client_error(const struct nu_conn *c,
+                         const struct nu_http_limits *lim, int status,
+                         const char *data, uint32_t len,
+                         struct nu_client_error *e) {
+  llhttp_errno_t err = llhttp_get_errno(&c->parser);
+  const char *pos = llhttp_get_error_pos(&c->parser);
+  uint64_t cap = lim->max_body_size;
+
+  e->status = (uint32_t)status;
+  e->packet = data;
+  e->packet_len = len;
+  e->parsed = len;
+  if (status == 408) {
+    e->code = "ERR_HTTP_REQUEST_TIMEOUT";
+    e->reason = "Request timeout";
+  } else if (status == 431) {
+    e->code = "HPE_HEADER_OVERFLOW";
+    e->reason = "Header overflow";
+  } else if (status == 413) {
+    if (cap && (c->body_len > cap || ((c->parser.flags & F_CONTENT_LENGTH) &&
+                                      c->parser.content_length > cap)))
+      return -1;
+    e->code = "HPE_CHUNK_EXTENSIONS_OVERFLOW";
+    e->reason = "Chunk extensions overflow";
+  } else if (nu__llhttp_failed(err)) {
+    e->code = llhttp_errno_name(err);
+    e->reason = llhttp_get_error_reason(&c->parser);
+    if (pos != NULL && pos >= data && pos <= data + len)
+      e->parsed = (uint32_t)(pos - data);
+  } else {
+    e->code = "HPE_STRICT";
+    e->reason = "Request rejected by node-uring's strict parsing";
+  }
+  if (e->reason == NULL)
+    e->reason = "";
+  return 0;
+}
+
 struct nu_out *nu_http_error_response(const struct nu_head_end *e,
                                       struct nu_conn *c, int status,
                                       uint32_t seq) {

@@ -39,6 +39,7 @@ struct nu_server {
   atomic_int stop;         /* 0, 1 graceful, 2 force */
   atomic_uint close_all;   /* bumped by nu_server_close_connections() */
   atomic_uint live_conns;  /* open connection structs, for JS to read */
+  atomic_int client_errors; /* nu_server_set_client_errors() */
 
   /* Ring thread only. */
   struct nu_conn_table conns;
