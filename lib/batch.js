@@ -28,6 +28,7 @@ const EV_DRAIN = C.EV_DRAIN;
 const EV_HANGUP = C.EV_HANGUP;
 const EV_DATA = C.EV_DATA;
 const EV_CLIENT_ERROR = C.EV_CLIENT_ERROR;
+const EV_TRAILERS = C.EV_TRAILERS;
 
 const REC_KIND = C.REC_KIND;
 const REC_SLOT = C.REC_SLOT;
@@ -42,6 +43,10 @@ const REQUEST_HEAD_OFF = C.REQUEST_HEAD_OFF;
 const REQUEST_NLENS = C.REQUEST_NLENS;
 const REQUEST_LENS = C.REQUEST_LENS;
 const REQUEST_WORDS = C.REQUEST_WORDS;
+const TRAILERS_HEAD_OFF = C.TRAILERS_HEAD_OFF;
+const TRAILERS_NLENS = C.TRAILERS_NLENS;
+const TRAILERS_LENS = C.TRAILERS_LENS;
+const TRAILERS_WORDS = C.TRAILERS_WORDS;
 const BODY_OFF = C.BODY_OFF;
 const BODY_LEN = C.BODY_LEN;
 const BODY_WORDS = C.BODY_WORDS;
@@ -89,6 +94,8 @@ const FAMILY_IPV6 = 6;
 //                                           a request head; at is its record,
 //                                           for requestUrl/requestRawHeaders
 //   onBody(slot, gen, chunk)                a view into the batch's bytes
+//   onTrailers(slot, gen, rawTrailers)      a chunked body's trailer fields, as
+//                                           rawTrailers (before its onEnd)
 //   onEnd(slot, gen), onClose(slot, gen), onTimeout(slot, gen)
 //   onDrain(slot, gen, sent)                bytes sent since the connection opened
 //   onHangup(slot, gen)                     the client sent its FIN
@@ -152,6 +159,10 @@ function readBatch(buffer, nwords, sink) {
       case EV_DATA:
         sink.onData(slot, gen, bytesAt(bytes, words[i + DATA_OFF], words[i + DATA_LEN]));
         i += DATA_WORDS;
+        break;
+      case EV_TRAILERS:
+        sink.onTrailers(slot, gen, trailerFields(words, bytes, i));
+        i += TRAILERS_WORDS + words[i + TRAILERS_NLENS];
         break;
       case EV_CLIENT_ERROR:
         sink.onClientError(slot, gen, words[i + CLIENT_ERROR_STATUS], words[i + CLIENT_ERROR_SEQ],
@@ -227,6 +238,20 @@ function requestRawHeaders(words, at, head) {
     const end = off + words[at + REQUEST_LENS + i];
     raw[i - 1] = head.slice(off, end);
     off = end;
+  }
+  return raw;
+}
+
+// The trailer names and values of the TRAILERS record at `at`, as
+// rawTrailers.
+function trailerFields(words, bytes, at) {
+  const n = words[at + TRAILERS_NLENS];
+  const raw = new Array(n);
+  let off = words[at + TRAILERS_HEAD_OFF];
+  for (let i = 0; i < n; i++) {
+    const len = words[at + TRAILERS_LENS + i];
+    raw[i] = bytes.latin1Slice(off, off + len);
+    off += len;
   }
   return raw;
 }

@@ -42,6 +42,9 @@ const kClosed = Symbol('closed');
 const kOnClosed = Symbol('onClosed');
 const kTimer = Symbol('timer');
 const kWriteCallback = Symbol('writeCallback');
+// An upgrade (or CONNECT) taken, whose event waits for its head, the
+// first DATA: { event, req }, else null.
+const kUpgradeEvent = Symbol('upgradeEvent');
 
 
 // The transport, for lib/request.js and lib/response.js.
@@ -67,6 +70,7 @@ const kAddExchange = Symbol('addExchange');
 const kCountRequest = Symbol('countRequest');
 const kOnBody = Symbol('onBody');
 const kOnBodyEnd = Symbol('onBodyEnd');
+const kOnTrailers = Symbol('onTrailers');
 const kOnDrain = Symbol('onDrain');
 const kOnClose = Symbol('onClose');
 const kOnHangup = Symbol('onHangup');
@@ -118,6 +122,7 @@ class UringSocket extends Duplex {
     // listener: destroy(err) tells whoever listens, and never throws.
     this.on('error', onSocketError);
     this[kUpgradeSeq] = -1;
+    this[kUpgradeEvent] = null;
   }
 
   // Which of the server's rings (0 to rings - 1) serves the connection.
@@ -349,16 +354,18 @@ class UringSocket extends Duplex {
   // ---- what the ring reports ----
 
   // The request of number seq asked for an upgrade (or is a CONNECT) and
-  // JS takes it: the connection leaves HTTP (raw mode), and its bytes,
-  // both ways, are this socket's, as net.Socket's are after node:http's
-  // 'upgrade'. The first (empty) raw chunk tells the ring thread.
-  [kUpgrade](req, seq) {
+  // the server listens to event ('upgrade' or 'connect'): the connection
+  // leaves HTTP (raw mode), and its bytes, both ways, are this socket's,
+  // as net.Socket's are after node:http's 'upgrade'. The first (empty)
+  // raw chunk tells the ring thread, whose first DATA in return carries
+  // what came after the request: the event goes with it, as its head.
+  [kUpgrade](req, seq, event) {
     req.complete = true;
     req.push(null);
     this[kUpgradeSeq] = seq;
+    this[kUpgradeEvent] = { event, req };
     this._httpMessage = null;
     this[kSend](seq, C.OUT_RAW, undefined, undefined, 0);
-    return this;
   }
 
   // The ring thread could not parse what the client sent, and hands the
@@ -423,6 +430,16 @@ class UringSocket extends Duplex {
     if (req !== null && !req.push(chunk)) this[kSetReading](false);
   }
 
+  // A chunked body's trailer fields, before its end: stored as node:http's
+  // parser stores them (complete first makes them trailers), into
+  // req.trailers too if it was read before.
+  [kOnTrailers](raw) {
+    const req = this[kBodyRequest];
+    if (req === null) return;
+    req.complete = true;
+    req._addHeaderLines(raw, raw.length);
+  }
+
   [kOnBodyEnd]() {
     const req = this[kBodyRequest];
     if (req === null) return;
@@ -471,6 +488,12 @@ class UringSocket extends Duplex {
   // Bytes received in raw mode. Past the readable side's high-water mark
   // the ring thread stops reading until _read().
   [kOnData](chunk) {
+    const upgrade = this[kUpgradeEvent];
+    if (upgrade !== null) {
+      this[kUpgradeEvent] = null;
+      emitUpgrade(this, upgrade, chunk);
+      return;
+    }
     this[kReadBytes] += chunk.length;
     if (this[kTimer] !== null) this[kTimer].refresh();
     if (!this.push(chunk)) this[kSetReading](false);
@@ -494,6 +517,22 @@ class UringSocket extends Duplex {
       this.destroy();
     }
     for (const res of pending) abortExchange(res);
+  }
+}
+
+function rethrow(err) {
+  throw err;
+}
+
+// 'upgrade' or 'connect', with head: a copy of what followed the request
+// (the batch it is in is reused), counted as read.
+function emitUpgrade(socket, { event, req }, chunk) {
+  const head = Buffer.from(chunk);
+  socket[kReadBytes] += head.length;
+  try {
+    socket.server.emit(event, req, socket, head);
+  } catch (err) {
+    process.nextTick(rethrow, err);
   }
 }
 
@@ -583,6 +622,7 @@ module.exports = {
   kCountRequest,
   kOnBody,
   kOnBodyEnd,
+  kOnTrailers,
   kOnDrain,
   kOnClose,
   kOnHangup,

@@ -18,7 +18,7 @@ const { IncomingMessage } = require('./request');
 const { ServerResponse } = require('./response');
 const {
   UringSocket, kMatches, kIdle, kAddExchange, kCountRequest, kOnBody, kOnBodyEnd, kOnDrain, kOnClose,
-  kOnHangup, kOnData, kUpgrade, kKeepParsing, kClientError,
+  kOnHangup, kOnData, kUpgrade, kKeepParsing, kClientError, kOnTrailers,
 } = require('./socket');
 const { routeHead } = require('./route');
 const { keepAliveLines, CLOSE_LINES } = require('./head');
@@ -90,14 +90,12 @@ function expectationFailed(server, req, res) {
   }
 }
 
-const EMPTY_HEAD = Buffer.alloc(0);
-
 // An upgrade request (or a CONNECT), as node:http: taken by an 'upgrade'
 // ('connect') listener, with the connection, which leaves HTTP; without
 // one an upgrade is an ordinary request and a CONNECT closes the
 // connection. Returns true when the request was taken or refused. The
-// `head` argument is always empty: the bytes that followed the request
-// come as the socket's first 'data'.
+// event goes once the ring thread hands over what followed the request,
+// its `head` (see UringSocket's kUpgrade).
 function takeUpgrade(server, socket, req, seq) {
   const event = req.method === 'CONNECT' ? 'connect' : 'upgrade';
   if (server.listenerCount(event) === 0) {
@@ -109,12 +107,7 @@ function takeUpgrade(server, socket, req, seq) {
     return false;
   }
   req.upgrade = true;
-  const raw = socket[kUpgrade](req, seq);
-  try {
-    server.emit(event, req, raw, EMPTY_HEAD);
-  } catch (err) {
-    process.nextTick(rethrow, err);
-  }
+  socket[kUpgrade](req, seq, event);
   return true;
 }
 
@@ -363,6 +356,11 @@ class ServerRing {
   onBody(slot, gen, chunk) {
     const socket = this.connection(slot, gen);
     if (socket !== undefined) socket[kOnBody](chunk);
+  }
+
+  onTrailers(slot, gen, raw) {
+    const socket = this.connection(slot, gen);
+    if (socket !== undefined) socket[kOnTrailers](raw);
   }
 
   onEnd(slot, gen) {

@@ -52,6 +52,7 @@ class Recorder {
   }
 
   onBody(slot, gen, chunk) { this.add({ kind: 'body', slot, gen, text: chunk.toString('latin1') }); }
+  onTrailers(slot, gen, raw) { this.add({ kind: 'trailers', slot, gen, raw }); }
   onEnd(slot, gen) { this.add({ kind: 'end', slot, gen }); }
   onClose(slot, gen) { this.add({ kind: 'close', slot, gen }); }
   onTimeout(slot, gen) { this.add({ kind: 'timeout', slot, gen }); }
@@ -151,6 +152,25 @@ describe('batch reader (lib/batch.js) against the addon', function () {
     handle.stop(false);
     handle = null;
     await recorder.next('stopped');
+    assert.equal(recorder.error, null);
+  });
+
+  it("reads a chunked body's TRAILERS, just before its END", async () => {
+    const recorder = new Recorder();
+    handle = new native.NativeServer();
+    const result = handle.listen(listenOptions(), recorder.listener());
+    assert.equal(result.errno, undefined, JSON.stringify(result));
+    const client = net.connect(result.port, '127.0.0.1');
+    clients.push(client);
+    await once(client, 'connect');
+    client.write('POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n' +
+      '2\r\nhi\r\n0\r\nX-Sum: 12\r\nX-Empty:\r\n\r\n');
+    const open = await recorder.next('open');
+    const conn = (r) => r.slot === open.slot && r.gen === open.gen;
+    await recorder.next('end', conn);
+    const kinds = recorder.records.filter(conn).map((r) => r.kind);
+    assert.deepEqual(kinds, ['open', 'request', 'body', 'trailers', 'end']);
+    assert.deepEqual((await recorder.next('trailers', conn)).raw, ['X-Sum', '12', 'X-Empty', '']);
     assert.equal(recorder.error, null);
   });
 

@@ -74,6 +74,22 @@ int nu_batch_put_request(struct nu_batch *b, uint32_t slot, uint32_t gen,
   return 0;
 }
 
+int nu_batch_put_trailers(struct nu_batch *b, uint32_t slot, uint32_t gen,
+                          const char *fields, uint32_t fields_len,
+                          const uint32_t *lens, uint32_t nlens) {
+  uint32_t off;
+  uint32_t *w =
+      nu__batch_record_with(b, NU_TRAILERS_WORDS + nlens, NU_EV_TRAILERS, slot,
+                            gen, fields, fields_len, &off);
+
+  if (w == NULL)
+    return -ENOMEM;
+  w[NU_TRAILERS_HEAD_OFF] = off;
+  w[NU_TRAILERS_NLENS] = nlens;
+  memcpy(w + NU_TRAILERS_LENS, lens, nlens * sizeof(*lens));
+  return 0;
+}
+
 int nu_batch_put_body(struct nu_batch *b, uint32_t slot, uint32_t gen,
                       const char *at, uint32_t len) {
   uint32_t off;

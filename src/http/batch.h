@@ -39,6 +39,7 @@ enum nu_event {
   NU_EV_HANGUP,   /* the peer sent its FIN; the connection is still open */
   NU_EV_DATA,     /* bytes received on a connection in raw mode */
   NU_EV_CLIENT_ERROR, /* a request could not be parsed; JS answers it */
+  NU_EV_TRAILERS,     /* the trailer fields of a chunked request body */
 };
 
 /* What every record starts with. */
@@ -66,13 +67,25 @@ enum {
   NU_REQUEST_WORDS = NU_REQUEST_LENS /* the fixed part */
 };
 
+/* TRAILERS, just before the END of a chunked body that had trailer
+ * fields: nlens lengths from TRAILERS_LENS on, each name's and value's,
+ * which lie one after another in the bytes from head_off. The record is
+ * TRAILERS_WORDS + nlens words. */
+enum {
+  NU_TRAILERS_HEAD_OFF = NU_REC_WORDS,
+  NU_TRAILERS_NLENS,
+  NU_TRAILERS_LENS,
+  NU_TRAILERS_WORDS = NU_TRAILERS_LENS /* the fixed part */
+};
+
 /* BODY: len bytes of the request body at off in the bytes. */
 enum { NU_BODY_OFF = NU_REC_WORDS, NU_BODY_LEN, NU_BODY_WORDS };
 
 /* DATA: len bytes received at off in the bytes, on a connection that JS
  * switched to raw mode (NU_OUT_RAW, nu.h): after an upgrade, every byte
- * the connection receives comes as DATA, the bytes already received after
- * the upgrade request's head first. */
+ * the connection receives comes as DATA, first a record (maybe empty) of
+ * the bytes already received after the upgrade request's head: the
+ * 'upgrade' event's head. */
 enum { NU_DATA_OFF = NU_REC_WORDS, NU_DATA_LEN, NU_DATA_WORDS };
 
 /* CLIENT_ERROR, only while JS asked for them (nu_server_set_client_errors(),
@@ -123,6 +136,7 @@ NU_BATCH_ASSERT(NU_DATA_WORDS == NU_DATA_LEN + 1);
 NU_BATCH_ASSERT((int)NU_DATA_WORDS == (int)NU_BODY_WORDS);
 NU_BATCH_ASSERT(NU_STOPPED_WORDS == NU_REC_KIND + 1);
 NU_BATCH_ASSERT(NU_CLIENT_ERROR_WORDS == NU_CLIENT_ERROR_PARSED + 1);
+NU_BATCH_ASSERT(NU_TRAILERS_WORDS == NU_TRAILERS_NLENS + 1);
 
 /* Bits of a REQUEST's info word. */
 #define NU_REQ_METHOD_MASK 0xffu /* llhttp_method_t */
@@ -153,6 +167,7 @@ NU_BATCH_ASSERT(NU_CLIENT_ERROR_WORDS == NU_CLIENT_ERROR_PARSED + 1);
   X(EV_HANGUP)                                                                 \
   X(EV_DATA)                                                                   \
   X(EV_CLIENT_ERROR)                                                           \
+  X(EV_TRAILERS)                                                               \
   X(REC_KIND)                                                                  \
   X(REC_SLOT)                                                                  \
   X(REC_GEN)                                                                   \
@@ -166,6 +181,10 @@ NU_BATCH_ASSERT(NU_CLIENT_ERROR_WORDS == NU_CLIENT_ERROR_PARSED + 1);
   X(REQUEST_NLENS)                                                             \
   X(REQUEST_LENS)                                                              \
   X(REQUEST_WORDS)                                                             \
+  X(TRAILERS_HEAD_OFF)                                                         \
+  X(TRAILERS_NLENS)                                                            \
+  X(TRAILERS_LENS)                                                             \
+  X(TRAILERS_WORDS)                                                            \
   X(BODY_OFF)                                                                  \
   X(BODY_LEN)                                                                  \
   X(BODY_WORDS)                                                                \
@@ -213,6 +232,11 @@ int nu_batch_put_request(struct nu_batch *b, uint32_t slot, uint32_t gen,
                          uint32_t seq, uint32_t info, const char *head,
                          uint32_t head_len, const uint32_t *lens,
                          uint32_t nlens);
+/* fields: fields_len bytes, the trailer names and values that the nlens
+ * lengths in lens cut it into. */
+int nu_batch_put_trailers(struct nu_batch *b, uint32_t slot, uint32_t gen,
+                          const char *fields, uint32_t fields_len,
+                          const uint32_t *lens, uint32_t nlens);
 int nu_batch_put_body(struct nu_batch *b, uint32_t slot, uint32_t gen,
                       const char *at, uint32_t len);
 int nu_batch_put_end(struct nu_batch *b, uint32_t slot, uint32_t gen);

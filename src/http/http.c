@@ -499,9 +499,13 @@ static int nu__on_message_complete(llhttp_t *p) {
 
   c->flags &= ~(NU_CONN_IN_MESSAGE | NU_CONN_ROUTED);
   /* A request without a body ended with its head: JS knows already; a
-   * routed one JS never knew. */
+   * routed one JS never knew. The trailer fields of a chunked body are
+   * in the head by now (nu__on_chunk_header() emptied it for them). */
   if ((c->head.info & NU_REQ_HAS_BODY) && !routed &&
-      nu_batch_put_end(ctx->batch, c->slot, c->gen))
+      (((p->flags & F_CHUNKED) && c->head.nlens > 0 &&
+        nu_batch_put_trailers(ctx->batch, c->slot, c->gen, c->head.bytes,
+                              c->head.len, c->head.lens, c->head.nlens)) ||
+       nu_batch_put_end(ctx->batch, c->slot, c->gen)))
     return -1;
   /* A client that pipelines faster than it is answered waits here: what
    * follows stays unparsed until the responses drain. */

@@ -418,15 +418,15 @@ static void nu__flush_dirty(struct nu_server *s) {
 static void nu__conn_eof(struct nu_server *s, struct nu_conn *c);
 
 /* Takes c out of HTTP for JS (NU_OUT_RAW): what it held after the
- * upgrade request goes to JS as DATA, and its FIN, if in, as HANGUP.
+ * upgrade request goes to JS as DATA, even none (JS's 'upgrade' waits for
+ * it, its head), and its FIN, if in, as HANGUP.
  * Returns 0, or -ENOMEM with c closing. */
 static int nu__conn_go_raw(struct nu_server *s, struct nu_conn *c) {
   struct nu_batch *b = s->w.batch;
 
   c->flags = (c->flags & ~(NU_CONN_UPGRADE_HELD | NU_CONN_TIMED_OUT)) |
              NU_CONN_RAW | NU_CONN_PARSE_DONE;
-  if ((c->backlog_len > 0 &&
-       nu_batch_put_data(b, c->slot, c->gen, c->backlog, c->backlog_len)) ||
+  if (nu_batch_put_data(b, c->slot, c->gen, c->backlog, c->backlog_len) ||
       ((c->flags & NU_CONN_PEER_EOF) &&
        nu_batch_put_hangup(b, c->slot, c->gen))) {
     nu__conn_close(s, c);
