@@ -73,6 +73,23 @@ static void nu__fuzz_check(const struct nu_batch *b, uint32_t from,
       i += NU_REQUEST_WORDS + nlens;
       break;
     }
+    case NU_EV_TRAILERS: {
+      uint32_t nlens;
+      uint64_t end;
+
+      NU__CHECK(left >= NU_TRAILERS_WORDS);
+      nlens = w[NU_TRAILERS_NLENS];
+      NU__CHECK(left >= NU_TRAILERS_WORDS + (uint64_t)nlens);
+      end = w[NU_TRAILERS_HEAD_OFF];
+      for (uint32_t k = 0; k < nlens; k++)
+        end += w[NU_TRAILERS_LENS + k];
+      NU__CHECK(end <= b->nbytes);
+      NU__CHECK(nlens > 0 && nlens % 2 == 0); /* name-value pairs */
+      i += NU_TRAILERS_WORDS + nlens;
+      /* Just before its body's END. */
+      NU__CHECK(i < b->nwords && b->words[i + NU_REC_KIND] == NU_EV_END);
+      break;
+    }
     case NU_EV_BODY:
       NU__CHECK(left >= NU_BODY_WORDS &&
                 (uint64_t)w[NU_BODY_OFF] + w[NU_BODY_LEN] <= b->nbytes);

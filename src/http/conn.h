@@ -58,6 +58,8 @@
 /* Its error went to JS (CLIENT_ERROR, batch.h): nothing more is read, and
  * JS's raw chunks answer it as response upgrade_seq. */
 #define NU_CONN_CLIENT_ERROR (1u << 22)
+/* Past a chunked body's last chunk: the head holds its trailer fields. */
+#define NU_CONN_IN_TRAILERS (1u << 23)
 
 /* Past either bound a connection is not read until its responses go out:
  * a client that pipelines without reading cannot make the server buffer

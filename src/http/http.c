@@ -180,7 +180,8 @@ static int nu__check_host(struct nu_conn *c, const char *name,
 static int nu__on_message_begin(llhttp_t *p) {
   struct nu_conn *c = nu__ctx(p)->conn;
 
-  c->flags = (c->flags | NU_CONN_IN_MESSAGE) & ~NU_CONN_DISPATCHED;
+  c->flags = (c->flags | NU_CONN_IN_MESSAGE) &
+             ~(NU_CONN_DISPATCHED | NU_CONN_IN_TRAILERS);
   c->head.len = 0;
   c->head.nlens = 0;
   c->head.field_len = 0;
@@ -478,6 +479,7 @@ static int nu__on_chunk_header(llhttp_t *p) {
   if (p->content_length > 0)
     return 0;
   ctx->trailers = 1;
+  c->flags |= NU_CONN_IN_TRAILERS;
   return HPE_PAUSED;
 }
 
@@ -496,13 +498,15 @@ static int nu__on_message_complete(llhttp_t *p) {
   struct nu_http_parse_ctx *ctx = nu__ctx(p);
   struct nu_conn *c = ctx->conn;
   int routed = (c->flags & NU_CONN_ROUTED) != 0;
+  int trailers = (c->flags & NU_CONN_IN_TRAILERS) != 0;
 
-  c->flags &= ~(NU_CONN_IN_MESSAGE | NU_CONN_ROUTED);
+  c->flags &= ~(NU_CONN_IN_MESSAGE | NU_CONN_ROUTED | NU_CONN_IN_TRAILERS);
   /* A request without a body ended with its head: JS knows already; a
    * routed one JS never knew. The trailer fields of a chunked body are
-   * in the head by now (nu__on_chunk_header() emptied it for them). */
+   * in the head by now (nu__on_chunk_header() emptied it for them at the
+   * last chunk; a CONNECT's body is never parsed). */
   if ((c->head.info & NU_REQ_HAS_BODY) && !routed &&
-      (((p->flags & F_CHUNKED) && c->head.nlens > 0 &&
+      ((trailers && c->head.nlens > 0 &&
         nu_batch_put_trailers(ctx->batch, c->slot, c->gen, c->head.bytes,
                               c->head.len, c->head.lens, c->head.nlens)) ||
        nu_batch_put_end(ctx->batch, c->slot, c->gen)))
