@@ -155,18 +155,26 @@ describe('batch reader (lib/batch.js) against the addon', function () {
     assert.equal(recorder.error, null);
   });
 
-  it("reads a chunked body's TRAILERS, just before its END", async () => {
+  // A ring thread (setup(handle) first) and a client sending bytes:
+  // { recorder, client, open (its OPEN record), conn (a filter for its
+  // records) }.
+  async function connectAndSend(bytes, setup = () => {}) {
     const recorder = new Recorder();
     handle = new native.NativeServer();
     const result = handle.listen(listenOptions(), recorder.listener());
     assert.equal(result.errno, undefined, JSON.stringify(result));
+    setup(handle);
     const client = net.connect(result.port, '127.0.0.1');
     clients.push(client);
     await once(client, 'connect');
-    client.write('POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n' +
-      '2\r\nhi\r\n0\r\nX-Sum: 12\r\nX-Empty:\r\n\r\n');
+    client.write(bytes);
     const open = await recorder.next('open');
-    const conn = (r) => r.slot === open.slot && r.gen === open.gen;
+    return { recorder, client, open, conn: (r) => r.slot === open.slot && r.gen === open.gen };
+  }
+
+  it("reads a chunked body's TRAILERS, just before its END", async () => {
+    const { recorder, conn } = await connectAndSend('POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n' +
+      '2\r\nhi\r\n0\r\nX-Sum: 12\r\nX-Empty:\r\n\r\n');
     await recorder.next('end', conn);
     const kinds = recorder.records.filter(conn).map((r) => r.kind);
     assert.deepEqual(kinds, ['open', 'request', 'body', 'trailers', 'end']);
@@ -175,19 +183,9 @@ describe('batch reader (lib/batch.js) against the addon', function () {
   });
 
   it('reads a CLIENT_ERROR, once asked for them, and answers it with raw chunks', async () => {
-    const recorder = new Recorder();
-    handle = new native.NativeServer();
-    const result = handle.listen(listenOptions(), recorder.listener());
-    assert.equal(result.errno, undefined, JSON.stringify(result));
-    handle.setClientErrors(true);
-
-    const client = net.connect(result.port, '127.0.0.1');
-    clients.push(client);
-    await once(client, 'connect');
     const ok = 'GET / HTTP/1.1\r\nHost: t\r\n\r\n';
-    client.write(`${ok}FROB / HTTP/1.1\r\n\r\n`);
-    const open = await recorder.next('open');
-    const conn = (r) => r.slot === open.slot && r.gen === open.gen;
+    const { recorder, client, open, conn } = await connectAndSend(`${ok}FROB / HTTP/1.1\r\n\r\n`,
+      (h) => h.setClientErrors(true));
     const record = await recorder.next('clientError', conn);
     assert.deepEqual(record, {
       kind: 'clientError', slot: open.slot, gen: open.gen, status: 400, seq: 1,
