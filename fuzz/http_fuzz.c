@@ -39,6 +39,26 @@ struct nu__fuzz_owed {
   uint32_t head, tail;
 };
 
+/* Checks a record of strings laid back to back (REQUEST, TRAILERS) at w,
+ * left words before the batch's end, whose offset, count and lengths are
+ * at off_at, nlens_at and lens_at: the lengths are in the words, the
+ * strings in the bytes. Returns the count. */
+static uint32_t nu__fuzz_fields(const struct nu_batch *b, const uint32_t *w,
+                                uint32_t left, uint32_t off_at,
+                                uint32_t nlens_at, uint32_t lens_at) {
+  uint32_t nlens;
+  uint64_t end;
+
+  NU__CHECK(left >= lens_at);
+  nlens = w[nlens_at];
+  NU__CHECK(left >= lens_at + (uint64_t)nlens);
+  end = w[off_at];
+  for (uint32_t k = 0; k < nlens; k++)
+    end += w[lens_at + k];
+  NU__CHECK(end <= b->nbytes);
+  return nlens;
+}
+
 /* Walks the records appended since word `from`, laid out as batch.h
  * says: each record is whole, and every offset and length it carries
  * stays inside the batch's bytes. Notes each request in owed. */
@@ -52,20 +72,23 @@ static void nu__fuzz_check(const struct nu_batch *b, uint32_t from,
 
     switch (w[NU_REC_KIND]) {
     case NU_EV_REQUEST: {
-      uint32_t nlens;
-      uint64_t end;
+      uint32_t nlens = nu__fuzz_fields(b, w, left, NU_REQUEST_HEAD_OFF,
+                                       NU_REQUEST_NLENS, NU_REQUEST_LENS);
 
-      NU__CHECK(left >= NU_REQUEST_WORDS);
-      nlens = w[NU_REQUEST_NLENS];
-      NU__CHECK(left >= NU_REQUEST_WORDS + (uint64_t)nlens);
-      end = w[NU_REQUEST_HEAD_OFF];
-      for (uint32_t k = 0; k < nlens; k++)
-        end += w[NU_REQUEST_LENS + k];
-      NU__CHECK(end <= b->nbytes);
       NU__CHECK(nlens % 2 == 1); /* the url, then name-value pairs */
       NU__CHECK(owed->tail - owed->head < 2048);
       owed->seq[owed->tail++ % 2048] = w[NU_REQUEST_SEQ];
       i += NU_REQUEST_WORDS + nlens;
+      break;
+    }
+    case NU_EV_TRAILERS: {
+      uint32_t nlens = nu__fuzz_fields(b, w, left, NU_TRAILERS_HEAD_OFF,
+                                       NU_TRAILERS_NLENS, NU_TRAILERS_LENS);
+
+      NU__CHECK(nlens > 0 && nlens % 2 == 0); /* name-value pairs */
+      i += NU_TRAILERS_WORDS + nlens;
+      /* Just before its body's END. */
+      NU__CHECK(i < b->nwords && b->words[i + NU_REC_KIND] == NU_EV_END);
       break;
     }
     case NU_EV_BODY:

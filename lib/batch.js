@@ -28,6 +28,8 @@ const EV_DRAIN = C.EV_DRAIN;
 const EV_HANGUP = C.EV_HANGUP;
 const EV_DATA = C.EV_DATA;
 const EV_WS = C.EV_WS;
+const EV_CLIENT_ERROR = C.EV_CLIENT_ERROR;
+const EV_TRAILERS = C.EV_TRAILERS;
 
 const REC_KIND = C.REC_KIND;
 const REC_SLOT = C.REC_SLOT;
@@ -42,6 +44,10 @@ const REQUEST_HEAD_OFF = C.REQUEST_HEAD_OFF;
 const REQUEST_NLENS = C.REQUEST_NLENS;
 const REQUEST_LENS = C.REQUEST_LENS;
 const REQUEST_WORDS = C.REQUEST_WORDS;
+const TRAILERS_HEAD_OFF = C.TRAILERS_HEAD_OFF;
+const TRAILERS_NLENS = C.TRAILERS_NLENS;
+const TRAILERS_LENS = C.TRAILERS_LENS;
+const TRAILERS_WORDS = C.TRAILERS_WORDS;
 const BODY_OFF = C.BODY_OFF;
 const BODY_LEN = C.BODY_LEN;
 const BODY_WORDS = C.BODY_WORDS;
@@ -61,6 +67,16 @@ const WS_CODE = C.WS_CODE;
 const WS_OFF = C.WS_OFF;
 const WS_LEN = C.WS_LEN;
 const WS_WORDS = C.WS_WORDS;
+const CLIENT_ERROR_STATUS = C.CLIENT_ERROR_STATUS;
+const CLIENT_ERROR_SEQ = C.CLIENT_ERROR_SEQ;
+const CLIENT_ERROR_CODE_OFF = C.CLIENT_ERROR_CODE_OFF;
+const CLIENT_ERROR_CODE_LEN = C.CLIENT_ERROR_CODE_LEN;
+const CLIENT_ERROR_REASON_OFF = C.CLIENT_ERROR_REASON_OFF;
+const CLIENT_ERROR_REASON_LEN = C.CLIENT_ERROR_REASON_LEN;
+const CLIENT_ERROR_PACKET_OFF = C.CLIENT_ERROR_PACKET_OFF;
+const CLIENT_ERROR_PACKET_LEN = C.CLIENT_ERROR_PACKET_LEN;
+const CLIENT_ERROR_PARSED = C.CLIENT_ERROR_PARSED;
+const CLIENT_ERROR_WORDS = C.CLIENT_ERROR_WORDS;
 
 // The REQUEST record's info word: the method's number, the version's two
 // 4-bit digits, and flags.
@@ -84,6 +100,8 @@ const FAMILY_IPV6 = 6;
 //                                           a request head; at is its record,
 //                                           for requestUrl/requestRawHeaders
 //   onBody(slot, gen, chunk)                a view into the batch's bytes
+//   onTrailers(slot, gen, rawTrailers)      a chunked body's trailer fields, as
+//                                           rawTrailers (before its onEnd)
 //   onEnd(slot, gen), onClose(slot, gen), onTimeout(slot, gen)
 //   onDrain(slot, gen, sent)                bytes sent since the connection opened
 //   onHangup(slot, gen)                     the client sent its FIN
@@ -92,6 +110,13 @@ const FAMILY_IPV6 = 6;
 //   onWs(slot, gen, op, code, chunk)        a WebSocket message (op TEXT or
 //                                           BINARY), PING, PONG, CLOSE (code,
 //                                           reason) or WS_REC_ERROR (code, text)
+//   onClientError(slot, gen, status, seq, code, reason, packet, parsed)
+//                                           a request that could not be parsed:
+//                                           the status the ring thread would
+//                                           answer, the response number JS answers
+//                                           it as, node:http's code and reason,
+//                                           the input (a view) and how much of it
+//                                           was parsed
 //   onStopped()                             the ring thread is exiting
 // The sink should be of one class, so that these calls stay monomorphic.
 function readBatch(buffer, nwords, sink) {
@@ -149,6 +174,20 @@ function readBatch(buffer, nwords, sink) {
           bytesAt(bytes, words[i + WS_OFF], words[i + WS_LEN]));
         i += WS_WORDS;
         break;
+      case EV_TRAILERS:
+        sink.onTrailers(slot, gen, trailerFields(words, bytes, i));
+        i += TRAILERS_WORDS + words[i + TRAILERS_NLENS];
+        break;
+      case EV_CLIENT_ERROR:
+        sink.onClientError(slot, gen, words[i + CLIENT_ERROR_STATUS], words[i + CLIENT_ERROR_SEQ],
+          bytes.latin1Slice(words[i + CLIENT_ERROR_CODE_OFF],
+            words[i + CLIENT_ERROR_CODE_OFF] + words[i + CLIENT_ERROR_CODE_LEN]),
+          bytes.latin1Slice(words[i + CLIENT_ERROR_REASON_OFF],
+            words[i + CLIENT_ERROR_REASON_OFF] + words[i + CLIENT_ERROR_REASON_LEN]),
+          bytesAt(bytes, words[i + CLIENT_ERROR_PACKET_OFF], words[i + CLIENT_ERROR_PACKET_LEN]),
+          words[i + CLIENT_ERROR_PARSED]);
+        i += CLIENT_ERROR_WORDS;
+        break;
       default:
         throw codedError(Error, 'ERR_INTERNAL_ASSERTION',
           `node-uring: corrupt batch: event ${kind} at word ${i}`);
@@ -187,8 +226,8 @@ function requestMinor(info) {
 
 // A REQUEST record's head is its url, then each header's name and value,
 // back to back from head_off; lens[] holds their lengths in that order.
-// The url and the header names and values of the REQUEST record at `at`, as
-// one string, copied out of the batch at once: each field is then a slice
+// requestHead copies it out of the batch as one string, at once: each
+// field is then a slice
 // of it (one native call a request instead of one a field: 0.3 µs less for
 // a browser's dozen headers).
 function requestHead(words, bytes, at) {
@@ -213,6 +252,20 @@ function requestRawHeaders(words, at, head) {
     const end = off + words[at + REQUEST_LENS + i];
     raw[i - 1] = head.slice(off, end);
     off = end;
+  }
+  return raw;
+}
+
+// The trailer names and values of the TRAILERS record at `at`, as
+// rawTrailers.
+function trailerFields(words, bytes, at) {
+  const n = words[at + TRAILERS_NLENS];
+  const raw = new Array(n);
+  let off = words[at + TRAILERS_HEAD_OFF];
+  for (let i = 0; i < n; i++) {
+    const len = words[at + TRAILERS_LENS + i];
+    raw[i] = bytes.latin1Slice(off, off + len);
+    off += len;
   }
   return raw;
 }

@@ -185,15 +185,26 @@ class ServerResponse extends http.ServerResponse {
   }
 
   // node:http's setHeader(), storing where its other header methods read,
-  // without its cost (see HEADERS_PROTO).
+  // without its cost (see HEADERS_PROTO). After writeHead() the head is
+  // fixed, as node:http's, though built only when sent.
   setHeader(name, value) {
-    if (this._header) throw headersSentError('set');
+    if (this._header || this[kWroteHead]) throw headersSentError('set');
     const lower = validLowerName(name);
     validateHeaderValue(name, value);
     let headers = this[kOutHeaders];
     if (headers === null) this[kOutHeaders] = headers = Object.create(HEADERS_PROTO);
     headers[lower] = [name, value];
     return this;
+  }
+
+  appendHeader(name, value) {
+    if (this[kWroteHead]) throw headersSentError('append');
+    return super.appendHeader(name, value);
+  }
+
+  removeHeader(name) {
+    if (this[kWroteHead]) throw headersSentError('remove');
+    super.removeHeader(name);
   }
 
   writeHead(statusCode, statusMessage, headers) {

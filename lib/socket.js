@@ -67,6 +67,7 @@ const kAddExchange = Symbol('addExchange');
 const kCountRequest = Symbol('countRequest');
 const kOnBody = Symbol('onBody');
 const kOnBodyEnd = Symbol('onBodyEnd');
+const kOnTrailers = Symbol('onTrailers');
 const kOnDrain = Symbol('onDrain');
 const kOnClose = Symbol('onClose');
 const kGoRaw = Symbol('goRaw');
@@ -84,6 +85,7 @@ const kWsPeer = Symbol('wsPeer');
 const kWsOpen = Symbol('wsOpen');
 const kWsSend = Symbol('wsSend');
 const kOnWs = Symbol('onWs');
+const kClientError = Symbol('clientError');
 
 class UringSocket extends Duplex {
   // ring: the ServerRing that serves the connection (lib/uring_backend.js).
@@ -382,6 +384,18 @@ class UringSocket extends Duplex {
     return this;
   }
 
+  // The ring thread could not parse what the client sent, and hands the
+  // connection to 'clientError': it reads nothing more, and what is
+  // written on the socket from now on answers the error as response
+  // number seq (raw, as after an upgrade; end() closes the connection once
+  // it is sent). A request whose body was arriving gets no more of it: it
+  // is aborted when the connection closes, as on node:http.
+  [kClientError](seq) {
+    this[kBodyRequest] = null;
+    this[kUpgradeSeq] = seq;
+    this._httpMessage = null;
+  }
+
   [kGoRaw]() {
     if (!this[kRawPending]) return;
     this[kRawPending] = false;
@@ -464,6 +478,16 @@ class UringSocket extends Duplex {
     // Past the high-water mark the connection is paused until the
     // consumer reads (the request's _read() resumes it).
     if (req !== null && !req.push(chunk)) this[kSetReading](false);
+  }
+
+  // A chunked body's trailer fields, before its end: stored as node:http's
+  // parser stores them (complete first makes them trailers), into
+  // req.trailers too if it was read before.
+  [kOnTrailers](raw) {
+    const req = this[kBodyRequest];
+    if (req === null) return;
+    req.complete = true;
+    req._addHeaderLines(raw, raw.length);
   }
 
   [kOnBodyEnd]() {
@@ -642,6 +666,7 @@ module.exports = {
   kCountRequest,
   kOnBody,
   kOnBodyEnd,
+  kOnTrailers,
   kOnDrain,
   kOnClose,
   kOnHangup,
@@ -651,4 +676,5 @@ module.exports = {
   kWsOpen,
   kWsSend,
   kOnWs,
+  kClientError,
 };

@@ -8,6 +8,7 @@
 // once per batch of responses. It mirrors lib/node_backend.js, which serves
 // the same Server with node:http.
 const { EventEmitter } = require('node:events');
+const { STATUS_CODES } = require('node:http');
 const native = require('./native');
 const {
   readBatch, requestMethod, requestMajor, requestMinor,
@@ -17,10 +18,11 @@ const { IncomingMessage } = require('./request');
 const { ServerResponse } = require('./response');
 const {
   UringSocket, kMatches, kIdle, kAddExchange, kCountRequest, kOnBody, kOnBodyEnd, kOnDrain, kOnClose,
-  kOnHangup, kOnData, kUpgrade, kKeepParsing, kOnWs,
+  kOnHangup, kOnData, kUpgrade, kKeepParsing, kOnWs, kClientError, kOnTrailers,
 } = require('./socket');
 const { routeHead } = require('./route');
-const { keepAliveLines } = require('./head');
+const { keepAliveLines, CLOSE_LINES } = require('./head');
+const { codedError } = require('./errors');
 
 // The Server's options that the ring thread applies, by their names.
 const RING_OPTIONS = [
@@ -121,6 +123,17 @@ function takeUpgrade(server, socket, req, seq) {
   return true;
 }
 
+// The error 'clientError' gets, as node:http makes it: a parse error
+// carries the input it was found in (a copy: the batch is reused).
+function clientError(code, reason, packet, parsed) {
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return codedError(Error, code, 'Request timeout');
+  const err = codedError(Error, code, `Parse Error: ${reason}`);
+  err.bytesParsed = parsed;
+  err.reason = reason;
+  err.rawPacket = Buffer.from(packet);
+  return err;
+}
+
 // A connection past maxConnections: closed at once, with a 'drop' event.
 function dropConnection(server, socket) {
   socket.destroy();
@@ -151,6 +164,18 @@ class UringServer extends EventEmitter {
     // flush is due once any ring has been sent chunks since the last one.
     this.corked = false;
     this.flushPending = false;
+    // The ring threads hand malformed requests to JS only while the server
+    // listens to 'clientError'; otherwise they answer them themselves.
+    this.onNewListener = (event) => {
+      if (event === 'clientError') this.setClientErrors(true);
+    };
+    this.onRemoveListener = (event) => {
+      if (event === 'clientError' && server.listenerCount('clientError') === 0) this.setClientErrors(false);
+    };
+  }
+
+  setClientErrors(toJs) {
+    for (const handle of this.handles()) handle.setClientErrors(toJs);
   }
 
   // Starts server.rings rings, where says: { host, port, backlog, routes,
@@ -172,6 +197,9 @@ class UringServer extends EventEmitter {
     }
     this.port = options.port;
     this.starting = false;
+    if (this.server.listenerCount('clientError') > 0) this.setClientErrors(true);
+    this.server.on('newListener', this.onNewListener);
+    this.server.on('removeListener', this.onRemoveListener);
     return null;
   }
 
@@ -248,7 +276,10 @@ class UringServer extends EventEmitter {
 
   // A ring thread is gone; 'close' once they all are.
   ringStopped() {
-    if (this.rings.every((ring) => ring.handle === null)) this.emit('close');
+    if (!this.rings.every((ring) => ring.handle === null)) return;
+    this.server.off('newListener', this.onNewListener);
+    this.server.off('removeListener', this.onRemoveListener);
+    this.emit('close');
   }
 }
 
@@ -375,6 +406,11 @@ class ServerRing {
     if (socket !== undefined) socket[kOnBody](chunk);
   }
 
+  onTrailers(slot, gen, raw) {
+    const socket = this.connection(slot, gen);
+    if (socket !== undefined) socket[kOnTrailers](raw);
+  }
+
   onEnd(slot, gen) {
     const socket = this.connection(slot, gen);
     if (socket !== undefined) socket[kOnBodyEnd]();
@@ -413,6 +449,24 @@ class ServerRing {
   onWs(slot, gen, op, code, chunk) {
     const socket = this.connection(slot, gen);
     if (socket !== undefined) socket[kOnWs](op, code, chunk);
+  }
+
+  // A request that could not be parsed, handed over because the server
+  // listens to 'clientError' (or did a moment ago: then node:http's
+  // default answer goes, the status's prebuilt response, and the
+  // connection closes once it is sent).
+  onClientError(slot, gen, status, seq, code, reason, packet, parsed) {
+    const socket = this.connection(slot, gen);
+    if (socket === undefined) return;
+    socket[kClientError](seq);
+    const err = clientError(code, reason, packet, parsed);
+    let heard = true;
+    try {
+      heard = this.server.emit('clientError', err, socket);
+    } catch (thrown) {
+      process.nextTick(rethrow, thrown);
+    }
+    if (!heard && socket.writable) socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${CLOSE_LINES}\r\n`, 'latin1');
   }
 
   // Everything written on a connection is sent.

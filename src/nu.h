@@ -234,6 +234,13 @@ void nu_server_stop(struct nu_server *s, int force);
  * keeps accepting. Any thread. */
 void nu_server_close_connections(struct nu_server *s);
 
+/* Whether a request that cannot be parsed (or whose head times out) goes
+ * to JS as a CLIENT_ERROR record (batch.h), JS answering it on the
+ * connection, rather than being answered by the ring thread (400, 408,
+ * 431; node:http's default without a 'clientError' listener). Off at
+ * start. Any thread; errors already reported keep their course. */
+void nu_server_set_client_errors(struct nu_server *s, int to_js);
+
 /* Waits for the ring thread to exit. Idempotent. */
 void nu_server_join(struct nu_server *s);
 

@@ -52,6 +52,7 @@ class Recorder {
   }
 
   onBody(slot, gen, chunk) { this.add({ kind: 'body', slot, gen, text: chunk.toString('latin1') }); }
+  onTrailers(slot, gen, raw) { this.add({ kind: 'trailers', slot, gen, raw }); }
   onEnd(slot, gen) { this.add({ kind: 'end', slot, gen }); }
   onClose(slot, gen) { this.add({ kind: 'close', slot, gen }); }
   onTimeout(slot, gen) { this.add({ kind: 'timeout', slot, gen }); }
@@ -59,6 +60,9 @@ class Recorder {
   onStopped() { this.add({ kind: 'stopped' }); }
   onHangup(slot, gen) { this.add({ kind: 'hangup', slot, gen }); }
   onWs(slot, gen, op, code, chunk) { this.add({ kind: 'ws', slot, gen, op, code, text: chunk.toString() }); }
+  onClientError(slot, gen, status, seq, code, reason, packet, parsed) {
+    this.add({ kind: 'clientError', slot, gen, status, seq, code, reason, packet: packet.toString('latin1'), parsed });
+  }
 
   // The batch callback: a reader that loses its place throws, and the
   // waiting test fails with that error.
@@ -202,5 +206,59 @@ describe('batch reader (lib/batch.js) against the addon', function () {
     assert.deepEqual([err.code, err.text], [1002, 'WS_ERR_EXPECTED_MASK MASK must be set']);
     assert.equal(recorder.error, null);
   });
-});
 
+  // A ring thread (setup(handle) first) and a client sending bytes:
+  // { recorder, client, open (its OPEN record), conn (a filter for its
+  // records) }.
+  async function connectAndSend(bytes, setup = () => {}) {
+    const recorder = new Recorder();
+    handle = new native.NativeServer();
+    const result = handle.listen(listenOptions(), recorder.listener());
+    assert.equal(result.errno, undefined, JSON.stringify(result));
+    setup(handle);
+    const client = net.connect(result.port, '127.0.0.1');
+    clients.push(client);
+    await once(client, 'connect');
+    client.write(bytes);
+    const open = await recorder.next('open');
+    return { recorder, client, open, conn: (r) => r.slot === open.slot && r.gen === open.gen };
+  }
+
+  it("reads a chunked body's TRAILERS, just before its END", async () => {
+    const { recorder, conn } = await connectAndSend('POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n' +
+      '2\r\nhi\r\n0\r\nX-Sum: 12\r\nX-Empty:\r\n\r\n');
+    await recorder.next('end', conn);
+    const kinds = recorder.records.filter(conn).map((r) => r.kind);
+    assert.deepEqual(kinds, ['open', 'request', 'body', 'trailers', 'end']);
+    assert.deepEqual((await recorder.next('trailers', conn)).raw, ['X-Sum', '12', 'X-Empty', '']);
+    assert.equal(recorder.error, null);
+  });
+
+  it('reads a CLIENT_ERROR, once asked for them, and answers it with raw chunks', async () => {
+    const ok = 'GET / HTTP/1.1\r\nHost: t\r\n\r\n';
+    const { recorder, client, open, conn } = await connectAndSend(`${ok}FROB / HTTP/1.1\r\n\r\n`,
+      (h) => h.setClientErrors(true));
+    const record = await recorder.next('clientError', conn);
+    assert.deepEqual(record, {
+      kind: 'clientError', slot: open.slot, gen: open.gen, status: 400, seq: 1,
+      code: 'HPE_INVALID_METHOD', reason: record.reason, packet: `${ok}FROB / HTTP/1.1\r\n\r\n`,
+      parsed: record.parsed,
+    });
+    // Where llhttp stopped: past the whole first request, in the method.
+    assert.ok(record.parsed > ok.length && record.parsed < ok.length + 4, `parsed: ${record.parsed}`);
+    assert.match(record.reason, /method/i);
+
+    // Response 0 first, then the raw answer as response 1; its SHUTDOWN
+    // closes the connection.
+    const C = native.constants;
+    let received = '';
+    client.on('data', (d) => { received += d.toString('latin1'); });
+    handle.send(open.slot, open.gen, 1, C.OUT_RAW | C.OUT_SHUTDOWN, 'second', undefined);
+    handle.send(open.slot, open.gen, 0, C.OUT_END, 'first ', undefined);
+    handle.flush();
+    await once(client, 'end');
+    assert.equal(received, 'first second');
+    await recorder.next('close', conn);
+    assert.equal(recorder.error, null);
+  });
+});

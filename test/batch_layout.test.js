@@ -14,10 +14,14 @@ const NAMES = [
   'REQUEST_SEQ', 'REQUEST_INFO', 'REQUEST_HEAD_OFF', 'REQUEST_NLENS', 'REQUEST_LENS',
   'REQUEST_WORDS',
   'BODY_OFF', 'BODY_LEN', 'BODY_WORDS',
+  'TRAILERS_HEAD_OFF', 'TRAILERS_NLENS', 'TRAILERS_LENS', 'TRAILERS_WORDS',
   'END_WORDS', 'CLOSE_WORDS', 'TIMEOUT_WORDS', 'STOPPED_WORDS',
   'DRAIN_SENT_LO', 'DRAIN_SENT_HI', 'DRAIN_WORDS',
   'DATA_OFF', 'DATA_LEN', 'DATA_WORDS',
   'WS_OP', 'WS_CODE', 'WS_OFF', 'WS_LEN', 'WS_WORDS',
+  'CLIENT_ERROR_STATUS', 'CLIENT_ERROR_SEQ', 'CLIENT_ERROR_CODE_OFF', 'CLIENT_ERROR_CODE_LEN',
+  'CLIENT_ERROR_REASON_OFF', 'CLIENT_ERROR_REASON_LEN', 'CLIENT_ERROR_PACKET_OFF',
+  'CLIENT_ERROR_PACKET_LEN', 'CLIENT_ERROR_PARSED', 'CLIENT_ERROR_WORDS',
 ];
 
 describe('batch layout constants', () => {
@@ -39,9 +43,13 @@ describe('batch layout constants', () => {
       OPEN: ['OPEN_FAMILY', 'OPEN_PORT', 'OPEN_ADDR_OFF'],
       REQUEST: ['REQUEST_SEQ', 'REQUEST_INFO', 'REQUEST_HEAD_OFF', 'REQUEST_NLENS'],
       BODY: ['BODY_OFF', 'BODY_LEN'],
+      TRAILERS: ['TRAILERS_HEAD_OFF', 'TRAILERS_NLENS'],
       DRAIN: ['DRAIN_SENT_LO', 'DRAIN_SENT_HI'],
       DATA: ['DATA_OFF', 'DATA_LEN'],
       WS: ['WS_OP', 'WS_CODE', 'WS_OFF', 'WS_LEN'],
+      CLIENT_ERROR: ['CLIENT_ERROR_STATUS', 'CLIENT_ERROR_SEQ', 'CLIENT_ERROR_CODE_OFF', 'CLIENT_ERROR_CODE_LEN',
+        'CLIENT_ERROR_REASON_OFF', 'CLIENT_ERROR_REASON_LEN', 'CLIENT_ERROR_PACKET_OFF',
+        'CLIENT_ERROR_PACKET_LEN', 'CLIENT_ERROR_PARSED'],
       END: [], CLOSE: [], TIMEOUT: [],
     };
     for (const [kind, names] of Object.entries(fields)) {
@@ -51,6 +59,7 @@ describe('batch layout constants', () => {
     }
     assert.equal(C.STOPPED_WORDS, C.REC_KIND + 1);
     assert.equal(C.REQUEST_LENS, C.REQUEST_WORDS, 'the lengths follow the fixed part');
+    assert.equal(C.TRAILERS_LENS, C.TRAILERS_WORDS, "the trailers' lengths follow the fixed part");
   });
 
   it("gives a WS record's error a kind no opcode has, and the opcodes RFC 6455's numbers", () => {

@@ -128,8 +128,7 @@ describe('server parity with node:http', () => {
     assert.equal(server.listening, false);
   });
 
-  // On the io_uring backend the ring thread answers a malformed request
-  // with 400 itself, before JS hears of it: 'clientError' is node-only yet.
+  // (test/client_error.test.js has the rest.)
   it("answers 400 without a 'clientError' listener, and lets a listener answer instead", async () => {
     const { server, port } = await startServer((req, res) => res.end('ok'));
     const bad = 'GET / HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n';
@@ -138,7 +137,6 @@ describe('server parity with node:http', () => {
     const res = await client.readResponse();
     assert.equal(res.statusCode, 400);
     client.destroy();
-    if (BACKEND !== 'node') return; // the ring thread's 400 is all there is
     const seen = [];
     server.on('clientError', (err, socket) => {
       seen.push(err.code);

@@ -153,6 +153,7 @@ public:
          InstanceMethod<&NativeServer::Stop>("stop"),
          InstanceMethod<&NativeServer::Join>("join"),
          InstanceMethod<&NativeServer::CloseConnections>("closeConnections"),
+         InstanceMethod<&NativeServer::SetClientErrors>("setClientErrors"),
          InstanceMethod("ref", &NativeServer::Ref),
          InstanceMethod("unref", &NativeServer::Unref),
          InstanceMethod<&NativeServer::LiveConnections>("liveConnections"),
@@ -383,6 +384,13 @@ private:
   Napi::Value CloseConnections(const Napi::CallbackInfo &info) {
     if (nu_server *server = Running(info))
       nu_server_close_connections(server);
+    return info.Env().Undefined();
+  }
+
+  // setClientErrors(toJs): see nu_server_set_client_errors().
+  Napi::Value SetClientErrors(const Napi::CallbackInfo &info) {
+    if (nu_server *server = Running(info))
+      nu_server_set_client_errors(server, info[0].ToBoolean());
     return info.Env().Undefined();
   }
 };

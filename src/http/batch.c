@@ -55,23 +55,59 @@ int nu_batch_put_open(struct nu_batch *b, uint32_t slot, uint32_t gen,
   return 0;
 }
 
+/* Where a record of strings laid back to back (REQUEST, TRAILERS) keeps
+ * their offset, their count, and their lengths (its last, variable part). */
+struct nu__fields_layout {
+  enum nu_event kind;
+  uint32_t off_at, nlens_at, lens_at;
+};
+
+/* Such a record, after copying the strings' len bytes: its lengths are
+ * the nlens in lens. NULL when out of memory. The caller fills the rest. */
+static uint32_t *nu__batch_record_fields(struct nu_batch *b,
+                                         const struct nu__fields_layout *l,
+                                         uint32_t slot, uint32_t gen,
+                                         const char *bytes, uint32_t len,
+                                         const uint32_t *lens, uint32_t nlens) {
+  uint32_t off;
+  uint32_t *w = nu__batch_record_with(b, l->lens_at + nlens, l->kind, slot, gen,
+                                      bytes, len, &off);
+
+  if (w == NULL)
+    return NULL;
+  w[l->off_at] = off;
+  w[l->nlens_at] = nlens;
+  memcpy(w + l->lens_at, lens, nlens * sizeof(*lens));
+  return w;
+}
+
 int nu_batch_put_request(struct nu_batch *b, uint32_t slot, uint32_t gen,
                          uint32_t seq, uint32_t info, const char *head,
                          uint32_t head_len, const uint32_t *lens,
                          uint32_t nlens) {
-  uint32_t off;
-  uint32_t *w =
-      nu__batch_record_with(b, NU_REQUEST_WORDS + nlens, NU_EV_REQUEST, slot,
-                            gen, head, head_len, &off);
+  static const struct nu__fields_layout layout = {
+      NU_EV_REQUEST, NU_REQUEST_HEAD_OFF, NU_REQUEST_NLENS, NU_REQUEST_LENS};
+  uint32_t *w = nu__batch_record_fields(b, &layout, slot, gen, head, head_len,
+                                        lens, nlens);
 
   if (w == NULL)
     return -ENOMEM;
   w[NU_REQUEST_SEQ] = seq;
   w[NU_REQUEST_INFO] = info;
-  w[NU_REQUEST_HEAD_OFF] = off;
-  w[NU_REQUEST_NLENS] = nlens;
-  memcpy(w + NU_REQUEST_LENS, lens, nlens * sizeof(*lens));
   return 0;
+}
+
+int nu_batch_put_trailers(struct nu_batch *b, uint32_t slot, uint32_t gen,
+                          const char *fields, uint32_t fields_len,
+                          const uint32_t *lens, uint32_t nlens) {
+  static const struct nu__fields_layout layout = {
+      NU_EV_TRAILERS, NU_TRAILERS_HEAD_OFF, NU_TRAILERS_NLENS,
+      NU_TRAILERS_LENS};
+
+  return nu__batch_record_fields(b, &layout, slot, gen, fields, fields_len,
+                                 lens, nlens)
+             ? 0
+             : -ENOMEM;
 }
 
 int nu_batch_put_body(struct nu_batch *b, uint32_t slot, uint32_t gen,
@@ -151,6 +187,37 @@ int nu_batch_put_drain(struct nu_batch *b, uint32_t slot, uint32_t gen,
     return -ENOMEM;
   w[NU_DRAIN_SENT_LO] = (uint32_t)sent;
   w[NU_DRAIN_SENT_HI] = (uint32_t)(sent >> 32);
+  return 0;
+}
+
+/* Copies n bytes to the batch's bytes: their offset, or -1 out of memory. */
+static int64_t nu__batch_text(struct nu_batch *b, const char *at, uint32_t n) {
+  return n == 0 ? 0 : nu_batch_put_bytes(b, at, n);
+}
+
+int nu_batch_put_client_error(struct nu_batch *b, uint32_t slot, uint32_t gen,
+                              const struct nu_client_error *e) {
+  uint32_t code_len = (uint32_t)strlen(e->code);
+  uint32_t reason_len = (uint32_t)strlen(e->reason);
+  int64_t code = nu__batch_text(b, e->code, code_len);
+  int64_t reason = nu__batch_text(b, e->reason, reason_len);
+  int64_t packet = nu__batch_text(b, e->packet, e->packet_len);
+  uint32_t *w;
+
+  if (code < 0 || reason < 0 || packet < 0)
+    return -ENOMEM;
+  w = nu__batch_record(b, NU_CLIENT_ERROR_WORDS, NU_EV_CLIENT_ERROR, slot, gen);
+  if (w == NULL)
+    return -ENOMEM;
+  w[NU_CLIENT_ERROR_STATUS] = e->status;
+  w[NU_CLIENT_ERROR_SEQ] = e->seq;
+  w[NU_CLIENT_ERROR_CODE_OFF] = (uint32_t)code;
+  w[NU_CLIENT_ERROR_CODE_LEN] = code_len;
+  w[NU_CLIENT_ERROR_REASON_OFF] = (uint32_t)reason;
+  w[NU_CLIENT_ERROR_REASON_LEN] = reason_len;
+  w[NU_CLIENT_ERROR_PACKET_OFF] = (uint32_t)packet;
+  w[NU_CLIENT_ERROR_PACKET_LEN] = e->packet_len;
+  w[NU_CLIENT_ERROR_PARSED] = e->parsed;
   return 0;
 }
 

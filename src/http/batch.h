@@ -39,6 +39,8 @@ enum nu_event {
   NU_EV_HANGUP,   /* the peer sent its FIN; the connection is still open */
   NU_EV_DATA,     /* bytes received on a connection in raw mode */
   NU_EV_WS,       /* a WebSocket message, control frame or error */
+  NU_EV_CLIENT_ERROR, /* a request could not be parsed; JS answers it */
+  NU_EV_TRAILERS,     /* the trailer fields of a chunked request body */
 };
 
 /* What every record starts with. */
@@ -64,6 +66,17 @@ enum {
   NU_REQUEST_NLENS,
   NU_REQUEST_LENS,
   NU_REQUEST_WORDS = NU_REQUEST_LENS /* the fixed part */
+};
+
+/* TRAILERS, just before the END of a chunked body that had trailer
+ * fields: nlens lengths from TRAILERS_LENS on, each name's and value's,
+ * which lie one after another in the bytes from head_off. The record is
+ * TRAILERS_WORDS + nlens words. */
+enum {
+  NU_TRAILERS_HEAD_OFF = NU_REC_WORDS,
+  NU_TRAILERS_NLENS,
+  NU_TRAILERS_LENS,
+  NU_TRAILERS_WORDS = NU_TRAILERS_LENS /* the fixed part */
 };
 
 /* BODY: len bytes of the request body at off in the bytes. */
@@ -93,6 +106,30 @@ enum {
   NU_WS_WORDS
 };
 
+/* CLIENT_ERROR, only while JS asked for them (nu_server_set_client_errors(),
+ * nu.h): a request could not be parsed, or its head timed out. The
+ * connection reads and parses nothing more; it stays open, sending what
+ * it owes, until JS closes it (NU_OUT_ABORT) or answers on it: its raw
+ * chunks (NU_OUT_RAW) go out as response number seq, and one with
+ * NU_OUT_SHUTDOWN closes the connection once sent. status is what the
+ * ring thread would have answered (400, 408, 413, 431); code and reason
+ * (code_len and reason_len bytes at their offsets) name the error as
+ * node:http does (HPE_INVALID_METHOD, ...; ERR_HTTP_REQUEST_TIMEOUT);
+ * packet_len bytes at packet_off are the input being parsed (none for a
+ * timeout), of which the first parsed were parsed before the error. */
+enum {
+  NU_CLIENT_ERROR_STATUS = NU_REC_WORDS,
+  NU_CLIENT_ERROR_SEQ,
+  NU_CLIENT_ERROR_CODE_OFF,
+  NU_CLIENT_ERROR_CODE_LEN,
+  NU_CLIENT_ERROR_REASON_OFF,
+  NU_CLIENT_ERROR_REASON_LEN,
+  NU_CLIENT_ERROR_PACKET_OFF,
+  NU_CLIENT_ERROR_PACKET_LEN,
+  NU_CLIENT_ERROR_PARSED,
+  NU_CLIENT_ERROR_WORDS
+};
+
 /* END, CLOSE, TIMEOUT and HANGUP: slot and gen only. STOPPED: the kind only. */
 enum {
   NU_END_WORDS = NU_REC_WORDS,
@@ -120,6 +157,8 @@ NU_BATCH_ASSERT((int)NU_DATA_WORDS == (int)NU_BODY_WORDS);
 NU_BATCH_ASSERT(NU_STOPPED_WORDS == NU_REC_KIND + 1);
 NU_BATCH_ASSERT(NU_WS_WORDS == NU_WS_LEN + 1);
 NU_BATCH_ASSERT(NU_WS_REC_ERROR > 15); /* no opcode */
+NU_BATCH_ASSERT(NU_CLIENT_ERROR_WORDS == NU_CLIENT_ERROR_PARSED + 1);
+NU_BATCH_ASSERT(NU_TRAILERS_WORDS == NU_TRAILERS_NLENS + 1);
 
 /* Bits of a REQUEST's info word. */
 #define NU_REQ_METHOD_MASK 0xffu /* llhttp_method_t */
@@ -150,6 +189,8 @@ NU_BATCH_ASSERT(NU_WS_REC_ERROR > 15); /* no opcode */
   X(EV_HANGUP)                                                                 \
   X(EV_DATA)                                                                   \
   X(EV_WS)                                                                     \
+  X(EV_CLIENT_ERROR)                                                           \
+  X(EV_TRAILERS)                                                               \
   X(REC_KIND)                                                                  \
   X(REC_SLOT)                                                                  \
   X(REC_GEN)                                                                   \
@@ -163,6 +204,10 @@ NU_BATCH_ASSERT(NU_WS_REC_ERROR > 15); /* no opcode */
   X(REQUEST_NLENS)                                                             \
   X(REQUEST_LENS)                                                              \
   X(REQUEST_WORDS)                                                             \
+  X(TRAILERS_HEAD_OFF)                                                         \
+  X(TRAILERS_NLENS)                                                            \
+  X(TRAILERS_LENS)                                                             \
+  X(TRAILERS_WORDS)                                                            \
   X(BODY_OFF)                                                                  \
   X(BODY_LEN)                                                                  \
   X(BODY_WORDS)                                                                \
@@ -183,6 +228,16 @@ NU_BATCH_ASSERT(NU_WS_REC_ERROR > 15); /* no opcode */
   X(DRAIN_SENT_LO)                                                             \
   X(DRAIN_SENT_HI)                                                             \
   X(DRAIN_WORDS)                                                               \
+  X(CLIENT_ERROR_STATUS)                                                       \
+  X(CLIENT_ERROR_SEQ)                                                          \
+  X(CLIENT_ERROR_CODE_OFF)                                                     \
+  X(CLIENT_ERROR_CODE_LEN)                                                     \
+  X(CLIENT_ERROR_REASON_OFF)                                                   \
+  X(CLIENT_ERROR_REASON_LEN)                                                   \
+  X(CLIENT_ERROR_PACKET_OFF)                                                   \
+  X(CLIENT_ERROR_PACKET_LEN)                                                   \
+  X(CLIENT_ERROR_PARSED)                                                       \
+  X(CLIENT_ERROR_WORDS)                                                        \
   X(REQ_METHOD_MASK)                                                           \
   X(REQ_MAJOR_SHIFT)                                                           \
   X(REQ_MINOR_SHIFT)                                                           \
@@ -206,6 +261,11 @@ int nu_batch_put_request(struct nu_batch *b, uint32_t slot, uint32_t gen,
                          uint32_t seq, uint32_t info, const char *head,
                          uint32_t head_len, const uint32_t *lens,
                          uint32_t nlens);
+/* fields: fields_len bytes, the trailer names and values that the nlens
+ * lengths in lens cut it into. */
+int nu_batch_put_trailers(struct nu_batch *b, uint32_t slot, uint32_t gen,
+                          const char *fields, uint32_t fields_len,
+                          const uint32_t *lens, uint32_t nlens);
 int nu_batch_put_body(struct nu_batch *b, uint32_t slot, uint32_t gen,
                       const char *at, uint32_t len);
 int nu_batch_put_end(struct nu_batch *b, uint32_t slot, uint32_t gen);
@@ -222,6 +282,16 @@ int nu_batch_put_ws_at(struct nu_batch *b, uint32_t slot, uint32_t gen,
                        uint32_t op, uint32_t code, uint32_t off, uint32_t len);
 int nu_batch_put_drain(struct nu_batch *b, uint32_t slot, uint32_t gen,
                        uint64_t sent);
+/* What a CLIENT_ERROR record carries: code and reason are NUL-terminated;
+ * packet may be NULL when packet_len is 0. */
+struct nu_client_error {
+  uint32_t status, seq;
+  const char *code, *reason;
+  const char *packet;
+  uint32_t packet_len, parsed;
+};
+int nu_batch_put_client_error(struct nu_batch *b, uint32_t slot, uint32_t gen,
+                              const struct nu_client_error *e);
 int nu_batch_put_stopped(struct nu_batch *b);
 
 #undef NU_BATCH_ASSERT

@@ -67,6 +67,11 @@
 /* Not read, nor parsed, while the server is over its load bounds (struct
  * nu_load): on the server's held list until JS catches up. */
 #define NU_CONN_LOAD_HELD (1u << 25)
+/* Its error went to JS (CLIENT_ERROR, batch.h): nothing more is read, and
+ * JS's raw chunks answer it as response upgrade_seq. */
+#define NU_CONN_CLIENT_ERROR (1u << 26)
+/* Past a chunked body's last chunk: the head holds its trailer fields. */
+#define NU_CONN_IN_TRAILERS (1u << 27)
 
 /* Past either bound a connection is not read until its responses go out:
  * a client that pipelines without reading cannot make the server buffer

@@ -188,7 +188,8 @@ static int nu__is_framing(const char *name, uint32_t len) {
 static int nu__on_message_begin(llhttp_t *p) {
   struct nu_conn *c = nu__ctx(p)->conn;
 
-  c->flags = (c->flags | NU_CONN_IN_MESSAGE) & ~NU_CONN_DISPATCHED;
+  c->flags = (c->flags | NU_CONN_IN_MESSAGE) &
+             ~(NU_CONN_DISPATCHED | NU_CONN_IN_TRAILERS);
   c->head.len = 0;
   c->head.nlens = 0;
   c->head.field_len = 0;
@@ -581,6 +582,7 @@ static int nu__on_chunk_header(llhttp_t *p) {
   if (p->content_length > 0)
     return 0;
   ctx->trailers = 1;
+  c->flags |= NU_CONN_IN_TRAILERS;
   return HPE_PAUSED;
 }
 
@@ -599,12 +601,18 @@ static int nu__on_message_complete(llhttp_t *p) {
   struct nu_http_parse_ctx *ctx = nu__ctx(p);
   struct nu_conn *c = ctx->conn;
   int routed = (c->flags & NU_CONN_ROUTED) != 0;
+  int trailers = (c->flags & NU_CONN_IN_TRAILERS) != 0;
 
-  c->flags &= ~(NU_CONN_IN_MESSAGE | NU_CONN_ROUTED);
+  c->flags &= ~(NU_CONN_IN_MESSAGE | NU_CONN_ROUTED | NU_CONN_IN_TRAILERS);
   /* A request without a body ended with its head: JS knows already; a
-   * routed one JS never knew. */
+   * routed one JS never knew. The trailer fields of a chunked body are
+   * in the head by now (nu__on_chunk_header() emptied it for them at the
+   * last chunk; a CONNECT's body is never parsed). */
   if ((c->head.info & NU_REQ_HAS_BODY) && !routed &&
-      nu_batch_put_end(ctx->batch, c->slot, c->gen))
+      ((trailers && c->head.nlens > 0 &&
+        nu_batch_put_trailers(ctx->batch, c->slot, c->gen, c->head.bytes,
+                              c->head.len, c->head.lens, c->head.nlens)) ||
+       nu_batch_put_end(ctx->batch, c->slot, c->gen)))
     return -1;
   /* A client that pipelines faster than it is answered waits here: what
    * follows stays unparsed until the responses drain; so does every
@@ -726,6 +734,53 @@ int nu_http_parse(struct nu_conn *c, struct nu_batch *b,
   if (nu_http_in_body(c) && nu_conn_response_begun(c, c->next_seq - 1))
     return NU_HTTP_ABORT;
   return status;
+}
+
+/* Whether llhttp's own error (not a callback's, nor a pause) stopped p. */
+static int nu__llhttp_failed(llhttp_errno_t err) {
+  return err != HPE_OK && err != HPE_USER && err != HPE_CLOSED_CONNECTION &&
+         err != HPE_PAUSED && err != HPE_PAUSED_UPGRADE &&
+         err != HPE_PAUSED_H2_UPGRADE &&
+         !(err >= HPE_CB_MESSAGE_BEGIN && err <= HPE_CB_CHUNK_COMPLETE) &&
+         !(err >= HPE_CB_URL_COMPLETE && err <= HPE_CB_VERSION_COMPLETE);
+}
+
+int nu_http_client_error(const struct nu_conn *c,
+                         const struct nu_http_limits *lim, int status,
+                         const char *data, uint32_t len,
+                         struct nu_client_error *e) {
+  llhttp_errno_t err = llhttp_get_errno(&c->parser);
+  const char *pos = llhttp_get_error_pos(&c->parser);
+  uint64_t cap = lim->max_body_size;
+
+  e->status = (uint32_t)status;
+  e->packet = data;
+  e->packet_len = len;
+  e->parsed = len;
+  if (status == 408) {
+    e->code = "ERR_HTTP_REQUEST_TIMEOUT";
+    e->reason = "Request timeout";
+  } else if (status == 431) {
+    e->code = "HPE_HEADER_OVERFLOW";
+    e->reason = "Header overflow";
+  } else if (status == 413) {
+    if (cap && (c->body_len > cap || ((c->parser.flags & F_CONTENT_LENGTH) &&
+                                      c->parser.content_length > cap)))
+      return -1;
+    e->code = "HPE_CHUNK_EXTENSIONS_OVERFLOW";
+    e->reason = "Chunk extensions overflow";
+  } else if (nu__llhttp_failed(err)) {
+    e->code = llhttp_errno_name(err);
+    e->reason = llhttp_get_error_reason(&c->parser);
+    if (pos != NULL && pos >= data && pos <= data + len)
+      e->parsed = (uint32_t)(pos - data);
+  } else {
+    e->code = "HPE_STRICT";
+    e->reason = "Request rejected by node-uring's strict parsing";
+  }
+  if (e->reason == NULL)
+    e->reason = "";
+  return 0;
 }
 
 struct nu_out *nu_http_error_response(const struct nu_head_end *e,

@@ -73,6 +73,19 @@ int nu_http_parse(struct nu_conn *c, struct nu_batch *b,
                   const struct nu_http_limits *lim, const char *data,
                   size_t len);
 
+/*
+ * Names the error behind status, which nu_http_parse() returned for c with
+ * the len bytes at data as its input (or 408, a head that timed out, with
+ * no input), as node:http's 'clientError' names it: fills e but its seq.
+ * The strict checks llhttp 8.1 lacks (nu_http_parse()'s own 400s) are
+ * HPE_STRICT. Returns 0, or -1 for an error node:http does not have (the
+ * 413 of max_body_size), which the ring thread answers itself.
+ */
+int nu_http_client_error(const struct nu_conn *c,
+                         const struct nu_http_limits *lim, int status,
+                         const char *data, uint32_t len,
+                         struct nu_client_error *e);
+
 /* The response for an error status (400, 408, 413, 431, 501) as response
  * number seq: the status line and the lines h ends a closing head with,
  * without Date, byte for byte as node:http's prebuilt ones. Returns NULL

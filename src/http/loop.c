@@ -584,6 +584,17 @@ static int nu__conn_go_raw(struct nu_server *s, struct nu_conn *c) {
   return 0;
 }
 
+/* A raw chunk from JS answering the error it was handed (CLIENT_ERROR):
+ * response upgrade_seq, after those owed before; SHUTDOWN ends it, and
+ * the connection closes once it is sent. */
+static void nu__conn_error_out(struct nu_server *s, struct nu_conn *c,
+                               struct nu_out *o) {
+  o->seq = c->upgrade_seq;
+  o->flags = (o->flags & NU_OUT_SHUTDOWN) ? NU_OUT_END | NU_OUT_CLOSE : 0;
+  nu_conn_enqueue(c, o);
+  nu__mark_dirty(s, c);
+}
+
 /* A raw chunk from JS: the first takes c out of HTTP. Its bytes go after
  * the responses queued before, as part of the upgrade request's response,
  * which never ends. A raw chunk for a connection that held no upgrade is
@@ -693,6 +704,8 @@ static void nu__take_outbox(struct nu_server *s) {
         nu__conn_raw_out(s, c, o);
       else
         nu_out_free(o); /* after our close frame, or before WebSocket mode */
+    } else if ((o->flags & NU_OUT_RAW) && (c->flags & NU_CONN_CLIENT_ERROR)) {
+      nu__conn_error_out(s, c, o);
     } else if (o->flags & NU_OUT_RAW) {
       nu__conn_raw_out(s, c, o);
     } else if (o->flags & (NU_OUT_PAUSE | NU_OUT_RESUME)) {
@@ -762,6 +775,31 @@ static void nu__conn_refuse(struct nu_server *s, struct nu_conn *c,
   nu__mark_dirty(s, c);
 }
 
+/* Hands c's error (status, from nu_http_parse() with the len bytes at data
+ * as input, or 408) to JS instead of answering it, when JS asked for that
+ * (a 'clientError' listener): c reads and parses nothing more and waits
+ * for JS's answer (nu__conn_error_out()) or close. Returns 0 when the ring
+ * thread answers it itself after all. */
+static int nu__conn_client_error(struct nu_server *s, struct nu_conn *c,
+                                 int status, const char *data, uint32_t len) {
+  struct nu_client_error e;
+  int in_body = nu_http_in_body(c);
+
+  if (!atomic_load_explicit(&s->client_errors, memory_order_relaxed) ||
+      nu_http_client_error(c, &s->limits, status, data, len, &e))
+    return 0;
+  /* The response number, as nu__conn_refuse() takes it. */
+  e.seq = in_body ? c->next_seq - 1 : c->next_seq;
+  if (nu_batch_put_client_error(s->w.batch, c->slot, c->gen, &e))
+    return 0; /* out of memory: answered here */
+  if (!in_body)
+    c->next_seq++;
+  c->upgrade_seq = e.seq;
+  c->flags |= NU_CONN_PARSE_DONE | NU_CONN_READ_DONE | NU_CONN_CLIENT_ERROR;
+  nu__mark_dirty(s, c); /* its recv is cancelled */
+  return 1;
+}
+
 /* Feeds received bytes to the parser and answers what it cannot pass on. */
 static void nu__conn_input(struct nu_server *s, struct nu_conn *c,
                            const char *data, uint32_t len) {
@@ -789,7 +827,7 @@ static void nu__conn_input(struct nu_server *s, struct nu_conn *c,
     nu__conn_close_if_idle(s, c);
   } else if (status == NU_HTTP_ABORT) {
     nu__conn_close(s, c);
-  } else {
+  } else if (!nu__conn_client_error(s, c, status, data, len)) {
     nu__conn_refuse(s, c, status);
   }
 }
@@ -1101,6 +1139,8 @@ static int nu__conn_expire(struct nu_server *s, struct nu_conn *c) {
   case NU_EXPIRY_NONE:
     return 0;
   case NU_EXPIRY_HEADERS:
+    if (nu__conn_client_error(s, c, 408, NULL, 0))
+      break; /* 'clientError' answers it */
     c->flags |= NU_CONN_EXPIRED;
     nu__conn_refuse(s, c, 408);
     break;

@@ -96,6 +96,10 @@ void nu_server_close_connections(struct nu_server *s) {
   nu_waker_wake(&s->w.waker);
 }
 
+void nu_server_set_client_errors(struct nu_server *s, int to_js) {
+  atomic_store_explicit(&s->client_errors, to_js != 0, memory_order_relaxed);
+}
+
 void nu_server_join(struct nu_server *s) { nu_worker_join(&s->w); }
 
 void nu_server_batch_done(struct nu_server *s, struct nu_batch *b) {

@@ -48,6 +48,7 @@ struct nu_server {
   /* struct nu_load's counts, published each turn for nu_server_stats(). */
   atomic_uint pub_owed, pub_held, pub_state;
   atomic_ullong pub_unsent;
+  atomic_int client_errors; /* nu_server_set_client_errors() */
 
   /* Ring thread only. */
   struct nu_conn_table conns;
