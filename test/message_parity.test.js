@@ -102,31 +102,4 @@ describe('request and response details, as node:http', function () {
     assert.deepEqual(bodies[0], bodies[1], 'node-uring, then node:http');
     assert.match(bodies[0][0], /^ERR_HTTP_HEADERS_SENT: Cannot set headers after they are sent/);
   });
-
-  it("passes the bytes after an upgrade or CONNECT request as the event's head", async function () {
-    const heads = [];
-    const take = (req, socket, head) => {
-      heads.push(head.toString());
-      socket.end('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n');
-    };
-    const ports = await onBoth(() => {}, (server) => {
-      server.on('upgrade', take);
-      server.on('connect', take);
-    });
-    const requests = [
-      'GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nearly bytes',
-      'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n\x16\x03\x01hello',
-      'GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n',
-    ];
-    for (const bytes of requests) {
-      for (const port of ports) {
-        const client = await RawClient.connect(port);
-        client.write(bytes);
-        await client.waitEnd();
-        client.destroy();
-      }
-    }
-    const expected = ['early bytes', '\x16\x03\x01hello', ''];
-    assert.deepEqual(heads, expected.flatMap((h) => [h, h]));
-  });
 });
