@@ -4,6 +4,7 @@
 // from either side, HTTP/1.0 closing unless it asks for keep-alive.
 
 const assert = require('node:assert/strict');
+const net = require('node:net');
 const { skipOnNodeBackend, startServer, cleanup, RawClient } = require('./helpers');
 
 const IDLE_MS = 150; // how long a socket must stay open to count as kept alive
@@ -71,7 +72,6 @@ describe('keep-alive and Connection: close', () => {
     // The requests after it are not answered, so the connection closes
     // with input unread: closed as is, the kernel would reset it and throw
     // away the response still in its send buffer.
-    const net = require('node:net');
     for (let round = 0; round < 3; round++) {
       const socket = net.connect(port, '127.0.0.1');
       await new Promise((resolve) => socket.once('connect', resolve));

@@ -8,15 +8,21 @@ const { spawnSync } = require('node:child_process');
 // Clock ticks per second, the unit of utime and stime (almost always 100).
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
 
-// utime + stime in µs, and the command name, from a /proc/.../stat file.
-// The name is in parentheses and may hold spaces, so split after the last ")".
+const ticksToUs = (ticks) => (ticks * 1e6) / CLK_TCK;
+
+// utime + stime in µs (us), cutime + cstime (childrenUs: the children it
+// has reaped), and the command name, from a /proc/.../stat file. The name
+// is in parentheses and may hold spaces, so split after the last ")".
 function readStat(file) {
   const text = fs.readFileSync(file, 'utf8');
   const close = text.lastIndexOf(')');
   const name = text.slice(text.indexOf('(') + 1, close);
   const fields = text.slice(close + 2).split(' '); // fields[0] is field 3, state
-  const ticks = Number(fields[11]) + Number(fields[12]); // fields 14 and 15
-  return { name, us: (ticks * 1e6) / CLK_TCK };
+  return {
+    name,
+    us: ticksToUs(Number(fields[11]) + Number(fields[12])), // fields 14 and 15
+    childrenUs: ticksToUs(Number(fields[13]) + Number(fields[14])), // 16 and 17
+  };
 }
 
 // The whole process's CPU time and each thread's, by thread id.
@@ -50,11 +56,12 @@ function cpuDelta(before, after) {
 function sampleMachine() {
   const line = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0];
   const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
-  const self = fs.readFileSync('/proc/self/stat', 'utf8');
-  const fields = self.slice(self.lastIndexOf(')') + 2).split(' ');
-  const selfTicks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
-  const us = (ticks) => (ticks * 1e6) / CLK_TCK;
-  return { busyUs: us(user + nice + system + irq + softirq), stealUs: us(steal || 0), selfUs: us(selfTicks) };
+  const self = readStat('/proc/self/stat');
+  return {
+    busyUs: ticksToUs(user + nice + system + irq + softirq),
+    stealUs: ticksToUs(steal || 0),
+    selfUs: self.us + self.childrenUs,
+  };
 }
 
 // How many CPUs' worth of work other processes did between two machine
