@@ -110,17 +110,25 @@ int nu_batch_put_trailers(struct nu_batch *b, uint32_t slot, uint32_t gen,
              : -ENOMEM;
 }
 
-int nu_batch_put_body(struct nu_batch *b, uint32_t slot, uint32_t gen,
-                      const char *at, uint32_t len) {
+/* A BODY or a DATA record: len bytes copied from at, and where they lie
+ * (both kinds lay out their offset and length alike, see batch.h). */
+static int nu__batch_put_bytes(struct nu_batch *b, enum nu_event kind,
+                               uint32_t slot, uint32_t gen, const char *at,
+                               uint32_t len) {
   uint32_t off;
-  uint32_t *w = nu__batch_record_with(b, NU_BODY_WORDS, NU_EV_BODY, slot, gen,
-                                      at, len, &off);
+  uint32_t *w =
+      nu__batch_record_with(b, NU_BODY_WORDS, kind, slot, gen, at, len, &off);
 
   if (w == NULL)
     return -ENOMEM;
   w[NU_BODY_OFF] = off;
   w[NU_BODY_LEN] = len;
   return 0;
+}
+
+int nu_batch_put_body(struct nu_batch *b, uint32_t slot, uint32_t gen,
+                      const char *at, uint32_t len) {
+  return nu__batch_put_bytes(b, NU_EV_BODY, slot, gen, at, len);
 }
 
 int nu_batch_put_end(struct nu_batch *b, uint32_t slot, uint32_t gen) {
@@ -146,15 +154,7 @@ int nu_batch_put_hangup(struct nu_batch *b, uint32_t slot, uint32_t gen) {
 
 int nu_batch_put_data(struct nu_batch *b, uint32_t slot, uint32_t gen,
                       const char *at, uint32_t len) {
-  uint32_t off;
-  uint32_t *w = nu__batch_record_with(b, NU_DATA_WORDS, NU_EV_DATA, slot, gen,
-                                      at, len, &off);
-
-  if (w == NULL)
-    return -ENOMEM;
-  w[NU_DATA_OFF] = off;
-  w[NU_DATA_LEN] = len;
-  return 0;
+  return nu__batch_put_bytes(b, NU_EV_DATA, slot, gen, at, len);
 }
 
 int nu_batch_put_ws_at(struct nu_batch *b, uint32_t slot, uint32_t gen,
