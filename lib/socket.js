@@ -362,9 +362,14 @@ class UringSocket extends Duplex {
     // as node:http dumps it: the connection moves on past a body still
     // coming, and a request already complete (bodyless, or its body all
     // in) gets its 'end' and 'close', which stream.finished(req) and
-    // cleanup on req 'close' wait for.
+    // cleanup on req 'close' wait for. A request with nothing left to
+    // read ends through read(0), which schedules its 'end' at once:
+    // resume() would take a tick more, and a third of the JS cost of a
+    // bodyless request went to that path.
     const req = res.req;
-    if (req.readableFlowing === null) req.resume();
+    if (req.readableFlowing !== null) return;
+    if (req.complete && req.readableLength === 0) req.read(0);
+    else req.resume();
   }
 
   // ---- what the ring reports ----
