@@ -317,7 +317,7 @@ class UringSocket extends Duplex {
   // string) and body (a string sent as UTF-8, or bytes, bodyBytes long)
   // may each be undefined. Nothing goes once the connection is gone.
   [kSend](seq, flags, head, body, bodyBytes) {
-    if (this[kClosed] || !this[kRing].send(this[kSlot], this[kGen], seq, flags, head, body)) return;
+    if (this[kClosed] || !this[kRing].send(this[kSlot], this[kGen], seq, flags, head, body, bodyBytes)) return;
     // Counted as the ring thread counts what it sent (see kOnDrain).
     if (head !== undefined) this[kQueuedBytes] += head.length;
     this[kQueuedBytes] += bodyBytes;

@@ -304,9 +304,9 @@ class ServerRing {
   // Queues a response chunk (or a PAUSE, RESUME, NOTIFY or ABORT) for the
   // ring thread; the wake-up comes with the next flush. Returns false when
   // the ring has stopped: nothing was sent.
-  send(slot, gen, seq, flags, head, body) {
+  send(slot, gen, seq, flags, head, body, bodyBytes) {
     if (this.handle === null) return false;
-    this.handle.send(slot, gen, seq, flags, head, body);
+    this.handle.send(slot, gen, seq, flags, head, body, bodyBytes);
     this.wake();
     return true;
   }

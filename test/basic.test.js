@@ -81,6 +81,32 @@ describe('basic clients', () => {
     assert.equal(await res.text(), 'POST application/json {"hello":"world"}');
   });
 
+  // ASCII strings are copied as latin1, the others encoded as UTF-8: the
+  // bytes and Content-Length must be UTF-8's either way, written at once
+  // or in parts, including the one-byte strings that are not ASCII.
+  it('sends string bodies as UTF-8, ASCII or not, ended or written', async () => {
+    const bodies = ['plain ascii', 'caf\u00e9 \u00ff', 'euro \u20ac', 'emoji \u{1f600}', 'lone \ud800 surrogate', ''];
+    const { port } = await startServer((req, res) => {
+      const body = bodies[Number(req.url.slice(1))];
+      if (req.headers.mode === 'write') {
+        res.write(body);
+        res.write(body);
+        res.end();
+      } else {
+        res.end(body);
+      }
+    });
+    for (const [i, body] of bodies.entries()) {
+      for (const mode of ['end', 'write']) {
+        const res = await fetch(`http://${HOST}:${port}/${i}`, { headers: { mode } });
+        const bytes = Buffer.from(await res.arrayBuffer());
+        const expected = Buffer.from(mode === 'write' ? body + body : body, 'utf8');
+        assert.deepEqual(bytes, expected, `${mode} ${JSON.stringify(body)}`);
+        if (mode === 'end') assert.equal(res.headers.get('content-length'), String(expected.length));
+      }
+    }
+  });
+
   it('answers curl GET and POST', async function () {
     if (!hasCurl) this.skip();
     const { port } = await startServer(async (req, res) => {

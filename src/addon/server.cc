@@ -101,16 +101,29 @@ struct MountSpecs {
 };
 
 // A chunk's body as JS gives it: a string, sent as UTF-8; bytes (a typed
-// array); or nothing (undefined).
+// array); or nothing (undefined). utf8_len, when JS measured the string
+// already (it does, for Content-Length), spares measuring it again, and
+// tells an ASCII string (as many bytes as UTF-16 units), whose UTF-8 is
+// its latin1: copied as that, without V8's UTF-8 encoder.
 struct Payload {
   napi_value value = nullptr;
   bool is_string = false;
+  bool is_ascii = false;
   const void *bytes = nullptr;
   size_t len = 0;
 
-  explicit Payload(Napi::Value v) : value(v) {
+  explicit Payload(Napi::Value v, Napi::Value utf8_len = Napi::Value())
+      : value(v) {
     if (v.IsString()) {
       is_string = true;
+      if (!utf8_len.IsEmpty() && utf8_len.IsNumber()) {
+        size_t units = 0;
+        len = utf8_len.As<Napi::Number>().Int64Value();
+        napi_get_value_string_latin1(v.Env(), v, nullptr, 0, &units);
+        is_ascii = units == len;
+        if (is_ascii)
+          return;
+      }
       napi_get_value_string_utf8(v.Env(), v, nullptr, 0, &len);
     } else if (v.IsTypedArray()) {
       Napi::Uint8Array a = v.As<Napi::Uint8Array>();
@@ -121,7 +134,9 @@ struct Payload {
 
   // Copies it to dst, which has room for len + 1 bytes (a string's NUL).
   void CopyTo(napi_env env, char *dst) const {
-    if (is_string)
+    if (is_ascii)
+      napi_get_value_string_latin1(env, value, dst, len + 1, nullptr);
+    else if (is_string)
       napi_get_value_string_utf8(env, value, dst, len + 1, nullptr);
     else if (len > 0)
       memcpy(dst, bytes, len);
@@ -242,7 +257,7 @@ private:
   }
 
   // send(slot, gen, seq, flags, head: string|undefined,
-  //      body: string|Uint8Array|undefined)
+  //      body: string|Uint8Array|undefined, bodyBytes?: number)
   Napi::Value Send(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     nu_server *server = Running(info);
@@ -251,7 +266,7 @@ private:
     napi_value head = info[4];
     size_t head_len = 0;
     bool head_is_string = info[4].IsString();
-    Payload body(info[5]);
+    Payload body(info[5], info[6]);
 
     if (head_is_string)
       napi_get_value_string_latin1(env, head, nullptr, 0, &head_len);
