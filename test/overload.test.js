@@ -229,8 +229,10 @@ describe('limits under load', () => {
     const base = percentile(unloaded, 0.99);
     const attacked = percentile(loaded, 0.99);
     // node:http's own cost of 2,000 sockets (its parser and timers in JS)
-    // is over 3x here: that bound is the ring thread's.
-    assert.ok(attacked <= 3 * base || BACKEND === 'node',
+    // is over 3x here: that bound is the ring thread's. The 10 ms floor is
+    // a busy machine's scheduling noise on a sub-millisecond base; a ring
+    // thread the attack stalls is past it by far.
+    assert.ok(attacked <= Math.max(3 * base, 10) || BACKEND === 'node',
       `p99 ${attacked.toFixed(2)} ms under attack, ${base.toFixed(2)} ms without`);
     assert.ok(left <= 8, `${left} connections still open`);
     closed.sort((a, b) => a - b);
