@@ -217,10 +217,12 @@ struct nu_server_config {
 int nu_server_start(const struct nu_server_config *cfg, struct nu_server **out,
                     const char **op);
 
-/* Queues a response chunk; it goes out at the next wake. Any thread. */
+/* Queues a response chunk; the ring thread gets it at the next
+ * nu_server_flush(). Only ever from the thread that flushes (JS's). */
 void nu_server_send(struct nu_server *s, struct nu_out *o);
 
-/* Wakes the ring thread to send what was queued. Cheap when it is awake. */
+/* Hands the ring thread what was queued, and wakes it to send it. Cheap
+ * when it is awake. */
 void nu_server_flush(struct nu_server *s);
 
 /*

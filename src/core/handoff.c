@@ -87,8 +87,9 @@ void nu_batch_pool_destroy(struct nu_batch_pool *p) {
   p->ready = NULL;
 }
 
-void nu_outbox_push(struct nu_outbox *q, struct nu_out *o) {
-  NU_STACK_PUSH(&q->head, o, o);
+void nu_outbox_push_list(struct nu_outbox *q, struct nu_out *newest,
+                         struct nu_out *oldest) {
+  NU_STACK_PUSH(&q->head, newest, oldest);
 }
 
 struct nu_out *nu_outbox_take_all(struct nu_outbox *q) {

@@ -56,8 +56,11 @@ struct nu_outbox {
   _Atomic(struct nu_out *) head; /* newest first */
 };
 
-/* Any thread. Chunks pushed by one thread are taken in the order pushed. */
-void nu_outbox_push(struct nu_outbox *q, struct nu_out *o);
+/* Any thread: pushes the chunks newest..oldest, linked newest first by
+ * their next, at once. Chunks pushed by one thread are taken in the order
+ * pushed. */
+void nu_outbox_push_list(struct nu_outbox *q, struct nu_out *newest,
+                         struct nu_out *oldest);
 /* The consumer: takes every chunk, returned oldest first. */
 struct nu_out *nu_outbox_take_all(struct nu_outbox *q);
 static inline int nu_outbox_is_empty(struct nu_outbox *q) {

@@ -4,15 +4,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void nu__server_free(struct nu_server *s) {
-  struct nu_out *o = nu_outbox_take_all(&s->outbox);
-
+static void nu__free_chunks(struct nu_out *o) {
   while (o) {
     struct nu_out *next = o->next;
 
     nu_out_free(o);
     o = next;
   }
+}
+
+static void nu__server_free(struct nu_server *s) {
+  nu__free_chunks(nu_outbox_take_all(&s->outbox));
+  nu__free_chunks(s->staged_newest);
   nu_out_pool_destroy(&s->out_pool);
   nu_worker_destroy(&s->w);
   nu_routes_free(&s->routes);
@@ -76,11 +79,24 @@ struct nu_out *nu_server_out_new(struct nu_server *s, uint32_t slot,
   return nu_out_new_in(&s->out_pool, slot, gen, seq, flags, head_len, body_len);
 }
 
+/* Staged rather than pushed: one compare-and-swap per flush instead of
+ * one per chunk on the outbox's head, a cache line the ring thread's
+ * takes keep pulling away (5% of the JS thread's time when echoing
+ * bodies). The ring thread sees nothing before the flush's wake anyway. */
 void nu_server_send(struct nu_server *s, struct nu_out *o) {
-  nu_outbox_push(&s->outbox, o);
+  o->next = s->staged_newest;
+  s->staged_newest = o;
+  if (s->staged_oldest == NULL)
+    s->staged_oldest = o;
 }
 
-void nu_server_flush(struct nu_server *s) { nu_waker_wake(&s->w.waker); }
+void nu_server_flush(struct nu_server *s) {
+  if (s->staged_newest != NULL) {
+    nu_outbox_push_list(&s->outbox, s->staged_newest, s->staged_oldest);
+    s->staged_newest = s->staged_oldest = NULL;
+  }
+  nu_waker_wake(&s->w.waker);
+}
 
 void nu_server_stop(struct nu_server *s, int force) {
   int level = force ? 2 : 1;

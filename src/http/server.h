@@ -35,6 +35,10 @@ struct nu_server {
   struct nu_head_end head_end; /* what ends the heads the ring thread builds */
   struct nu_worker w; /* the ring thread, its ring, waker and batches */
 
+  /* The sending thread's only (JS's): chunks sent since its last flush,
+   * newest first, pushed onto the outbox at once by nu_server_flush(). */
+  struct nu_out *staged_newest, *staged_oldest;
+
   /* Shared between threads. */
   struct nu_outbox outbox;     /* JS -> ring response chunks */
   struct nu_out_pool out_pool; /* their memory, back from the ring thread */
