@@ -347,11 +347,7 @@ static void nu_wl_fail(struct nu_wl *w, struct nu_wl_conn *c, const char *what,
                 strerror(err));
   else
     nu_wl_error(w, "connection %u: %s", (unsigned)(c - w->conns), what);
-  nu_wl_close_conn(w, c);
-  if (w->phase != NU_WL_CLOSE && w->phase != NU_WL_SETUP) {
-    w->phase = NU_WL_CLOSE;
-    w->phase_ns = nu_wl_now();
-  }
+  nu_wl_close_conn(w, c); /* nu_wl_tick() sees the error and ends the run */
 }
 
 static int nu_wl_in_window(const struct nu_wl *w) {
