@@ -403,6 +403,15 @@ function stop(child) {
   });
 }
 
+// How quiet the machine was over a measured window: what other processes
+// did (see otherLoad; usedUs is the CPU the server and a live load
+// generator used), the load average either side, and whether that makes
+// the run busy.
+function quietness(machineBefore, machineAfter, usedUs, wallUs, loadBefore) {
+  const others = otherLoad(machineBefore, machineAfter, usedUs, wallUs);
+  return { ...others, loadBefore, loadAfter: os.loadavg()[0], busy: others.otherCpus > QUIET_OTHER_CPUS };
+}
+
 // One measured run of one server in one case: fresh process, warm-up,
 // then the load generator for the duration with /proc sampled either side.
 async function measure(kase, server, opts) {
@@ -420,16 +429,12 @@ async function measure(kase, server, opts) {
     const load = await opts.load.run(kase, url, opts.duration);
     const cpu = cpuDelta(before, sampleCpu(child.pid));
     const wallUs = Number(process.hrtime.bigint() - t0) / 1e3;
-    const others = otherLoad(machineBefore, sampleMachine(), cpu.totalUs, wallUs);
     const requests = load.requests || NaN;
     return {
       ...load,
       rssMb: rssMb(child.pid),
       ...cpu,
-      ...others,
-      loadBefore,
-      loadAfter: os.loadavg()[0],
-      busy: others.otherCpus > QUIET_OTHER_CPUS,
+      ...quietness(machineBefore, sampleMachine(), cpu.totalUs, wallUs, loadBefore),
       cpuUsPerReq: cpu.totalUs / requests,
       busiestUsPerReq: cpu.busiestUs / requests,
     };
@@ -466,7 +471,6 @@ async function measureWs(kase, server, opts) {
     });
     if (!end) throw startError('ERR_BENCH_RUN', `server ${server}: wsload: ${result.firstError}`);
     const cpu = end.server;
-    const others = otherLoad(at.machine, end.machine, cpu.totalUs + end.client.totalUs, end.wallUs);
     const messages = result.messages || NaN;
     return {
       messagesPerSec: result.messagesPerSec,
@@ -481,10 +485,7 @@ async function measureWs(kase, server, opts) {
       rssMb: end.rssMb,
       ...cpu,
       clientCpus: end.client.totalUs / end.wallUs,
-      ...others,
-      loadBefore: at.loadBefore,
-      loadAfter: os.loadavg()[0],
-      busy: others.otherCpus > QUIET_OTHER_CPUS,
+      ...quietness(at.machine, end.machine, cpu.totalUs + end.client.totalUs, end.wallUs, at.loadBefore),
       cpuUsPerMsg: cpu.totalUs / messages,
       busiestUsPerMsg: cpu.busiestUs / messages,
     };

@@ -123,50 +123,50 @@ for (const [name, BrowserWebSocket] of CLIENTS) {
         { code: 4000, reason: 'client says bye ✓' });
     });
 
-    it('closes from the server: its code and reason reach the client, clean', async function () {
-      let serverClose = null;
+    // A server that closes on a message: "close" with no code, "terminate"
+    // at once, else with 4001 and a reason. Resolves its close events.
+    async function closingServer() {
+      let serverClosed;
+      const closed = new Promise((resolve) => {
+        serverClosed = resolve;
+      });
       const { url } = await echoServer({}, (ws) => {
         ws.on('message', (data) => {
-          if (data.toString() === 'close me') ws.close(4001, 'done here, é');
+          const text = data.toString();
+          if (text === 'close') ws.close();
+          else if (text === 'terminate') ws.terminate();
+          else ws.close(4001, 'done here, é');
         });
-        ws.on('close', (code) => {
-          serverClose = code;
-        });
+        ws.on('close', (code) => serverClosed(code));
       });
+      return { url, closed: () => withTimeout(closed, WAIT_MS, "the server's close event") };
+    }
+
+    // Opens a client, sends text, resolves its close event.
+    async function closedAfter(url, text) {
       const ws = await open(url);
       const closing = next(ws, 'close');
-      ws.send('close me');
+      ws.send(text);
       const event = await closing;
+      assert.equal(ws.readyState, BrowserWebSocket.CLOSED);
+      return event;
+    }
+
+    it('closes from the server: its code and reason reach the client, clean', async function () {
+      const server = await closingServer();
+      const event = await closedAfter(server.url, 'close me');
       assert.equal(event.code, 4001);
       assert.equal(event.reason, 'done here, é');
       assert.equal(event.wasClean, true);
-      assert.equal(ws.readyState, BrowserWebSocket.CLOSED);
-      await withTimeout((async () => {
-        while (serverClose === null) await new Promise((resolve) => setTimeout(resolve, 10));
-      })(), WAIT_MS, "the server's close event");
-      assert.equal(serverClose, 4001);
+      assert.equal(await server.closed(), 4001);
     });
 
     it('closes from the server with no code: 1005 at the client; terminate(): 1006, not clean', async function () {
-      const { url } = await echoServer({}, (ws) => {
-        ws.on('message', (data) => {
-          if (data.toString() === 'close') ws.close();
-          if (data.toString() === 'terminate') ws.terminate();
-        });
-      });
-      const a = await open(url);
-      const closingA = next(a, 'close');
-      a.send('close');
-      const eventA = await closingA;
-      assert.equal(eventA.code, 1005);
-      assert.equal(eventA.reason, '');
-      assert.equal(eventA.wasClean, true);
-      const b = await open(url);
-      const closingB = next(b, 'close');
-      b.send('terminate');
-      const eventB = await closingB;
-      assert.equal(eventB.code, 1006);
-      assert.equal(eventB.wasClean, false);
+      const server = await closingServer();
+      const plain = await closedAfter(server.url, 'close');
+      assert.deepEqual([plain.code, plain.reason, plain.wasClean], [1005, '', true]);
+      const cut = await closedAfter(server.url, 'terminate');
+      assert.deepEqual([cut.code, cut.wasClean], [1006, false]);
     });
 
     it('echoes a 1 MiB binary message and a 1 MiB text one', async function () {
