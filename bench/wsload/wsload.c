@@ -756,11 +756,14 @@ static void nu_wl_report(struct nu_wl *w, uint64_t now) {
   double p50 = nu_wl_hist_ms(&w->hist, 0.5), p99 = nu_wl_hist_ms(&w->hist, 0.99);
   FILE *f = stdout;
 
+  /* depth is the echo modes', window the broadcast's: the other is 0 */
   fprintf(f, "{\"mode\":\"%s\",\"connections\":%u,\"depth\":%u,"
              "\"window\":%u,\"size\":%u,\"seconds\":%.6f,"
              "\"messages\":%" PRIu64 ",\"messagesPerSec\":%.1f,"
              "\"published\":%" PRIu64 ",\"publishedPerSec\":%.1f,",
-          w->o.mode_name, w->o.connections, w->o.depth, w->o.window,
+          w->o.mode_name, w->o.connections,
+          w->o.mode == NU_WL_ECHO ? w->o.depth : 0,
+          w->o.mode == NU_WL_BROADCAST ? w->o.window : 0,
           w->o.size, s, w->messages, s > 0 ? (double)w->messages / s : 0,
           w->published, s > 0 ? (double)w->published / s : 0);
   if (p50 < 0)
