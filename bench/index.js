@@ -21,6 +21,7 @@ const { svgChart } = require('./lib/chart');
 const { nginxPath, nginxBuild, startNginx } = require('./lib/nginx');
 const { HELLO, HELLO_TYPE } = require('./lib/handler');
 const { uwsSource } = require('./lib/uws');
+const { wsloadBinary, wsloadArgs, runWsload } = require('./lib/wsload');
 const { FRAMEWORKS, POST_BODY, POST_TYPE } = require('./lib/frameworks');
 const ringGroup = require('./ring');
 
@@ -69,6 +70,18 @@ const CASES = {
   'json-post': {
     connections: 50, kind: 'framework', path: '/json', script: 'json-post.lua', post: POST_BODY, postType: POST_TYPE,
   },
+  // WebSockets, under bench/wsload (ws: its mode): each server's ratio is
+  // to the ws package on node:http ("vs ws"), and to uWebSockets.js ("vs
+  // uws"). 32-byte text messages. ws-broadcast: 1,000 subscribers and one
+  // publisher keeping at most window messages not yet delivered to every
+  // subscriber; its rate is of deliveries.
+  'ws-echo': { connections: 100, kind: 'ws', ws: 'echo', fixedConnections: true, baseline: 'ws', rival: 'uws-ws' },
+  'ws-echo-pipelined': {
+    connections: 100, kind: 'ws', ws: 'pipelined', depth: 16, fixedConnections: true, baseline: 'ws', rival: 'uws-ws',
+  },
+  'ws-broadcast': {
+    connections: 1000, kind: 'ws', ws: 'broadcast', window: 16, fixedConnections: true, baseline: 'ws', rival: 'uws-ws',
+  },
   // The ring group: Ring against fs.promises, no server, no load generator.
   'ring-random4k': { ring: 'random4k', fixedConnections: true },
   'ring-smallfiles': { ring: 'smallfiles', fixedConnections: true },
@@ -92,12 +105,29 @@ const SERVERS = {
   fastify: { cases: HANDLER_CASES, about: 'fastify with the same routes (a devDependency; skipped when not installed)' },
   uws: { cases: HANDLER_CASES, about: 'uWebSockets.js with the same routes (BENCH_UWS=DIR; skipped when not there)' },
   ...frameworkServers(),
+  'uring-ws': {
+    cases: ['ws'],
+    about: "node-uring's WebSocketServer: echo; ws.subscribe and wss.publish (skipped in ws-broadcast without wss.publish)",
+    skipCase: (kase) => (kase.ws === 'broadcast' ? publishMissing() : null),
+  },
+  ws: { cases: ['ws'], about: 'the ws package on node:http: echo; broadcast by a loop over the subscribers' },
+  'uws-ws': { cases: ['ws'], about: 'uWebSockets.js app.ws: echo; ws.subscribe and app.publish (BENCH_UWS=DIR, as uws)' },
   nginx: {
     cases: ['route', 'static'],
     about: 'nginx, one process: return 200 Hello World, and the files (skipped when not installed)',
     start: ({ staticDir }) => startNginx({ body: HELLO, type: HELLO_TYPE, staticDir, track, timeoutMs: START_TIMEOUT_MS }),
   },
 };
+
+// Why node-uring cannot run ws-broadcast yet, or null: its broadcast server
+// needs wss.publish (pub/sub framed once on the ring thread), and a JS loop
+// under node-uring's name would measure something else.
+function publishMissing() {
+  const { WebSocketServer } = require('..');
+  return typeof WebSocketServer.prototype.publish === 'function' ? null
+    : "node-uring's WebSocketServer has no publish() yet (pub/sub in C), and a JS loop over its sockets is not what" +
+      ' the case measures';
+}
 
 // <framework>-uring and <framework>-node for each framework of the
 // framework cases; -uring's baseline is -node ("vs node" is over the same
@@ -174,6 +204,27 @@ cache warm), 64 in flight, Ring#read vs FileHandle#read; and whole 4 KiB
 files read 32 at once, open/read/close vs fs.promises.readFile. Its table
 gives operations per second, CPU µs per operation and the ratio to
 fs.promises. The files go to a temporary directory, removed afterwards.
+
+ws-echo, ws-echo-pipelined and ws-broadcast load WebSocket servers with the
+project's own client, bench/wsload/wsload.c (C, epoll, one thread; built
+with cc into ${path.join(os.tmpdir(), 'node-uring-bench')} when missing), 32-byte text messages:
+ws-echo, 100 connections each sending one and waiting for its echo;
+ws-echo-pipelined, the same with 16 in flight on each; ws-broadcast, 1,000
+subscriber connections that only read and one publisher connection whose
+messages the server sends to all of them. The publisher keeps at most 16
+messages not yet delivered to every subscriber (confirmed when the last
+subscriber has it), so the rate, deliveries to subscribers per second, is
+what a server sustains to all of them with bounded queues; a message a
+subscriber missed is counted lost, an error. Servers: uring-ws
+(node-uring's WebSocketServer; broadcast by ws.subscribe and wss.publish,
+skipped in ws-broadcast until node-uring has wss.publish), ws (the ws
+package on node:http; broadcast by a loop over its subscribers), uws-ws
+(uWebSockets.js app.ws with ws.subscribe and app.publish). Their table
+gives messages/s, latency from send to echo or delivery, CPU µs per
+message, RSS, "vs ws" (messages/s over ws's) and "vs uws" (over
+uWebSockets.js's); "CPU vs uws" is CPU µs/msg over its, lower is better;
+"client CPUs" is wsload's own CPU over the window (near 1.0 it, not the
+server, was the limit).
 
 Columns: req/s and latency from the load generator; RSS after the run; CPU
 µs per request of the whole server process and of its busiest thread (from
@@ -352,10 +403,20 @@ function stop(child) {
   });
 }
 
+// How quiet the machine was over a measured window: what other processes
+// did (see otherLoad; usedUs is the CPU the server and a live load
+// generator used), the load average either side, and whether that makes
+// the run busy.
+function quietness(machineBefore, machineAfter, usedUs, wallUs, loadBefore) {
+  const others = otherLoad(machineBefore, machineAfter, usedUs, wallUs);
+  return { ...others, loadBefore, loadAfter: os.loadavg()[0], busy: others.otherCpus > QUIET_OTHER_CPUS };
+}
+
 // One measured run of one server in one case: fresh process, warm-up,
 // then the load generator for the duration with /proc sampled either side.
 async function measure(kase, server, opts) {
   if (kase.idle) return measureIdle(kase, server, opts);
+  if (kase.ws) return measureWs(kase, server, opts);
   if (kase.ring) return measureRing(kase, server, opts);
   const { child, port } = await startServer(server, { staticDir: opts.staticDir });
   try {
@@ -368,18 +429,65 @@ async function measure(kase, server, opts) {
     const load = await opts.load.run(kase, url, opts.duration);
     const cpu = cpuDelta(before, sampleCpu(child.pid));
     const wallUs = Number(process.hrtime.bigint() - t0) / 1e3;
-    const others = otherLoad(machineBefore, sampleMachine(), cpu.totalUs, wallUs);
     const requests = load.requests || NaN;
     return {
       ...load,
       rssMb: rssMb(child.pid),
       ...cpu,
-      ...others,
-      loadBefore,
-      loadAfter: os.loadavg()[0],
-      busy: others.otherCpus > QUIET_OTHER_CPUS,
+      ...quietness(machineBefore, sampleMachine(), cpu.totalUs, wallUs, loadBefore),
       cpuUsPerReq: cpu.totalUs / requests,
       busiestUsPerReq: cpu.busiestUs / requests,
+    };
+  } finally {
+    await stop(child);
+  }
+}
+
+// One run of a WebSocket case: fresh server, then wsload (see
+// bench/lib/wsload.js), which warms up itself; CPU, of the server and of
+// wsload (which is no reaped child of the bench when the machine is
+// sampled), is read from /proc when its measured window starts and ends.
+async function measureWs(kase, server, opts) {
+  const { child, port } = await startServer(server, { forkOptions: kase.fork });
+  try {
+    let at = null; // the samples at the window's start
+    let end = null;
+    const result = await runWsload(opts.wsload.path, wsloadArgs(kase, port, opts), {
+      track,
+      onMeasuring: (client) => {
+        at = {
+          loadBefore: os.loadavg()[0], machine: sampleMachine(), server: sampleCpu(child.pid),
+          client: sampleCpu(client.pid), t0: process.hrtime.bigint(),
+        };
+      },
+      onResult: (_, client) => {
+        if (!at) return;
+        end = {
+          server: cpuDelta(at.server, sampleCpu(child.pid)), client: cpuDelta(at.client, sampleCpu(client.pid)),
+          machine: sampleMachine(), rssMb: rssMb(child.pid),
+        };
+        end.wallUs = Number(process.hrtime.bigint() - at.t0) / 1e3;
+      },
+    });
+    if (!end) throw startError('ERR_BENCH_RUN', `server ${server}: wsload: ${result.firstError}`);
+    const cpu = end.server;
+    const messages = result.messages || NaN;
+    return {
+      messagesPerSec: result.messagesPerSec,
+      messages: result.messages,
+      published: result.published,
+      seconds: result.seconds,
+      p50: result.p50Ms ?? NaN,
+      p99: result.p99Ms ?? NaN,
+      errors: result.errors,
+      lost: result.lost,
+      firstError: result.firstError,
+      rssMb: end.rssMb,
+      ...cpu,
+      clientCpus: end.client.totalUs / end.wallUs,
+      ...quietness(at.machine, end.machine, cpu.totalUs + end.client.totalUs, end.wallUs, at.loadBefore),
+      cpuUsPerMsg: cpu.totalUs / messages,
+      busiestUsPerMsg: cpu.busiestUs / messages,
     };
   } finally {
     await stop(child);
@@ -453,12 +561,19 @@ function plan(opts) {
   for (const name of opts.cases) {
     const kase = { name, ...CASES[name] };
     if (!kase.fixedConnections) kase.connections = opts.connections;
-    const reason = kase.ring ? null : kase.idle ? opts.idleFork.skip : opts.load.skip(kase);
+    if (kase.ws) kase.fork = withFds(kase.connections + 1);
+    const reason = kase.ring ? null : kase.idle ? opts.idleFork.skip : kase.ws ? opts.wsload.skip ?? kase.fork.skip
+      : opts.load.skip(kase);
     if (reason) {
       skipped.push({ case: name, reason });
       continue;
     }
-    const these = kase.ring ? RING_IMPLS : servers.filter((s) => SERVERS[s].cases.includes(kase.kind));
+    const these = kase.ring ? RING_IMPLS : servers.filter((s) => {
+      if (!SERVERS[s].cases.includes(kase.kind)) return false;
+      const why = SERVERS[s].skipCase?.(kase);
+      if (why) skipped.push({ case: name, server: s, reason: why });
+      return !why;
+    });
     if (these.length === 0) {
       const which = Object.keys(SERVERS).filter((s) => SERVERS[s].cases.includes(kase.kind));
       skipped.push({ case: name, reason: `none of its servers is there or asked for (it runs ${which.join(', ')})` });
@@ -479,6 +594,7 @@ function formatSeconds(s) {
 // Seconds a run should take, for the time-left guess.
 function guess({ kase }, opts) {
   if (kase.ring) return opts.warmup + opts.duration + 0.3;
+  if (kase.ws) return opts.warmup + opts.duration + 1; // server start, handshakes, closes
   return kase.idle ? opts.duration + IDLE_OVERHEAD_S : opts.warmup + opts.duration + opts.load.overheadS;
 }
 
@@ -510,7 +626,7 @@ async function runAll(runs, opts, { skipped, failed }) {
         console.error(`  skipping server ${server}: ${err.message}`);
         skipped.push({ server, reason: err.message });
         dropped.add(server);
-      } else if (err.code === 'ERR_BENCH_START') {
+      } else if (err.code === 'ERR_BENCH_START' || err.code === 'ERR_BENCH_RUN') {
         console.error(`  ${err.message}; not measured in ${kase.name}`);
         failed.push({ case: kase.name, server, reason: err.message });
         dropped.add(key);
@@ -524,15 +640,17 @@ async function runAll(runs, opts, { skipped, failed }) {
     if (run.non2xx || run.socketErrors) {
       console.error(`  warning: ${run.non2xx} non-2xx responses, ${run.socketErrors} socket errors`);
     }
+    if (run.errors) console.error(`  warning: ${run.errors} errors (${run.lost} messages lost), first: ${run.firstError}`);
     if (kase.idle && run.open < kase.connections) {
       console.error(`  warning: ${run.open} of ${kase.connections} connections open at the end` +
         ` (${run.failed} failed${run.error ? `, first: ${run.error}` : ''})`);
     }
     if (!results.has(key)) {
-      const ratioOf = kase.ring ? 'ops' : kase.idle ? 'rss' : 'rps';
+      const ratioOf = kase.ring ? 'ops' : kase.idle ? 'rss' : kase.ws ? 'msgs' : 'rps';
       const baseline = kase.ring ? 'fs' : SERVERS[server]?.baseline ?? kase.baseline ?? 'node';
       results.set(key, {
         case: kase.name, server, connections: kase.connections, ratioOf, baseline, peer: kase.peer ?? null,
+        rival: kase.rival ?? null,
         framework: kase.kind === 'framework', runs: [],
       });
     }
@@ -566,7 +684,12 @@ function unavailableServers() {
       : `fastify does not load here: ${err.message.split('\n')[0]}`;
   }
   const uws = uwsSource();
-  if (uws.missing) unavailable.uws = uws.missing;
+  if (uws.missing) unavailable.uws = unavailable['uws-ws'] = uws.missing;
+  try {
+    require.resolve('ws');
+  } catch {
+    unavailable.ws = 'the ws package is not installed (npm install adds it: it is a devDependency)';
+  }
   if (!nginxPath()) {
     unavailable.nginx = process.env.BENCH_NGINX === undefined
       ? 'nginx is not installed (apt-get install nginx-light)'
@@ -584,8 +707,14 @@ function writeStaticFiles(caseNames) {
   return dir;
 }
 
+// What a skipped entry skips: a case, a server, or a server in one case.
+function skipWhat(kase, server) {
+  if (kase && server) return `server ${server} in case ${kase}`;
+  return kase ? `case ${kase}` : `server ${server}`;
+}
+
 function notesFor(opts, results, skipped, failed) {
-  const notes = skipped.map(({ case: kase, server, reason }) => `${kase ? `case ${kase}` : `server ${server}`} skipped: ${reason}.`);
+  const notes = skipped.map(({ case: kase, server, reason }) => `${skipWhat(kase, server)} skipped: ${reason}.`);
   for (const { case: kase, reason } of failed) notes.push(`In ${kase}, ${reason}: not measured.`);
   if (opts.load.name.startsWith('autocannon') && results.some((r) => r.ratioOf === 'rps')) {
     notes.push('autocannon, one Node process, sends fewer requests than wrk: fast servers may wait on it, which' +
@@ -612,6 +741,11 @@ function notesFor(opts, results, skipped, failed) {
     notes.push('"vs uws" is req/s over uWebSockets.js\'s in the same case (RSS over its in idle10k), "CPU vs uws"' +
       ' CPU µs/req over its: lower is better. uWS closes HTTP connections idle for 10 s whatever the server options.');
   }
+  if (results.some((r) => r.ratioOf === 'msgs')) {
+    notes.push('In the ws-* cases "vs ws" is messages/s over the ws package\'s on node:http, "vs uws" over' +
+      ' uWebSockets.js\'s and "CPU vs uws" CPU µs/msg over its (lower is better); ws-broadcast counts deliveries,' +
+      ' the publisher keeping at most 16 messages not yet at every subscriber.');
+  }
   const busy = results.filter((r) => r.busy);
   if (busy.length) {
     notes.push(`The machine was not quiet: in the runs marked "!" (${busy.map((r) => `${r.case} ${r.server}`).join(', ')})` +
@@ -629,13 +763,15 @@ async function main() {
   opts.load = loadGenerator() ?? { name: 'none', overheadS: 0, skip: () => 'neither wrk nor autocannon is installed' };
   opts.unavailable = unavailableServers();
   opts.idleFork = withFds(CASES.idle10k.connections);
+  const wsCases = opts.cases.filter((n) => CASES[n].ws);
+  opts.wsload = wsCases.length ? wsloadBinary() : {};
   const { runs, skipped } = plan(opts);
   const failed = [];
-  if (opts.load.name === 'none' && opts.cases.some((n) => !CASES[n].idle && !CASES[n].ring)) {
+  if (opts.load.name === 'none' && opts.cases.some((n) => !CASES[n].idle && !CASES[n].ring && !CASES[n].ws)) {
     console.error('node bench: neither wrk nor autocannon is there; install wrk (apt-get install wrk), or run npm install');
     process.exit(1);
   }
-  for (const { case: kase, server, reason } of skipped) console.error(`skipping ${kase ?? server}: ${reason}`);
+  for (const { case: kase, server, reason } of skipped) console.error(`skipping ${skipWhat(kase, server)}: ${reason}`);
   if (runs.some(({ kase }) => kase.fileBytes)) opts.staticDir = writeStaticFiles(opts.cases);
   if (runs.some(({ kase }) => kase.ring)) {
     opts.ringDir = fs.mkdtempSync(path.join(os.tmpdir(), 'node-uring-bench-'));
@@ -650,13 +786,14 @@ async function main() {
     for (const dir of [opts.ringDir, opts.staticDir]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
   }
   const notes = notesFor(opts, results, skipped, failed);
-  const { load, unavailable, idleFork, ringDir, staticDir, ...flags } = opts;
+  const { load, unavailable, idleFork, wsload, ringDir, staticDir, ...flags } = opts;
   const report = {
     date: started.toISOString(),
     flags: { argv: process.argv.slice(2), ...flags },
     loadGenerator: load.name,
     machine: machine(),
     cases: Object.fromEntries(opts.cases.map((n) => [n, CASES[n]])),
+    wsload: wsCases.length ? wsload.path ?? null : undefined,
     skipped,
     failed,
     quiet: !results.some((r) => r.busy),

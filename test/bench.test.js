@@ -125,6 +125,47 @@ describe('node bench', () => {
     removeOut(out);
   });
 
+  it('runs the WebSocket cases under bench/wsload against node-uring, ws and uWebSockets.js where it is there', async function () {
+    this.timeout(90000);
+    const kases = ['ws-echo', 'ws-echo-pipelined', 'ws-broadcast'];
+    const servers = ['uring-ws', 'ws', ...(uws.missing ? [] : ['uws-ws'])];
+    const { report, out } = await runBench(['--quick', '--cases', kases.join(','), '--servers', servers.join(',')],
+      { timeoutMs: 85000 });
+    assert.deepEqual(report.failed, []);
+    assert.match(report.wsload, /wsload-[0-9a-f]{16}$/);
+    // node-uring's broadcast server needs wss.publish: measured once it is
+    // there, else skipped in that case alone, with why.
+    const publishSkipped = report.skipped.find((s) => s.server === 'uring-ws' && s.case === 'ws-broadcast');
+    if (publishSkipped) assert.match(publishSkipped.reason, /publish/);
+    for (const kase of kases) {
+      const rows = report.results.filter((r) => r.case === kase);
+      const expected = kase === 'ws-broadcast' && publishSkipped ? servers.filter((s) => s !== 'uring-ws') : servers;
+      assert.deepEqual(rows.map((r) => r.server).sort(), [...expected].sort(), kase);
+      for (const r of rows) {
+        const what = `${kase} ${r.server}`;
+        assert.equal(r.ratioOf, 'msgs', what);
+        assert.equal(r.baseline, 'ws', what);
+        for (const key of ['messagesPerSec', 'p50', 'p99', 'cpuUsPerMsg', 'rssMb', 'clientCpus']) {
+          assert.ok(positive(r.median[key]), `${what} ${key} is ${r.median[key]}`);
+        }
+        assert.equal(r.median.errors, 0, `${what}: ${r.runs[0].firstError}`);
+        assert.ok(positive(r.ratio), `${what} vs ws is ${r.ratio}`);
+        if (r.server === 'ws') assert.equal(r.ratio, 1);
+        if (uws.missing) assert.equal(r.rivalRatio, null);
+        else assert.ok(positive(r.rivalRatio) && positive(r.rivalCpu), `${what} vs uws is ${r.rivalRatio}`);
+        for (const run of r.runs) {
+          assert.ok(Number.isFinite(run.otherCpus) && run.otherCpus >= 0, `otherCpus ${run.otherCpus}`);
+          assert.equal(run.busy, run.otherCpus > 0.1);
+        }
+      }
+    }
+    // A broadcast delivers each published message to every subscriber.
+    for (const r of report.results.filter((r) => r.case === 'ws-broadcast')) {
+      for (const run of r.runs) assert.ok(run.messages >= (run.published - 16) * 1000, `${r.server}: ${run.messages} of ${run.published}`);
+    }
+    removeOut(out);
+  });
+
   it('skips uWebSockets.js, saying why, when BENCH_UWS names a folder without it', async function () {
     this.timeout(30000);
     const { report, out } = await runBench(['--quick', '--cases', 'hello-c50', '--servers', 'node,uws'],

@@ -3,13 +3,14 @@
 // An SVG bar chart of a bench report's ratios to node:http, written by hand
 // (no dependency): one group of bars per case, per server a solid bar for
 // the measured ratio and a light one beside it for the projected ratio, a
-// dashed line at 1.0 (node:http itself; fs.promises for the ring group,
+// dashed line at 1.0 (node:http itself; fs.promises for the ring group, ws on
+// node:http for the WebSocket cases,
 // whose groups say so under their names).
 
 const COLORS = {
   uring: '#2563eb', 'uring-rings2': '#4f46e5', 'uring-default': '#7c3aed', 'uring-route': '#1e3a8a',
   'uring-static': '#60a5fa', node: '#6b7280', 'node-static': '#4b5563', fastify: '#059669', nginx: '#b91c1c', uws: '#ea580c',
-  ring: '#0891b2', fs: '#9ca3af',
+  ring: '#0891b2', fs: '#9ca3af', 'uring-ws': '#2563eb', ws: '#6b7280', 'uws-ws': '#ea580c',
 };
 const SPARE_COLORS = ['#d97706', '#db2777', '#65a30d'];
 
@@ -18,6 +19,7 @@ const UNITS = {
   rps: { group: 'req/s, higher is better', title: "req/s over node:http's" },
   rss: { group: 'RSS, lower is better', title: "RSS over node:http's" },
   ops: { group: 'ops/s vs fs.promises', title: "ops/s over fs.promises'" },
+  msgs: { group: 'msgs/s vs ws', title: "messages/s over ws's on node:http" },
 };
 
 const BAR = 20; // bar width

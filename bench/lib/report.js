@@ -17,10 +17,12 @@ const METRICS = {
   rps: ['rps', 'bytesPerSec', 'p50', 'p99', 'rssMb', 'cpuUsPerReq', 'busiestUsPerReq', 'otherCpus', 'loadBefore'],
   rss: ['rssMb', 'rssBeforeMb', 'kbPerConn', 'open'],
   ops: ['opsPerSec', 'cpuUsPerOp', 'rssMb'],
+  msgs: ['messagesPerSec', 'p50', 'p99', 'rssMb', 'cpuUsPerMsg', 'busiestUsPerMsg', 'clientCpus', 'otherCpus',
+    'loadBefore', 'errors'],
 };
 
 // Each metric's median over one case-and-server's runs; ratioOf is 'rps',
-// 'rss' or 'ops' (see addRatios).
+// 'rss', 'ops' or 'msgs' (see addRatios).
 function medians(runs, ratioOf = 'rps') {
   return Object.fromEntries(METRICS[ratioOf].map((k) => [k, median(runs.map((r) => r[k]))]));
 }
@@ -40,17 +42,27 @@ const RIVAL = 'uws';
 // operations per second over fs.promises', no projection. And where the
 // rival ran the same case: rivalRatio, req/s over its (RSS over its in the
 // memory case), and rivalCpu, CPU µs/req over its (lower is better).
+// ratioOf 'msgs' (the WebSocket cases): messages/s over the baseline's (the
+// ws package) and over the case's own rival (r.rival, uWebSockets.js's
+// WebSocket server), CPU µs/msg over the rival's; no projection.
 // busy: some run of it had other processes using the machine.
 function addRatios(results) {
   const find = (kase, server) => results.find((n) => n.case === kase && n.server === server);
   for (const r of results) {
     const node = find(r.case, r.baseline ?? (r.ratioOf === 'ops' ? 'fs' : 'node'));
     const peer = r.peer && find(r.case, r.peer);
-    const rival = find(r.case, RIVAL);
+    const rival = find(r.case, r.rival ?? RIVAL);
     r.peerRatio = peer ? r.median.rps / peer.median.rps : null;
+    r.busy = r.runs?.some((run) => run.busy) ?? false;
+    if (r.ratioOf === 'msgs') {
+      r.ratio = node ? r.median.messagesPerSec / node.median.messagesPerSec : null;
+      r.rivalRatio = rival ? r.median.messagesPerSec / rival.median.messagesPerSec : null;
+      r.rivalCpu = rival ? r.median.cpuUsPerMsg / rival.median.cpuUsPerMsg : null;
+      r.projected = null;
+      continue;
+    }
     r.rivalRatio = rival ? (r.ratioOf === 'rss' ? r.median.rssMb / rival.median.rssMb : r.median.rps / rival.median.rps) : null;
     r.rivalCpu = rival && r.ratioOf === 'rps' ? r.median.cpuUsPerReq / rival.median.cpuUsPerReq : null;
-    r.busy = r.runs?.some((run) => run.busy) ?? false;
     if (r.ratioOf === 'ops') {
       r.ratio = node ? r.median.opsPerSec / node.median.opsPerSec : null;
       r.projected = null;
@@ -115,6 +127,24 @@ const MEMORY_COLUMNS = [
   [`RSS vs ${RIVAL}`, (r) => fixed(r.rivalRatio, 2)],
 ];
 
+// The WebSocket cases: their baseline is ws on node:http, their rival
+// uWebSockets.js's WebSocket server.
+const WS_COLUMNS = [
+  ['case', (r) => r.case],
+  ['server', serverCell],
+  ['msgs/s', (r) => fixed(r.median.messagesPerSec, 0)],
+  ['p50 ms', (r) => fixed(r.median.p50, 2)],
+  ['p99 ms', (r) => fixed(r.median.p99, 2)],
+  ['RSS MB', (r) => fixed(r.median.rssMb, 1)],
+  ['CPU µs/msg', (r) => fixed(r.median.cpuUsPerMsg, 2)],
+  ['busiest µs/msg', (r) => fixed(r.median.busiestUsPerMsg, 2)],
+  ['client CPUs', (r) => fixed(r.median.clientCpus, 2)],
+  ['errors', (r) => fixed(r.median.errors, 0)],
+  ['vs ws', (r) => fixed(r.ratio, 2)],
+  ['vs uws', (r) => fixed(r.rivalRatio, 2)],
+  ['CPU vs uws', (r) => fixed(r.rivalCpu, 2)],
+];
+
 const RING_COLUMNS = [
   ['case', (r) => r.case],
   ['with', (r) => (r.server === 'fs' ? 'fs.promises' : 'Ring')],
@@ -145,6 +175,7 @@ function table(results) {
   const throughput = results.filter((r) => (r.ratioOf ?? 'rps') === 'rps');
   const memory = results.filter((r) => r.ratioOf === 'rss');
   const ring = results.filter((r) => r.ratioOf === 'ops');
+  const ws = results.filter((r) => r.ratioOf === 'msgs');
   const parts = [];
   const plain = throughput.filter((r) => !r.peer && !r.framework);
   const frameworks = throughput.filter((r) => r.framework);
@@ -164,6 +195,10 @@ function table(results) {
   if (memory.length) {
     parts.push('Memory with idle keep-alive connections open ("RSS vs node": lower is better):\n' +
       layout(MEMORY_COLUMNS, memory));
+  }
+  if (ws.length) {
+    parts.push('WebSockets, under bench/wsload ("vs ws": msgs/s over the ws package\'s on node:http; "vs uws": over' +
+      " uWebSockets.js's;\nws-broadcast: deliveries to subscribers):\n" + layout(WS_COLUMNS, ws));
   }
   if (ring.length) {
     parts.push('The ring group: Ring against fs.promises on the same files (CPU: the whole process):\n' +
