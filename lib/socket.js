@@ -348,8 +348,12 @@ class UringSocket extends Duplex {
   // next response in line is the one the socket writes.
   [kResponseEnded](res) {
     const pending = this[kPending];
-    const at = pending.indexOf(res);
-    if (at >= 0) pending.splice(at, 1);
+    if (pending[0] === res) { // in order, as nearly always
+      pending.shift();
+    } else {
+      const at = pending.indexOf(res);
+      if (at >= 0) pending.splice(at, 1);
+    }
     if (this._httpMessage === res) {
       const next = pending.length > 0 ? pending[0] : null;
       this._httpMessage = next;
