@@ -272,6 +272,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     limits.mounts = nu__fuzz_mounts();
   limits.head_end = &head_end;
   memset(&table, 0, sizeof(table));
+  limits.spare = &table.spare_head; /* heads park between messages */
   c = nu_conn_acquire(&table);
   NU__CHECK(c != NULL);
   c->fd = 3; /* not a real socket: nothing here does I/O */

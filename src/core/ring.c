@@ -117,6 +117,13 @@ void nu_ring_reserve(struct nu_ring *r, unsigned n) {
     nu__ring_make_room(r);
 }
 
+int nu_ring_bufs_release(struct nu_ring *r) {
+  if (r->bufs == NULL || !(r->setup_flags & IORING_SETUP_DEFER_TASKRUN) ||
+      io_uring_cq_ready(&r->uring) > 0)
+    return 0;
+  return madvise(r->bufs, (size_t)r->nbufs * r->buf_size, MADV_DONTNEED) == 0;
+}
+
 void nu_ring_buf_recycle(struct nu_ring *r, unsigned bid) {
   io_uring_buf_ring_add(r->br, nu_ring_buf(r, bid), r->buf_size, bid,
                         io_uring_buf_ring_mask(r->nbufs), 0);

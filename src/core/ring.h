@@ -61,4 +61,15 @@ static inline char *nu_ring_buf(struct nu_ring *r, unsigned bid) {
 /* Hands recv buffer bid back to the kernel. */
 void nu_ring_buf_recycle(struct nu_ring *r, unsigned bid);
 
+/*
+ * Gives the recv buffers' pages back to the system (MADV_DONTNEED), for a
+ * quiet server not to keep every buffer it cycled through resident: the
+ * kernel takes them in ring order, so a burst touches them all. Safe only
+ * when no buffer holds data not yet seen: under DEFER_TASKRUN the kernel
+ * fills them only inside this thread's io_uring_enter(), so a drained CQ
+ * (and every buffer recycled as its completion is handled, as the caller
+ * does) means none does. Returns 1 when done, 0 when it cannot be now.
+ */
+int nu_ring_bufs_release(struct nu_ring *r);
+
 #endif

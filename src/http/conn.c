@@ -138,6 +138,23 @@ void nu_conn_release(struct nu_conn_table *t, struct nu_conn *c) {
   t->nopen--;
 }
 
+struct nu_sendmsg *nu_conn_sendmsg_get(struct nu_conn_table *t) {
+  struct nu_sendmsg *m = t->free_sendmsgs;
+
+  if (m == NULL)
+    return malloc(sizeof(*m));
+  t->free_sendmsgs = m->next_free;
+  return m;
+}
+
+void nu_conn_sendmsg_put(struct nu_conn_table *t, struct nu_conn *c) {
+  if (c->sendmsg == NULL)
+    return;
+  c->sendmsg->next_free = t->free_sendmsgs;
+  t->free_sendmsgs = c->sendmsg;
+  c->sendmsg = NULL;
+}
+
 struct nu_conn *nu_conn_find(struct nu_conn_table *t, uint32_t slot,
                              uint32_t gen) {
   struct nu_conn *c;
@@ -161,8 +178,17 @@ void nu_conn_table_destroy(struct nu_conn_table *t) {
     free(c->head.bytes);
     free(c->head.lens);
     free(c->backlog);
+    free(c->sendmsg);
     free(c);
   }
+  while (t->free_sendmsgs) {
+    struct nu_sendmsg *m = t->free_sendmsgs;
+
+    t->free_sendmsgs = m->next_free;
+    free(m);
+  }
+  free(t->spare_head.bytes);
+  free(t->spare_head.lens);
   free(t->slots);
   memset(t, 0, sizeof(*t));
 }

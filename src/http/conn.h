@@ -132,6 +132,15 @@ struct nu_head {
   uint32_t scan;      /* the line check's state (NU_SCAN_* in http.c) */
 };
 
+/* The msghdr and iovecs of a sendmsg, which the kernel reads until its
+ * completion: taken from the table's free list while a send gathers more
+ * than one chunk, so that a connection not sending holds none. */
+struct nu_sendmsg {
+  struct msghdr msg;
+  struct iovec iov[NU_CONN_IOV_MAX];
+  struct nu_sendmsg *next_free;
+};
+
 struct nu_conn {
   int fd;
   uint32_t slot, gen;
@@ -158,9 +167,7 @@ struct nu_conn {
   uint32_t backlog_len, backlog_cap;
   llhttp_t parser;
   uint32_t chunk_ext_len; /* chunk extension bytes of the current chunk */
-  struct sockaddr_storage peer;
-  struct msghdr msg;
-  struct iovec iov[NU_CONN_IOV_MAX];
+  struct nu_sendmsg *sendmsg; /* while a sendmsg is posted, else NULL */
   struct nu_conn *next_free;             /* free list link */
   struct nu_conn *next_dirty;            /* the loop's flush list link */
   struct nu_conn *held_prev, *held_next; /* the loop's held list links */
@@ -218,6 +225,12 @@ struct nu_conn_table {
   uint32_t nopen;            /* connections between acquire and release */
   struct nu_conn *free_list; /* released connections, slot kept */
   uint32_t next_new_slot;    /* slots below it have a connection */
+  struct nu_sendmsg *free_sendmsgs;
+  /* Head buffers no connection holds: a connection between messages gives
+   * its own back, and the next message to begin takes them (see
+   * nu_http_parse()), so that idle connections hold none and steady state
+   * allocates nothing. */
+  struct nu_head spare_head;
 };
 
 /* Returns a connection with a fresh generation, or NULL out of memory. */
@@ -232,6 +245,11 @@ static inline struct nu_conn *nu_conn_at(struct nu_conn_table *t,
                                          uint32_t slot) {
   return t->slots[slot];
 }
+/* A sendmsg's state, or NULL out of memory. */
+struct nu_sendmsg *nu_conn_sendmsg_get(struct nu_conn_table *t);
+/* Gives c's sendmsg state, if any, back to t. */
+void nu_conn_sendmsg_put(struct nu_conn_table *t, struct nu_conn *c);
+
 /* Frees every connection and the table itself. */
 void nu_conn_table_destroy(struct nu_conn_table *t);
 

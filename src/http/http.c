@@ -185,8 +185,41 @@ static int nu__is_framing(const char *name, uint32_t len) {
          (len == 17 && strncasecmp(name, "transfer-encoding", len) == 0);
 }
 
+/* Moves the buffers of head from into to, which holds none: what a
+ * connection between messages gives back (and takes again at its next
+ * message) through the spare in nu_http_limits. */
+static void nu__head_move(struct nu_head *to, struct nu_head *from) {
+  to->bytes = from->bytes;
+  to->cap = from->cap;
+  to->lens = from->lens;
+  to->cap_lens = from->cap_lens;
+  from->bytes = NULL;
+  from->lens = NULL;
+  from->cap = from->cap_lens = 0;
+}
+
+/* c's message is complete: its head buffers go to the spare, or back to
+ * malloc when the spare is taken, so that an idle connection holds none. */
+static void nu__head_park(struct nu_conn *c, struct nu_head *spare) {
+  if (c->head.bytes == NULL && c->head.lens == NULL)
+    return;
+  if (spare->bytes == NULL && spare->lens == NULL && c->head.cap <= 4096) {
+    nu__head_move(spare, &c->head);
+    return;
+  }
+  free(c->head.bytes);
+  free(c->head.lens);
+  c->head.bytes = NULL;
+  c->head.lens = NULL;
+  c->head.cap = c->head.cap_lens = 0;
+}
+
 static int nu__on_message_begin(llhttp_t *p) {
   struct nu_conn *c = nu__ctx(p)->conn;
+  struct nu_head *spare = nu__ctx(p)->lim->spare;
+
+  if (c->head.bytes == NULL && c->head.lens == NULL && spare != NULL)
+    nu__head_move(&c->head, spare);
 
   c->flags = (c->flags | NU_CONN_IN_MESSAGE) &
              ~(NU_CONN_DISPATCHED | NU_CONN_IN_TRAILERS);
@@ -706,8 +739,11 @@ int nu_http_parse(struct nu_conn *c, struct nu_batch *b,
     err = nu__execute(c, &ctx, data);
     c->parser.data = NULL;
   }
-  if (err == HPE_OK)
+  if (err == HPE_OK) {
+    if (!(c->flags & NU_CONN_IN_MESSAGE) && lim->spare != NULL)
+      nu__head_park(c, lim->spare);
     return 0;
+  }
   if (err == HPE_PAUSED_UPGRADE) {
     c->flags |= NU_CONN_UPGRADE_HELD;
     c->upgrade_seq = c->next_seq - 1;

@@ -25,6 +25,7 @@ struct nu_http_limits {
   const struct nu_mounts *mounts;     /* static files; may be empty */
   const struct nu_head_end *head_end; /* what ends routed responses' heads */
   const struct nu_load *load; /* past its bounds, parsing pauses; NULL: none */
+  struct nu_head *spare; /* head buffers between messages (conn.h) */
 };
 
 /* Fills the llhttp callbacks; s must outlive every parser using it. */

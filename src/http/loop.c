@@ -313,7 +313,8 @@ static void nu__conn_open(struct nu_server *s, int fd) {
   struct nu_conn *c = nu_conn_acquire(&s->conns);
 
   atomic_store_explicit(&s->live_conns, s->conns.nopen, memory_order_relaxed);
-  socklen_t len = sizeof(c->peer);
+  struct sockaddr_storage peer;
+  socklen_t len = sizeof(peer);
   int one = 1;
 
   if (c == NULL) {
@@ -325,10 +326,10 @@ static void nu__conn_open(struct nu_server *s, int fd) {
   c->io_ms = s->now_ms;
   /* Responses are written whole; Nagle would only delay them. */
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  if (getpeername(fd, (struct sockaddr *)&c->peer, &len) < 0)
-    memset(&c->peer, 0, sizeof(c->peer));
+  if (getpeername(fd, (struct sockaddr *)&peer, &len) < 0)
+    memset(&peer, 0, sizeof(peer));
   nu_http_conn_init(c, &s->settings);
-  if (nu_batch_put_open(s->w.batch, c->slot, c->gen, &c->peer) < 0) {
+  if (nu_batch_put_open(s->w.batch, c->slot, c->gen, &peer) < 0) {
     nu__conn_close(s, c);
     return;
   }
@@ -430,10 +431,13 @@ static void nu__conn_read_file(struct nu_server *s, struct nu_conn *c,
   c->inflight++;
 }
 
-/* Submits one send of as much of c's queue as one sendmsg gathers. */
+/* Submits one send of as much of c's queue as one sendmsg gathers: a
+ * plain send for one chunk, a sendmsg with a state from the table for
+ * more (or, out of memory for that state, a send of the first). */
 static void nu__conn_flush(struct nu_server *s, struct nu_conn *c) {
   struct io_uring_sqe *sqe;
   struct nu_out *o = c->sendq.head;
+  struct iovec iov[NU_CONN_IOV_MAX];
   uint32_t off = c->sent_off;
   unsigned n = 0;
 
@@ -445,20 +449,23 @@ static void nu__conn_flush(struct nu_server *s, struct nu_conn *c) {
   }
   for (; o && n < NU_CONN_IOV_MAX && !(o->flags & NU_OUT_SPLICE);
        o = o->next, off = 0) {
-    c->iov[n].iov_base = o->data + off;
-    c->iov[n++].iov_len = o->len - off;
+    iov[n].iov_base = o->data + off;
+    iov[n++].iov_len = o->len - off;
     if (o->flags & (NU_OUT_CLOSE | NU_OUT_SHUTDOWN))
       break; /* nothing after it may reach the client */
   }
+  if (n > 1 && (c->sendmsg = nu_conn_sendmsg_get(&s->conns)) == NULL)
+    n = 1;
   sqe = nu__sqe(s, NU_OP_SEND, c);
   if (n == 1) {
-    io_uring_prep_send(sqe, c->fd, c->iov[0].iov_base, c->iov[0].iov_len,
+    io_uring_prep_send(sqe, c->fd, iov[0].iov_base, iov[0].iov_len,
                        MSG_NOSIGNAL);
   } else {
-    memset(&c->msg, 0, sizeof(c->msg));
-    c->msg.msg_iov = c->iov;
-    c->msg.msg_iovlen = n;
-    io_uring_prep_sendmsg(sqe, c->fd, &c->msg, MSG_NOSIGNAL);
+    memcpy(c->sendmsg->iov, iov, n * sizeof(iov[0]));
+    memset(&c->sendmsg->msg, 0, sizeof(c->sendmsg->msg));
+    c->sendmsg->msg.msg_iov = c->sendmsg->iov;
+    c->sendmsg->msg.msg_iovlen = n;
+    io_uring_prep_sendmsg(sqe, c->fd, &c->sendmsg->msg, MSG_NOSIGNAL);
   }
   c->flags |= NU_CONN_SENDING;
   c->inflight++;
@@ -903,6 +910,8 @@ static void nu__on_recv(struct nu_server *s, const struct io_uring_cqe *cqe) {
 
     nu__conn_received(s, c, nu_ring_buf(&s->w.ring, bid), (uint32_t)res);
     nu_ring_buf_recycle(&s->w.ring, bid);
+    s->recv_since_tick = 1;
+    s->bufs_release_due = s->bufs_released = 0;
     if (c->fd >= 0) {
       nu__conn_account(s, c);
       if (s->load.full)
@@ -966,7 +975,10 @@ static struct nu_conn *nu__conn_send_done(struct nu_server *s,
 }
 
 static void nu__on_send(struct nu_server *s, const struct io_uring_cqe *cqe) {
-  struct nu_conn *c = nu__conn_send_done(s, cqe);
+  struct nu_conn *c = nu_conn_at(&s->conns, nu__ud_slot(cqe->user_data));
+
+  nu_conn_sendmsg_put(&s->conns, c); /* the kernel is done with it */
+  c = nu__conn_send_done(s, cqe);
 
   if (c == NULL)
     return;
@@ -1178,6 +1190,9 @@ static void nu__expire_some(struct nu_server *s) {
 }
 
 static void nu__on_tick(struct nu_server *s) {
+  if (!s->recv_since_tick && !s->bufs_released)
+    s->bufs_release_due = 1; /* a quiet tick: see nu__release_bufs() */
+  s->recv_since_tick = 0;
   s->expiring = 1;
   s->expire_at = 0;
   nu__expire_some(s);
@@ -1407,6 +1422,16 @@ int nu__loop_setup(void *arg, const char **op) {
   return 0;
 }
 
+/* After a tick with no input, once the CQ is drained: the recv buffers'
+ * pages go back to the system. A burst of input cycles through all of
+ * them, and an idle server would keep them all resident (4 MiB). */
+static void nu__release_bufs(struct nu_server *s) {
+  if (s->bufs_release_due && nu_ring_bufs_release(&s->w.ring)) {
+    s->bufs_release_due = 0;
+    s->bufs_released = 1;
+  }
+}
+
 void nu__loop_run(void *arg) {
   struct nu_server *s = arg;
 
@@ -1416,6 +1441,7 @@ void nu__loop_run(void *arg) {
     nu__flush_dirty(s);
     nu__wait(s);
     nu_worker_drain(&s->w, nu__dispatch, s);
+    nu__release_bufs(s);
     if (s->expiring)
       nu__expire_some(s);
     nu__flush_dirty(s);

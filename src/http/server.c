@@ -49,6 +49,7 @@ int nu_server_start(const struct nu_server_config *cfg, struct nu_server **out,
   s->timeouts.socket_ms = cfg->socket_timeout_ms;
   s->limits.mounts = &s->mounts;
   s->limits.load = &s->load;
+  s->limits.spare = &s->conns.spare_head;
   s->load.max_requests = cfg->max_queued_requests;
   s->load.max_bytes = cfg->max_queued_bytes;
   s->load.max_held = cfg->max_held_connections;

@@ -72,6 +72,10 @@ struct nu_server {
   int expiring;                  /* a tick's pass is under way */
   uint32_t expire_at;            /* the slot it goes on from */
   uint64_t now_ms;               /* nu_now_ms() at the turn's start */
+  /* The recv buffers go back to the system after a tick without input
+   * (nu_ring_bufs_release()): input came since the last tick; a release
+   * is due after the drain; they are released and nothing came since. */
+  int recv_since_tick, bufs_release_due, bufs_released;
 #ifdef NU_TEST_HOOKS
   int test_no_splice; /* NU_TEST_NO_SPLICE was set at start (loop.c) */
 #endif
