@@ -95,7 +95,9 @@ const FAMILY_IPV6 = 6;
 // Hands the records of one batch to sink, in the order the ring thread
 // wrote them, one call each:
 //   onOpen(slot, gen, family, port, addr)   a connection: family 'IPv4' or
-//                                           'IPv6', addr its bytes (a copy)
+//                                           'IPv6', addr an IPv4 address as
+//                                           a number, or an IPv6 one's bytes
+//                                           (a copy)
 //   onRequest(slot, gen, seq, info, words, bytes, at)
 //                                           a request head; at is its record,
 //                                           for requestUrl/requestRawHeaders
@@ -195,12 +197,14 @@ function readBatch(buffer, nwords, sink) {
   }
 }
 
-// The client's address bytes of the OPEN record at i, copied: the socket
-// keeps them, and formats them only when asked.
+// The client's address of the OPEN record at i: the socket keeps it, and
+// formats it only when asked. An IPv4 one is a number (big-endian, as on
+// the wire), not a Uint8Array and its ArrayBuffer: every idle connection
+// keeps one. An IPv6 one is its 16 bytes, copied.
 function clientAddress(words, bytes, i) {
   const off = words[i + OPEN_ADDR_OFF];
-  const len = words[i + OPEN_FAMILY] === FAMILY_IPV6 ? 16 : 4;
-  return new Uint8Array(bytes.subarray(off, off + len));
+  if (words[i + OPEN_FAMILY] === FAMILY_IPV6) return new Uint8Array(bytes.subarray(off, off + 16));
+  return ((bytes[off] << 24) | (bytes[off + 1] << 16) | (bytes[off + 2] << 8) | bytes[off + 3]) >>> 0;
 }
 
 // The BODY record at i's chunk, a view into the batch.

@@ -26,8 +26,10 @@ const { kNeedDrain: kHttpNeedDrain } = require('./http_state');
 const kRing = Symbol('ring');
 const kSlot = Symbol('slot');
 const kGen = Symbol('gen');
+// The client's address: an IPv4 one as a number, an IPv6 one's 16 bytes,
+// or either as remoteAddress formatted it once asked.
 const kAddr = Symbol('addr');
-const kRemoteAddress = Symbol('remoteAddress');
+const kPort = Symbol('port');
 const kPending = Symbol('pending');
 const kBodyRequest = Symbol('bodyRequest');
 const kQueuedBytes = Symbol('queuedBytes');
@@ -89,20 +91,20 @@ const kClientError = Symbol('clientError');
 
 class UringSocket extends Duplex {
   // ring: the ServerRing that serves the connection (lib/uring_backend.js).
-  constructor(ring, slot, gen, family, port, addrBytes) {
+  // The client's address is kept as the batch gave it (see kAddr) until
+  // asked: a socket per idle connection is memory per idle connection.
+  constructor(ring, slot, gen, port, addr) {
     // Strings reach _write() as they were given: a latin1 head goes to the
     // ring thread as it is, without a Buffer made of it.
     super({ decodeStrings: false, allowHalfOpen: true });
     this.server = ring.server;
-    this.remoteFamily = family;
-    this.remotePort = port;
     this.timeout = 0;
     this._httpMessage = null;
     this[kRing] = ring;
     this[kSlot] = slot;
     this[kGen] = gen;
-    this[kAddr] = addrBytes;
-    this[kRemoteAddress] = undefined;
+    this[kAddr] = addr;
+    this[kPort] = port;
     this[kPending] = [];
     this[kBodyRequest] = null;
     // Response bytes (heads and bodies, as the ring thread counts them)
@@ -155,11 +157,21 @@ class UringSocket extends Duplex {
     return this[kReadBytes];
   }
 
+  // Accessors, as net.Socket's are.
   get remoteAddress() {
-    if (this[kRemoteAddress] === undefined) {
-      this[kRemoteAddress] = formatAddress(this[kAddr]);
-    }
-    return this[kRemoteAddress];
+    const addr = this[kAddr];
+    if (typeof addr === 'string') return addr;
+    return (this[kAddr] = formatAddress(addr));
+  }
+
+  get remoteFamily() {
+    const addr = this[kAddr];
+    const v4 = typeof addr === 'number' || (typeof addr === 'string' && !addr.includes(':'));
+    return v4 ? 'IPv4' : 'IPv6';
+  }
+
+  get remotePort() {
+    return this[kPort];
   }
 
   get localAddress() {
@@ -630,8 +642,9 @@ function abortExchange(res) {
   res.emit('close');
 }
 
-function formatAddress(bytes) {
-  if (bytes.length === 4) return bytes.join('.');
+function formatAddress(addr) {
+  if (typeof addr === 'number') return `${addr >>> 24}.${(addr >>> 16) & 255}.${(addr >>> 8) & 255}.${addr & 255}`;
+  const bytes = addr;
   const words = [];
   for (let i = 0; i < 16; i += 2) words.push((bytes[i] << 8) | bytes[i + 1]);
   // An IPv4 client of a dual-stack socket: ::ffff:a.b.c.d, as Node prints.

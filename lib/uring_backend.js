@@ -361,10 +361,11 @@ class ServerRing {
 
   // ---- the records of a batch (see readBatch) ----
 
+  // The socket tells the family by the address (see lib/socket.js).
   onOpen(slot, gen, family, port, addr) {
     const uring = this.uring;
     if (uring.starting) return; // a failed start is stopping this ring
-    const socket = new UringSocket(this, slot, gen, family, port, addr);
+    const socket = new UringSocket(this, slot, gen, port, addr);
     this.conns[slot] = socket;
     if (++uring.connections > (this.server.maxConnections ?? Infinity)) {
       dropConnection(this.server, socket);

@@ -35,7 +35,8 @@ class Recorder {
   }
 
   onOpen(slot, gen, family, port, addr) {
-    this.add({ kind: 'open', slot, gen, family, port, addr: [...addr] });
+    const bytes = typeof addr === 'number' ? [addr >>> 24, (addr >>> 16) & 255, (addr >>> 8) & 255, addr & 255] : [...addr];
+    this.add({ kind: 'open', slot, gen, family, port, addr: bytes });
   }
 
   onRequest(slot, gen, seq, info, words, bytes, at) {
