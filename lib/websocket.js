@@ -180,7 +180,7 @@ class WebSocket extends EventEmitter {
     const opcode = this[kFragment] ? OP_CONT : binary ? OP_BINARY : OP_TEXT;
     this[kFragment] = !fin;
     this.frame(opcode, fin, payload, cb);
-    if (this.bufferedAmount <= limits.maxBackpressure) return true;
+    if (limits.maxBackpressure === 0 || this.bufferedAmount <= limits.maxBackpressure) return true;
     this[kNeedDrain] = true;
     this[kSocket][kAskDrain]();
     return false;
