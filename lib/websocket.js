@@ -196,8 +196,9 @@ class WebSocket extends EventEmitter {
     if (this[kState] !== OPEN) return false;
     const topics = this[kTopics] ??= new Set();
     if (topics.has(topic)) return false;
+    if (!this[kSocket][kWsTopic](SUBSCRIBE, topic)) return false; // gone meanwhile
     topics.add(topic);
-    return this[kSocket][kWsTopic](SUBSCRIBE, topic);
+    return true;
   }
 
   // unsubscribe(topic) -> whether it was subscribed.

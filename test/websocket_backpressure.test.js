@@ -14,7 +14,7 @@ const { once } = require('node:events');
 const { WebSocket: WsClient } = require('ws');
 const { WebSocketServer } = require('..');
 const {
-  startServer, cleanup, withTimeout, delay, skipOnNodeBackend, HOST, BACKEND,
+  startServer, cleanupWebSockets, withTimeout, delay, skipOnNodeBackend, HOST, BACKEND,
 } = require('./helpers');
 
 const WAIT_MS = 8000;
@@ -64,13 +64,7 @@ function closed(socket) {
 
 describe('WebSocket backpressure', () => {
   const servers = [];
-  afterEach(async () => {
-    for (const wss of servers.splice(0)) {
-      for (const ws of wss.clients ?? []) ws.terminate();
-      wss.close();
-    }
-    await cleanup();
-  });
+  afterEach(() => cleanupWebSockets(servers));
 
   async function start(options = {}, onConnection = () => {}, serverOptions) {
     const { server, port } = await startServer((req, res) => res.end('http'), serverOptions);

@@ -11,7 +11,7 @@ const assert = require('node:assert/strict');
 const { once } = require('node:events');
 const { WebSocket: WsClient } = require('ws');
 const { WebSocketServer } = require('..');
-const { startServer, cleanup, withTimeout, delay, HOST, BACKEND } = require('./helpers');
+const { startServer, cleanupWebSockets, withTimeout, delay, HOST, BACKEND } = require('./helpers');
 
 const WAIT_MS = 8000;
 
@@ -39,13 +39,7 @@ async function received(clients, n) {
 
 describe('WebSocket pub/sub', () => {
   const servers = [];
-  afterEach(async () => {
-    for (const wss of servers.splice(0)) {
-      for (const ws of wss.clients ?? []) ws.terminate();
-      wss.close();
-    }
-    await cleanup();
-  });
+  afterEach(() => cleanupWebSockets(servers));
 
   // A WebSocketServer whose connections subscribe to topics(req) and say
   // 'ready'; a message 'publish:<topic>:<text>' from a client is

@@ -13,7 +13,7 @@ const { once } = require('node:events');
 const express = require('express');
 const { WebSocket: WsClient } = require('ws');
 const { WebSocketServer, WebSocket } = require('..');
-const { startServer, cleanup, withTimeout, delay, HOST, BACKEND } = require('./helpers');
+const { startServer, cleanupWebSockets, withTimeout, delay, HOST, BACKEND } = require('./helpers');
 
 const WAIT_MS = 8000;
 
@@ -181,13 +181,7 @@ class RawWs {
 
 describe('WebSocketServer', () => {
   const servers = [];
-  afterEach(async () => {
-    for (const wss of servers.splice(0)) {
-      for (const ws of wss.clients ?? []) ws.terminate();
-      wss.close();
-    }
-    await cleanup();
-  });
+  afterEach(() => cleanupWebSockets(servers));
 
   // A WebSocketServer on a node-uring server, echoing unless told.
   async function start(options = {}, onConnection = echo) {

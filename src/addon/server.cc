@@ -381,15 +381,24 @@ private:
     return env.Undefined();
   }
 
+  // The running server, with argument at as a topic in topic (see
+  // TopicArg()); nullptr, having thrown, when either is wanting.
+  nu_server *RunningWithTopic(const Napi::CallbackInfo &info, size_t at,
+                              char *topic, size_t *len) {
+    nu_server *server = Running(info);
+    return server != nullptr && TopicArg(info[at], topic, len) ? server
+                                                               : nullptr;
+  }
+
   // wsTopic(slot, gen, action, topic: string): the connection subscribes
   // to the topic (UTF-8, at most NU_TOPIC_MAX bytes, which lib/websocket.js
   // checks) or unsubscribes from it; see NU_OUT_WS_TOPIC.
   Napi::Value WsTopic(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    nu_server *server = Running(info);
     char topic[NU_TOPIC_MAX + 1];
     size_t len = 0;
-    if (server == nullptr || !TopicArg(info[3], topic, &len))
+    nu_server *server = RunningWithTopic(info, 3, topic, &len);
+    if (server == nullptr)
       return env.Undefined();
     nu_out *o = nu_server_topic_new(
         server, Uint32Arg(info[0]), Uint32Arg(info[1]),
@@ -408,10 +417,10 @@ private:
   // built once, here, and shared by every chunk (struct nu_frame).
   Napi::Value WsPublish(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    nu_server *server = Running(info);
     char topic[NU_TOPIC_MAX + 1];
     size_t topic_len = 0;
-    if (server == nullptr || !TopicArg(info[0], topic, &topic_len))
+    nu_server *server = RunningWithTopic(info, 0, topic, &topic_len);
+    if (server == nullptr)
       return env.Undefined();
     Payload data(info[1]);
     if (data.len > NU_OUT_MAX - NU_WS_HEADER_MAX)

@@ -1216,17 +1216,28 @@ static void nu__on_watch(struct nu_server *s, const struct io_uring_cqe *cqe) {
 }
 
 /* A WebSocket quiet for half its idle timeout is pinged, when asked: a
- * live peer answers, which is input. One quiet for all of it closes
- * without a close frame, as uWS's does (the peer sees 1006). Returns 1
- * when it acted. */
+ * live peer answers, which is input. One quiet for all of it (and
+ * pinged) closes without a close frame, as uWS's does (the peer sees
+ * 1006). Returns 1 when it acted. */
 static int nu__ws_expire(struct nu_server *s, struct nu_conn *c) {
   struct nu_wsconn *ws = c->ws;
   uint64_t idle_ms = (uint64_t)ws->opt.idle_s * 1000;
-  uint64_t quiet = s->now_ms - ws->rx_ms;
+  uint64_t since = ws->rx_ms, quiet;
 
   if (idle_ms == 0 || (c->flags & NU_CONN_CLOSING))
     return 0;
-  if (quiet >= idle_ms) {
+  if (c->flags & NU_CONN_LOAD_HELD) {
+    ws->rx_ms = s->now_ms; /* the server does not read it: not its silence */
+    return 0;
+  }
+  /* Not read while it owes too much (nu_conn_wants_input()): its pongs
+   * wait unread, but a peer that takes what is sent is alive. */
+  if (!nu_conn_wants_input(c) && c->io_ms > since)
+    since = c->io_ms;
+  quiet = s->now_ms - since;
+  /* With pings, not before one went: a tick later than half the timeout
+   * (a busy ring) pings late rather than not at all. */
+  if (quiet >= idle_ms && (ws->pinged || !ws->opt.send_pings)) {
     nu__conn_close(s, c);
     return 1;
   }
