@@ -389,6 +389,22 @@ describe('WebSocketServer', () => {
       assert.equal((await serverClose).code, 1006);
     });
 
+    it("the server terminates in its 'connection' handler: the client opens, then 1006", async () => {
+      // The 101 and the cut reach the ring thread together: the 101 was
+      // written, so it goes first, as it would from node's socket.
+      const { port } = await closeOf((ws) => ws.terminate());
+      for (let i = 0; i < 5; i++) {
+        const ws = new WsClient(`ws://${HOST}:${port}/`);
+        const errors = [];
+        ws.on('error', (err) => errors.push(err.message));
+        const opened = once(ws, 'open');
+        const [code] = await withTimeout(once(ws, 'close'), WAIT_MS, 'close');
+        await withTimeout(opened, 1, 'open');
+        assert.deepEqual(errors, []);
+        assert.equal(code, 1006);
+      }
+    });
+
     it('the client terminates, or ends its side: 1006 on the server', async () => {
       for (const how of ['terminate', 'end']) {
         const { port, serverClose } = await closeOf(() => {});

@@ -766,6 +766,30 @@ static void nu__ws_topic(struct nu_server *s, struct nu_conn *c,
   nu_out_free(o);
 }
 
+/* JS cut c (NU_OUT_ABORT). A WebSocket's frames (its 101 first) were
+ * written, to JS, as node's socket.write() hands bytes to the kernel,
+ * whose destroy() lets them go: what the socket takes at once, without
+ * waiting, goes before the close, unless a send is posted already. */
+static void nu__ws_abort(struct nu_server *s, struct nu_conn *c) {
+  uint32_t off = c->sent_off;
+  unsigned n = 0;
+
+  if ((c->flags & (NU_CONN_WS | NU_CONN_SENDING)) == NU_CONN_WS) {
+    for (struct nu_out *o = c->sendq.head; o && n < NU_CONN_IOV_MAX;
+         o = o->next, off = 0) {
+      c->iov[n].iov_base = nu_out_bytes(o) + off;
+      c->iov[n].iov_len = o->len - off;
+      n++;
+    }
+    memset(&c->msg, 0, sizeof(c->msg));
+    c->msg.msg_iov = c->iov;
+    c->msg.msg_iovlen = n;
+    if (n)
+      (void)sendmsg(c->fd, &c->msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+  }
+  nu__conn_close(s, c);
+}
+
 /* Moves the chunks JS queued to their connections, oldest first. */
 static void nu__take_outbox(struct nu_server *s) {
   struct nu_out *o = nu_outbox_take_all(&s->outbox);
@@ -780,7 +804,7 @@ static void nu__take_outbox(struct nu_server *s) {
       nu_out_free(o); /* its connection is gone */
     } else if (o->flags & NU_OUT_ABORT) {
       nu_out_free(o);
-      nu__conn_close(s, c);
+      nu__ws_abort(s, c);
     } else if (o->flags & NU_OUT_NOTIFY) {
       c->flags |= NU_CONN_WANT_DRAIN;
       nu_out_free(o);
