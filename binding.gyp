@@ -113,9 +113,11 @@
         "src/http/loop.c",
         "src/http/out.c",
         "src/http/out_pool.c",
+        "src/http/pubsub.c",
         "src/http/route.c",
         "src/http/server.c",
         "src/http/timeout.c",
+        "src/http/topics.c",
         "src/http/wsconn.c"
       ]
     },

@@ -318,6 +318,27 @@ export interface WebSocketServerOptions {
       cb: (verified: boolean, code?: number, message?: string, headers?: Record<string, string | number>) => void) => void);
   /** Keep the connected sockets in wss.clients. Default true. */
   clientTracking?: boolean;
+  /**
+   * Unsent bytes past which send() returns false ('drain' follows once all
+   * is sent), and a publish skips the socket (uWS's name). 0: no limit.
+   * Default 64 KiB.
+   */
+  maxBackpressure?: number;
+  /** A subscriber past maxBackpressure is closed (1006) instead of skipped. Default false. */
+  closeOnBackpressureLimit?: boolean;
+  /**
+   * A send() that would take bufferedAmount past this many bytes is not
+   * queued: the connection is cut and 'error' (ERR_WS_BUFFER_FULL) is
+   * emitted when listened to. 0: no limit (the default, as ws).
+   */
+  maxBufferedAmount?: number;
+  /**
+   * Seconds without input after which the connection is cut (1006), as
+   * uWS's; 0: never. Default 120. io_uring backend only.
+   */
+  idleTimeout?: number;
+  /** Ping a connection quiet for half of idleTimeout. Default true. io_uring backend only. */
+  sendPingsAutomatically?: boolean;
 }
 
 /**
@@ -341,9 +362,22 @@ export class WebSocket extends EventEmitter {
   readonly extensions: string;
   /** Bytes queued and not yet reported sent (see the README). */
   readonly bufferedAmount: number;
-  send(data: string | Buffer | ArrayBuffer | ArrayBufferView, cb?: (err?: Error) => void): void;
+  /**
+   * Queues a message. false once bufferedAmount is past maxBackpressure
+   * ('drain' follows when it is back to 0) or the socket is not open; on
+   * the node:http backend, ws's undefined.
+   */
+  send(data: string | Buffer | ArrayBuffer | ArrayBufferView, cb?: (err?: Error) => void): boolean;
   send(data: string | Buffer | ArrayBuffer | ArrayBufferView,
-    options: { binary?: boolean; fin?: boolean }, cb?: (err?: Error) => void): void;
+    options: { binary?: boolean; fin?: boolean }, cb?: (err?: Error) => void): boolean;
+  /** Receives what is published to topic (a string of up to 1024 UTF-8 bytes); false when it did already or is not open. */
+  subscribe(topic: string): boolean;
+  /** false when it was not subscribed. */
+  unsubscribe(topic: string): boolean;
+  isSubscribed(topic: string): boolean;
+  getTopics(): string[];
+  /** To every subscriber of topic on the server, but this socket (as uWS). Binary by the data unless options say. */
+  publish(topic: string, data: string | Buffer | ArrayBuffer | ArrayBufferView, options?: { binary?: boolean }): boolean;
   ping(data?: string | Buffer | ArrayBufferView, mask?: boolean, cb?: (err?: Error) => void): void;
   pong(data?: string | Buffer | ArrayBufferView, mask?: boolean, cb?: (err?: Error) => void): void;
   /** Starts the closing handshake; code 1000-1003, 1007-1014 or 3000-4999, reason up to 123 bytes. */
@@ -352,6 +386,7 @@ export class WebSocket extends EventEmitter {
   terminate(): void;
   on(event: 'message', listener: (data: Buffer, isBinary: boolean) => void): this;
   on(event: 'ping' | 'pong', listener: (data: Buffer) => void): this;
+  on(event: 'drain', listener: () => void): this;
   on(event: 'close', listener: (code: number, reason: Buffer) => void): this;
   on(event: 'error', listener: (err: Error & { code: string }) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
@@ -365,6 +400,8 @@ export class WebSocketServer extends EventEmitter {
   shouldHandle(req: IncomingMessage): boolean;
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer,
     callback: (ws: WebSocket, req: IncomingMessage) => void): void;
+  /** To every subscriber of topic, on every ring of every server it took connections from. */
+  publish(topic: string, data: string | Buffer | ArrayBuffer | ArrayBufferView, options?: { binary?: boolean }): void;
   /** No more handshakes; 'close' once the clients are gone (or its own server closed). */
   close(callback?: (err?: Error) => void): void;
   on(event: 'connection', listener: (ws: WebSocket, req: IncomingMessage) => void): this;

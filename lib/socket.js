@@ -86,6 +86,9 @@ const kRawPending = Symbol('rawPending');
 const kWsPeer = Symbol('wsPeer');
 const kWsOpen = Symbol('wsOpen');
 const kWsSend = Symbol('wsSend');
+const kWsTopic = Symbol('wsTopic');
+const kWsPublish = Symbol('wsPublish');
+const kWsServer = Symbol('wsServer');
 const kOnWs = Symbol('onWs');
 const kClientError = Symbol('clientError');
 
@@ -427,8 +430,10 @@ class UringSocket extends Duplex {
   // the ring thread parses the connection's input as frames from then on,
   // handing peer their records. given: bytes that came before, to be
   // parsed first (head of 'upgrade', and what this socket read in raw
-  // mode). Returns false when the connection is gone.
-  [kWsOpen](peer, head, maxPayload, given) {
+  // mode); ring: what the ring thread keeps for it ({ maxPayload,
+  // maxBackpressure, idleTimeout, flags }, see ServerRing#wsOpen()).
+  // Returns false when the connection is gone.
+  [kWsOpen](peer, head, ring, given) {
     if (this[kClosed] || this[kWsPeer] !== null) return false;
     const parts = given.length > 0 ? [given] : [];
     if (!this[kRawPending]) { // raw already: what it read and nobody took
@@ -439,7 +444,7 @@ class UringSocket extends Duplex {
     const bytes = parts.length > 0 ? Buffer.concat(parts) : undefined;
     // The ring thread counts the frames JS sends, not head, in what it
     // reports sent (see kOnDrain), nor do we.
-    return this[kRing].wsOpen(this[kSlot], this[kGen], head, maxPayload, bytes);
+    return this[kRing].wsOpen(this[kSlot], this[kGen], head, ring, bytes);
   }
 
   // One WebSocket frame; bytes: its header's and payload's length, as the
@@ -448,6 +453,25 @@ class UringSocket extends Duplex {
     if (this[kClosed] || !this[kRing].wsSend(this[kSlot], this[kGen], opcode, fin, data)) return false;
     this[kQueuedBytes] += bytes;
     return true;
+  }
+
+  // Pub/sub (lib/websocket.js): this connection subscribes to a topic or
+  // unsubscribes (action), or publishes to the topic's other subscribers
+  // on every ring. False once the connection (or the server) is gone.
+  [kWsTopic](action, topic) {
+    return !this[kClosed] && this[kRing].wsTopic(this[kSlot], this[kGen], action, topic);
+  }
+
+  [kWsPublish](topic, data, opcode) {
+    if (this[kRing].handle === null) return false;
+    this[kRing].wsPublish(topic, data, opcode, this[kSlot], this[kGen]);
+    return true;
+  }
+
+  // The server (lib/uring_backend.js's UringServer) whose rings a publish
+  // reaches.
+  get [kWsServer]() {
+    return this[kRing].uring;
   }
 
   // Nobody takes the upgrade the ring thread holds: parse on as HTTP.
@@ -697,6 +721,9 @@ module.exports = {
   kKeepParsing,
   kWsOpen,
   kWsSend,
+  kWsTopic,
+  kWsPublish,
+  kWsServer,
   kOnWs,
   kClientError,
 };

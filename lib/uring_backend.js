@@ -274,6 +274,15 @@ class UringServer extends EventEmitter {
     for (const ring of this.rings) ring.flush();
   }
 
+  // wss.publish(): to the subscribers on every ring still running.
+  // Returns false once none is.
+  wsPublish(topic, data, opcode) {
+    const ring = this.rings.find((r) => r.handle !== null);
+    if (ring === undefined) return false;
+    ring.wsPublish(topic, data, opcode, native.constants.WS_NOBODY, 0);
+    return true;
+  }
+
   // A ring thread is gone; 'close' once they all are.
   ringStopped() {
     if (!this.rings.every((ring) => ring.handle === null)) return;
@@ -312,9 +321,12 @@ class ServerRing {
   }
 
   // A WebSocket's accept and frames (lib/websocket.js), as send() queues.
-  wsOpen(slot, gen, head, maxPayload, given) {
+  // o: what the ring thread keeps for it, { maxPayload, maxBackpressure,
+  // idleTimeout (s), flags (1: closeOnBackpressureLimit, 2:
+  // sendPingsAutomatically) }.
+  wsOpen(slot, gen, head, o, given) {
     if (this.handle === null) return false;
-    this.handle.wsOpen(slot, gen, head, maxPayload, given);
+    this.handle.wsOpen(slot, gen, head, o.maxPayload, given, o.maxBackpressure, o.idleTimeout, o.flags);
     this.wake();
     return true;
   }
@@ -324,6 +336,29 @@ class ServerRing {
     this.handle.wsSend(slot, gen, opcode, fin, data);
     this.wake();
     return true;
+  }
+
+  // Pub/sub: a WebSocket's subscription (action: constants.WS_SUBSCRIBE
+  // or WS_UNSUBSCRIBE), and a publish to every ring of the server, that
+  // skips connection (slot, gen) of this ring (WS_NOBODY: none). One
+  // native call frames it once for every ring.
+  wsTopic(slot, gen, action, topic) {
+    if (this.handle === null) return false;
+    this.handle.wsTopic(slot, gen, action, topic);
+    this.wake();
+    return true;
+  }
+
+  wsPublish(topic, data, opcode, slot, gen) {
+    const others = [];
+    for (const ring of this.uring.rings) {
+      if (ring !== this && ring.handle !== null) {
+        others.push(ring.handle);
+        ring.wake();
+      }
+    }
+    this.handle.wsPublish(topic, data, opcode, slot, gen, others);
+    this.wake();
   }
 
   // Something was queued: a flush is due.

@@ -15,7 +15,9 @@ const { EventEmitter } = require('node:events');
 const http = require('node:http');
 const native = require('./native');
 const { codedError } = require('./errors');
-const { UringSocket, kWsOpen, kWsSend, kAskDrain } = require('./socket');
+const {
+  UringSocket, kWsOpen, kWsSend, kAskDrain, kWsTopic, kWsPublish, kWsServer,
+} = require('./socket');
 
 const C = native.constants ?? {};
 const OP_TEXT = C.WS_OP_TEXT;
@@ -25,6 +27,10 @@ const OP_PING = C.WS_OP_PING;
 const OP_PONG = C.WS_OP_PONG;
 const OP_CONT = C.WS_OP_CONT;
 const REC_ERROR = C.WS_REC_ERROR;
+const SUBSCRIBE = C.WS_SUBSCRIBE;
+const UNSUBSCRIBE = C.WS_UNSUBSCRIBE;
+// The longest topic, in UTF-8 bytes: the ring thread's bound (topics.h).
+const TOPIC_MAX = C.WS_TOPIC_MAX ?? 1024;
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -35,6 +41,12 @@ const STATE_NAMES = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'];
 // ws's defaults: the largest message (100 MiB), and how long a closing
 // connection waits for the peer before it is cut.
 const DEFAULT_MAX_PAYLOAD = 100 * 1024 * 1024;
+// uWS's names: past maxBackpressure bytes unsent, send() returns false
+// and a publish skips the socket (or closes it); idleTimeout seconds
+// without input close it, after a ping at half of them.
+const DEFAULT_MAX_BACKPRESSURE = 64 * 1024;
+const DEFAULT_IDLE_TIMEOUT = 120;
+const IDLE_TIMEOUT_MAX = 0xffff;
 const CLOSE_TIMEOUT_MS = 30000;
 const CONTROL_MAX = 125;
 const NO_STATUS = 1005;
@@ -71,6 +83,22 @@ function headerLength(len) {
   return len < 126 ? 2 : len <= 0xffff ? 4 : 10;
 }
 
+// A topic is a string of at most TOPIC_MAX bytes in UTF-8.
+function checkTopic(topic) {
+  if (typeof topic !== 'string') {
+    throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE', 'The "topic" argument must be of type string');
+  }
+  if (topic.length > TOPIC_MAX / 3 && Buffer.byteLength(topic) > TOPIC_MAX) {
+    throw codedError(RangeError, 'ERR_OUT_OF_RANGE', `A topic must not be longer than ${TOPIC_MAX} bytes in UTF-8`);
+  }
+}
+
+// What publish() sends: data as send() takes it, text unless binary says
+// otherwise or data is bytes.
+function publishOpcode(payload, options) {
+  return (options?.binary ?? typeof payload !== 'string') ? OP_BINARY : OP_TEXT;
+}
+
 function notOpen(ws) {
   return codedError(Error, 'WS_ERR_NOT_OPEN',
     `WebSocket is not open: readyState ${ws.readyState} (${STATE_NAMES[ws.readyState]})`);
@@ -84,13 +112,23 @@ const kCloseReason = Symbol('closeReason');
 const kCloseTimer = Symbol('closeTimer');
 const kFragment = Symbol('fragment');
 const kCallbacks = Symbol('callbacks');
+const kLimits = Symbol('limits');
+const kTopics = Symbol('topics');
+const kNeedDrain = Symbol('needDrain');
 
 // One WebSocket connection on the io_uring backend, as ws's WebSocket is
 // on the server side. Made by WebSocketServer#handleUpgrade().
 class WebSocket extends EventEmitter {
-  constructor(socket, protocol) {
+  // limits: the server's { maxBackpressure, maxBufferedAmount, ... }.
+  constructor(socket, protocol, limits) {
     super();
     this[kSocket] = socket;
+    this[kLimits] = limits;
+    // The topics subscribed to, once there is one; the ring thread keeps
+    // its own membership, and drops it when the connection closes.
+    this[kTopics] = null;
+    // A send() returned false: 'drain' is due once all is sent.
+    this[kNeedDrain] = false;
     this[kState] = OPEN;
     this[kProtocol] = protocol;
     // The peer's close frame: its code and reason, once it came.
@@ -110,27 +148,84 @@ class WebSocket extends EventEmitter {
   get url() { return undefined; }
   get isPaused() { return false; }
 
-  // Bytes queued that the ring thread has not reported sent. It reports
-  // when asked: when a send() has a callback, or past 16 KiB queued.
+  // Bytes of send(), ping(), pong() and close() queued that the ring
+  // thread has not reported sent (published messages are not counted).
+  // It reports when asked: when a send() has a callback, past 16 KiB
+  // queued, or past maxBackpressure; and once all is sent.
   get bufferedAmount() {
     const socket = this[kSocket];
     return this[kState] === CLOSED ? 0 : Math.max(0, socket.writableLength);
   }
 
-  // send(data[, { binary, fin }][, cb])
+  // send(data[, { binary, fin }][, cb]) -> false once bufferedAmount is
+  // past maxBackpressure ('drain' follows when it is back to 0), or when
+  // the socket is not open; true otherwise. Past maxBufferedAmount (when
+  // set) the message is not queued: the connection is cut, with an error.
   send(data, options, cb) {
     if (typeof options === 'function') [options, cb] = [{}, options];
     if (this[kState] === CONNECTING) throw notOpen(this);
     const payload = toPayload(data);
     if (this[kState] !== OPEN) {
       if (cb) process.nextTick(cb, notOpen(this));
-      return;
+      return false;
+    }
+    const limits = this[kLimits];
+    if (limits.maxBufferedAmount > 0 &&
+        this.bufferedAmount + payloadLength(payload) > limits.maxBufferedAmount) {
+      this.overflow(cb);
+      return false;
     }
     const binary = options?.binary ?? typeof payload !== 'string';
     const fin = options?.fin ?? true;
     const opcode = this[kFragment] ? OP_CONT : binary ? OP_BINARY : OP_TEXT;
     this[kFragment] = !fin;
     this.frame(opcode, fin, payload, cb);
+    if (limits.maxBackpressure === 0 || this.bufferedAmount <= limits.maxBackpressure) return true;
+    this[kNeedDrain] = true;
+    this[kSocket][kAskDrain]();
+    return false;
+  }
+
+  // ---- pub/sub, as uWS's: the ring thread keeps the subscriptions ----
+
+  // subscribe(topic) -> whether it is a new subscription. Messages
+  // published to the topic (wss.publish(), or another socket's publish())
+  // reach this socket from then on, until it unsubscribes or closes.
+  subscribe(topic) {
+    checkTopic(topic);
+    if (this[kState] !== OPEN) return false;
+    const topics = this[kTopics] ??= new Set();
+    if (topics.has(topic)) return false;
+    if (!this[kSocket][kWsTopic](SUBSCRIBE, topic)) return false; // gone meanwhile
+    topics.add(topic);
+    return true;
+  }
+
+  // unsubscribe(topic) -> whether it was subscribed.
+  unsubscribe(topic) {
+    checkTopic(topic);
+    const topics = this[kTopics];
+    if (topics === null || !topics.delete(topic)) return false;
+    this[kSocket][kWsTopic](UNSUBSCRIBE, topic);
+    return true;
+  }
+
+  isSubscribed(topic) {
+    return this[kTopics] !== null && this[kTopics].has(topic);
+  }
+
+  getTopics() {
+    return this[kTopics] === null ? [] : [...this[kTopics]];
+  }
+
+  // publish(topic, data[, { binary }]) -> false when this socket is not
+  // open. Every subscriber of the topic on every ring of the server gets
+  // it, but this socket, as in uWS.
+  publish(topic, data, options) {
+    checkTopic(topic);
+    if (this[kState] !== OPEN) return false;
+    const payload = toPayload(data);
+    return this[kSocket][kWsPublish](topic, payload, publishOpcode(payload, options));
   }
 
   ping(data, mask, cb) {
@@ -174,6 +269,17 @@ class WebSocket extends EventEmitter {
   }
 
   // ---- the transport ----
+
+  // A send() past maxBufferedAmount: the peer reads too slowly for what
+  // the app sends. A close frame would wait behind what it does not
+  // read: the connection is cut, and 'error' says why.
+  overflow(cb) {
+    const err = codedError(Error, 'ERR_WS_BUFFER_FULL',
+      `WebSocket bufferedAmount would pass maxBufferedAmount (${this[kLimits].maxBufferedAmount} bytes)`);
+    if (cb) process.nextTick(cb, err);
+    this.terminate();
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+  }
 
   frame(opcode, fin, payload, cb) {
     const len = payloadLength(payload);
@@ -240,12 +346,16 @@ class WebSocket extends EventEmitter {
     }
   }
 
-  // Everything queued is sent: the send() callbacks waiting for it.
+  // Everything queued is sent: the send() callbacks waiting for it, and
+  // 'drain' when a send() returned false.
   onDrain() {
     const callbacks = this[kCallbacks];
-    if (callbacks.length === 0) return;
     this[kCallbacks] = [];
     for (const cb of callbacks) cb();
+    if (this[kNeedDrain] && this.bufferedAmount === 0) {
+      this[kNeedDrain] = false;
+      this.emit('drain');
+    }
   }
 
   // The peer ended the connection: ours ends too, after what is queued.
@@ -256,6 +366,7 @@ class WebSocket extends EventEmitter {
 
   onClose() {
     this[kState] = CLOSED;
+    this[kTopics] = null; // the ring thread dropped them with the connection
     if (this[kCloseTimer] !== null) clearTimeout(this[kCloseTimer]);
     this[kCloseTimer] = null;
     const callbacks = this[kCallbacks];
@@ -337,6 +448,32 @@ const kDetach = Symbol('detach');
 const kEmitCloseWhenEmpty = Symbol('emitCloseWhenEmpty');
 const kNodeServer = Symbol('nodeServer');
 const kOwnServer = Symbol('ownServer');
+const kServers = Symbol('servers');
+const kHub = Symbol('hub');
+
+// A non-negative integer option, or the error that names it.
+function checkCount(opts, name, max = Number.MAX_SAFE_INTEGER) {
+  const v = opts[name];
+  if (!Number.isSafeInteger(v) || v < 0 || v > max) {
+    throw codedError(RangeError, 'ERR_OUT_OF_RANGE',
+      `The "${name}" option must be an integer from 0 to ${max}. Received ${v}`);
+  }
+}
+
+// What each connection's ring thread keeps for it (see ServerRing#wsOpen
+// in lib/uring_backend.js), and the limits send() checks.
+function connectionLimits(opts) {
+  for (const name of ['maxBackpressure', 'maxBufferedAmount']) checkCount(opts, name);
+  checkCount(opts, 'idleTimeout', IDLE_TIMEOUT_MAX);
+  return {
+    maxPayload: opts.maxPayload,
+    // The ring thread counts in 32 bits; past that is no bound at all.
+    maxBackpressure: Math.min(opts.maxBackpressure, 0xffffffff),
+    maxBufferedAmount: opts.maxBufferedAmount,
+    idleTimeout: opts.idleTimeout,
+    flags: (opts.closeOnBackpressureLimit ? 1 : 0) | (opts.sendPingsAutomatically ? 2 : 0),
+  };
+}
 
 class WebSocketServer extends EventEmitter {
   // new WebSocketServer({ server | port | noServer, path, maxPayload,
@@ -347,6 +484,8 @@ class WebSocketServer extends EventEmitter {
       maxPayload: DEFAULT_MAX_PAYLOAD, clientTracking: true, path: null,
       handleProtocols: null, verifyClient: null, noServer: false,
       server: null, port: null, host: undefined, backlog: undefined,
+      maxBackpressure: DEFAULT_MAX_BACKPRESSURE, closeOnBackpressureLimit: false,
+      maxBufferedAmount: 0, idleTimeout: DEFAULT_IDLE_TIMEOUT, sendPingsAutomatically: true,
       ...options,
     };
     if ((opts.port == null) + (opts.server == null) + !opts.noServer !== 2) {
@@ -358,6 +497,11 @@ class WebSocketServer extends EventEmitter {
         `The "maxPayload" option must be a non-negative integer. Received ${opts.maxPayload}`);
     }
     this[kOptions] = opts;
+    this[kLimits] = connectionLimits(opts);
+    // The io_uring servers whose connections this server took: a publish
+    // reaches their rings. And the node:http backend's subscriptions.
+    this[kServers] = new Set();
+    this[kHub] = null;
     this[kServerState] = RUNNING;
     this[kEmitCloseWhenEmpty] = false;
     this[kNodeServer] = null;
@@ -485,12 +629,14 @@ class WebSocketServer extends EventEmitter {
       }
     }
     this.emit('headers', lines, req);
-    const ws = new WebSocket(socket, protocol);
+    const limits = this[kLimits];
+    const ws = new WebSocket(socket, protocol, limits);
     socket.removeListener('error', onSocketError);
     const given = head === undefined ? EMPTY : head;
-    if (!socket[kWsOpen](ws, lines.join('\r\n') + '\r\n\r\n', this[kOptions].maxPayload, given)) {
+    if (!socket[kWsOpen](ws, lines.join('\r\n') + '\r\n\r\n', limits, given)) {
       return undefined;
     }
+    this[kServers].add(socket[kWsServer]);
     this.track(ws);
     cb(ws, req);
     return undefined;
@@ -509,9 +655,24 @@ class WebSocketServer extends EventEmitter {
       this[kNodeServer].on('headers', (headers, req2) => this.emit('headers', headers, req2));
     }
     this[kNodeServer].handleUpgrade(req, socket, head, (ws) => {
+      this[kHub] ??= new NodeHub(this[kOptions]);
+      this[kHub].adopt(ws);
       this.track(ws);
       cb(ws, req);
     });
+  }
+
+  // publish(topic, data[, { binary }]): to every subscriber of topic, on
+  // every ring of every server this one took connections from. The ring
+  // threads frame and send it; no JS runs per subscriber.
+  publish(topic, data, options) {
+    checkTopic(topic);
+    const payload = toPayload(data);
+    const opcode = publishOpcode(payload, options);
+    for (const server of this[kServers]) {
+      if (!server.wsPublish(topic, payload, opcode)) this[kServers].delete(server); // closed
+    }
+    if (this[kHub] !== null) this[kHub].publish(topic, payload, opcode === OP_BINARY, null);
   }
 
   track(ws) {
@@ -547,6 +708,80 @@ class WebSocketServer extends EventEmitter {
     }
   }
 }
+
+// Pub/sub on the node:http backend, in JS over the `ws` package's
+// sockets, with the io_uring backend's rules: a publish skips its
+// publisher, and a subscriber past maxBackpressure (or closes, with
+// closeOnBackpressureLimit).
+class NodeHub {
+  constructor(opts) {
+    this.topics = new Map(); // topic -> Set of sockets
+    this.maxBackpressure = opts.maxBackpressure;
+    this.closeOnLimit = Boolean(opts.closeOnBackpressureLimit);
+  }
+
+  // Gives ws (the ws package's) the methods of ours.
+  adopt(ws) {
+    ws[kHub] = this;
+    ws[kTopics] = new Set();
+    Object.assign(ws, NODE_PUBSUB);
+    ws.on('close', () => {
+      for (const topic of ws[kTopics]) this.leave(ws, topic);
+      ws[kTopics].clear();
+    });
+  }
+
+  leave(ws, topic) {
+    const set = this.topics.get(topic);
+    if (set === undefined) return;
+    set.delete(ws);
+    if (set.size === 0) this.topics.delete(topic);
+  }
+
+  publish(topic, payload, binary, publisher) {
+    const set = this.topics.get(topic);
+    if (set === undefined) return;
+    for (const ws of set) {
+      if (ws === publisher || ws.readyState !== OPEN) continue;
+      if (this.maxBackpressure > 0 && ws.bufferedAmount > this.maxBackpressure) {
+        if (this.closeOnLimit) ws.terminate();
+        continue;
+      }
+      ws.send(payload, { binary });
+    }
+  }
+}
+
+const NODE_PUBSUB = {
+  subscribe(topic) {
+    checkTopic(topic);
+    if (this.readyState !== OPEN || this[kTopics].has(topic)) return false;
+    this[kTopics].add(topic);
+    const hub = this[kHub];
+    if (!hub.topics.has(topic)) hub.topics.set(topic, new Set());
+    hub.topics.get(topic).add(this);
+    return true;
+  },
+  unsubscribe(topic) {
+    checkTopic(topic);
+    if (!this[kTopics].delete(topic)) return false;
+    this[kHub].leave(this, topic);
+    return true;
+  },
+  isSubscribed(topic) {
+    return this[kTopics].has(topic);
+  },
+  getTopics() {
+    return [...this[kTopics]];
+  },
+  publish(topic, data, options) {
+    checkTopic(topic);
+    if (this.readyState !== OPEN) return false;
+    const payload = toPayload(data);
+    this[kHub].publish(topic, payload, publishOpcode(payload, options) === OP_BINARY, this);
+    return true;
+  },
+};
 
 function emitClose(wss) {
   wss[kServerState] = SERVER_CLOSED;

@@ -25,7 +25,7 @@ const TARGETS = {
   http: {
     sources: [
       'fuzz/http_fuzz.c',
-      'src/http/http.c', 'src/http/batch.c', 'src/http/conn.c', 'src/http/out.c', 'src/http/out_pool.c', 'src/http/route.c',
+      'src/http/http.c', 'src/http/batch.c', 'src/http/conn.c', 'src/http/out.c', 'src/http/pubsub.c', 'src/http/out_pool.c', 'src/http/route.c',
       'src/http/date.c', 'src/http/head_end.c', 'src/core/handoff.c', 'src/core/grow.c',
       'src/static/file.c', 'src/static/conditional.c', 'src/static/mime.c', 'src/static/mount.c',
       'src/http/wsconn.c', 'src/ws/frame.c', 'src/ws/utf8.c',
@@ -38,7 +38,7 @@ const TARGETS = {
   ws: {
     sources: [
       'fuzz/ws_fuzz.c',
-      'src/http/wsconn.c', 'src/http/batch.c', 'src/http/conn.c', 'src/http/out.c', 'src/http/out_pool.c',
+      'src/http/wsconn.c', 'src/http/batch.c', 'src/http/conn.c', 'src/http/out.c', 'src/http/pubsub.c', 'src/http/out_pool.c',
       'src/core/handoff.c', 'src/core/grow.c', 'src/ws/frame.c', 'src/ws/utf8.c',
     ],
     dict: null, corpus: 'fuzz/ws_corpus', maxLen: 4096,

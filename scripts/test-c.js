@@ -18,13 +18,14 @@ const out = path.join(root, 'build', 'c');
 // Each suite's sources besides its test: the module, and what it calls.
 const SUITES = {
   conditional: ['src/static/conditional.c', 'src/http/date.c'],
-  conn: ['src/http/conn.c', 'src/http/wsconn.c', 'src/http/out.c', 'src/http/out_pool.c', 'src/core/grow.c',
+  conn: ['src/http/conn.c', 'src/http/wsconn.c', 'src/http/out.c', 'src/http/pubsub.c', 'src/http/out_pool.c', 'src/core/grow.c',
     'src/http/batch.c', 'src/core/handoff.c', 'src/ws/frame.c', 'src/ws/utf8.c'],
   date: ['src/http/date.c'],
   head_end: ['src/http/head_end.c'],
   mime: ['src/static/mime.c'],
   mount: ['src/static/mount.c'],
   out_pool: ['src/http/out_pool.c'],
+  topics: ['src/http/topics.c'],
   ws: ['src/ws/frame.c', 'src/ws/handshake.c', 'src/ws/utf8.c'],
 };
 

@@ -83,14 +83,44 @@ void nu_batch_free(struct nu_batch *b);
  * ring thread (http/wsconn.h), which hands JS whole messages (WS records,
  * batch.h) and answers pings and close frames itself. The body bytes are
  * not sent: they are input JS received in raw mode before, parsed first.
- * max_message is the largest message taken (0: as many bytes as a batch
- * holds), past which the connection closes with 1009. */
+ * ws.max_message is the largest message taken (0: as many bytes as a
+ * batch holds), past which the connection closes with 1009; the rest of
+ * ws says how the ring thread keeps the connection (struct nu_ws_options). */
 #define NU_OUT_WS_OPEN 2048u
 /* A WebSocket frame, built whole (nu_ws_frame_header(), ws/frame.h), for
  * a connection in WebSocket mode; dropped once the connection's close
  * frame is sent. With WS_CLOSE, it is that close frame. */
 #define NU_OUT_WS 4096u
 #define NU_OUT_WS_CLOSE 8192u
+/* WebSocket pub/sub (nu_server_topic_new()): carries no frame to send;
+ * seq says what it does with the topic, the head bytes. */
+#define NU_OUT_WS_TOPIC 16384u
+/* Its bytes are not in data but in a frame it shares (struct nu_frame):
+ * one publish's frame, sent to each subscriber without a copy. */
+#define NU_OUT_SHARED 32768u
+
+/* What a NU_OUT_WS_TOPIC chunk does, in its seq. */
+enum nu_ws_topic_action {
+  NU_WS_SUBSCRIBE,   /* connection (slot, gen) joins the topic */
+  NU_WS_UNSUBSCRIBE, /* and leaves it */
+  NU_WS_PUBLISH,     /* the frame goes to each subscriber, but (slot, gen) */
+};
+/* A slot no connection has: a publish that skips nobody. */
+#define NU_WS_NOBODY 0xffffffffu
+
+/* What the ring thread does for a WebSocket on its own (NU_OUT_WS_OPEN),
+ * besides answering pings and close frames. */
+struct nu_ws_options {
+  uint64_t max_message;      /* see NU_OUT_WS_OPEN */
+  uint32_t max_backpressure; /* unsent bytes past which a publish skips it;
+                                0: none */
+  uint16_t idle_s;           /* seconds without input before it closes; 0:
+                                never */
+  uint8_t close_on_limit;    /* past max_backpressure a publish closes it */
+  uint8_t send_pings;        /* idle half of idle_s, it is pinged */
+};
+
+struct nu_frame;
 
 struct nu_out_pool;
 struct nu_server;
@@ -108,8 +138,9 @@ struct nu_out {
   uint32_t body_len;
   int fd; /* NU_OUT_SPLICE: the file, else -1 */
   union {
-    uint64_t file_off;    /* NU_OUT_SPLICE: where its bytes start in the file */
-    uint64_t max_message; /* NU_OUT_WS_OPEN: see there */
+    uint64_t file_off;     /* NU_OUT_SPLICE: where its bytes start in the file */
+    struct nu_ws_options ws; /* NU_OUT_WS_OPEN: see there */
+    struct nu_frame *frame;  /* NU_OUT_SHARED: its bytes, one reference */
   };
   char data[];
 };
@@ -136,6 +167,22 @@ struct nu_out *nu_server_out_new(struct nu_server *s, uint32_t slot,
 struct nu_out *nu_out_new_splice(uint32_t slot, uint32_t gen, uint32_t seq,
                                  uint32_t flags, int fd, uint64_t off,
                                  uint32_t len);
+/* Frames shared by the chunks of a publish, on every ring it reaches:
+ * len bytes the caller fills, counted references, freed with the last
+ * (any thread). nu_frame_new() returns one reference, or NULL; its
+ * data has room for a NUL past len. */
+struct nu_frame *nu_frame_new(size_t len);
+char *nu_frame_data(struct nu_frame *f);
+void nu_frame_unref(struct nu_frame *f);
+/* A NU_OUT_WS_TOPIC chunk of s for connection (slot, gen) (NU_WS_NOBODY:
+ * none) doing action with the topic's len bytes; a publish takes a
+ * reference to frame, a whole frame built by nu_ws_frame_header(). NULL
+ * when out of memory. */
+struct nu_out *nu_server_topic_new(struct nu_server *s, uint32_t slot,
+                                   uint32_t gen,
+                                   enum nu_ws_topic_action action,
+                                   const char *topic, size_t len,
+                                   struct nu_frame *frame);
 /* Writes the chunked framing around the body, once head and body are in. */
 void nu_out_seal(struct nu_out *o);
 void nu_out_free(struct nu_out *o);

@@ -106,6 +106,16 @@ async function cleanup() {
   if (failed) throw failed.reason;
 }
 
+// cleanup(), after closing the WebSocketServers a test made (emptying
+// list) and cutting their clients. Use in afterEach.
+async function cleanupWebSockets(list) {
+  for (const wss of list.splice(0)) {
+    for (const ws of wss.clients ?? []) ws.terminate();
+    wss.close();
+  }
+  await cleanup();
+}
+
 function keepAliveAgent(options = {}) {
   return track('agents', new http.Agent({ keepAlive: true, maxSockets: 1, ...options }));
 }
@@ -370,6 +380,7 @@ module.exports = {
   trackServer,
   listening,
   cleanup,
+  cleanupWebSockets,
   keepAliveAgent,
   request,
   readBody,

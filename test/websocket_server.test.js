@@ -13,7 +13,7 @@ const { once } = require('node:events');
 const express = require('express');
 const { WebSocket: WsClient } = require('ws');
 const { WebSocketServer, WebSocket } = require('..');
-const { startServer, cleanup, withTimeout, delay, HOST, BACKEND } = require('./helpers');
+const { startServer, cleanupWebSockets, withTimeout, delay, HOST, BACKEND } = require('./helpers');
 
 const WAIT_MS = 8000;
 
@@ -181,13 +181,7 @@ class RawWs {
 
 describe('WebSocketServer', () => {
   const servers = [];
-  afterEach(async () => {
-    for (const wss of servers.splice(0)) {
-      for (const ws of wss.clients ?? []) ws.terminate();
-      wss.close();
-    }
-    await cleanup();
-  });
+  afterEach(() => cleanupWebSockets(servers));
 
   // A WebSocketServer on a node-uring server, echoing unless told.
   async function start(options = {}, onConnection = echo) {
@@ -393,6 +387,22 @@ describe('WebSocketServer', () => {
       const [code] = await next(ws, 'close');
       assert.equal(code, 1006);
       assert.equal((await serverClose).code, 1006);
+    });
+
+    it("the server terminates in its 'connection' handler: the client opens, then 1006", async () => {
+      // The 101 and the cut reach the ring thread together: the 101 was
+      // written, so it goes first, as it would from node's socket.
+      const { port } = await closeOf((ws) => ws.terminate());
+      for (let i = 0; i < 5; i++) {
+        const ws = new WsClient(`ws://${HOST}:${port}/`);
+        const errors = [];
+        ws.on('error', (err) => errors.push(err.message));
+        const opened = once(ws, 'open');
+        const [code] = await withTimeout(once(ws, 'close'), WAIT_MS, 'close');
+        await withTimeout(opened, 1, 'open');
+        assert.deepEqual(errors, []);
+        assert.equal(code, 1006);
+      }
     });
 
     it('the client terminates, or ends its side: 1006 on the server', async () => {

@@ -4,6 +4,7 @@
 #include "batch.h"
 #include "frame.h"
 #include "handshake.h"
+#include "topics.h"
 
 namespace {
 
@@ -34,6 +35,12 @@ Napi::Object Constants(Napi::Env env) {
   SetConstant(c, "WS_OP_PING", NU_WS_OP_PING);
   SetConstant(c, "WS_OP_PONG", NU_WS_OP_PONG);
   SetConstant(c, "WS_OP_CONT", NU_WS_OP_CONT);
+  // Pub/sub (wsTopic(), wsPublish()): what a topic chunk does, the slot
+  // of a publish that skips nobody, and the longest topic.
+  SetConstant(c, "WS_SUBSCRIBE", NU_WS_SUBSCRIBE);
+  SetConstant(c, "WS_UNSUBSCRIBE", NU_WS_UNSUBSCRIBE);
+  SetConstant(c, "WS_NOBODY", NU_WS_NOBODY);
+  SetConstant(c, "WS_TOPIC_MAX", NU_TOPIC_MAX);
   return c;
 }
 

@@ -10,6 +10,7 @@
 #include "addon.h"
 #include "context.h"
 #include "frame.h"
+#include "topics.h"
 
 namespace nu_addon {
 namespace {
@@ -150,6 +151,34 @@ Napi::Value TooLarge(Napi::Env env, const char *what) {
   NAPI_THROW(err, env.Undefined());
 }
 
+// A number argument; one not given reads as 0.
+uint32_t Uint32Arg(Napi::Value v) {
+  return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : 0;
+}
+
+// A topic's UTF-8 bytes, into topic (NU_TOPIC_MAX + 1 bytes). Throws a
+// RangeError and returns false past NU_TOPIC_MAX.
+bool TopicArg(Napi::Value v, char *topic, size_t *len) {
+  napi_get_value_string_utf8(v.Env(), v, nullptr, 0, len);
+  if (*len > NU_TOPIC_MAX) {
+    TooLarge(v.Env(), "a topic is limited to 1024 bytes");
+    return false;
+  }
+  napi_get_value_string_utf8(v.Env(), v, topic, NU_TOPIC_MAX + 1, len);
+  return true;
+}
+
+// Queues a publish of frame on s, skipping (slot, gen). False when out of
+// memory.
+bool Publish(nu_server *s, uint32_t slot, uint32_t gen, const char *topic,
+             size_t len, nu_frame *frame) {
+  nu_out *o = nu_server_topic_new(s, slot, gen, NU_WS_PUBLISH, topic, len, frame);
+  if (o == nullptr)
+    return false;
+  nu_server_send(s, o);
+  return true;
+}
+
 Napi::Value OutOfMemory(Napi::Env env) {
   NAPI_THROW(Napi::Error::New(env, "out of memory for a response"),
              env.Undefined());
@@ -164,6 +193,8 @@ public:
          InstanceMethod<&NativeServer::Send>("send"),
          InstanceMethod<&NativeServer::WsOpen>("wsOpen"),
          InstanceMethod<&NativeServer::WsSend>("wsSend"),
+         InstanceMethod<&NativeServer::WsTopic>("wsTopic"),
+         InstanceMethod<&NativeServer::WsPublish>("wsPublish"),
          InstanceMethod<&NativeServer::Flush>("flush"),
          InstanceMethod<&NativeServer::Stop>("stop"),
          InstanceMethod<&NativeServer::Join>("join"),
@@ -289,10 +320,12 @@ private:
   }
 
   // wsOpen(slot, gen, head: string, maxPayload: number,
-  //        given: Uint8Array|undefined): the upgrade held (or raw) on the
+  //        given: Uint8Array|undefined, maxBackpressure: number,
+  //        idleTimeout: number (s), flags: 1 closeOnBackpressureLimit |
+  //        2 sendPingsAutomatically): the upgrade held (or raw) on the
   // connection is a WebSocket: head (the 101 response, latin1) goes out,
   // then the ring thread parses frames, given (bytes JS read in raw mode)
-  // first. See NU_OUT_WS_OPEN.
+  // first. See NU_OUT_WS_OPEN and struct nu_ws_options.
   Napi::Value WsOpen(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     nu_server *server = Running(info);
@@ -310,8 +343,13 @@ private:
       return OutOfMemory(env);
     memcpy(o->data, head.data(), head.size());
     given.CopyTo(env, o->data + o->body_off);
-    o->max_message =
+    uint32_t flags = Uint32Arg(info[7]);
+    o->ws.max_message =
         static_cast<uint64_t>(info[3].As<Napi::Number>().DoubleValue());
+    o->ws.max_backpressure = Uint32Arg(info[5]);
+    o->ws.idle_s = static_cast<uint16_t>(Uint32Arg(info[6]));
+    o->ws.close_on_limit = (flags & 1) != 0;
+    o->ws.send_pings = (flags & 2) != 0;
     nu_server_send(server, o);
     return env.Undefined();
   }
@@ -341,6 +379,72 @@ private:
     data.CopyTo(env, o->data + o->body_off);
     nu_server_send(server, o);
     return env.Undefined();
+  }
+
+  // The running server, with argument at as a topic in topic (see
+  // TopicArg()); nullptr, having thrown, when either is wanting.
+  nu_server *RunningWithTopic(const Napi::CallbackInfo &info, size_t at,
+                              char *topic, size_t *len) {
+    nu_server *server = Running(info);
+    return server != nullptr && TopicArg(info[at], topic, len) ? server
+                                                               : nullptr;
+  }
+
+  // wsTopic(slot, gen, action, topic: string): the connection subscribes
+  // to the topic (UTF-8, at most NU_TOPIC_MAX bytes, which lib/websocket.js
+  // checks) or unsubscribes from it; see NU_OUT_WS_TOPIC.
+  Napi::Value WsTopic(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    char topic[NU_TOPIC_MAX + 1];
+    size_t len = 0;
+    nu_server *server = RunningWithTopic(info, 3, topic, &len);
+    if (server == nullptr)
+      return env.Undefined();
+    nu_out *o = nu_server_topic_new(
+        server, Uint32Arg(info[0]), Uint32Arg(info[1]),
+        static_cast<nu_ws_topic_action>(Uint32Arg(info[2])), topic, len,
+        nullptr);
+    if (o == nullptr)
+      return OutOfMemory(env);
+    nu_server_send(server, o);
+    return env.Undefined();
+  }
+
+  // wsPublish(topic: string, data: string|Uint8Array, opcode, slot, gen,
+  //           others: NativeServer[]): one message to the topic's
+  // subscribers on this ring, but connection (slot, gen) (NU_WS_NOBODY:
+  // none), and on each ring of others, skipping nobody. The frame is
+  // built once, here, and shared by every chunk (struct nu_frame).
+  Napi::Value WsPublish(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    char topic[NU_TOPIC_MAX + 1];
+    size_t topic_len = 0;
+    nu_server *server = RunningWithTopic(info, 0, topic, &topic_len);
+    if (server == nullptr)
+      return env.Undefined();
+    Payload data(info[1]);
+    if (data.len > NU_OUT_MAX - NU_WS_HEADER_MAX)
+      return TooLarge(env, "a WebSocket message is limited to 4 GiB");
+    size_t hlen = nu_ws_header_len(data.len);
+    nu_frame *frame = nu_frame_new(hlen + data.len);
+    if (frame == nullptr)
+      return OutOfMemory(env);
+    char *bytes = nu_frame_data(frame);
+    nu_ws_frame_header(reinterpret_cast<uint8_t *>(bytes), Uint32Arg(info[2]),
+                       1, data.len);
+    data.CopyTo(env, bytes + hlen);
+    bool ok = Publish(server, Uint32Arg(info[3]), Uint32Arg(info[4]), topic,
+                      topic_len, frame);
+    Napi::Array others =
+        info[5].IsArray() ? info[5].As<Napi::Array>() : Napi::Array::New(env);
+    for (uint32_t i = 0; ok && i < others.Length(); i++) {
+      NativeServer *peer = Unwrap(others.Get(i).As<Napi::Object>());
+      if (peer->ctx_ != nullptr && peer->ctx_->core != nullptr)
+        ok = Publish(peer->ctx_->core, NU_WS_NOBODY, 0, topic, topic_len,
+                     frame);
+    }
+    nu_frame_unref(frame);
+    return ok ? env.Undefined() : OutOfMemory(env);
   }
 
   // liveConnections(): what the ring thread holds open (tests, stats).

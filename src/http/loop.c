@@ -8,6 +8,7 @@
 #include "server.h"
 
 #include "file.h"
+#include "pubsub.h"
 #include "wsconn.h"
 
 #include <errno.h>
@@ -96,6 +97,17 @@ static void nu__arm_accept_retry(struct nu_server *s) {
 
 static void nu__arm_tick(struct nu_server *s) {
   io_uring_prep_timeout(nu__sqe(s, NU_OP_TICK, NULL), &s->tick, 0, 0);
+}
+
+/* A WebSocket with an idle timeout needs the tick, which runs already
+ * unless every HTTP timeout is off: then it starts, once a second. */
+static void nu__ws_tick_start(struct nu_server *s) {
+  if (s->ws_tick || nu_timeout_tick_ms(&s->timeouts) != 0)
+    return;
+  s->ws_tick = 1;
+  s->tick.tv_sec = 1;
+  s->tick.tv_nsec = 0;
+  nu__arm_tick(s);
 }
 
 static void nu__arm_recv(struct nu_server *s, struct nu_conn *c) {
@@ -222,6 +234,8 @@ static void nu__conn_maybe_release(struct nu_server *s, struct nu_conn *c) {
     nu_file_free(f);
   }
   close(c->fd);
+  if (c->ws)
+    nu_topics_leave_all(&s->topics, &c->ws->subs);
   nu__conn_unhold(s, c);
   s->load.owed -= c->owed_counted;
   s->load.unsent -= c->unsent_counted;
@@ -449,7 +463,7 @@ static void nu__conn_flush(struct nu_server *s, struct nu_conn *c) {
   }
   for (; o && n < NU_CONN_IOV_MAX && !(o->flags & NU_OUT_SPLICE);
        o = o->next, off = 0) {
-    iov[n].iov_base = o->data + off;
+    iov[n].iov_base = nu_out_bytes(o) + off;
     iov[n++].iov_len = o->len - off;
     if (o->flags & (NU_OUT_CLOSE | NU_OUT_SHUTDOWN))
       break; /* nothing after it may reach the client */
@@ -638,6 +652,8 @@ static void nu__conn_continue(struct nu_server *s, struct nu_conn *c) {
  * frames the ring thread answers with. Out of memory, c closes. */
 static void nu__conn_ws_input(struct nu_server *s, struct nu_conn *c,
                               const char *data, uint32_t len) {
+  c->ws->rx_ms = s->now_ms; /* a peer that talks is not idle */
+  c->ws->pinged = 0;
   if (nu_wsconn_input(c, s->w.batch, data, len) < 0)
     nu__conn_close(s, c);
   else if (c->sendq.head)
@@ -659,11 +675,15 @@ static void nu__conn_ws_open(struct nu_server *s, struct nu_conn *c,
     nu_out_free(o);
     return;
   }
-  if (nu_wsconn_start(c, o->max_message) < 0) {
+  if (nu_wsconn_start(c, o->ws.max_message) < 0) {
     nu_out_free(o);
     nu__conn_close(s, c);
     return;
   }
+  c->ws->opt = o->ws;
+  c->ws->rx_ms = s->now_ms;
+  if (o->ws.idle_s)
+    nu__ws_tick_start(s);
   c->flags = (c->flags & ~(NU_CONN_UPGRADE_HELD | NU_CONN_TIMED_OUT)) |
              NU_CONN_RAW | NU_CONN_PARSE_DONE;
   o->seq = c->upgrade_seq;
@@ -684,6 +704,99 @@ static void nu__conn_ws_open(struct nu_server *s, struct nu_conn *c,
     nu__conn_close(s, c);
 }
 
+/* A frame published to subscriber c, unless c is too far behind
+ * (struct nu_ws_options): then it goes without (uWS's skip), or closes
+ * at once (closeOnBackpressureLimit): a close frame would wait behind
+ * what c does not read. Out of memory, c closes too. */
+static void nu__ws_deliver(struct nu_server *s, struct nu_conn *c,
+                           struct nu_frame *frame) {
+  const struct nu_ws_options *opt = &c->ws->opt;
+  struct nu_out *o;
+
+  if (c->flags & (NU_CONN_WS_CLOSE_SENT | NU_CONN_CLOSING))
+    return;
+  if (opt->max_backpressure && c->queued_bytes > opt->max_backpressure) {
+    if (opt->close_on_limit)
+      nu__conn_close(s, c);
+    return;
+  }
+  o = nu_out_new(c->slot, c->gen, c->upgrade_seq,
+                 NU_OUT_RAW | NU_OUT_WS | NU_OUT_SHARED, 0, 0);
+  if (o == NULL) {
+    nu__conn_close(s, c);
+    return;
+  }
+  o->frame = nu_frame_ref(frame);
+  o->len = frame->len; /* not counted in what DRAIN reports: not JS's */
+  nu_conn_enqueue(c, o);
+  nu__mark_dirty(s, c);
+}
+
+/* Publishes the frame of chunk o to the ring's subscribers of its topic,
+ * but publisher (NULL: nobody skipped). A subscriber closed here leaves
+ * the topic at once (nu__conn_maybe_release()), freeing its membership
+ * and, when it was the last, the topic: the walk reads each next link
+ * before it acts. */
+static void nu__ws_publish(struct nu_server *s, struct nu_conn *publisher,
+                           struct nu_out *o) {
+  struct nu_topic *tp = nu_topics_find(&s->topics, o->data, o->head_len);
+  struct nu_sub *sub, *next;
+
+  for (sub = tp ? tp->subs : NULL; sub; sub = next) {
+    next = sub->next;
+    if (sub->owner != publisher)
+      nu__ws_deliver(s, sub->owner, o->frame);
+  }
+}
+
+/* A NU_OUT_WS_TOPIC chunk, for connection c (NULL: none, or gone). Out
+ * of memory for a subscription, c closes: JS believes it subscribed. */
+static void nu__ws_topic(struct nu_server *s, struct nu_conn *c,
+                         struct nu_out *o) {
+  int ws = c != NULL && (c->flags & NU_CONN_WS);
+
+  switch (o->seq) {
+  case NU_WS_SUBSCRIBE:
+    if (ws && nu_topics_subscribe(&s->topics, &c->ws->subs, c, o->data,
+                                  o->head_len) == -ENOMEM)
+      nu__conn_close(s, c);
+    break;
+  case NU_WS_UNSUBSCRIBE:
+    if (ws)
+      nu_topics_unsubscribe(&s->topics, &c->ws->subs, o->data, o->head_len);
+    break;
+  case NU_WS_PUBLISH:
+    if (o->flags & NU_OUT_SHARED)
+      nu__ws_publish(s, c, o);
+    break;
+  }
+  nu_out_free(o);
+}
+
+/* JS cut c (NU_OUT_ABORT). A WebSocket's frames (its 101 first) were
+ * written, to JS, as node's socket.write() hands bytes to the kernel,
+ * whose destroy() lets them go: what the socket takes at once, without
+ * waiting, goes before the close, unless a send is posted already. */
+static void nu__ws_abort(struct nu_server *s, struct nu_conn *c) {
+  struct iovec iov[NU_CONN_IOV_MAX];
+  struct msghdr msg = {.msg_iov = iov};
+  uint32_t off = c->sent_off;
+  unsigned n = 0;
+
+  if ((c->flags & (NU_CONN_WS | NU_CONN_SENDING)) == NU_CONN_WS) {
+    for (struct nu_out *o = c->sendq.head; o && n < NU_CONN_IOV_MAX;
+         o = o->next, off = 0) {
+      iov[n].iov_base = nu_out_bytes(o) + off;
+      iov[n].iov_len = o->len - off;
+      n++;
+    }
+    msg.msg_iovlen = n;
+    if (n)
+      (void)sendmsg(c->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+  }
+  nu__conn_close(s, c);
+}
+
 /* Moves the chunks JS queued to their connections, oldest first. */
 static void nu__take_outbox(struct nu_server *s) {
   struct nu_out *o = nu_outbox_take_all(&s->outbox);
@@ -692,11 +805,13 @@ static void nu__take_outbox(struct nu_server *s) {
     struct nu_out *next = o->next;
     struct nu_conn *c = nu_conn_find(&s->conns, o->slot, o->gen);
 
-    if (c == NULL) {
+    if (o->flags & NU_OUT_WS_TOPIC) {
+      nu__ws_topic(s, c, o);
+    } else if (c == NULL) {
       nu_out_free(o); /* its connection is gone */
     } else if (o->flags & NU_OUT_ABORT) {
       nu_out_free(o);
-      nu__conn_close(s, c);
+      nu__ws_abort(s, c);
     } else if (o->flags & NU_OUT_NOTIFY) {
       c->flags |= NU_CONN_WANT_DRAIN;
       nu_out_free(o);
@@ -1136,8 +1251,46 @@ static void nu__on_watch(struct nu_server *s, const struct io_uring_cqe *cqe) {
     nu__conn_update_reading(s, c);
 }
 
+/* A WebSocket quiet for half its idle timeout is pinged, when asked: a
+ * live peer answers, which is input. One quiet for all of it (and
+ * pinged) closes without a close frame, as uWS's does (the peer sees
+ * 1006). Returns 1 when it acted. */
+static int nu__ws_expire(struct nu_server *s, struct nu_conn *c) {
+  struct nu_wsconn *ws = c->ws;
+  uint64_t idle_ms = (uint64_t)ws->opt.idle_s * 1000;
+  uint64_t since = ws->rx_ms, quiet;
+
+  if (idle_ms == 0 || (c->flags & NU_CONN_CLOSING))
+    return 0;
+  if (c->flags & NU_CONN_LOAD_HELD) {
+    ws->rx_ms = s->now_ms; /* the server does not read it: not its silence */
+    return 0;
+  }
+  /* Not read while it owes too much (nu_conn_wants_input()): its pongs
+   * wait unread, but a peer that takes what is sent is alive. */
+  if (!nu_conn_wants_input(c) && c->io_ms > since)
+    since = c->io_ms;
+  quiet = s->now_ms - since;
+  /* With pings, not before one went: a tick later than half the timeout
+   * (a busy ring) pings late rather than not at all. */
+  if (quiet >= idle_ms && (ws->pinged || !ws->opt.send_pings)) {
+    nu__conn_close(s, c);
+    return 1;
+  }
+  if (!ws->opt.send_pings || ws->pinged || quiet < idle_ms / 2)
+    return 0;
+  ws->pinged = 1;
+  if (nu_wsconn_ping(c) < 0)
+    nu__conn_close(s, c);
+  else
+    nu__mark_dirty(s, c);
+  return 1;
+}
+
 /* Acts on what c has overstayed, if anything. Returns 1 when it did. */
 static int nu__conn_expire(struct nu_server *s, struct nu_conn *c) {
+  if (c->fd >= 0 && c->ws)
+    return nu__ws_expire(s, c);
   if (c->fd < 0 || (c->flags & (NU_CONN_RAW | NU_CONN_LOAD_HELD)))
     return 0; /* a raw connection's timeouts are JS's, as node:http's; a
                  held one waits for the server, not the other way round */
@@ -1451,6 +1604,7 @@ void nu__loop_run(void *arg) {
   if (s->cfg.listen_fd >= 0)
     close(s->cfg.listen_fd);
   nu_conn_table_destroy(&s->conns);
+  nu_topics_destroy(&s->topics);
   nu_ring_exit(&s->w.ring);
   /* Last, so that JS, which joins this thread on STOPPED before its
    * 'close', waits for no more than the release of the function. */

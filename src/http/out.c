@@ -6,6 +6,7 @@
  */
 #include "nu.h"
 #include "out_pool.h"
+#include "pubsub.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +106,8 @@ void nu_out_seal(struct nu_out *o) {
 void nu_out_free(struct nu_out *o) {
   if (o->fd >= 0)
     close(o->fd);
+  if (o->flags & NU_OUT_SHARED)
+    nu_frame_unref(o->frame);
   if (o->pool != NULL)
     nu_out_pool_put(o->pool, o);
   else

@@ -1,5 +1,7 @@
 #include "server.h"
 
+#include "pubsub.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +80,22 @@ struct nu_out *nu_server_out_new(struct nu_server *s, uint32_t slot,
                                  uint32_t gen, uint32_t seq, uint32_t flags,
                                  size_t head_len, size_t body_len) {
   return nu_out_new_in(&s->out_pool, slot, gen, seq, flags, head_len, body_len);
+}
+
+struct nu_out *nu_server_topic_new(struct nu_server *s, uint32_t slot,
+                                   uint32_t gen,
+                                   enum nu_ws_topic_action action,
+                                   const char *topic, size_t len,
+                                   struct nu_frame *frame) {
+  uint32_t flags = NU_OUT_WS_TOPIC | (frame ? NU_OUT_SHARED : 0);
+  struct nu_out *o = nu_server_out_new(s, slot, gen, action, flags, len, 0);
+
+  if (o == NULL)
+    return NULL;
+  memcpy(o->data, topic, len);
+  if (frame)
+    o->frame = nu_frame_ref(frame);
+  return o;
 }
 
 /* Staged rather than pushed: one compare-and-swap per flush instead of

@@ -23,6 +23,7 @@
 #include "out_pool.h"
 #include "route.h"
 #include "timeout.h"
+#include "topics.h"
 #include "worker.h"
 
 struct nu_server {
@@ -60,6 +61,8 @@ struct nu_server {
   llhttp_settings_t settings;
   struct nu_conn *dirty; /* connections with chunks to flush */
   struct nu_load load;
+  struct nu_topics topics; /* its WebSockets' subscriptions (topics.h) */
+  int ws_tick;             /* the tick runs for WebSocket idle timeouts only */
   struct nu_conn *held_head, *held_tail; /* NU_CONN_LOAD_HELD, oldest first */
   uint32_t nheld;
   int accept_held;         /* accepting stopped for load */

@@ -59,6 +59,12 @@ static int nu__ws_queue(struct nu_conn *c, unsigned opcode, const void *p,
   return 0;
 }
 
+int nu_wsconn_ping(struct nu_conn *c) {
+  if (c->flags & NU_CONN_WS_CLOSE_SENT)
+    return 0;
+  return nu__ws_queue(c, NU_WS_OP_PING, NULL, 0, 0);
+}
+
 /* Our FIN, after everything queued: once both close frames are out. */
 static int nu__ws_shut(struct nu_conn *c) {
   struct nu_out *o = nu_out_new(c->slot, c->gen, c->upgrade_seq,

@@ -17,6 +17,7 @@
 #include "conn.h"
 #include "frame.h"
 #include "handoff.h"
+#include "topics.h"
 
 struct nu_wsconn {
   struct nu_ws_parser parser;
@@ -26,6 +27,11 @@ struct nu_wsconn {
   /* A message whose one frame came in one input is copied to the batch
    * at once: its offset there, until its record is written. */
   int64_t direct_off;
+  /* What JS asked of the ring thread for it (NU_OUT_WS_OPEN). */
+  struct nu_ws_options opt;
+  struct nu_sub *subs; /* its topics (topics.h), left when it closes */
+  uint64_t rx_ms;      /* when it last received a byte: idle since */
+  int pinged;          /* an idle ping went since then */
 };
 
 /* The largest message a connection takes: a batch's bytes are counted in
@@ -46,6 +52,10 @@ void nu_wsconn_free(struct nu_conn *c);
  */
 int nu_wsconn_input(struct nu_conn *c, struct nu_batch *b, const char *data,
                     uint32_t len);
+
+/* Queues the ring thread's own ping (idle_s, struct nu_ws_options), with
+ * no payload. Returns 0 or -ENOMEM. */
+int nu_wsconn_ping(struct nu_conn *c);
 
 /* Whether a frame JS sent (NU_OUT_WS) may go out on c: not once c's close
  * frame is queued. A close frame marks c's as queued. */
