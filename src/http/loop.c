@@ -449,8 +449,7 @@ static void nu__conn_flush(struct nu_server *s, struct nu_conn *c) {
   }
   for (; o && n < NU_CONN_IOV_MAX && !(o->flags & NU_OUT_SPLICE);
        o = o->next, off = 0) {
-    iov[n].iov_base = o->data + off;
-    iov[n++].iov_len = o->len - off;
+    n += nu_out_iov(o, off, iov + n, NU_CONN_IOV_MAX - n);
     if (o->flags & (NU_OUT_CLOSE | NU_OUT_SHUTDOWN))
       break; /* nothing after it may reach the client */
   }
@@ -1354,11 +1353,30 @@ static void nu__load_update(struct nu_server *s) {
                         memory_order_relaxed);
 }
 
+/* Tells JS which lent bodies (NU_OUT_LENT) the ring thread is done with:
+ * those of the chunks freed since the last turn, sent or dropped. Out of
+ * memory, the rest wait for the next turn. */
+static void nu__report_lent(struct nu_server *s) {
+  struct nu_out *o = nu_out_pool_take_lent(&s->out_pool);
+
+  while (o != NULL) {
+    struct nu_out *next = o->next;
+
+    if (nu_batch_put_released(s->w.batch, o->slot, o->gen, o->lent.id) == 0)
+      o->flags &= ~NU_OUT_LENT;
+    nu_out_free(o); /* to the pool, or back to the lent list */
+    o = next;
+  }
+}
+
 /* Hands JS the turn's batch, counting its bytes in until JS gives it
  * back (nu_server_batch_done()). */
 static void nu__deliver(struct nu_server *s) {
   struct nu_batch *b = s->w.batch;
-  uint64_t size = nu_batch_size(b);
+  uint64_t size;
+
+  nu__report_lent(s);
+  size = nu_batch_size(b);
 
   nu_worker_deliver(&s->w);
   if (s->w.batch != b)
@@ -1452,6 +1470,7 @@ void nu__loop_run(void *arg) {
     close(s->cfg.listen_fd);
   nu_conn_table_destroy(&s->conns);
   nu_ring_exit(&s->w.ring);
+  nu__report_lent(s);
   /* Last, so that JS, which joins this thread on STOPPED before its
    * 'close', waits for no more than the release of the function. */
   (void)nu_batch_put_stopped(s->w.batch);
