@@ -53,6 +53,7 @@ struct nu_out *nu_out_pool_take(struct nu_out_pool *p, size_t size) {
     if (o != NULL) {
       o->pool = p; /* a lent chunk's way back to JS is p's lent list */
       o->size_index = NU_OUT_POOL_SIZES;
+      o->flags = 0;
     }
     return o;
   }
@@ -74,6 +75,7 @@ struct nu_out *nu_out_pool_take(struct nu_out_pool *p, size_t size) {
   }
   o->pool = p;
   o->size_index = i;
+  o->flags = 0; /* not lent, until the taker says so */
   return o;
 }
 

@@ -43,8 +43,8 @@ struct nu_out_pool {
 
 void nu_out_pool_init(struct nu_out_pool *p, size_t max_bytes);
 /* The taker's thread: memory for a chunk of size bytes (struct nu_out and
- * its data), o->pool and o->size_index set; NULL when out of memory. A
- * size past the largest is malloc'ed, and freed when put back. */
+ * its data), o->pool and o->size_index set, o->flags 0; NULL when out of
+ * memory. A size past the largest is malloc'ed, and freed when put back. */
 struct nu_out *nu_out_pool_take(struct nu_out_pool *p, size_t size);
 /* Any thread: o (taken from p) back to p, or freed when p is full; a lent
  * chunk to the lent list. */
