@@ -168,7 +168,6 @@ describe('zero-copy response bodies', () => {
     await lentBecomes(server, 4);
     const closed = new Promise((resolve) => {
       let n = 0;
-      server.on('connection', () => {});
       for (const s of sockets) s.once('close', () => ++n === sockets.length && resolve());
     });
     for (const s of sockets) s.resetAndDestroy();
