@@ -71,6 +71,8 @@ export interface ServerStats {
   overloaded: boolean;
   /** Whether new connections are accepted (false past maxPausedConnections, or once closed). */
   accepting: boolean;
+  /** Response bodies (Buffers and other typed arrays of 16 KiB or more) the ring threads send from without a copy and have not yet released; each is held until then (node:http backend: 0). */
+  buffersLent: number;
 }
 
 /**

@@ -30,6 +30,7 @@ const EV_DATA = C.EV_DATA;
 const EV_WS = C.EV_WS;
 const EV_CLIENT_ERROR = C.EV_CLIENT_ERROR;
 const EV_TRAILERS = C.EV_TRAILERS;
+const EV_RELEASED = C.EV_RELEASED;
 
 const REC_KIND = C.REC_KIND;
 const REC_SLOT = C.REC_SLOT;
@@ -58,6 +59,8 @@ const STOPPED_WORDS = C.STOPPED_WORDS;
 const DRAIN_SENT_LO = C.DRAIN_SENT_LO;
 const DRAIN_SENT_HI = C.DRAIN_SENT_HI;
 const DRAIN_WORDS = C.DRAIN_WORDS;
+const RELEASED_ID = C.RELEASED_ID;
+const RELEASED_WORDS = C.RELEASED_WORDS;
 const HANGUP_WORDS = C.HANGUP_WORDS;
 const DATA_OFF = C.DATA_OFF;
 const DATA_LEN = C.DATA_LEN;
@@ -106,6 +109,7 @@ const FAMILY_IPV6 = 6;
 //                                           rawTrailers (before its onEnd)
 //   onEnd(slot, gen), onClose(slot, gen), onTimeout(slot, gen)
 //   onDrain(slot, gen, sent)                bytes sent since the connection opened
+//   onReleased(slot, gen, id)               the ring thread is done with lent body id
 //   onHangup(slot, gen)                     the client sent its FIN
 //   onData(slot, gen, chunk)                bytes of a connection in raw mode
 //                                           (after an upgrade), a view as onBody's
@@ -162,6 +166,10 @@ function readBatch(buffer, nwords, sink) {
       case EV_DRAIN:
         sink.onDrain(slot, gen, words[i + DRAIN_SENT_LO] + words[i + DRAIN_SENT_HI] * 2 ** 32);
         i += DRAIN_WORDS;
+        break;
+      case EV_RELEASED:
+        sink.onReleased(slot, gen, words[i + RELEASED_ID]);
+        i += RELEASED_WORDS;
         break;
       case EV_HANGUP:
         sink.onHangup(slot, gen);

@@ -258,7 +258,7 @@ function nodeStats(inner) {
   }
   return {
     connections: inner[kSockets].size, requestsQueued, bytesQueued: 0, bytesUnsent,
-    connectionsPaused, overloaded: false, accepting: inner.listening,
+    connectionsPaused, overloaded: false, accepting: inner.listening, buffersLent: 0,
   };
 }
 

@@ -238,7 +238,7 @@ class Server extends EventEmitter {
     if (this[kUring]) return this[kUring].stats();
     return {
       connections: 0, requestsQueued: 0, bytesQueued: 0, bytesUnsent: 0,
-      connectionsPaused: 0, overloaded: false, accepting: false,
+      connectionsPaused: 0, overloaded: false, accepting: false, buffersLent: 0,
     };
   }
 

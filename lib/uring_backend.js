@@ -49,6 +49,10 @@ function nativeOptions(server, { host, port, backlog, routes, statics }) {
   return options;
 }
 
+// The body size (bytes of a Buffer or other typed array) from which a
+// response chunk lends its body to the ring thread instead of copying it:
+// below it, the copy costs less than holding the body and hearing back.
+const LEND_MIN = 16 * 1024;
 const STAT_COUNTS = ['connections', 'requestsQueued', 'bytesQueued', 'bytesUnsent', 'connectionsPaused'];
 
 function flushNT(uring) {
@@ -236,7 +240,7 @@ class UringServer extends EventEmitter {
   stats() {
     const total = {
       connections: 0, requestsQueued: 0, bytesQueued: 0, bytesUnsent: 0,
-      connectionsPaused: 0, overloaded: false, accepting: false,
+      connectionsPaused: 0, overloaded: false, accepting: false, buffersLent: 0,
     };
     for (const handle of this.handles()) {
       const ring = handle.stats();
@@ -244,6 +248,7 @@ class UringServer extends EventEmitter {
       total.overloaded ||= ring.overloaded;
       total.accepting ||= ring.accepting && !this.closing;
     }
+    for (const ring of this.rings) total.buffersLent += ring.lentCount();
     return total;
   }
 
@@ -304,6 +309,10 @@ class ServerRing {
     this.index = index;
     this.handle = new native.NativeServer();
     this.conns = [];
+    // The bodies the ring thread sends from (see lend()), by id, and the
+    // ids free for reuse.
+    this.lent = [];
+    this.lentFree = [];
     // Chunks were sent to it since its last flush.
     this.flushPending = false;
     // The head lines of a keep-alive response, fixed at listen().
@@ -315,9 +324,31 @@ class ServerRing {
   // the ring has stopped: nothing was sent.
   send(slot, gen, seq, flags, head, body, bodyBytes) {
     if (this.handle === null) return false;
-    this.handle.send(slot, gen, seq, flags, head, body, bodyBytes);
+    if (typeof body === 'object' && body.byteLength >= LEND_MIN) this.lend(slot, gen, seq, flags, head, body);
+    else this.handle.send(slot, gen, seq, flags, head, body, bodyBytes);
     this.wake();
     return true;
+  }
+
+  // A large body's bytes go out from where they are, not copied: body is
+  // held, under an id in this.lent, until the ring thread reports it done
+  // with (onReleased). Like node:http's socket, which may still be writing
+  // from a Buffer after end(buffer), nothing stops its bytes from being
+  // changed meanwhile.
+  lend(slot, gen, seq, flags, head, body) {
+    const id = this.lentFree.length > 0 ? this.lentFree.pop() : this.lent.length;
+    this.lent[id] = body;
+    let lent = false;
+    try {
+      lent = this.handle.send(slot, gen, seq, flags, head, body, undefined, id);
+    } finally {
+      if (!lent) this.onReleased(slot, gen, id);
+    }
+  }
+
+  // The lent bodies not yet released (server.stats().buffersLent).
+  lentCount() {
+    return this.lent.length - this.lentFree.length;
   }
 
   // A WebSocket's accept and frames (lib/websocket.js), as send() queues.
@@ -511,12 +542,21 @@ class ServerRing {
     if (socket !== undefined) socket[kOnDrain](sent);
   }
 
+  // A lent body the ring thread is done with.
+  onReleased(slot, gen, id) {
+    this.lent[id] = undefined;
+    this.lentFree.push(id);
+  }
+
   // The ring thread is ending, its connections closed and its port let go:
-  // joined here, so that 'close' comes once it is gone.
+  // joined here, so that 'close' comes once it is gone. It released every
+  // body it took; one queued after its last look is read by nobody.
   onStopped() {
     this.handle.join();
     this.handle = null;
     this.conns = [];
+    this.lent = [];
+    this.lentFree = [];
     this.uring.ringStopped();
   }
 }

@@ -24,6 +24,7 @@ const SUITES = {
   head_end: ['src/http/head_end.c'],
   mime: ['src/static/mime.c'],
   mount: ['src/static/mount.c'],
+  out: ['src/http/out.c', 'src/http/pubsub.c', 'src/http/out_pool.c'],
   out_pool: ['src/http/out_pool.c'],
   topics: ['src/http/topics.c'],
   ws: ['src/ws/frame.c', 'src/ws/handshake.c', 'src/ws/utf8.c'],

@@ -122,8 +122,22 @@ struct nu_ws_options {
 
 struct nu_frame;
 
+/* Its body is not in data but lent: body_len bytes at lent.bytes, which
+ * the JS thread keeps alive, and leaves as they are, until the ring
+ * thread reports the chunk done with (a RELEASED record with lent.id,
+ * batch.h). data holds the head, then the chunked framing: the size line
+ * before the body (body_off), the rest after it. Set by
+ * nu_server_out_lend(), never by JS. */
+#define NU_OUT_LENT (1u << 20)
+
 struct nu_out_pool;
 struct nu_server;
+
+/* A lent body (NU_OUT_LENT). */
+struct nu_out_lent {
+  const char *bytes;
+  uint32_t id; /* the JS thread's name for it */
+};
 
 /* One piece of a response, allocated by nu_out_new() on the JS thread and
  * freed by the ring thread with nu_out_free() once sent or dropped. */
@@ -132,15 +146,18 @@ struct nu_out {
   struct nu_out_pool *pool; /* where its memory goes back to, or NULL */
   unsigned size_index;      /* its size in pool (see out_pool.h) */
   uint32_t slot, gen, seq, flags;
-  uint32_t len;      /* bytes in data, or in the file for NU_OUT_SPLICE */
+  uint32_t len; /* bytes in data (and the lent body for NU_OUT_LENT), or in
+                   the file for NU_OUT_SPLICE */
   uint32_t head_len; /* data[0, head_len): the response head, if any */
-  uint32_t body_off; /* data[body_off, body_off + body_len): the body */
+  uint32_t body_off; /* data[body_off, body_off + body_len): the body; lent,
+                        where the framing after it is */
   uint32_t body_len;
   int fd; /* NU_OUT_SPLICE: the file, else -1 */
   union {
     uint64_t file_off;     /* NU_OUT_SPLICE: where its bytes start in the file */
     struct nu_ws_options ws; /* NU_OUT_WS_OPEN: see there */
     struct nu_frame *frame;  /* NU_OUT_SHARED: its bytes, one reference */
+    struct nu_out_lent lent; /* NU_OUT_LENT: see there */
   };
   char data[];
 };
@@ -162,6 +179,14 @@ struct nu_out *nu_out_new(uint32_t slot, uint32_t gen, uint32_t seq,
 struct nu_out *nu_server_out_new(struct nu_server *s, uint32_t slot,
                                  uint32_t gen, uint32_t seq, uint32_t flags,
                                  size_t head_len, size_t body_len);
+/* The same, its body_len body bytes lent (NU_OUT_LENT): only head_len
+ * and the framing are copied, to data; bytes must stay as they are until
+ * the ring thread's RELEASED record for id. Returns NULL as
+ * nu_server_out_new() does. */
+struct nu_out *nu_server_out_lend(struct nu_server *s, uint32_t slot,
+                                  uint32_t gen, uint32_t seq, uint32_t flags,
+                                  size_t head_len, const void *bytes,
+                                  size_t body_len, uint32_t id);
 /* A NU_OUT_SPLICE chunk of len bytes of fd from off, taking fd (closed
  * here when out of memory). */
 struct nu_out *nu_out_new_splice(uint32_t slot, uint32_t gen, uint32_t seq,

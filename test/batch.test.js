@@ -58,6 +58,7 @@ class Recorder {
   onClose(slot, gen) { this.add({ kind: 'close', slot, gen }); }
   onTimeout(slot, gen) { this.add({ kind: 'timeout', slot, gen }); }
   onDrain(slot, gen, sent) { this.add({ kind: 'drain', slot, gen, sent }); }
+  onReleased(slot, gen, id) { this.add({ kind: 'released', slot, gen, id }); }
   onStopped() { this.add({ kind: 'stopped' }); }
   onHangup(slot, gen) { this.add({ kind: 'hangup', slot, gen }); }
   onWs(slot, gen, op, code, chunk) { this.add({ kind: 'ws', slot, gen, op, code, text: chunk.toString() }); }
@@ -145,6 +146,17 @@ describe('batch reader (lib/batch.js) against the addon', function () {
     handle.send(open.slot, open.gen, 0, C.OUT_NOTIFY, undefined, undefined);
     handle.flush();
     assert.equal((await recorder.next('drain', conn)).sent, head.length + 2);
+
+    // A body lent, not copied: once sent, a RELEASED record gives its id
+    // back, on the connection it went to.
+    client.write('GET / HTTP/1.1\r\nHost: t\r\n\r\n');
+    await recorder.next('request', (r) => conn(r) && r.seq === 1);
+    const lent = Buffer.alloc(20000, 'l');
+    const lentHead = `HTTP/1.1 200 OK\r\nContent-Length: ${lent.length}\r\n\r\n`;
+    assert.equal(handle.send(open.slot, open.gen, 1, C.OUT_END, lentHead, lent, undefined, 77), true);
+    handle.flush();
+    assert.deepEqual(await recorder.next('released', conn),
+      { kind: 'released', slot: open.slot, gen: open.gen, id: 77 });
 
     // No traffic for the timeout: a TIMEOUT record (the ring thread leaves
     // the connection open; the JS side decides).

@@ -288,7 +288,11 @@ private:
   }
 
   // send(slot, gen, seq, flags, head: string|undefined,
-  //      body: string|Uint8Array|undefined, bodyBytes?: number)
+  //      body: string|Uint8Array|undefined, bodyBytes?: number,
+  //      lent?: number)
+  // With lent, bytes (a typed array) are not copied: the ring thread sends
+  // from them and reports lent back in a RELEASED record (batch.h), until
+  // which lib/uring_backend.js holds body. Returns true when body was lent.
   Napi::Value Send(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     nu_server *server = Running(info);
@@ -304,19 +308,26 @@ private:
     if (head_len + body.len > NU_OUT_MAX)
       return TooLarge(env,
                       "a response chunk is limited to 4 GiB; write it in parts");
-    nu_out *o = nu_server_out_new(
-        server, info[0].As<Napi::Number>().Uint32Value(),
-        info[1].As<Napi::Number>().Uint32Value(),
-        info[2].As<Napi::Number>().Uint32Value(),
-        info[3].As<Napi::Number>().Uint32Value(), head_len, body.len);
+    uint32_t slot = info[0].As<Napi::Number>().Uint32Value();
+    uint32_t gen = info[1].As<Napi::Number>().Uint32Value();
+    uint32_t seq = info[2].As<Napi::Number>().Uint32Value();
+    uint32_t flags = info[3].As<Napi::Number>().Uint32Value();
+    bool lend = info.Length() > 7 && body.bytes != nullptr;
+    nu_out *o =
+        lend ? nu_server_out_lend(server, slot, gen, seq, flags, head_len,
+                                  body.bytes, body.len,
+                                  info[7].As<Napi::Number>().Uint32Value())
+             : nu_server_out_new(server, slot, gen, seq, flags, head_len,
+                                 body.len);
     if (o == nullptr)
       return OutOfMemory(env);
     if (head_is_string)
       napi_get_value_string_latin1(env, head, o->data, head_len + 1, nullptr);
-    body.CopyTo(env, o->data + o->body_off);
+    if (!lend)
+      body.CopyTo(env, o->data + o->body_off);
     nu_out_seal(o);
     nu_server_send(server, o);
-    return env.Undefined();
+    return lend ? Napi::Boolean::New(env, true) : env.Undefined();
   }
 
   // wsOpen(slot, gen, head: string, maxPayload: number,

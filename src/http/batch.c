@@ -190,6 +190,17 @@ int nu_batch_put_drain(struct nu_batch *b, uint32_t slot, uint32_t gen,
   return 0;
 }
 
+int nu_batch_put_released(struct nu_batch *b, uint32_t slot, uint32_t gen,
+                          uint32_t id) {
+  uint32_t *w =
+      nu__batch_record(b, NU_RELEASED_WORDS, NU_EV_RELEASED, slot, gen);
+
+  if (w == NULL)
+    return -ENOMEM;
+  w[NU_RELEASED_ID] = id;
+  return 0;
+}
+
 /* Copies n bytes to the batch's bytes: their offset, or -1 out of memory. */
 static int64_t nu__batch_text(struct nu_batch *b, const char *at, uint32_t n) {
   return n == 0 ? 0 : nu_batch_put_bytes(b, at, n);

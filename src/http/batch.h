@@ -41,6 +41,7 @@ enum nu_event {
   NU_EV_WS,       /* a WebSocket message, control frame or error */
   NU_EV_CLIENT_ERROR, /* a request could not be parsed; JS answers it */
   NU_EV_TRAILERS,     /* the trailer fields of a chunked request body */
+  NU_EV_RELEASED,     /* the ring thread is done with a lent body */
 };
 
 /* What every record starts with. */
@@ -145,6 +146,12 @@ enum {
  * low word first. */
 enum { NU_DRAIN_SENT_LO = NU_REC_WORDS, NU_DRAIN_SENT_HI, NU_DRAIN_WORDS };
 
+/* RELEASED: the ring thread is done with the body of a chunk of the
+ * connection's (NU_OUT_LENT, nu.h), sent or dropped: JS may let id's bytes
+ * go. Each lent body comes back once, whether or not its connection is
+ * still open, and before the ring thread's STOPPED. */
+enum { NU_RELEASED_ID = NU_REC_WORDS, NU_RELEASED_WORDS };
+
 /* Each kind's fields follow the common ones, and its count ends after its
  * last field; the JS reader relies on nothing else. */
 NU_BATCH_ASSERT(NU_REC_KIND == 0 && NU_REC_SLOT == 1 && NU_REC_GEN == 2);
@@ -162,6 +169,7 @@ NU_BATCH_ASSERT(NU_WS_WORDS == NU_WS_LEN + 1);
 NU_BATCH_ASSERT(NU_WS_REC_ERROR > 15); /* no opcode */
 NU_BATCH_ASSERT(NU_CLIENT_ERROR_WORDS == NU_CLIENT_ERROR_PARSED + 1);
 NU_BATCH_ASSERT(NU_TRAILERS_WORDS == NU_TRAILERS_NLENS + 1);
+NU_BATCH_ASSERT(NU_RELEASED_WORDS == NU_RELEASED_ID + 1);
 
 /* Bits of a REQUEST's info word. */
 #define NU_REQ_METHOD_MASK 0xffu /* llhttp_method_t */
@@ -194,6 +202,7 @@ NU_BATCH_ASSERT(NU_TRAILERS_WORDS == NU_TRAILERS_NLENS + 1);
   X(EV_WS)                                                                     \
   X(EV_CLIENT_ERROR)                                                           \
   X(EV_TRAILERS)                                                               \
+  X(EV_RELEASED)                                                               \
   X(REC_KIND)                                                                  \
   X(REC_SLOT)                                                                  \
   X(REC_GEN)                                                                   \
@@ -231,6 +240,8 @@ NU_BATCH_ASSERT(NU_TRAILERS_WORDS == NU_TRAILERS_NLENS + 1);
   X(DRAIN_SENT_LO)                                                             \
   X(DRAIN_SENT_HI)                                                             \
   X(DRAIN_WORDS)                                                               \
+  X(RELEASED_ID)                                                               \
+  X(RELEASED_WORDS)                                                            \
   X(CLIENT_ERROR_STATUS)                                                       \
   X(CLIENT_ERROR_SEQ)                                                          \
   X(CLIENT_ERROR_CODE_OFF)                                                     \
@@ -285,6 +296,8 @@ int nu_batch_put_ws_at(struct nu_batch *b, uint32_t slot, uint32_t gen,
                        uint32_t op, uint32_t code, uint32_t off, uint32_t len);
 int nu_batch_put_drain(struct nu_batch *b, uint32_t slot, uint32_t gen,
                        uint64_t sent);
+int nu_batch_put_released(struct nu_batch *b, uint32_t slot, uint32_t gen,
+                          uint32_t id);
 /* What a CLIENT_ERROR record carries: code and reason are NUL-terminated;
  * packet may be NULL when packet_len is 0. */
 struct nu_client_error {

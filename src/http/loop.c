@@ -463,8 +463,7 @@ static void nu__conn_flush(struct nu_server *s, struct nu_conn *c) {
   }
   for (; o && n < NU_CONN_IOV_MAX && !(o->flags & NU_OUT_SPLICE);
        o = o->next, off = 0) {
-    iov[n].iov_base = nu_out_bytes(o) + off;
-    iov[n++].iov_len = o->len - off;
+    n += nu_out_iov(o, off, iov + n, NU_CONN_IOV_MAX - n);
     if (o->flags & (NU_OUT_CLOSE | NU_OUT_SHUTDOWN))
       break; /* nothing after it may reach the client */
   }
@@ -785,11 +784,8 @@ static void nu__ws_abort(struct nu_server *s, struct nu_conn *c) {
 
   if ((c->flags & (NU_CONN_WS | NU_CONN_SENDING)) == NU_CONN_WS) {
     for (struct nu_out *o = c->sendq.head; o && n < NU_CONN_IOV_MAX;
-         o = o->next, off = 0) {
-      iov[n].iov_base = nu_out_bytes(o) + off;
-      iov[n].iov_len = o->len - off;
-      n++;
-    }
+         o = o->next, off = 0)
+      n += nu_out_iov(o, off, iov + n, NU_CONN_IOV_MAX - n);
     msg.msg_iovlen = n;
     if (n)
       (void)sendmsg(c->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -1507,11 +1503,30 @@ static void nu__load_update(struct nu_server *s) {
                         memory_order_relaxed);
 }
 
+/* Tells JS which lent bodies (NU_OUT_LENT) the ring thread is done with:
+ * those of the chunks freed since the last turn, sent or dropped. Out of
+ * memory, the rest wait for the next turn. */
+static void nu__report_lent(struct nu_server *s) {
+  struct nu_out *o = nu_out_pool_take_lent(&s->out_pool);
+
+  while (o != NULL) {
+    struct nu_out *next = o->next;
+
+    if (nu_batch_put_released(s->w.batch, o->slot, o->gen, o->lent.id) == 0)
+      o->flags &= ~NU_OUT_LENT;
+    nu_out_free(o); /* to the pool, or back to the lent list */
+    o = next;
+  }
+}
+
 /* Hands JS the turn's batch, counting its bytes in until JS gives it
  * back (nu_server_batch_done()). */
 static void nu__deliver(struct nu_server *s) {
   struct nu_batch *b = s->w.batch;
-  uint64_t size = nu_batch_size(b);
+  uint64_t size;
+
+  nu__report_lent(s);
+  size = nu_batch_size(b);
 
   nu_worker_deliver(&s->w);
   if (s->w.batch != b)
@@ -1606,6 +1621,7 @@ void nu__loop_run(void *arg) {
   nu_conn_table_destroy(&s->conns);
   nu_topics_destroy(&s->topics);
   nu_ring_exit(&s->w.ring);
+  nu__report_lent(s);
   /* Last, so that JS, which joins this thread on STOPPED before its
    * 'close', waits for no more than the release of the function. */
   (void)nu_batch_put_stopped(s->w.batch);

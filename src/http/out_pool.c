@@ -39,6 +39,7 @@ void nu_out_pool_init(struct nu_out_pool *p, size_t max_bytes) {
     atomic_init(&p->returned[i], NULL);
     p->ready[i] = NULL;
   }
+  atomic_init(&p->lent, NULL);
   atomic_init(&p->bytes, 0);
   p->max_bytes = max_bytes;
 }
@@ -49,8 +50,11 @@ struct nu_out *nu_out_pool_take(struct nu_out_pool *p, size_t size) {
 
   if (i == NU_OUT_POOL_SIZES) {
     o = malloc(size);
-    if (o != NULL)
-      o->pool = NULL;
+    if (o != NULL) {
+      o->pool = p; /* a lent chunk's way back to JS is p's lent list */
+      o->size_index = NU_OUT_POOL_SIZES;
+      o->flags = 0;
+    }
     return o;
   }
   o = p->ready[i];
@@ -71,23 +75,46 @@ struct nu_out *nu_out_pool_take(struct nu_out_pool *p, size_t size) {
   }
   o->pool = p;
   o->size_index = i;
+  o->flags = 0; /* not lent, until the taker says so */
   return o;
 }
 
-void nu_out_pool_put(struct nu_out_pool *p, struct nu_out *o) {
-  size_t size = nu__size_of(o->size_index);
-  struct nu_out *head;
+/* Pushes o on a lock-free stack of chunks. */
+static void nu__push(_Atomic(struct nu_out *) *stack, struct nu_out *o) {
+  struct nu_out *head = atomic_load(stack);
 
+  do
+    o->next = head;
+  while (!atomic_compare_exchange_weak(stack, &head, o));
+}
+
+void nu_out_pool_put(struct nu_out_pool *p, struct nu_out *o) {
+  size_t size;
+
+  if (o->flags & NU_OUT_LENT) {
+    nu__push(&p->lent, o);
+    return;
+  }
+  if (o->size_index == NU_OUT_POOL_SIZES) {
+    free(o);
+    return;
+  }
+  size = nu__size_of(o->size_index);
   if (atomic_fetch_add(&p->bytes, size) + size > p->max_bytes) {
     atomic_fetch_sub(&p->bytes, size);
     free(o);
     return;
   }
   NU_POISON(o, size);
-  head = atomic_load(&p->returned[o->size_index]);
-  do
-    o->next = head;
-  while (!atomic_compare_exchange_weak(&p->returned[o->size_index], &head, o));
+  nu__push(&p->returned[o->size_index], o);
+}
+
+struct nu_out *nu_out_pool_take_lent(struct nu_out_pool *p) {
+  /* Called every turn of the ring thread: most find nothing, and a load
+   * costs less than an exchange. */
+  if (atomic_load_explicit(&p->lent, memory_order_relaxed) == NULL)
+    return NULL;
+  return atomic_exchange(&p->lent, NULL);
 }
 
 static void nu__free_list(struct nu_out *o, size_t size) {
@@ -101,6 +128,17 @@ static void nu__free_list(struct nu_out *o, size_t size) {
 }
 
 void nu_out_pool_destroy(struct nu_out_pool *p) {
+  struct nu_out *o = atomic_exchange(&p->lent, NULL);
+
+  /* Nobody reads a lent body any more: JS drops them all once the ring
+   * thread is gone (lib/uring_backend.js). */
+  while (o != NULL) {
+    struct nu_out *next = o->next;
+
+    o->flags &= ~NU_OUT_LENT;
+    nu_out_pool_put(p, o);
+    o = next;
+  }
   for (unsigned i = 0; i < NU_OUT_POOL_SIZES; i++) {
     nu__free_list(p->ready[i], nu__size_of(i));
     nu__free_list(atomic_exchange(&p->returned[i], NULL), nu__size_of(i));

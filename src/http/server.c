@@ -98,6 +98,14 @@ struct nu_out *nu_server_topic_new(struct nu_server *s, uint32_t slot,
   return o;
 }
 
+struct nu_out *nu_server_out_lend(struct nu_server *s, uint32_t slot,
+                                  uint32_t gen, uint32_t seq, uint32_t flags,
+                                  size_t head_len, const void *bytes,
+                                  size_t body_len, uint32_t id) {
+  return nu_out_lend_in(&s->out_pool, slot, gen, seq, flags, head_len, bytes,
+                        body_len, id);
+}
+
 /* Staged rather than pushed: one compare-and-swap per flush instead of
  * one per chunk on the outbox's head, a cache line the ring thread's
  * takes keep pulling away (5% of the JS thread's time when echoing
