@@ -719,8 +719,8 @@ static void nu__ws_deliver(struct nu_server *s, struct nu_conn *c,
       nu__conn_close(s, c);
     return;
   }
-  o = nu_out_new(c->slot, c->gen, c->upgrade_seq,
-                 NU_OUT_RAW | NU_OUT_WS | NU_OUT_SHARED, 0, 0);
+  o = nu_out_new_in(&s->ring_pool, c->slot, c->gen, c->upgrade_seq,
+                    NU_OUT_RAW | NU_OUT_WS | NU_OUT_SHARED, 0, 0);
   if (o == NULL) {
     nu__conn_close(s, c);
     return;

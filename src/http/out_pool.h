@@ -32,6 +32,10 @@
 #define NU_OUT_POOL_SIZES 12    /* the largest: 1 MiB */
 /* Enough for 64 KiB responses on a hundred connections at once. */
 #define NU_OUT_POOL_MAX_BYTES ((size_t)8 << 20)
+/* A ring thread's own pool, for the chunks it makes for the subscribers
+ * of a publish (all of the smallest size): 16,384 of them, a window of
+ * 16 messages in flight to 1,000 subscribers. */
+#define NU_RING_POOL_MAX_BYTES ((size_t)8 << 20)
 
 struct nu_out_pool {
   _Atomic(struct nu_out *) returned[NU_OUT_POOL_SIZES]; /* any thread puts */

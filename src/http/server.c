@@ -19,6 +19,7 @@ static void nu__server_free(struct nu_server *s) {
   nu__free_chunks(nu_outbox_take_all(&s->outbox));
   nu__free_chunks(s->staged_newest);
   nu_out_pool_destroy(&s->out_pool);
+  nu_out_pool_destroy(&s->ring_pool);
   nu_worker_destroy(&s->w);
   nu_routes_free(&s->routes);
   nu_mounts_free(&s->mounts);
@@ -36,6 +37,7 @@ int nu_server_start(const struct nu_server_config *cfg, struct nu_server **out,
   }
   s->cfg = *cfg;
   nu_out_pool_init(&s->out_pool, NU_OUT_POOL_MAX_BYTES);
+  nu_out_pool_init(&s->ring_pool, NU_RING_POOL_MAX_BYTES);
   /* First, so that every failure below finds the eventfd open or -1. */
   ret = nu_worker_init(&s->w, cfg->deliver, cfg->exited, cfg->ctx, op);
   if (ret < 0) {

@@ -60,6 +60,10 @@ struct nu_server {
   struct nu_date date; /* for routes and mounts, if there are any */
   llhttp_settings_t settings;
   struct nu_conn *dirty; /* connections with chunks to flush */
+  /* The memory of the chunks this thread makes for each subscriber of a
+   * publish: taken and put back here, it never reaches malloc (14% of the
+   * thread's time in a broadcast to 1,000). */
+  struct nu_out_pool ring_pool;
   struct nu_load load;
   struct nu_topics topics; /* its WebSockets' subscriptions (topics.h) */
   int ws_tick;             /* the tick runs for WebSocket idle timeouts only */
