@@ -443,8 +443,11 @@ class UringSocket extends Duplex {
   // No request in flight (for closeIdleConnections()): every response
   // ended, no body arriving. (What an ended response still has queued is
   // not known here: the ring thread reports sent bytes only when asked.)
+  // An upgraded connection is never idle: it left HTTP, and node:http's
+  // closeIdleConnections() leaves it alone.
   get [kIdle]() {
-    return !this.destroyed && this[kPending].length === 0 && this[kBodyRequest] === null;
+    return !this.destroyed && this[kPending].length === 0 && this[kBodyRequest] === null &&
+      this[kUpgradeSeq] === -1;
   }
 
   // A request arrived: res is pending until it ends; a request with a

@@ -128,6 +128,35 @@ describe('upgrade and CONNECT', () => {
     await r.ended();
   });
 
+  // ws's WebSocketServer({ port }).close() closes its own server and
+  // leaves its clients open, as ws 8 documents: with node:http the 101
+  // written just before reaches the client, the socket keeps working, and
+  // the server's 'close' waits for it to end.
+  for (const how of ['close', 'closeIdleConnections', 'closeAllConnections']) {
+    it(`leaves an upgraded connection open through ${how}(), as node:http does`, async () => {
+      const { server, port } = await startServer(() => {});
+      let closed = false;
+      server.on('upgrade', (req, socket) => {
+        socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
+        if (how === 'close') server.close(() => { closed = true; });
+        else server[how]();
+        socket.on('data', (d) => socket.write(d.toString().toUpperCase()));
+        socket.on('end', () => socket.end());
+      });
+      const socket = await connect(port);
+      const r = reader(socket);
+      socket.write(UPGRADE);
+      await r.until(/\r\n\r\n$/);
+      await delay(50);
+      socket.write('still here');
+      await r.until(/STILL HERE$/);
+      assert.equal(closed, false);
+      socket.end();
+      await r.ended();
+      if (how === 'close') await withTimeout((async () => { while (!closed) await delay(5); })(), 3000, "the server's 'close'");
+    });
+  }
+
   it('keeps an upgraded connection past the keep-alive and headers timeouts', async () => {
     const { server, port } = await startServer(() => {}, { keepAliveTimeout: 100, headersTimeout: 200, requestTimeout: 300 });
     echoUpgrade(server);
@@ -191,6 +220,7 @@ describe('upgrade and CONNECT', () => {
       assert.ok(Buffer.isBuffer(head));
       socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       socket.on('data', (d) => socket.write(d));
+      socket.on('end', () => socket.end()); // half-open, as node:http's
     });
     const socket = await connect(port);
     const r = reader(socket);

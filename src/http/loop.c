@@ -618,6 +618,8 @@ static void nu__conn_continue(struct nu_server *s, struct nu_conn *c) {
   if (!(c->flags & NU_CONN_UPGRADE_HELD))
     return;
   nu_http_continue(c);
+  if (s->stop_seen)
+    c->flags |= NU_CONN_CLOSE_WHEN_IDLE; /* back in HTTP after a stop */
   if (c->backlog_len > 0)
     nu__conn_input(s, c, c->backlog, c->backlog_len);
   if (c->fd >= 0 && !(c->flags & NU_CONN_CLOSING) &&
@@ -1236,19 +1238,29 @@ static void nu__dispatch(void *arg, const struct io_uring_cqe *cqe) {
 
 /* ---- the loop ---- */
 
-/* Closes every open connection that is idle, or all of them; the others
- * close as soon as they are idle. A raw one (upgraded) owes no HTTP: it
- * closes as an idle one, as the node:http backend's close() destroys
- * its upgraded sockets. */
-static void nu__close_connections(struct nu_server *s, int all) {
+/* What nu__close_connections() closes: the idle HTTP connections (a stop;
+ * the others close once idle), every HTTP connection (closeAllConnections()),
+ * or every connection (a forced stop). */
+enum nu__close_scope { NU__CLOSE_IDLE, NU__CLOSE_HTTP, NU__CLOSE_EVERY };
+
+/* Closes the connections of scope. One that left HTTP (upgraded, or
+ * holding an upgrade request for JS) is left open by all but a forced
+ * stop, as node:http's close() and closeAllConnections() leave upgraded
+ * sockets alone: it is the 'upgrade' listener's now, and the server's
+ * 'close' waits for it to end. */
+static void nu__close_connections(struct nu_server *s,
+                                  enum nu__close_scope scope) {
   for (uint32_t i = 0; i < s->conns.next_new_slot; i++) {
     struct nu_conn *c = nu_conn_at(&s->conns, i);
 
     if (c->fd < 0 || (c->flags & NU_CONN_CLOSING))
       continue;
+    if (scope != NU__CLOSE_EVERY &&
+        (c->flags & (NU_CONN_RAW | NU_CONN_UPGRADE_HELD)))
+      continue;
     c->flags |= NU_CONN_CLOSE_WHEN_IDLE;
-    if (all || nu_conn_is_idle(c) ||
-        (c->flags & (NU_CONN_LINGER | NU_CONN_RAW)))
+    if (scope != NU__CLOSE_IDLE || nu_conn_is_idle(c) ||
+        (c->flags & NU_CONN_LINGER))
       nu__conn_close(s, c);
   }
 }
@@ -1266,7 +1278,7 @@ static void nu__check_requests(struct nu_server *s) {
 
   if (close_all != s->close_all_seen) {
     s->close_all_seen = close_all;
-    nu__close_connections(s, 1);
+    nu__close_connections(s, NU__CLOSE_HTTP);
   }
   if (level == s->stop_seen)
     return;
@@ -1274,7 +1286,7 @@ static void nu__check_requests(struct nu_server *s) {
   if (s->accept_armed)
     io_uring_prep_cancel64(nu__sqe(s, NU_OP_CANCEL, NULL),
                            nu__ud(NU_OP_ACCEPT, NULL), 0);
-  nu__close_connections(s, level == 2);
+  nu__close_connections(s, level == 2 ? NU__CLOSE_EVERY : NU__CLOSE_IDLE);
 }
 
 /* Lets held connections go, oldest first, while the load stays under its
