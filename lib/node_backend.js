@@ -120,6 +120,7 @@ function createNodeServer(server) {
   inner.requestTimeout = server.requestTimeout;
   inner.keepAliveTimeout = server.keepAliveTimeout;
   inner.maxRequestsPerSocket = server.maxRequestsPerSocket;
+  inner.maxHeadersCount = server.maxHeadersCount;
   inner.timeout = server.timeout;
   // A listener of node:http's own would stop its default destroy().
   if (server.listenerCount('timeout') > 0) inner.on('timeout', (socket) => server.emit('timeout', socket));

@@ -156,6 +156,9 @@ class Server extends EventEmitter {
     this.keepAliveTimeout = opts.keepAliveTimeout;
     this.maxRequestBodySize = opts.maxRequestBodySize;
     this.maxRequestsPerSocket = opts.maxRequestsPerSocket; // read per request
+    // As node:http's: how many headers req.headers takes (null: 1000).
+    // Read per request; on the node backend, at listen().
+    this.maxHeadersCount = null;
     this.ringEntries = opts.ringEntries;
     this.timeout = opts.timeout;
     this.rings = opts.rings;

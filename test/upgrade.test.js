@@ -157,6 +157,32 @@ describe('upgrade and CONNECT', () => {
     });
   }
 
+  // As a net.Socket's destroy() lets the kernel send what was written:
+  // ws answers a refused handshake with end(answer) and destroy() on
+  // 'finish', and the client must get the answer.
+  for (const how of ['write() then destroy()', "end() then destroy() on 'finish'"]) {
+    it(`sends what was written on the upgraded socket before ${how}`, async () => {
+      const { server, port } = await startServer(() => {});
+      const answer = `HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 9000\r\n\r\n${'x'.repeat(9000)}`;
+      server.on('upgrade', (req, socket) => {
+        if (how.startsWith('write')) {
+          socket.write(answer);
+          socket.destroy();
+        } else {
+          socket.once('finish', socket.destroy);
+          socket.end(answer);
+        }
+      });
+      for (let i = 0; i < 20; i++) {
+        const socket = await connect(port);
+        const r = reader(socket);
+        socket.write(UPGRADE);
+        assert.equal(await r.ended(), answer);
+        socket.destroy();
+      }
+    });
+  }
+
   it('keeps an upgraded connection past the keep-alive and headers timeouts', async () => {
     const { server, port } = await startServer(() => {}, { keepAliveTimeout: 100, headersTimeout: 200, requestTimeout: 300 });
     echoUpgrade(server);

@@ -679,6 +679,34 @@ static void nu__conn_ws_open(struct nu_server *s, struct nu_conn *c,
     nu__conn_close(s, c);
 }
 
+/*
+ * JS destroyed c (NU_OUT_ABORT). A raw connection sends what JS wrote
+ * before first, as a net.Socket's destroy() lets the kernel send what was
+ * written (ws ends a refused handshake's answer, then destroys the socket
+ * on 'finish'): o goes after it as the chunk that closes c, and until then
+ * c lingers (its input dropped, NU_LINGER_MS at most for a peer that does
+ * not read). Any other connection closes at once: a response cut short
+ * must show as one.
+ */
+static void nu__conn_abort(struct nu_server *s, struct nu_conn *c,
+                           struct nu_out *o) {
+  if ((c->flags & (NU_CONN_RAW | NU_CONN_WS)) != NU_CONN_RAW ||
+      (c->sendq.head == NULL && c->parked.head == NULL) ||
+      nu_timeout_tick_ms(&s->timeouts) == 0) {
+    nu_out_free(o);
+    nu__conn_close(s, c);
+    return;
+  }
+  o->seq = c->upgrade_seq;
+  o->flags = NU_OUT_CLOSE;
+  nu_conn_enqueue(c, o);
+  nu__mark_dirty(s, c);
+  c->flags |= NU_CONN_LINGER;
+  c->since_ms = s->now_ms;
+  if (!(c->flags & NU_CONN_RECV_ARMED))
+    nu__arm_recv(s, c);
+}
+
 /* Moves the chunks JS queued to their connections, oldest first. */
 static void nu__take_outbox(struct nu_server *s) {
   struct nu_out *o = nu_outbox_take_all(&s->outbox);
@@ -690,8 +718,7 @@ static void nu__take_outbox(struct nu_server *s) {
     if (c == NULL) {
       nu_out_free(o); /* its connection is gone */
     } else if (o->flags & NU_OUT_ABORT) {
-      nu_out_free(o);
-      nu__conn_close(s, c);
+      nu__conn_abort(s, c, o);
     } else if (o->flags & NU_OUT_NOTIFY) {
       c->flags |= NU_CONN_WANT_DRAIN;
       nu_out_free(o);
@@ -1128,9 +1155,11 @@ static void nu__on_watch(struct nu_server *s, const struct io_uring_cqe *cqe) {
 
 /* Acts on what c has overstayed, if anything. Returns 1 when it did. */
 static int nu__conn_expire(struct nu_server *s, struct nu_conn *c) {
-  if (c->fd < 0 || (c->flags & (NU_CONN_RAW | NU_CONN_LOAD_HELD)))
-    return 0; /* a raw connection's timeouts are JS's, as node:http's; a
-                 held one waits for the server, not the other way round */
+  if (c->fd < 0 || (c->flags & NU_CONN_LOAD_HELD) ||
+      (c->flags & (NU_CONN_RAW | NU_CONN_LINGER)) == NU_CONN_RAW)
+    return 0; /* a raw connection's timeouts are JS's, as node:http's (but
+                 one JS destroyed lingers, nu__conn_abort()); a held one
+                 waits for the server, not the other way round */
   if (c->flags & NU_CONN_LINGER) {
     if (s->now_ms - c->since_ms < NU_LINGER_MS)
       return 0;
