@@ -403,6 +403,10 @@ class Server extends EventEmitter {
     if (bound) {
       this[kState] = CLOSING;
       if (this[kNode] !== null) closeNodeServer(this[kNode]);
+      // An unref()ed server still closes, and calls back, before the
+      // process exits, as node:http's handle does: its rings hold the loop
+      // until they have stopped.
+      if (this[kUring] !== null && this[kUnref]) this[kUring].ref();
       if (this[kUring] !== null) this[kUring].close();
     }
     return this;

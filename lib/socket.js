@@ -601,6 +601,13 @@ function onResponsePrefinish() {
 
 function onSocketTimeout(socket) {
   socket[kTimer] = null;
+  timedOut(socket);
+}
+
+// The socket's 'timeout' (its own setTimeout(), or the server's timeout
+// the ring thread keeps), told as node:http's socketOnTimeout() tells it: a
+// listener of the socket's own does not keep it from being destroyed.
+function timedOut(socket) {
   socket.emit('timeout');
   const req = socket[kBodyRequest];
   const res = socket._httpMessage;
@@ -656,6 +663,7 @@ function compressIPv6(groups) {
 
 module.exports = {
   UringSocket,
+  timedOut,
   kSend,
   kSetReading,
   kAskDrain,

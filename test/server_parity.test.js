@@ -184,6 +184,21 @@ describe('server parity with node:http', () => {
     assert.equal(stdout.trim(), 'closed');
   });
 
+  // Fastify's listen tests unref() the server, then close it in an after
+  // hook: on node:http the close still calls back.
+  it('calls back close() of an unref()ed server before the process exits', async () => {
+    const script = `
+      const { createServer } = require('.');
+      const server = createServer(${JSON.stringify({ backend: BACKEND ?? 'auto' })}, (req, res) => res.end('ok'));
+      server.listen(0, '127.0.0.1', () => {
+        server.unref();
+        server.close(() => console.log('closed'));
+      });`;
+    const { code, stdout } = await runNode(['-e', script], 8000);
+    assert.equal(code, 0);
+    assert.equal(stdout.trim(), 'closed');
+  });
+
   it('is started and closed by supertest, and the test process then exits by itself', async () => {
     const script = `
       const request = require('supertest');

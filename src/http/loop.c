@@ -680,17 +680,20 @@ static void nu__conn_ws_open(struct nu_server *s, struct nu_conn *c,
 }
 
 /*
- * JS destroyed c (NU_OUT_ABORT). A raw connection sends what JS wrote
- * before first, as a net.Socket's destroy() lets the kernel send what was
- * written (ws ends a refused handshake's answer, then destroys the socket
- * on 'finish'): o goes after it as the chunk that closes c, and until then
- * c lingers (its input dropped, NU_LINGER_MS at most for a peer that does
- * not read). Any other connection closes at once: a response cut short
- * must show as one.
+ * JS destroyed c (NU_OUT_ABORT). A raw connection, or one handed to
+ * 'clientError', sends what JS wrote on it before first, as a
+ * net.Socket's destroy() lets the kernel send what was written (ws ends a
+ * refused handshake's answer, then destroys the socket on 'finish';
+ * Fastify's clientError handler writes its 400, then destroys): o goes
+ * after it as the chunk that closes c, and until then c lingers (its input
+ * dropped, NU_LINGER_MS at most for a peer that does not read). Any other
+ * connection closes at once: a response cut short must show as one.
  */
 static void nu__conn_abort(struct nu_server *s, struct nu_conn *c,
                            struct nu_out *o) {
-  if ((c->flags & (NU_CONN_RAW | NU_CONN_WS)) != NU_CONN_RAW ||
+  uint32_t socket_owned = c->flags & (NU_CONN_RAW | NU_CONN_CLIENT_ERROR);
+
+  if (!socket_owned || (c->flags & NU_CONN_WS) ||
       (c->sendq.head == NULL && c->parked.head == NULL) ||
       nu_timeout_tick_ms(&s->timeouts) == 0) {
     nu_out_free(o);
@@ -698,12 +701,13 @@ static void nu__conn_abort(struct nu_server *s, struct nu_conn *c,
     return;
   }
   o->seq = c->upgrade_seq;
-  o->flags = NU_OUT_CLOSE;
+  /* A client error's answer is response upgrade_seq, which ends here. */
+  o->flags = (c->flags & NU_CONN_RAW) ? NU_OUT_CLOSE : NU_OUT_END | NU_OUT_CLOSE;
   nu_conn_enqueue(c, o);
   nu__mark_dirty(s, c);
   c->flags |= NU_CONN_LINGER;
   c->since_ms = s->now_ms;
-  if (!(c->flags & NU_CONN_RECV_ARMED))
+  if (!(c->flags & (NU_CONN_RECV_ARMED | NU_CONN_PEER_EOF)))
     nu__arm_recv(s, c);
 }
 
