@@ -680,11 +680,12 @@ static void nu__conn_ws_open(struct nu_server *s, struct nu_conn *c,
 }
 
 /*
- * JS destroyed c (NU_OUT_ABORT). A raw connection, or one handed to
- * 'clientError', sends what JS wrote on it before first, as a
- * net.Socket's destroy() lets the kernel send what was written (ws ends a
- * refused handshake's answer, then destroys the socket on 'finish';
- * Fastify's clientError handler writes its 400, then destroys): o goes
+ * JS destroyed c (NU_OUT_ABORT). A raw connection (a WebSocket's too), or
+ * one handed to 'clientError', sends what JS wrote on it before first, as
+ * a net.Socket's destroy() lets the kernel send what was written (ws ends
+ * a refused handshake's answer, then destroys the socket on 'finish'; a
+ * WebSocket terminated at once still sends its 101; Fastify's clientError
+ * handler writes its 400, then destroys): o goes
  * after it as the chunk that closes c, and until then c lingers (its input
  * dropped, NU_LINGER_MS at most for a peer that does not read). Any other
  * connection closes at once: a response cut short must show as one.
@@ -693,8 +694,7 @@ static void nu__conn_abort(struct nu_server *s, struct nu_conn *c,
                            struct nu_out *o) {
   uint32_t socket_owned = c->flags & (NU_CONN_RAW | NU_CONN_CLIENT_ERROR);
 
-  if (!socket_owned || (c->flags & NU_CONN_WS) ||
-      (c->sendq.head == NULL && c->parked.head == NULL) ||
+  if (!socket_owned || (c->sendq.head == NULL && c->parked.head == NULL) ||
       nu_timeout_tick_ms(&s->timeouts) == 0) {
     nu_out_free(o);
     nu__conn_close(s, c);
@@ -911,8 +911,8 @@ static void nu__conn_raw_input(struct nu_server *s, struct nu_conn *c,
  * never be answered. */
 static void nu__conn_received(struct nu_server *s, struct nu_conn *c,
                               const char *data, uint32_t len) {
-  if (c->flags & NU_CONN_CLOSING)
-    return;
+  if (c->flags & (NU_CONN_CLOSING | NU_CONN_LINGER))
+    return; /* a lingering connection's input is dropped */
   if (c->flags & NU_CONN_WS)
     nu__conn_ws_input(s, c, data, len);
   else if (c->flags & NU_CONN_RAW)
