@@ -105,6 +105,8 @@ export class Server extends EventEmitter {
   keepAliveTimeout: number;
   reusePort: boolean;
   maxRequestsPerSocket: number;
+  /** As node:http's: how many headers req.headers takes (null: 1000, 0: all). */
+  maxHeadersCount: number | null;
   maxRequestBodySize: number;
   rings: number;
   maxQueuedRequests: number;

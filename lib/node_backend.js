@@ -22,6 +22,7 @@ const kResponses = Symbol('responses'); // on a socket: its responses not closed
 const kClosing = Symbol('closing');
 const kServer = Symbol('server'); // on the http.Server: the Server it serves
 const kRefused = Symbol('refused'); // on a socket: a request on it was refused
+const kTunnel = Symbol('tunnel'); // on a socket: handed to 'upgrade' or 'connect'
 
 // How often node:http looks for expired headers and request timeouts. Its
 // default, 30 s, would let a 1 s headersTimeout run for 30 s; use the ring
@@ -58,7 +59,7 @@ function track(res) {
 function onResponseClose() {
   const socket = this.req.socket;
   socket[kResponses].delete(this);
-  if (socket.server[kClosing] && socket[kResponses].size === 0) socket.destroy();
+  if (socket.server[kClosing] && socket[kResponses].size === 0 && !socket[kTunnel]) socket.destroy();
 }
 
 // Refuses a request whose framing the ring thread refuses (lib/framing.js)
@@ -119,6 +120,7 @@ function createNodeServer(server) {
   inner.requestTimeout = server.requestTimeout;
   inner.keepAliveTimeout = server.keepAliveTimeout;
   inner.maxRequestsPerSocket = server.maxRequestsPerSocket;
+  inner.maxHeadersCount = server.maxHeadersCount;
   inner.timeout = server.timeout;
   // A listener of node:http's own would stop its default destroy().
   if (server.listenerCount('timeout') > 0) inner.on('timeout', (socket) => server.emit('timeout', socket));
@@ -169,12 +171,18 @@ function refusedTunnel(req, socket) {
   return true;
 }
 
+// The socket handed on has left HTTP: close() leaves it open (kTunnel), as
+// node:http's does, and the server's 'close' waits for it.
 function forwardUpgrade(req, socket, head) {
-  if (!refusedTunnel(req, socket)) this[kServer].emit('upgrade', req, socket, head);
+  if (refusedTunnel(req, socket)) return;
+  socket[kTunnel] = true;
+  this[kServer].emit('upgrade', req, socket, head);
 }
 
 function forwardConnect(req, socket, head) {
-  if (!refusedTunnel(req, socket)) this[kServer].emit('connect', req, socket, head);
+  if (refusedTunnel(req, socket)) return;
+  socket[kTunnel] = true;
+  this[kServer].emit('connect', req, socket, head);
 }
 
 const FORWARDED = {
@@ -238,7 +246,7 @@ function closeNodeServer(inner) {
   for (const socket of inner[kSockets]) {
     const responses = socket[kResponses];
     for (const res of responses) if (!res.headersSent) res.shouldKeepAlive = false;
-    if (responses.size === 0) socket.destroy();
+    if (responses.size === 0 && !socket[kTunnel]) socket.destroy();
   }
 }
 

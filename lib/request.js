@@ -14,6 +14,14 @@ const { requestHead, requestUrl, requestRawHeaders } = require('./batch');
 const { kHeadersCount } = require('./http_state');
 
 
+// How many rawHeaders entries req.headers (and headersDistinct) take, as
+// node:http counts them: server.maxHeadersCount headers (0: all), 1000
+// when it is not a number; the others are left out, not refused.
+function headersCount(entries, maxHeadersCount) {
+  const limit = typeof maxHeadersCount === 'number' ? maxHeadersCount * 2 : 2000;
+  return limit > 0 && entries > limit ? limit : entries;
+}
+
 class IncomingMessage extends http.IncomingMessage {
   // words[at] is the request's REQUEST record in its batch (see
   // lib/batch.js), which the head is read from.
@@ -29,7 +37,7 @@ class IncomingMessage extends http.IncomingMessage {
     // array is seen.
     const raw = requestRawHeaders(words, at, head);
     this.rawHeaders = raw;
-    this[kHeadersCount] = raw.length;
+    this[kHeadersCount] = headersCount(raw.length, socket.server.maxHeadersCount);
   }
 }
 

@@ -156,6 +156,9 @@ class Server extends EventEmitter {
     this.keepAliveTimeout = opts.keepAliveTimeout;
     this.maxRequestBodySize = opts.maxRequestBodySize;
     this.maxRequestsPerSocket = opts.maxRequestsPerSocket; // read per request
+    // As node:http's: how many headers req.headers takes (null: 1000).
+    // Read per request; on the node backend, at listen().
+    this.maxHeadersCount = null;
     this.ringEntries = opts.ringEntries;
     this.timeout = opts.timeout;
     this.rings = opts.rings;
@@ -400,6 +403,10 @@ class Server extends EventEmitter {
     if (bound) {
       this[kState] = CLOSING;
       if (this[kNode] !== null) closeNodeServer(this[kNode]);
+      // An unref()ed server still closes, and calls back, before the
+      // process exits, as node:http's handle does: its rings hold the loop
+      // until they have stopped.
+      if (this[kUring] !== null && this[kUnref]) this[kUring].ref();
       if (this[kUring] !== null) this[kUring].close();
     }
     return this;

@@ -488,8 +488,11 @@ class UringSocket extends Duplex {
   // No request in flight (for closeIdleConnections()): every response
   // ended, no body arriving. (What an ended response still has queued is
   // not known here: the ring thread reports sent bytes only when asked.)
+  // An upgraded connection is never idle: it left HTTP, and node:http's
+  // closeIdleConnections() leaves it alone.
   get [kIdle]() {
-    return !this.destroyed && this[kPending].length === 0 && this[kBodyRequest] === null;
+    return !this.destroyed && this[kPending].length === 0 && this[kBodyRequest] === null &&
+      this[kUpgradeSeq] === -1;
   }
 
   // A request arrived: res is pending until it ends; a request with a
@@ -643,6 +646,13 @@ function onResponsePrefinish() {
 
 function onSocketTimeout(socket) {
   socket[kTimer] = null;
+  timedOut(socket);
+}
+
+// The socket's 'timeout' (its own setTimeout(), or the server's timeout
+// the ring thread keeps), told as node:http's socketOnTimeout() tells it: a
+// listener of the socket's own does not keep it from being destroyed.
+function timedOut(socket) {
   socket.emit('timeout');
   const req = socket[kBodyRequest];
   const res = socket._httpMessage;
@@ -699,6 +709,7 @@ function compressIPv6(groups) {
 
 module.exports = {
   UringSocket,
+  timedOut,
   kSend,
   kSetReading,
   kAskDrain,

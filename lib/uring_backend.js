@@ -18,7 +18,7 @@ const { IncomingMessage } = require('./request');
 const { ServerResponse } = require('./response');
 const {
   UringSocket, kMatches, kIdle, kAddExchange, kCountRequest, kOnBody, kOnBodyEnd, kOnDrain, kOnClose,
-  kOnHangup, kOnData, kUpgrade, kKeepParsing, kOnWs, kClientError, kOnTrailers,
+  kOnHangup, kOnData, kUpgrade, kKeepParsing, kOnWs, kClientError, kOnTrailers, timedOut,
 } = require('./socket');
 const { routeHead } = require('./route');
 const { keepAliveLines, CLOSE_LINES } = require('./head');
@@ -491,13 +491,12 @@ class ServerRing {
     socket[kOnClose]();
   }
 
-  // No traffic on a connection for server.timeout: 'timeout' on the server
-  // and the socket, or, with nobody listening, the connection goes.
+  // No traffic on a connection for server.timeout: 'timeout' on the
+  // socket, its request, its response and the server, or, with none of the
+  // last three listening, the connection goes (lib/socket.js timedOut()).
   onTimeout(slot, gen) {
     const socket = this.connection(slot, gen);
-    if (socket === undefined) return;
-    const heard = this.server.emit('timeout', socket);
-    if (!socket.emit('timeout') && !heard) socket.destroy();
+    if (socket !== undefined) timedOut(socket);
   }
 
   // The client sent its FIN (see UringSocket's kOnHangup).

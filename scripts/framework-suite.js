@@ -30,7 +30,9 @@ function preload() {
   const http = require('node:http');
   const { createServer } = require(ROOT);
   http.createServer = function createUringServer(options, handler) {
-    if (typeof options === 'function' || options === undefined) [options, handler] = [{}, options];
+    // createServer(handler), or (options, handler) with options possibly
+    // undefined, as Fastify passes its `http` option.
+    if (typeof options === 'function') [options, handler] = [{}, options];
     return createServer({ ...options, backend: 'uring' }, handler);
   };
 }
@@ -76,7 +78,9 @@ function unescapeXml(s) {
 // names, space-separated, as mocha's fullTitle).
 function runNodeTest(dir, files, uring) {
   const out = reportFile(uring);
-  const xml = runReport(dir, ['--test', '--test-reporter=junit', `--test-reporter-destination=${out}`, ...files],
+  // node:test has no timeout of its own: a test that hangs fails instead.
+  const xml = runReport(dir, ['--test', '--test-timeout=30000', '--test-reporter=junit',
+    `--test-reporter-destination=${out}`, ...files],
     uring, out);
   const result = { passed: new Set(), failed: new Map(), pending: 0 };
   const suites = [];

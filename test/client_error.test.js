@@ -119,6 +119,21 @@ describe("'clientError'", function () {
     assert.equal(rest.length, 0);
   });
 
+  // Fastify's default clientError handler does this (node:http's own
+  // default too): what was written still goes, as a net.Socket's destroy()
+  // lets the kernel send what was written.
+  it('sends what the listener wrote before destroy(err)', async function () {
+    const { server, port } = await startServer((req, res) => res.end('ok'));
+    const { client } = await provoke(server, port, 'FROB / HTTP/1.1\r\n\r\n', (err, socket) => {
+      socket.write('HTTP/1.1 400 Bad Request\r\nContent-Length: 3\r\nContent-Type: text/plain\r\n\r\nbad');
+      socket.destroy(err);
+    });
+    const res = await client.readResponse();
+    assert.equal(res.statusCode, 400);
+    assert.equal(res.body.toString(), 'bad');
+    assert.ok(await client.closedWithin(2000), 'the connection closes');
+  });
+
   it('sends the responses owed before the malformed request first', async function () {
     // Answered at once: node:http writes a listener's bytes ahead of a
     // response still pending; the ring thread sends them after it.

@@ -117,6 +117,24 @@ describe('server parity with node:http', () => {
     busy.destroy();
   });
 
+  // ws's suite sets it to see its 'Invalid Upgrade header' refusal.
+  it('takes only server.maxHeadersCount headers into req.headers, as node:http does', async () => {
+    const seen = [];
+    const { server, port } = await startServer((req, res) => {
+      seen.push(Object.keys(req.headers).length);
+      res.end();
+    });
+    const many = Array.from({ length: 1100 }, (_, i) => `x-h${i}: v\r\n`).join('');
+    const get = () => rawRequest(port, `GET / HTTP/1.1\r\nHost: a\r\n${many}Connection: close\r\n\r\n`);
+    await get();
+    server.maxHeadersCount = 2;
+    await get();
+    server.maxHeadersCount = 0;
+    await get();
+    // Read at listen() on the node backend: only the default there.
+    assert.deepEqual(BACKEND === 'node' ? seen.slice(0, 1) : seen, BACKEND === 'node' ? [1000] : [1000, 2, 1102]);
+  });
+
   it('closes on Symbol.asyncDispose', async () => {
     const server = createServer((req, res) => res.end('ok'));
     await server[Symbol.asyncDispose](); // not listening: nothing to do
@@ -160,6 +178,21 @@ describe('server parity with node:http', () => {
           res.resume();
           res.on('end', () => { if (server._handle) server.close(() => console.log('closed')); });
         });
+      });`;
+    const { code, stdout } = await runNode(['-e', script], 8000);
+    assert.equal(code, 0);
+    assert.equal(stdout.trim(), 'closed');
+  });
+
+  // Fastify's listen tests unref() the server, then close it in an after
+  // hook: on node:http the close still calls back.
+  it('calls back close() of an unref()ed server before the process exits', async () => {
+    const script = `
+      const { createServer } = require('.');
+      const server = createServer(${JSON.stringify({ backend: BACKEND ?? 'auto' })}, (req, res) => res.end('ok'));
+      server.listen(0, '127.0.0.1', () => {
+        server.unref();
+        server.close(() => console.log('closed'));
       });`;
     const { code, stdout } = await runNode(['-e', script], 8000);
     assert.equal(code, 0);

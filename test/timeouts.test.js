@@ -75,6 +75,16 @@ describe('timeouts', () => {
     assert.match(rest, /^HTTP\/1\.1 408 /);
   });
 
+  // node:http times the whole request, head included (Fastify's
+  // client-timeout test sets requestTimeout alone).
+  it('answers 408 to a head not complete by a requestTimeout shorter than headersTimeout', async () => {
+    const { port } = await startServer((req, res) => res.end(), { headersTimeout: 60000, requestTimeout: 300 });
+    const client = await RawClient.connect(port);
+    client.write('POST / HTTP/1.1\r\nHost: x\r\n');
+    const { rest } = await timeToClose(client, 3000);
+    assert.match(rest, /^HTTP\/1\.1 408 /);
+  });
+
   it('aborts a request whose body is not complete by requestTimeout', async () => {
     let aborted = false;
     const { port } = await startServer((req) => {
@@ -123,6 +133,21 @@ describe('timeouts', () => {
       const rest = await client.waitEnd(3000);
       assert.equal(rest.length, 0);
       assert.ok(Date.now() - start >= 250, `closed after ${Date.now() - start} ms`);
+    });
+
+    // As node:http's socketOnTimeout(): only the request, the response or
+    // the server keep it (Fastify's onTimeout hook listens to the socket,
+    // and its tests wait for the connection to go).
+    it("destroys it too when only the socket listens to 'timeout'", async () => {
+      let heard = 0;
+      const server = createServer((req) => req.socket.on('timeout', () => heard++));
+      server.setTimeout(300);
+      const { port } = await listenOn(server);
+      const client = await RawClient.connect(port);
+      client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      const rest = await client.waitEnd(3000);
+      assert.equal(rest.length, 0);
+      assert.equal(heard, 1);
     });
 
     it("emits 'timeout' with the socket instead, when listened to", async () => {

@@ -128,6 +128,61 @@ describe('upgrade and CONNECT', () => {
     await r.ended();
   });
 
+  // ws's WebSocketServer({ port }).close() closes its own server and
+  // leaves its clients open, as ws 8 documents: with node:http the 101
+  // written just before reaches the client, the socket keeps working, and
+  // the server's 'close' waits for it to end.
+  for (const how of ['close', 'closeIdleConnections', 'closeAllConnections']) {
+    it(`leaves an upgraded connection open through ${how}(), as node:http does`, async () => {
+      const { server, port } = await startServer(() => {});
+      let closed = false;
+      server.on('upgrade', (req, socket) => {
+        socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
+        if (how === 'close') server.close(() => { closed = true; });
+        else server[how]();
+        socket.on('data', (d) => socket.write(d.toString().toUpperCase()));
+        socket.on('end', () => socket.end());
+      });
+      const socket = await connect(port);
+      const r = reader(socket);
+      socket.write(UPGRADE);
+      await r.until(/\r\n\r\n$/);
+      await delay(50);
+      socket.write('still here');
+      await r.until(/STILL HERE$/);
+      assert.equal(closed, false);
+      socket.end();
+      await r.ended();
+      if (how === 'close') await withTimeout((async () => { while (!closed) await delay(5); })(), 3000, "the server's 'close'");
+    });
+  }
+
+  // As a net.Socket's destroy() lets the kernel send what was written:
+  // ws answers a refused handshake with end(answer) and destroy() on
+  // 'finish', and the client must get the answer.
+  for (const how of ['write() then destroy()', "end() then destroy() on 'finish'"]) {
+    it(`sends what was written on the upgraded socket before ${how}`, async () => {
+      const { server, port } = await startServer(() => {});
+      const answer = `HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 9000\r\n\r\n${'x'.repeat(9000)}`;
+      server.on('upgrade', (req, socket) => {
+        if (how.startsWith('write')) {
+          socket.write(answer);
+          socket.destroy();
+        } else {
+          socket.once('finish', socket.destroy);
+          socket.end(answer);
+        }
+      });
+      for (let i = 0; i < 20; i++) {
+        const socket = await connect(port);
+        const r = reader(socket);
+        socket.write(UPGRADE);
+        assert.equal(await r.ended(), answer);
+        socket.destroy();
+      }
+    });
+  }
+
   it('keeps an upgraded connection past the keep-alive and headers timeouts', async () => {
     const { server, port } = await startServer(() => {}, { keepAliveTimeout: 100, headersTimeout: 200, requestTimeout: 300 });
     echoUpgrade(server);
@@ -191,6 +246,7 @@ describe('upgrade and CONNECT', () => {
       assert.ok(Buffer.isBuffer(head));
       socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       socket.on('data', (d) => socket.write(d));
+      socket.on('end', () => socket.end()); // half-open, as node:http's
     });
     const socket = await connect(port);
     const r = reader(socket);

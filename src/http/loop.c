@@ -638,6 +638,8 @@ static void nu__conn_continue(struct nu_server *s, struct nu_conn *c) {
   if (!(c->flags & NU_CONN_UPGRADE_HELD))
     return;
   nu_http_continue(c);
+  if (s->stop_seen)
+    c->flags |= NU_CONN_CLOSE_WHEN_IDLE; /* back in HTTP after a stop */
   if (c->backlog_len > 0)
     nu__conn_input(s, c, c->backlog, c->backlog_len);
   if (c->fd >= 0 && !(c->flags & NU_CONN_CLOSING) &&
@@ -772,25 +774,36 @@ static void nu__ws_topic(struct nu_server *s, struct nu_conn *c,
   nu_out_free(o);
 }
 
-/* JS cut c (NU_OUT_ABORT). A WebSocket's frames (its 101 first) were
- * written, to JS, as node's socket.write() hands bytes to the kernel,
- * whose destroy() lets them go: what the socket takes at once, without
- * waiting, goes before the close, unless a send is posted already. */
-static void nu__ws_abort(struct nu_server *s, struct nu_conn *c) {
-  struct iovec iov[NU_CONN_IOV_MAX];
-  struct msghdr msg = {.msg_iov = iov};
-  uint32_t off = c->sent_off;
-  unsigned n = 0;
+/*
+ * JS destroyed c (NU_OUT_ABORT). A raw connection (a WebSocket's too), or
+ * one handed to 'clientError', sends what JS wrote on it before first, as
+ * a net.Socket's destroy() lets the kernel send what was written (ws ends
+ * a refused handshake's answer, then destroys the socket on 'finish'; a
+ * WebSocket terminated at once still sends its 101; Fastify's clientError
+ * handler writes its 400, then destroys): o goes
+ * after it as the chunk that closes c, and until then c lingers (its input
+ * dropped, NU_LINGER_MS at most for a peer that does not read). Any other
+ * connection closes at once: a response cut short must show as one.
+ */
+static void nu__conn_abort(struct nu_server *s, struct nu_conn *c,
+                           struct nu_out *o) {
+  uint32_t socket_owned = c->flags & (NU_CONN_RAW | NU_CONN_CLIENT_ERROR);
 
-  if ((c->flags & (NU_CONN_WS | NU_CONN_SENDING)) == NU_CONN_WS) {
-    for (struct nu_out *o = c->sendq.head; o && n < NU_CONN_IOV_MAX;
-         o = o->next, off = 0)
-      n += nu_out_iov(o, off, iov + n, NU_CONN_IOV_MAX - n);
-    msg.msg_iovlen = n;
-    if (n)
-      (void)sendmsg(c->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (!socket_owned || (c->sendq.head == NULL && c->parked.head == NULL) ||
+      nu_timeout_tick_ms(&s->timeouts) == 0) {
+    nu_out_free(o);
+    nu__conn_close(s, c);
+    return;
   }
-  nu__conn_close(s, c);
+  o->seq = c->upgrade_seq;
+  /* A client error's answer is response upgrade_seq, which ends here. */
+  o->flags = (c->flags & NU_CONN_RAW) ? NU_OUT_CLOSE : NU_OUT_END | NU_OUT_CLOSE;
+  nu_conn_enqueue(c, o);
+  nu__mark_dirty(s, c);
+  c->flags |= NU_CONN_LINGER;
+  c->since_ms = s->now_ms;
+  if (!(c->flags & (NU_CONN_RECV_ARMED | NU_CONN_PEER_EOF)))
+    nu__arm_recv(s, c);
 }
 
 /* Moves the chunks JS queued to their connections, oldest first. */
@@ -806,8 +819,7 @@ static void nu__take_outbox(struct nu_server *s) {
     } else if (c == NULL) {
       nu_out_free(o); /* its connection is gone */
     } else if (o->flags & NU_OUT_ABORT) {
-      nu_out_free(o);
-      nu__ws_abort(s, c);
+      nu__conn_abort(s, c, o);
     } else if (o->flags & NU_OUT_NOTIFY) {
       c->flags |= NU_CONN_WANT_DRAIN;
       nu_out_free(o);
@@ -996,8 +1008,8 @@ static void nu__conn_raw_input(struct nu_server *s, struct nu_conn *c,
  * never be answered. */
 static void nu__conn_received(struct nu_server *s, struct nu_conn *c,
                               const char *data, uint32_t len) {
-  if (c->flags & NU_CONN_CLOSING)
-    return;
+  if (c->flags & (NU_CONN_CLOSING | NU_CONN_LINGER))
+    return; /* a lingering connection's input is dropped */
   if (c->flags & NU_CONN_WS)
     nu__conn_ws_input(s, c, data, len);
   else if (c->flags & NU_CONN_RAW)
@@ -1285,11 +1297,13 @@ static int nu__ws_expire(struct nu_server *s, struct nu_conn *c) {
 
 /* Acts on what c has overstayed, if anything. Returns 1 when it did. */
 static int nu__conn_expire(struct nu_server *s, struct nu_conn *c) {
-  if (c->fd >= 0 && c->ws)
+  if (c->fd >= 0 && c->ws && !(c->flags & NU_CONN_LINGER))
     return nu__ws_expire(s, c);
-  if (c->fd < 0 || (c->flags & (NU_CONN_RAW | NU_CONN_LOAD_HELD)))
-    return 0; /* a raw connection's timeouts are JS's, as node:http's; a
-                 held one waits for the server, not the other way round */
+  if (c->fd < 0 || (c->flags & NU_CONN_LOAD_HELD) ||
+      (c->flags & (NU_CONN_RAW | NU_CONN_LINGER)) == NU_CONN_RAW)
+    return 0; /* a raw connection's timeouts are JS's, as node:http's (but
+                 one JS destroyed lingers, nu__conn_abort()); a held one
+                 waits for the server, not the other way round */
   if (c->flags & NU_CONN_LINGER) {
     if (s->now_ms - c->since_ms < NU_LINGER_MS)
       return 0;
@@ -1400,19 +1414,29 @@ static void nu__dispatch(void *arg, const struct io_uring_cqe *cqe) {
 
 /* ---- the loop ---- */
 
-/* Closes every open connection that is idle, or all of them; the others
- * close as soon as they are idle. A raw one (upgraded) owes no HTTP: it
- * closes as an idle one, as the node:http backend's close() destroys
- * its upgraded sockets. */
-static void nu__close_connections(struct nu_server *s, int all) {
+/* What nu__close_connections() closes: the idle HTTP connections (a stop;
+ * the others close once idle), every HTTP connection (closeAllConnections()),
+ * or every connection (a forced stop). */
+enum nu__close_scope { NU__CLOSE_IDLE, NU__CLOSE_HTTP, NU__CLOSE_EVERY };
+
+/* Closes the connections of scope. One that left HTTP (upgraded, or
+ * holding an upgrade request for JS) is left open by all but a forced
+ * stop, as node:http's close() and closeAllConnections() leave upgraded
+ * sockets alone: it is the 'upgrade' listener's now, and the server's
+ * 'close' waits for it to end. */
+static void nu__close_connections(struct nu_server *s,
+                                  enum nu__close_scope scope) {
   for (uint32_t i = 0; i < s->conns.next_new_slot; i++) {
     struct nu_conn *c = nu_conn_at(&s->conns, i);
 
     if (c->fd < 0 || (c->flags & NU_CONN_CLOSING))
       continue;
+    if (scope != NU__CLOSE_EVERY &&
+        (c->flags & (NU_CONN_RAW | NU_CONN_UPGRADE_HELD)))
+      continue;
     c->flags |= NU_CONN_CLOSE_WHEN_IDLE;
-    if (all || nu_conn_is_idle(c) ||
-        (c->flags & (NU_CONN_LINGER | NU_CONN_RAW)))
+    if (scope != NU__CLOSE_IDLE || nu_conn_is_idle(c) ||
+        (c->flags & NU_CONN_LINGER))
       nu__conn_close(s, c);
   }
 }
@@ -1430,7 +1454,7 @@ static void nu__check_requests(struct nu_server *s) {
 
   if (close_all != s->close_all_seen) {
     s->close_all_seen = close_all;
-    nu__close_connections(s, 1);
+    nu__close_connections(s, NU__CLOSE_HTTP);
   }
   if (level == s->stop_seen)
     return;
@@ -1438,7 +1462,7 @@ static void nu__check_requests(struct nu_server *s) {
   if (s->accept_armed)
     io_uring_prep_cancel64(nu__sqe(s, NU_OP_CANCEL, NULL),
                            nu__ud(NU_OP_ACCEPT, NULL), 0);
-  nu__close_connections(s, level == 2);
+  nu__close_connections(s, level == 2 ? NU__CLOSE_EVERY : NU__CLOSE_IDLE);
 }
 
 /* Lets held connections go, oldest first, while the load stays under its

@@ -30,10 +30,14 @@ enum nu_expiry nu_timeout_check(const struct nu_timeouts *t,
   if (c->send_seq != c->next_seq || c->sendq.head ||
       (c->flags & NU_CONN_SENDING))
     return NU_EXPIRY_NONE;
-  /* A head arriving, or a new connection that has sent nothing yet. */
+  /* A head arriving, or a new connection that has sent nothing yet: the
+   * request's time runs too, and a requestTimeout shorter than the
+   * headersTimeout cuts the head first (a 408, as node:http's). */
   if ((c->flags & NU_CONN_IN_MESSAGE) || c->next_seq == 0)
-    return nu__expired(t->headers_ms, c->since_ms, now_ms) ? NU_EXPIRY_HEADERS
-                                                           : NU_EXPIRY_NONE;
+    return nu__expired(t->headers_ms, c->since_ms, now_ms) ||
+                   nu__expired(t->request_ms, c->since_ms, now_ms)
+               ? NU_EXPIRY_HEADERS
+               : NU_EXPIRY_NONE;
   return nu__expired(t->keep_alive_ms, c->since_ms, now_ms)
              ? NU_EXPIRY_KEEP_ALIVE
              : NU_EXPIRY_NONE;
