@@ -355,13 +355,21 @@ async function rawRequest(port, data, n = 1, options) {
   return { client, responses };
 }
 
+// The kernel's PF_EXITING: the thread is in exit(). It is still listed
+// for a moment after pthread_join() returned (the join wakes once the
+// thread let go of its stack, before the kernel reaps it).
+const PF_EXITING = 0x4;
+
 // How many of this process's threads have a name starting with prefix
-// (the core names its ring threads nu-ring and nu-queue). A thread that
-// exits while they are read is not counted.
+// (the core names its ring threads nu-ring and nu-queue) and are not
+// exiting. A thread that exits while they are read is not counted.
 function threadsNamed(prefix) {
   return fs.readdirSync('/proc/self/task').filter((t) => {
     try {
-      return fs.readFileSync(`/proc/self/task/${t}/comm`, 'utf8').startsWith(prefix);
+      if (!fs.readFileSync(`/proc/self/task/${t}/comm`, 'utf8').startsWith(prefix)) return false;
+      const stat = fs.readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
+      const flags = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[6]);
+      return (flags & PF_EXITING) === 0;
     } catch {
       return false; // gone meanwhile
     }
