@@ -179,6 +179,24 @@ describe('timeouts', () => {
       const res = await client.readResponse();
       assert.equal(res.body.toString(), '6');
     });
+
+    // node:http puts keepAliveTimeout in server.timeout's place once a
+    // response went and nothing is owed (Fastify's onTimeout tests count
+    // on it): an idle kept-alive connection waits for its next request.
+    it('leaves a kept-alive connection between requests to keepAliveTimeout', async () => {
+      const timeouts = [];
+      const server = createServer((req, res) => res.end('ok'));
+      server.keepAliveTimeout = 5000;
+      server.setTimeout(300, () => timeouts.push(Date.now()));
+      const { port } = await listenOn(server);
+      const client = await RawClient.connect(port);
+      client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      assert.equal((await client.readResponse()).body.toString(), 'ok');
+      await delay(1000);
+      client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      assert.equal((await client.readResponse({ timeoutMs: 3000 })).body.toString(), 'ok');
+      assert.deepEqual(timeouts, []);
+    });
   });
 
   async function listenOn(server) {

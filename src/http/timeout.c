@@ -13,14 +13,26 @@ static int nu__expired(uint32_t limit_ms, uint64_t since_ms, uint64_t now_ms) {
   return limit_ms != 0 && now_ms - since_ms >= limit_ms;
 }
 
+/* Whether c waits, between two requests, for its next one, with a
+ * keepAliveTimeout to wait for: a response went, nothing is owed, no
+ * message is arriving. */
+static int nu__keep_alive_idle(const struct nu_timeouts *t,
+                               const struct nu_conn *c) {
+  return t->keep_alive_ms != 0 && c->next_seq != 0 &&
+         c->send_seq == c->next_seq && c->sendq.head == NULL &&
+         !(c->flags & (NU_CONN_SENDING | NU_CONN_IN_MESSAGE));
+}
+
 enum nu_expiry nu_timeout_check(const struct nu_timeouts *t,
                                 const struct nu_conn *c, uint64_t now_ms) {
   const uint32_t receiving_body = NU_CONN_IN_MESSAGE | NU_CONN_DISPATCHED;
 
   if (c->flags & (NU_CONN_CLOSING | NU_CONN_PARSE_DONE))
     return NU_EXPIRY_NONE;
-  /* node:http's socket timeout: whatever is owed, once per quiet spell. */
-  if (!(c->flags & NU_CONN_TIMED_OUT) &&
+  /* node:http's socket timeout: whatever is owed, once per quiet spell;
+   * but between requests of a kept-alive connection, where node:http
+   * puts keepAliveTimeout in its place. */
+  if (!(c->flags & NU_CONN_TIMED_OUT) && !nu__keep_alive_idle(t, c) &&
       nu__expired(t->socket_ms, c->io_ms, now_ms))
     return NU_EXPIRY_SOCKET;
   if ((c->flags & receiving_body) == receiving_body)
