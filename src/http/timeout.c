@@ -13,43 +13,57 @@ static int nu__expired(uint32_t limit_ms, uint64_t since_ms, uint64_t now_ms) {
   return limit_ms != 0 && now_ms - since_ms >= limit_ms;
 }
 
-/* Whether c waits, between two requests, for its next one, with a
- * keepAliveTimeout to wait for: a response went, nothing is owed, no
- * message is arriving. */
-static int nu__keep_alive_idle(const struct nu_timeouts *t,
-                               const struct nu_conn *c) {
-  return t->keep_alive_ms != 0 && c->next_seq != 0 &&
-         c->send_seq == c->next_seq && c->sendq.head == NULL &&
-         !(c->flags & (NU_CONN_SENDING | NU_CONN_IN_MESSAGE));
+/* What a connection waits for, which says which of its limits runs. */
+enum nu__wait {
+  NU__WAIT_BODY, /* a request's body, the handler having its head */
+  NU__WAIT_OWED, /* the handler or the send, which owe the client */
+  NU__WAIT_HEAD, /* a head arriving, or a new connection's first byte */
+  NU__WAIT_NEXT  /* the next request of a kept-alive connection */
+};
+
+static enum nu__wait nu__waiting_for(const struct nu_conn *c) {
+  const uint32_t receiving_body = NU_CONN_IN_MESSAGE | NU_CONN_DISPATCHED;
+
+  if ((c->flags & receiving_body) == receiving_body)
+    return NU__WAIT_BODY;
+  if (c->send_seq != c->next_seq || c->sendq.head ||
+      (c->flags & NU_CONN_SENDING))
+    return NU__WAIT_OWED;
+  if ((c->flags & NU_CONN_IN_MESSAGE) || c->next_seq == 0)
+    return NU__WAIT_HEAD;
+  return NU__WAIT_NEXT;
 }
 
 enum nu_expiry nu_timeout_check(const struct nu_timeouts *t,
                                 const struct nu_conn *c, uint64_t now_ms) {
-  const uint32_t receiving_body = NU_CONN_IN_MESSAGE | NU_CONN_DISPATCHED;
+  enum nu__wait wait;
 
   if (c->flags & (NU_CONN_CLOSING | NU_CONN_PARSE_DONE))
     return NU_EXPIRY_NONE;
+  wait = nu__waiting_for(c);
   /* node:http's socket timeout: whatever is owed, once per quiet spell;
    * but between requests of a kept-alive connection, where node:http
    * puts keepAliveTimeout in its place. */
-  if (!(c->flags & NU_CONN_TIMED_OUT) && !nu__keep_alive_idle(t, c) &&
+  if (!(c->flags & NU_CONN_TIMED_OUT) &&
+      !(wait == NU__WAIT_NEXT && t->keep_alive_ms != 0) &&
       nu__expired(t->socket_ms, c->io_ms, now_ms))
     return NU_EXPIRY_SOCKET;
-  if ((c->flags & receiving_body) == receiving_body)
+  switch (wait) {
+  case NU__WAIT_BODY:
     return nu__expired(t->request_ms, c->since_ms, now_ms) ? NU_EXPIRY_REQUEST
                                                            : NU_EXPIRY_NONE;
-  /* The handler or the send owes the client: no limit, as in node:http. */
-  if (c->send_seq != c->next_seq || c->sendq.head ||
-      (c->flags & NU_CONN_SENDING))
-    return NU_EXPIRY_NONE;
-  /* A head arriving, or a new connection that has sent nothing yet: the
-   * request's time runs too, and a requestTimeout shorter than the
-   * headersTimeout cuts the head first (a 408, as node:http's). */
-  if ((c->flags & NU_CONN_IN_MESSAGE) || c->next_seq == 0)
+  case NU__WAIT_OWED:
+    return NU_EXPIRY_NONE; /* no limit, as in node:http */
+  case NU__WAIT_HEAD:
+    /* The request's time runs too, and a requestTimeout shorter than the
+     * headersTimeout cuts the head first (a 408, as node:http's). */
     return nu__expired(t->headers_ms, c->since_ms, now_ms) ||
                    nu__expired(t->request_ms, c->since_ms, now_ms)
                ? NU_EXPIRY_HEADERS
                : NU_EXPIRY_NONE;
+  case NU__WAIT_NEXT:
+    break;
+  }
   return nu__expired(t->keep_alive_ms, c->since_ms, now_ms)
              ? NU_EXPIRY_KEEP_ALIVE
              : NU_EXPIRY_NONE;
