@@ -26,6 +26,7 @@ const EV_STOPPED = C.EV_STOPPED;
 const EV_TIMEOUT = C.EV_TIMEOUT;
 const EV_DRAIN = C.EV_DRAIN;
 const EV_HANGUP = C.EV_HANGUP;
+const EV_HELD_HANGUP = C.EV_HELD_HANGUP;
 const EV_DATA = C.EV_DATA;
 const EV_WS = C.EV_WS;
 const EV_CLIENT_ERROR = C.EV_CLIENT_ERROR;
@@ -62,6 +63,7 @@ const DRAIN_WORDS = C.DRAIN_WORDS;
 const RELEASED_ID = C.RELEASED_ID;
 const RELEASED_WORDS = C.RELEASED_WORDS;
 const HANGUP_WORDS = C.HANGUP_WORDS;
+const HELD_HANGUP_WORDS = C.HELD_HANGUP_WORDS;
 const DATA_OFF = C.DATA_OFF;
 const DATA_LEN = C.DATA_LEN;
 const DATA_WORDS = C.DATA_WORDS;
@@ -111,6 +113,9 @@ const FAMILY_IPV6 = 6;
 //   onDrain(slot, gen, sent)                bytes sent since the connection opened
 //   onReleased(slot, gen, id)               the ring thread is done with lent body id
 //   onHangup(slot, gen)                     the client sent its FIN
+//   onHeldHangup(slot, gen)                 the client sent its FIN right
+//                                           after an upgrade request, which
+//                                           the ring thread still holds
 //   onData(slot, gen, chunk)                bytes of a connection in raw mode
 //                                           (after an upgrade), a view as onBody's
 //   onWs(slot, gen, op, code, chunk)        a WebSocket message (op TEXT or
@@ -174,6 +179,10 @@ function readBatch(buffer, nwords, sink) {
       case EV_HANGUP:
         sink.onHangup(slot, gen);
         i += HANGUP_WORDS;
+        break;
+      case EV_HELD_HANGUP:
+        sink.onHeldHangup(slot, gen);
+        i += HELD_HANGUP_WORDS;
         break;
       case EV_DATA:
         sink.onData(slot, gen, bytesAt(bytes, words[i + DATA_OFF], words[i + DATA_LEN]));

@@ -74,6 +74,7 @@ const kOnDrain = Symbol('onDrain');
 const kOnClose = Symbol('onClose');
 const kGoRaw = Symbol('goRaw');
 const kOnHangup = Symbol('onHangup');
+const kOnHeldHangup = Symbol('onHeldHangup');
 const kOnData = Symbol('onData');
 const kUpgrade = Symbol('upgrade');
 const kKeepParsing = Symbol('keepParsing');
@@ -581,11 +582,24 @@ class UringSocket extends Duplex {
       return;
     }
     if (this[kUpgradeSeq] !== -1) {
+      // As net.Socket: 'end' once what came before is read, even when
+      // nobody reads (then at once, with nothing before).
       this.push(null);
+      this.read(0);
       return;
     }
     const pending = this[kPending];
     if (pending.length > 0) this[kSend](pending[0][kSeq], C.OUT_END | C.OUT_CLOSE, undefined, undefined, 0);
+  }
+
+  // The client sent its FIN, and nothing after the upgrade request the
+  // ring thread holds. The socket of 'upgrade' ends now, read or not: its
+  // readable side can carry nothing more (the ring thread passes the FIN
+  // on again when it lets go of the request, a no-op here then). When
+  // nobody took the upgrade, or a WebSocket did, the ring thread's own
+  // pass is the one that counts.
+  [kOnHeldHangup]() {
+    if (this[kUpgradeSeq] !== -1 && this[kWsPeer] === null) this[kOnHangup]();
   }
 
   // Bytes received in raw mode. Past the readable side's high-water mark
@@ -727,6 +741,7 @@ module.exports = {
   kOnDrain,
   kOnClose,
   kOnHangup,
+  kOnHeldHangup,
   kOnData,
   kUpgrade,
   kKeepParsing,

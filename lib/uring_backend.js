@@ -18,7 +18,7 @@ const { IncomingMessage } = require('./request');
 const { ServerResponse } = require('./response');
 const {
   UringSocket, kMatches, kIdle, kAddExchange, kCountRequest, kOnBody, kOnBodyEnd, kOnDrain, kOnClose,
-  kOnHangup, kOnData, kUpgrade, kKeepParsing, kOnWs, kClientError, kOnTrailers, timedOut,
+  kOnHangup, kOnHeldHangup, kOnData, kUpgrade, kKeepParsing, kOnWs, kClientError, kOnTrailers, timedOut,
 } = require('./socket');
 const { routeHead } = require('./route');
 const { keepAliveLines, CLOSE_LINES } = require('./head');
@@ -503,6 +503,11 @@ class ServerRing {
   onHangup(slot, gen) {
     const socket = this.connection(slot, gen);
     if (socket !== undefined) socket[kOnHangup]();
+  }
+
+  onHeldHangup(slot, gen) {
+    const socket = this.connection(slot, gen);
+    if (socket !== undefined) socket[kOnHeldHangup]();
   }
 
   // Bytes of an upgraded connection.

@@ -61,6 +61,7 @@ class Recorder {
   onReleased(slot, gen, id) { this.add({ kind: 'released', slot, gen, id }); }
   onStopped() { this.add({ kind: 'stopped' }); }
   onHangup(slot, gen) { this.add({ kind: 'hangup', slot, gen }); }
+  onHeldHangup(slot, gen) { this.add({ kind: 'held-hangup', slot, gen }); }
   onWs(slot, gen, op, code, chunk) { this.add({ kind: 'ws', slot, gen, op, code, text: chunk.toString() }); }
   onClientError(slot, gen, status, seq, code, reason, packet, parsed) {
     this.add({ kind: 'clientError', slot, gen, status, seq, code, reason, packet: packet.toString('latin1'), parsed });

@@ -183,6 +183,45 @@ describe('upgrade and CONNECT', () => {
     });
   }
 
+  // As a net.Socket (node:http's): the FIN ends the readable side at once,
+  // whether or not anyone reads, so that code that checks socket.readable
+  // before answering (ws after an asynchronous verifyClient) sees it.
+  it("ends the upgraded socket at the client's FIN, unread", async () => {
+    const { server, port } = await startServer(() => {});
+    const seen = {};
+    server.on('upgrade', (req, socket) => {
+      socket.on('end', () => {
+        seen.readable = socket.readable;
+        seen.writable = socket.writable;
+        socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
+      });
+    });
+    const socket = await connect(port);
+    const r = reader(socket);
+    socket.end(UPGRADE);
+    assert.match(await r.ended(), /^HTTP\/1.1 403 Forbidden\r\n/);
+    assert.deepEqual(seen, { readable: false, writable: true });
+  });
+
+  it('with bytes after the upgrade request, ends the socket after them, once read', async () => {
+    const { server, port } = await startServer(() => {});
+    const seen = { text: '', ended: false };
+    server.on('upgrade', (req, socket, head) => {
+      seen.text += head.toString();
+      socket.on('end', () => {
+        seen.ended = true;
+        socket.end();
+      });
+      // Read late: the FIN is in by then.
+      setTimeout(() => socket.on('data', (d) => { seen.text += d.toString(); }), 200);
+    });
+    const socket = await connect(port);
+    const r = reader(socket);
+    socket.end(`${UPGRADE}early bytes`);
+    await r.ended();
+    assert.deepEqual(seen, { text: 'early bytes', ended: true });
+  });
+
   it('keeps an upgraded connection past the keep-alive and headers timeouts', async () => {
     const { server, port } = await startServer(() => {}, { keepAliveTimeout: 100, headersTimeout: 200, requestTimeout: 300 });
     echoUpgrade(server);

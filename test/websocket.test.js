@@ -3,6 +3,7 @@
 // The real `ws` and socket.io on a node-uring server, both backends.
 
 const assert = require('node:assert/strict');
+const net = require('node:net');
 const { once } = require('node:events');
 const { WebSocketServer, WebSocket } = require('ws');
 const { Server: IoServer } = require('socket.io');
@@ -135,6 +136,31 @@ describe('ws', () => {
       ws.close();
       return closed;
     }));
+  });
+
+  // ws's own test ("doesn't emit the 'connection' event if socket is closed
+  // prematurely"): a client that half-closes while an asynchronous
+  // verifyClient runs is dropped, ws seeing socket.readable false.
+  it('drops a client that half-closes during an asynchronous verifyClient', async () => {
+    const wss = new WebSocketServer({
+      noServer: true,
+      verifyClient: ({ req }, cb) => req.socket.once('end', () => cb(true)),
+    });
+    wssList.push(wss);
+    let connections = 0;
+    wss.on('connection', () => { connections++; });
+    const { server, port } = await startServer(() => {});
+    server.on('upgrade', (req, socket, head) => {
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    });
+    const socket = net.connect({ port, host: HOST, allowHalfOpen: true });
+    let received = '';
+    socket.on('data', (d) => { received += d; });
+    socket.end('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    await withTimeout(once(socket, 'close'), 5000, "the server's close");
+    assert.equal(received, '');
+    assert.equal(connections, 0);
   });
 
   it('still serves plain HTTP next to WebSockets', async () => {

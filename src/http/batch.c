@@ -152,6 +152,12 @@ int nu_batch_put_hangup(struct nu_batch *b, uint32_t slot, uint32_t gen) {
              : -ENOMEM;
 }
 
+int nu_batch_put_held_hangup(struct nu_batch *b, uint32_t slot, uint32_t gen) {
+  return nu__batch_record(b, NU_HELD_HANGUP_WORDS, NU_EV_HELD_HANGUP, slot, gen)
+             ? 0
+             : -ENOMEM;
+}
+
 int nu_batch_put_data(struct nu_batch *b, uint32_t slot, uint32_t gen,
                       const char *at, uint32_t len) {
   return nu__batch_put_bytes(b, NU_EV_DATA, slot, gen, at, len);

@@ -42,6 +42,8 @@ enum nu_event {
   NU_EV_CLIENT_ERROR, /* a request could not be parsed; JS answers it */
   NU_EV_TRAILERS,     /* the trailer fields of a chunked request body */
   NU_EV_RELEASED,     /* the ring thread is done with a lent body */
+  NU_EV_HELD_HANGUP,  /* the peer sent its FIN right after an upgrade
+                         request JS has yet to take or leave */
 };
 
 /* What every record starts with. */
@@ -131,12 +133,14 @@ enum {
   NU_CLIENT_ERROR_WORDS
 };
 
-/* END, CLOSE, TIMEOUT and HANGUP: slot and gen only. STOPPED: the kind only. */
+/* END, CLOSE, TIMEOUT, HANGUP and HELD_HANGUP: slot and gen only. STOPPED:
+ * the kind only. */
 enum {
   NU_END_WORDS = NU_REC_WORDS,
   NU_CLOSE_WORDS = NU_REC_WORDS,
   NU_TIMEOUT_WORDS = NU_REC_WORDS,
   NU_HANGUP_WORDS = NU_REC_WORDS,
+  NU_HELD_HANGUP_WORDS = NU_REC_WORDS,
   NU_STOPPED_WORDS = NU_REC_SLOT
 };
 
@@ -203,6 +207,7 @@ NU_BATCH_ASSERT(NU_RELEASED_WORDS == NU_RELEASED_ID + 1);
   X(EV_CLIENT_ERROR)                                                           \
   X(EV_TRAILERS)                                                               \
   X(EV_RELEASED)                                                               \
+  X(EV_HELD_HANGUP)                                                            \
   X(REC_KIND)                                                                  \
   X(REC_SLOT)                                                                  \
   X(REC_GEN)                                                                   \
@@ -227,6 +232,7 @@ NU_BATCH_ASSERT(NU_RELEASED_WORDS == NU_RELEASED_ID + 1);
   X(CLOSE_WORDS)                                                               \
   X(TIMEOUT_WORDS)                                                             \
   X(HANGUP_WORDS)                                                              \
+  X(HELD_HANGUP_WORDS)                                                         \
   X(DATA_OFF)                                                                  \
   X(DATA_LEN)                                                                  \
   X(DATA_WORDS)                                                                \
@@ -286,6 +292,7 @@ int nu_batch_put_end(struct nu_batch *b, uint32_t slot, uint32_t gen);
 int nu_batch_put_close(struct nu_batch *b, uint32_t slot, uint32_t gen);
 int nu_batch_put_timeout(struct nu_batch *b, uint32_t slot, uint32_t gen);
 int nu_batch_put_hangup(struct nu_batch *b, uint32_t slot, uint32_t gen);
+int nu_batch_put_held_hangup(struct nu_batch *b, uint32_t slot, uint32_t gen);
 int nu_batch_put_data(struct nu_batch *b, uint32_t slot, uint32_t gen,
                       const char *at, uint32_t len);
 /* WS of len bytes at at, copied. */

@@ -643,8 +643,8 @@ static void nu__conn_continue(struct nu_server *s, struct nu_conn *c) {
   if (c->backlog_len > 0)
     nu__conn_input(s, c, c->backlog, c->backlog_len);
   if (c->fd >= 0 && !(c->flags & NU_CONN_CLOSING) &&
-      (c->flags & NU_CONN_PEER_EOF) && !(c->flags & NU_CONN_UPGRADE_HELD))
-    nu__conn_eof(s, c);
+      (c->flags & NU_CONN_PEER_EOF))
+    nu__conn_eof(s, c); /* of the upgrade held next too, if one is */
   if (c->fd >= 0 && !(c->flags & NU_CONN_CLOSING))
     nu__mark_dirty(s, c);
 }
@@ -965,8 +965,11 @@ static void nu__conn_input(struct nu_server *s, struct nu_conn *c,
 /*
  * The peer will send nothing more. In raw mode JS hears it (HANGUP) and
  * decides; the connection closes once our side is shut too. Holding an
- * upgrade, c waits for JS's decision (nu__conn_go_raw() or
- * nu__conn_continue() pass the FIN on). Otherwise, as node:http: a
+ * upgrade, c waits for JS's decision (nu__conn_go_raw(), nu__conn_ws_open()
+ * or nu__conn_continue() pass the FIN on, after what c held). With nothing
+ * held, JS hears it at once too (HELD_HANGUP): the socket of 'upgrade'
+ * ends then, as a net.Socket does on its FIN, whether or not it is read
+ * (ws checks socket.readable before it answers). Otherwise, as node:http: a
  * client that sends its FIN has gone away, even one that sent whole
  * requests first. JS hears it (HANGUP) and aborts the responses it has
  * not ended, and c closes once those it did end are out.
@@ -979,8 +982,12 @@ static void nu__conn_eof(struct nu_server *s, struct nu_conn *c) {
       nu__conn_close(s, c);
     return;
   }
-  if (c->flags & NU_CONN_UPGRADE_HELD)
+  if (c->flags & NU_CONN_UPGRADE_HELD) {
+    if (c->backlog_len == 0 &&
+        nu_batch_put_held_hangup(s->w.batch, c->slot, c->gen))
+      nu__conn_close(s, c);
     return;
+  }
   c->flags |= NU_CONN_CLOSE_WHEN_IDLE;
   /* A body cut short aborts its request; one that failed to parse has its
    * error response queued, which closes the connection once sent. */
