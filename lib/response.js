@@ -18,7 +18,7 @@ const { STATUS_CODES, validateHeaderName, validateHeaderValue } = http;
 const { constants: C } = require('./native');
 const { codedError } = require('./errors');
 const {
-  kSend, kAskDrain, kKeepAliveLines, kResponseEnded, kSeq, kNeedDrain,
+  kSend, kAskDrain, kKeepAliveLines, kResponseEnded, kSeq, kNeedDrain, dumpOnFinish,
 } = require('./socket');
 const { CLOSE_LINES, dateLine } = require('./head');
 const { kOutHeaders } = require('./http_state');
@@ -106,6 +106,7 @@ function checkContentLength(res, bodyBytes) {
 
 function emitFinish(res, callback) {
   try {
+    dumpOnFinish(res);
     res.emit('finish');
     if (callback) callback();
   } catch (err) {

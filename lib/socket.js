@@ -361,7 +361,8 @@ class UringSocket extends Duplex {
   }
 
   // res.end() was called: the exchange is over for this side, and the
-  // next response in line is the one the socket writes.
+  // next response in line is the one the socket writes. (Its request is
+  // dumped once it finishes: dumpOnFinish().)
   [kResponseEnded](res) {
     const pending = this[kPending];
     if (pending[0] === res) { // in order, as nearly always
@@ -378,18 +379,6 @@ class UringSocket extends Duplex {
       // socket.
       if (next !== null && next.outputData.length > 0) next._flush();
     }
-    // A request nobody reads once the response is out is read and dropped,
-    // as node:http dumps it: the connection moves on past a body still
-    // coming, and a request already complete (bodyless, or its body all
-    // in) gets its 'end' and 'close', which stream.finished(req) and
-    // cleanup on req 'close' wait for. A request with nothing left to
-    // read ends through read(0), which schedules its 'end' at once:
-    // resume() would take a tick more, and a third of the JS cost of a
-    // bodyless request went to that path.
-    const req = res.req;
-    if (req.readableFlowing !== null) return;
-    if (req.complete && req.readableLength === 0) req.read(0);
-    else req.resume();
   }
 
   // ---- what the ring reports ----
@@ -656,6 +645,38 @@ function onResponsePrefinish() {
   if (!this.shouldKeepAlive || this._last) flags |= C.OUT_CLOSE;
   socket[kSend](this[kSeq], flags, undefined, undefined, 0);
   socket[kResponseEnded](this);
+  // node:http's own end() emits 'finish' itself.
+  this.once('finish', onFinishDump);
+}
+
+const { emit: EMIT } = require('node:events').prototype;
+
+// A request nobody reads once its response has finished is read and
+// dropped, as node:http's server dumps it from its 'finish' listener: the
+// connection moves on past a body still coming, and a request already
+// complete (bodyless, or its body all in) gets its 'end' and 'close',
+// which stream.finished(req) and cleanup on req 'close' wait for (Fastify
+// aborts request.signal on it, unless the reply has finished). A request
+// with nothing left to read ends through read(0), which schedules its
+// 'end' at once: resume() would take a tick more, and a third of the JS
+// cost of a bodyless request went to that path.
+function dumpRequest(req) {
+  if (req.readableFlowing !== null) return;
+  if (req.complete && req.readableLength === 0) req.read(0);
+  else req.resume();
+}
+
+// res's 'finish' is being emitted (lib/response.js): its request is dumped
+// with it, as by node:http's listener, first of the 'finish' listeners.
+// Without a listener when emit() is the EventEmitter's, the common case;
+// one that wraps emit() may hold 'finish' back, and the dump waits for it.
+function dumpOnFinish(res) {
+  if (res.emit === EMIT) dumpRequest(res.req);
+  else res.once('finish', onFinishDump);
+}
+
+function onFinishDump() {
+  dumpRequest(this.req);
 }
 
 function onSocketTimeout(socket) {
@@ -729,6 +750,7 @@ module.exports = {
   kAskDrain,
   kKeepAliveLines,
   kResponseEnded,
+  dumpOnFinish,
   kSeq,
   kNeedDrain,
   kMatches,

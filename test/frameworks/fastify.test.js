@@ -167,6 +167,47 @@ describe('Fastify on node-uring (serverFactory), against node:http', () => {
   });
 });
 
+// Fastify's own handler-timeout.test.js ("handlerTimeout firing after the
+// reply ended but before it finished is a no-op"): a request's 'close',
+// which aborts request.signal, comes after its response's 'finish', as
+// node:http's server dumps the request from a 'finish' listener; here
+// 'finish' is held back by a wrapped emit().
+describe("Fastify's handlerTimeout after the reply ended, on both servers", () => {
+  for (const [name, make] of [['node-uring', () => require('../helpers').createServer],
+    ['node:http', () => require('node:http').createServer]]) {
+    it(`leaves request.signal alone while 'finish' is held back (${name})`, async () => {
+      const createServer = make();
+      const app = Fastify({ serverFactory: (handler) => createServer(handler), handlerTimeout: 50 });
+      const seen = {};
+      app.get('/', async (request, reply) => {
+        seen.signal = request.signal;
+        const res = reply.raw;
+        const emit = res.emit;
+        res.emit = function (event, ...args) {
+          if (event !== 'finish') return emit.call(this, event, ...args);
+          setTimeout(() => {
+            seen.sentAtFinish = reply.sent;
+            seen.abortedAtFinish = seen.signal.aborted;
+            emit.call(this, event, ...args);
+          }, 200);
+          return true;
+        };
+        return 'ok';
+      });
+      await app.listen({ port: 0, host: HOST });
+      try {
+        const res = await fetch(`http://${HOST}:${app.server.address().port}/`);
+        assert.equal(await res.text(), 'ok');
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        assert.deepEqual({ ...seen, signal: seen.signal.aborted },
+          { sentAtFinish: true, abortedAtFinish: false, signal: false });
+      } finally {
+        await app.close();
+      }
+    });
+  }
+});
+
 describe('fastify.close() on node-uring', () => {
   it('closes the server, so that it stops listening and frees the port', async () => {
     const { createServer } = require('../helpers');
