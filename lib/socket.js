@@ -44,6 +44,8 @@ const kClosed = Symbol('closed');
 const kOnClosed = Symbol('onClosed');
 const kTimer = Symbol('timer');
 const kWriteCallback = Symbol('writeCallback');
+// resetAndDestroy() was called: the destroy resets the connection.
+const kReset = Symbol('reset');
 
 
 // The transport, for lib/request.js and lib/response.js.
@@ -132,6 +134,7 @@ class UringSocket extends Duplex {
     // node:http's res.write() over it) return false while a client reads
     // slowly.
     this[kWriteCallback] = null;
+    this[kReset] = false;
     // As node:http's server does, the socket always has an 'error'
     // listener: destroy(err) tells whoever listens, and never throws.
     this.on('error', onSocketError);
@@ -324,7 +327,20 @@ class UringSocket extends Duplex {
       return;
     }
     this[kOnClosed] = () => callback(err);
-    this[kSend](0, C.OUT_ABORT, undefined, undefined, 0);
+    this[kSend](0, this[kReset] ? C.OUT_ABORT | C.OUT_RESET : C.OUT_ABORT, undefined, undefined, 0);
+  }
+
+  // As net.Socket's: the connection is reset (the client gets an RST,
+  // ECONNRESET) and the socket destroyed; on a closed one, the destroy()
+  // has ERR_SOCKET_CLOSED.
+  resetAndDestroy() {
+    if (this[kClosed]) {
+      this.destroy(codedError(Error, 'ERR_SOCKET_CLOSED', 'Socket is closed'));
+    } else {
+      this[kReset] = true;
+      this.destroy();
+    }
+    return this;
   }
 
   // ---- the transport ----

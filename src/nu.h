@@ -98,6 +98,9 @@ void nu_batch_free(struct nu_batch *b);
 /* Its bytes are not in data but in a frame it shares (struct nu_frame):
  * one publish's frame, sent to each subscriber without a copy. */
 #define NU_OUT_SHARED 32768u
+/* With ABORT: the connection is reset rather than closed (an RST, as
+ * net.Socket's resetAndDestroy() sends), dropping all it owes. */
+#define NU_OUT_RESET 65536u
 
 /* What a NU_OUT_WS_TOPIC chunk does, in its seq. */
 enum nu_ws_topic_action {

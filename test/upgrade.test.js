@@ -222,6 +222,18 @@ describe('upgrade and CONNECT', () => {
     assert.deepEqual(seen, { text: 'early bytes', ended: true });
   });
 
+  it('resetAndDestroy() on the upgraded socket resets the connection (the client gets no FIN)', async () => {
+    const { server, port } = await startServer(() => {});
+    server.on('upgrade', (req, socket) => socket.resetAndDestroy());
+    const socket = await connect(port);
+    const seen = [];
+    socket.on('end', () => seen.push('end'));
+    const errored = new Promise((resolve) => socket.on('error', (err) => resolve(err.code)));
+    socket.write(UPGRADE);
+    assert.equal(await withTimeout(errored, 3000, 'the reset'), 'ECONNRESET');
+    assert.deepEqual(seen, []);
+  });
+
   it('keeps an upgraded connection past the keep-alive and headers timeouts', async () => {
     const { server, port } = await startServer(() => {}, { keepAliveTimeout: 100, headersTimeout: 200, requestTimeout: 300 });
     echoUpgrade(server);

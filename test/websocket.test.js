@@ -163,6 +163,21 @@ describe('ws', () => {
     assert.equal(connections, 0);
   });
 
+  // ws's own test ("does not re-emit `net.Socket` errors"): the server
+  // resets a WebSocket's connection; the client's socket errs.
+  it("resets a WebSocket's connection with resetAndDestroy()", async () => {
+    let serverSide;
+    const { port } = await start((ws) => { serverSide = ws; });
+    const ws = await open(port);
+    while (serverSide === undefined) await new Promise((resolve) => setImmediate(resolve));
+    const errored = withTimeout(once(ws._socket, 'error'), 5000, "the client socket's error");
+    serverSide._socket.resetAndDestroy();
+    const [err] = await errored;
+    assert.equal(err.code, 'ECONNRESET');
+    const [code] = await withTimeout(once(ws, 'close'), 5000, 'close');
+    assert.equal(code, 1006);
+  });
+
   it('still serves plain HTTP next to WebSockets', async () => {
     const { port } = await start();
     const ws = await open(port);

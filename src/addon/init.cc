@@ -23,6 +23,7 @@ Napi::Object Constants(Napi::Env env) {
   SetConstant(c, "OUT_RESUME", NU_OUT_RESUME);
   SetConstant(c, "OUT_NOTIFY", NU_OUT_NOTIFY);
   SetConstant(c, "OUT_ABORT", NU_OUT_ABORT);
+  SetConstant(c, "OUT_RESET", NU_OUT_RESET);
   SetConstant(c, "OUT_RAW", NU_OUT_RAW);
   SetConstant(c, "OUT_SHUTDOWN", NU_OUT_SHUTDOWN);
   SetConstant(c, "OUT_PARSE", NU_OUT_PARSE);

@@ -774,8 +774,24 @@ static void nu__ws_topic(struct nu_server *s, struct nu_conn *c,
   nu_out_free(o);
 }
 
+/* Resets c (NU_OUT_RESET): closed with a zero linger, the socket sends an
+ * RST and drops what it still holds. What is posted on it is cancelled:
+ * the shutdown nu__conn_close() ends it with would send a FIN first. */
+static void nu__conn_reset(struct nu_server *s, struct nu_conn *c) {
+  static const struct linger now = {1, 0};
+
+  if (c->flags & NU_CONN_CLOSING)
+    return;
+  (void)setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &now, sizeof(now));
+  c->flags |= NU_CONN_CLOSING | NU_CONN_READ_DONE;
+  if (c->inflight > 0)
+    io_uring_prep_cancel_fd(nu__sqe(s, NU_OP_CANCEL, NULL), c->fd,
+                            IORING_ASYNC_CANCEL_ALL);
+  nu__conn_maybe_release(s, c);
+}
+
 /*
- * JS destroyed c (NU_OUT_ABORT). A raw connection (a WebSocket's too), or
+ * JS destroyed c (NU_OUT_ABORT), or reset it (with NU_OUT_RESET). A raw connection (a WebSocket's too), or
  * one handed to 'clientError', sends what JS wrote on it before first, as
  * a net.Socket's destroy() lets the kernel send what was written (ws ends
  * a refused handshake's answer, then destroys the socket on 'finish'; a
@@ -789,6 +805,11 @@ static void nu__conn_abort(struct nu_server *s, struct nu_conn *c,
                            struct nu_out *o) {
   uint32_t socket_owned = c->flags & (NU_CONN_RAW | NU_CONN_CLIENT_ERROR);
 
+  if (o->flags & NU_OUT_RESET) {
+    nu_out_free(o);
+    nu__conn_reset(s, c);
+    return;
+  }
   if (!socket_owned || (c->sendq.head == NULL && c->parked.head == NULL) ||
       nu_timeout_tick_ms(&s->timeouts) == 0) {
     nu_out_free(o);
