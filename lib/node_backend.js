@@ -23,6 +23,7 @@ const kClosing = Symbol('closing');
 const kServer = Symbol('server'); // on the http.Server: the Server it serves
 const kRefused = Symbol('refused'); // on a socket: a request on it was refused
 const kTunnel = Symbol('tunnel'); // on a socket: handed to 'upgrade' or 'connect'
+const kNodeServed = Symbol('nodeServed'); // on a socket: an http.Server here serves it
 
 // How often node:http looks for expired headers and request timeouts. Its
 // default, 30 s, would let a 1 s headersTimeout run for 30 s; use the ring
@@ -44,7 +45,11 @@ function checkingInterval(server) {
 // responses with it, closed or not.
 function onConnection(socket) {
   socket[kResponses] = new Set();
-  this[kServer].emit('connection', socket);
+  // One the Server was handed (serveHanded()) was its 'connection' already.
+  if (!socket[kNodeServed]) {
+    socket[kNodeServed] = true;
+    this[kServer].emit('connection', socket);
+  }
   this[kSockets].add(socket);
   socket.once('close', () => this[kSockets].delete(socket));
 }
@@ -110,7 +115,9 @@ function onCheckContinue(server, req, res) {
 // 'checkContinue' events go to server's listeners. The caller wires
 // 'listening', 'error' and 'close', and calls listen.
 function createNodeServer(server) {
-  const inner = http.createServer({
+  // Not http.createServer(), which may be wrapped (or replaced by
+  // node-uring's, as scripts/framework-suite.js does).
+  const inner = new http.Server({
     maxHeaderSize: server.maxHeaderSize,
     connectionsCheckingInterval: checkingInterval(server),
   });
@@ -270,4 +277,16 @@ function nodeStats(inner) {
   };
 }
 
-module.exports = { createNodeServer, listenOptions, closeNodeServer, nodeStats };
+// A socket the Server did not accept, handed to it by emit('connection',
+// socket) as node:http takes one (a proxy that sniffs TLS and hands plain
+// HTTP on, httpolyglot): inner, an http.Server of the Server's that may
+// never listen, serves it, its requests reaching the Server's listeners.
+// False for a socket the Server serves already.
+function serveHanded(inner, socket) {
+  if (socket[kNodeServed]) return false;
+  socket[kNodeServed] = true;
+  inner.emit('connection', socket);
+  return true;
+}
+
+module.exports = { createNodeServer, listenOptions, closeNodeServer, nodeStats, serveHanded };

@@ -13,8 +13,9 @@ const native = require('./native');
 const { errnoException, uringUnavailable, codedError } = require('./errors');
 const { UringServer } = require('./uring_backend');
 const {
-  createNodeServer, listenOptions, closeNodeServer, nodeStats,
+  createNodeServer, listenOptions, closeNodeServer, nodeStats, serveHanded,
 } = require('./node_backend');
+const { UringSocket } = require('./socket');
 const { makeRoute, matchRoute } = require('./route');
 const { makeStatic } = require('./static');
 
@@ -25,6 +26,7 @@ const kBackend = Symbol('backend');
 const kActive = Symbol('active');
 const kUring = Symbol('uring');
 const kNode = Symbol('node');
+const kHanded = Symbol('handed');
 const kRoutes = Symbol('routes');
 const kStatics = Symbol('statics');
 const kMaxConnections = Symbol('maxConnections');
@@ -140,6 +142,20 @@ function warnFallback(err) {
     "backend: 'uring' to get this as an error.", { code: 'URING_FALLBACK' });
 }
 
+// A 'connection' with a socket the server did not accept (emit('connection',
+// socket), as node:http serves such a socket): node:http's parser serves
+// it, on this thread, through the node backend's http.Server, or one made
+// for it, which never listens (lib/node_backend.js serveHanded()).
+function onConnection(socket) {
+  if (socket instanceof UringSocket) return;
+  let inner = this[kNode];
+  if (inner === null) {
+    if (this[kHanded] === null) this[kHanded] = createNodeServer(this);
+    inner = this[kHanded];
+  }
+  serveHanded(inner, socket);
+}
+
 class Server extends EventEmitter {
   constructor(options, requestListener) {
     super();
@@ -173,6 +189,11 @@ class Server extends EventEmitter {
     this[kActive] = null; // the backend serving: 'uring' or 'node'
     this[kUring] = null; // the UringServer of the io_uring backend
     this[kNode] = null; // the http.Server of the node backend
+    // The http.Server that serves sockets handed over (onConnection()),
+    // made at the first.
+    this[kHanded] = null;
+    // As node:http's connection listener, first of them.
+    this.on('connection', onConnection);
     if (requestListener) this.on('request', requestListener);
     this[kAddress] = null;
     this[kHandle] = null;
@@ -403,6 +424,8 @@ class Server extends EventEmitter {
     if (bound) {
       this[kState] = CLOSING;
       if (this[kNode] !== null) closeNodeServer(this[kNode]);
+      if (this[kHanded] !== null) closeNodeServer(this[kHanded]);
+      this[kHanded] = null;
       // An unref()ed server still closes, and calls back, before the
       // process exits, as node:http's handle does: its rings hold the loop
       // until they have stopped.
@@ -417,6 +440,7 @@ class Server extends EventEmitter {
   closeAllConnections() {
     if (this[kUring]) this[kUring].closeAllConnections();
     if (this[kNode]) this[kNode].closeAllConnections();
+    if (this[kHanded]) this[kHanded].closeAllConnections();
   }
 
   // As node:http's: closes the connections with no request in flight
@@ -424,6 +448,7 @@ class Server extends EventEmitter {
   closeIdleConnections() {
     if (this[kUring]) this[kUring].closeIdleConnections();
     if (this[kNode]) this[kNode].closeIdleConnections();
+    if (this[kHanded]) this[kHanded].closeIdleConnections();
   }
 
   // node:http's internal handle, which harnesses test for: truthy while

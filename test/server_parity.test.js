@@ -12,6 +12,7 @@ const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
+const { once } = require('node:events');
 const {
   HOST, BACKEND, createServer, startServer, trackServer, listening, cleanup,
   RawClient, rawRequest, delay,
@@ -93,6 +94,34 @@ describe('server parity with node:http', () => {
     assert.equal(sockets.length, 1);
     assert.equal(typeof sockets[0].remotePort, 'number');
     client.destroy();
+  });
+
+  // As node:http takes one (ws's tests hand plain HTTP on from a proxy
+  // that sniffs TLS; httpolyglot does the same): a socket the server did
+  // not accept, handed over with emit('connection'), is served, upgrades
+  // included, by the server's listeners.
+  it("serves a socket handed to it with emit('connection'), upgrades included", async () => {
+    const { server } = await startServer((req, res) => res.end(`handed ${req.url}`));
+    server.on('upgrade', (req, socket) => socket.end(`HTTP/1.1 101 Switching Protocols\r\n\r\nup ${req.url}`));
+    const proxy = net.createServer((socket) => server.emit('connection', socket));
+    await new Promise((resolve) => proxy.listen(0, HOST, resolve));
+    try {
+      const port = proxy.address().port;
+      const client = await RawClient.connect(port);
+      client.write('GET /a HTTP/1.1\r\nHost: x\r\n\r\n');
+      const [res] = await client.readResponses(1);
+      assert.equal(res.statusCode, 200);
+      assert.equal(res.body.toString(), 'handed /a');
+      client.destroy();
+      const upgraded = net.connect(port, HOST);
+      upgraded.end('GET /b HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: x\r\n\r\n');
+      let text = '';
+      upgraded.on('data', (d) => { text += d; });
+      await once(upgraded, 'close');
+      assert.equal(text, 'HTTP/1.1 101 Switching Protocols\r\n\r\nup /b');
+    } finally {
+      proxy.close();
+    }
   });
 
   it('closeIdleConnections() closes idle keep-alive connections, not busy ones', async () => {
