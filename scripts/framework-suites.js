@@ -16,9 +16,11 @@ const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 
 const SUITES = {
-  // test/websocket.test.js (the client's tests, 95 kB) is not in the list
-  // yet; websocket-server.test.js starts servers every way ws does.
-  ws: ['websocket-server.test.js'],
+  // websocket-server.test.js starts servers every way ws does;
+  // websocket.test.js (the client's) starts a WebSocketServer or an
+  // http.Server for most of its tests, and reads test/fixtures/*.pem from
+  // the working directory (link test/test to test/).
+  ws: ['websocket-server.test.js', 'websocket.test.js'],
   // The files whose tests start a server with fastify.listen() (the others
   // use fastify.inject(), which never reaches http.createServer()).
   fastify: [
