@@ -18,7 +18,7 @@ const { STATUS_CODES, validateHeaderName, validateHeaderValue } = http;
 const { constants: C } = require('./native');
 const { codedError } = require('./errors');
 const {
-  kSend, kAskDrain, kKeepAliveLines, kResponseEnded, kSeq, kNeedDrain, dumpOnFinish,
+  kSend, kAskDrain, kKeepAliveLines, kResponseEnded, kSeq, kNeedDrain, dumpOnFinish, dumpRequest,
 } = require('./socket');
 const { CLOSE_LINES, dateLine } = require('./head');
 const { kOutHeaders } = require('./http_state');
@@ -318,8 +318,10 @@ class ServerResponse extends http.ServerResponse {
     this.finished = true;
     this.socket[kResponseEnded](this);
     // A response that cannot be delivered does not 'finish' (as on
-    // node:http); its 'close' came with the connection's.
+    // node:http); its 'close' came with the connection's, and its request
+    // is dumped now.
     if (!this.socket.destroyed) finishLater(this, callback);
+    else dumpRequest(this.req);
     return this;
   }
 

@@ -661,8 +661,9 @@ function onResponsePrefinish() {
   if (!this.shouldKeepAlive || this._last) flags |= C.OUT_CLOSE;
   socket[kSend](this[kSeq], flags, undefined, undefined, 0);
   socket[kResponseEnded](this);
-  // node:http's own end() emits 'finish' itself.
-  this.once('finish', onFinishDump);
+  // node:http's own end() emits 'finish' itself, unless the socket is gone.
+  if (socket.destroyed) dumpRequest(this.req);
+  else this.once('finish', onFinishDump);
 }
 
 const { emit: EMIT } = require('node:events').prototype;
@@ -767,6 +768,7 @@ module.exports = {
   kKeepAliveLines,
   kResponseEnded,
   dumpOnFinish,
+  dumpRequest,
   kSeq,
   kNeedDrain,
   kMatches,

@@ -108,6 +108,22 @@ describe('a client that goes away while its response is pending', () => {
     assert.match(got, /\r\n\r\nhi$/);
   });
 
+  // The request of a response ended after its socket was destroyed still
+  // closes, as node:http's does (its server dumps requests on 'finish',
+  // which such a response never emits).
+  it("closes the request of a response ended on a destroyed socket", async () => {
+    let closed;
+    const reqClosed = new Promise((resolve) => { closed = resolve; });
+    const { port } = await startServer((req, res) => {
+      req.on('close', closed);
+      req.socket.destroy();
+      res.end('never sent');
+    });
+    const socket = await connect(port);
+    socket.write(GET);
+    await withTimeout(reqClosed, 2000, "the request's close");
+  });
+
   it('answers the ended responses and aborts the others (fin)', async () => {
     const events = [];
     const { port } = await startServer((req, res) => {
