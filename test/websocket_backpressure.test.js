@@ -263,6 +263,22 @@ describe('WebSocket backpressure', () => {
       client.terminate();
     });
 
+    it('does not count a pause() as silence: a paused connection outlives idleTimeout', async function () {
+      this.timeout(20000);
+      const { wss, port } = await start({ idleTimeout: 2, sendPingsAutomatically: false });
+      const [quiet, ws] = await Promise.all([rawClient(port), connection(wss)]);
+      ws.pause();
+      await delay(4500);
+      assert.equal(ws.readyState, ws.OPEN, 'paused for twice the idle timeout');
+      // Resumed, and quiet, it is cut as any other.
+      ws.resume();
+      const started = Date.now();
+      const [code] = await withTimeout(once(ws, 'close'), 10000, 'the idle close');
+      assert.equal(code, 1006);
+      assert.ok(Date.now() - started >= 1000, `closed ${Date.now() - started} ms after resume()`);
+      quiet.destroy();
+    });
+
     it('sends no ping with sendPingsAutomatically: false; idleTimeout: 0 never cuts', async function () {
       this.timeout(20000);
       const { wss, port } = await start({ idleTimeout: 2, sendPingsAutomatically: false });

@@ -1270,8 +1270,9 @@ static int nu__ws_expire(struct nu_server *s, struct nu_conn *c) {
 
   if (idle_ms == 0 || (c->flags & NU_CONN_CLOSING))
     return 0;
-  if (c->flags & NU_CONN_LOAD_HELD) {
-    ws->rx_ms = s->now_ms; /* the server does not read it: not its silence */
+  if (c->flags & (NU_CONN_LOAD_HELD | NU_CONN_JS_PAUSED)) {
+    /* The server does not read it (held, or ws.pause()): not its silence. */
+    ws->rx_ms = s->now_ms;
     return 0;
   }
   /* Not read while it owes too much (nu_conn_wants_input()): its pongs
