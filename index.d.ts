@@ -444,6 +444,8 @@ export class WebSocketServer extends EventEmitter {
     callback: (ws: WebSocket, req: IncomingMessage) => void): void;
   /** To every subscriber of topic, on every ring of every server it took connections from. */
   publish(topic: string, data: string | Buffer | ArrayBuffer | ArrayBufferView, options?: { binary?: boolean }): void;
+  /** The sockets a publish(topic) reaches now, as uWS's app.numSubscribers(). */
+  numSubscribers(topic: string): number;
   /** No more handshakes; 'close' once the clients are gone (or its own server closed). */
   close(callback?: (err?: Error) => void): void;
   on(event: 'connection', listener: (ws: WebSocket, req: IncomingMessage) => void): this;

@@ -254,6 +254,7 @@ class WebSocket extends EventEmitter {
     if (topics.has(topic)) return false;
     if (!this[kSocket][kWsTopic](SUBSCRIBE, topic)) return false; // gone meanwhile
     topics.add(topic);
+    this[kSocket][kWsServer].countSubscriber(topic, 1);
     return true;
   }
 
@@ -263,6 +264,7 @@ class WebSocket extends EventEmitter {
     const topics = this[kTopics];
     if (topics === null || !topics.delete(topic)) return false;
     this[kSocket][kWsTopic](UNSUBSCRIBE, topic);
+    this[kSocket][kWsServer].countSubscriber(topic, -1);
     return true;
   }
 
@@ -423,7 +425,11 @@ class WebSocket extends EventEmitter {
 
   onClose() {
     this[kState] = CLOSED;
-    this[kTopics] = null; // the ring thread dropped them with the connection
+    // The ring thread dropped them with the connection.
+    if (this[kTopics] !== null) {
+      for (const topic of this[kTopics]) this[kSocket][kWsServer].countSubscriber(topic, -1);
+    }
+    this[kTopics] = null;
     if (this[kCloseTimer] !== null) clearTimeout(this[kCloseTimer]);
     this[kCloseTimer] = null;
     const callbacks = this[kCallbacks];
@@ -718,6 +724,17 @@ class WebSocketServer extends EventEmitter {
       this.track(ws);
       cb(ws, req);
     });
+  }
+
+  // numSubscribers(topic), as uWS's app.numSubscribers(): the sockets a
+  // publish(topic) reaches now, on every ring of every server this one
+  // took connections from (its other WebSocketServers' included: topics
+  // are the server's).
+  numSubscribers(topic) {
+    checkTopic(topic);
+    let n = this[kHub]?.topics.get(topic)?.size ?? 0;
+    for (const server of this[kServers]) n += server.subscribers.get(topic) ?? 0;
+    return n;
   }
 
   // publish(topic, data[, { binary }]): to every subscriber of topic, on

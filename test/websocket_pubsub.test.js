@@ -243,6 +243,25 @@ describe('WebSocket pub/sub', () => {
     second.terminate();
   });
 
+  it('counts the subscribers of a topic on every ring: numSubscribers() (rings: 2)', async () => {
+    const { wss, port } = await start({ server: { rings: 2 } });
+    assert.equal(wss.numSubscribers('news'), 0);
+    const clients = [];
+    for (let i = 0; i < 10; i++) clients.push(await subscriber(port));
+    assert.equal(wss.numSubscribers('news'), 10);
+    assert.equal(wss.numSubscribers('other'), 0);
+    clients[0].send('unsubscribe:news');
+    await received([clients[0]], 1);
+    assert.equal(wss.numSubscribers('news'), 9);
+    const gone = [...wss.clients].find((ws) => ws.isSubscribed('news'));
+    const closed = once(gone, 'close');
+    gone.terminate();
+    await withTimeout(closed, WAIT_MS, 'close');
+    assert.equal(wss.numSubscribers('news'), 8);
+    assert.throws(() => wss.numSubscribers(7), { code: 'ERR_INVALID_ARG_TYPE' });
+    for (const c of clients) c.terminate();
+  });
+
   it('refuses a topic that is not a string or is longer than 1 KiB, with a code', async () => {
     const { wss, port } = await start({ topics: () => [] });
     const [[ws], c] = await Promise.all([once(wss, 'connection'), subscriber(port)]);
