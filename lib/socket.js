@@ -326,6 +326,15 @@ class UringSocket extends Duplex {
     this[kSend](0, C.OUT_ABORT, undefined, undefined, 0);
   }
 
+  // As net.Socket's (what @hono/node-server calls to give up draining a
+  // body nobody reads): the connection ends once what was written is
+  // sent, then is destroyed.
+  destroySoon() {
+    if (this.writable) this.end();
+    if (this.writableFinished) this.destroy();
+    else this.once('finish', this.destroy);
+  }
+
   // ---- the transport ----
 
   // Queues a chunk of response seq for the ring thread: head (a latin1

@@ -35,6 +35,9 @@ function preload() {
     if (typeof options === 'function') [options, handler] = [{}, options];
     return createServer({ ...options, backend: 'uring' }, handler);
   };
+  // ESM's `import { createServer } from 'node:http'` (@hono/node-server's
+  // dist) reads a copy of the exports: bring it up to date.
+  require('node:module').syncBuiltinESMExports();
 }
 
 // Runs a test process in dir, the node-uring run with this file preloaded;
