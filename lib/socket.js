@@ -314,7 +314,9 @@ class UringSocket extends Duplex {
 
   // destroy([err]): the connection closes at once, its responses not yet
   // ended are aborted; 'error' (with err) and 'close' follow once the ring
-  // thread confirms.
+  // thread confirms. When every response begun was ended, the ring thread
+  // sends what is left of them first, as the kernel sends what a
+  // net.Socket wrote (nu__conn_abort()).
   _destroy(err, callback) {
     if (this[kTimer] !== null) clearTimeout(this[kTimer]);
     this[kTimer] = null;
@@ -324,15 +326,6 @@ class UringSocket extends Duplex {
     }
     this[kOnClosed] = () => callback(err);
     this[kSend](0, C.OUT_ABORT, undefined, undefined, 0);
-  }
-
-  // As net.Socket's (what @hono/node-server calls to give up draining a
-  // body nobody reads): the connection ends once what was written is
-  // sent, then is destroyed.
-  destroySoon() {
-    if (this.writable) this.end();
-    if (this.writableFinished) this.destroy();
-    else this.once('finish', this.destroy);
   }
 
   // ---- the transport ----
