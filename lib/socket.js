@@ -314,7 +314,9 @@ class UringSocket extends Duplex {
 
   // destroy([err]): the connection closes at once, its responses not yet
   // ended are aborted; 'error' (with err) and 'close' follow once the ring
-  // thread confirms.
+  // thread confirms. When every response begun was ended, the ring thread
+  // sends what is left of them first, as the kernel sends what a
+  // net.Socket wrote (nu__conn_abort()).
   _destroy(err, callback) {
     if (this[kTimer] !== null) clearTimeout(this[kTimer]);
     this[kTimer] = null;
