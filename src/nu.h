@@ -299,7 +299,8 @@ void nu_server_send(struct nu_server *s, struct nu_out *o);
  * just before is a publish to the same topic, skipping the same
  * connection, and both together stay within NU_PUBLISH_MERGE_MAX, it
  * takes frame's bytes instead: its subscribers get both in one chunk.
- * Takes no reference to frame the caller keeps. 0, or -ENOMEM. */
+ * The caller keeps its reference to frame (a chunk queued takes its
+ * own). 0, or -ENOMEM. */
 int nu_server_publish(struct nu_server *s, uint32_t slot, uint32_t gen,
                       const char *topic, size_t len, struct nu_frame *frame);
 /* The bytes of publishes merged into one chunk at most: a subscriber's
