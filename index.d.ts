@@ -345,6 +345,26 @@ export interface WebSocketServerOptions {
   sendPingsAutomatically?: boolean;
 }
 
+/** The events addEventListener() and the on<event> attributes get, as ws's. */
+export interface WebSocketEvent {
+  readonly type: string;
+  readonly target: WebSocket;
+}
+export interface WebSocketMessageEvent extends WebSocketEvent {
+  readonly data: string | Buffer | ArrayBuffer | Buffer[] | Blob;
+}
+export interface WebSocketCloseEvent extends WebSocketEvent {
+  readonly code: number;
+  readonly reason: string;
+  /** Close frames went both ways. */
+  readonly wasClean: boolean;
+}
+export interface WebSocketErrorEvent extends WebSocketEvent {
+  readonly error: Error;
+  readonly message: string;
+}
+export type WebSocketEventHandler<E> = ((this: WebSocket, event: E) => void) | { handleEvent(event: E): void };
+
 /**
  * One WebSocket connection, as the ws package's server-side WebSocket.
  * On the io_uring backend its frames are the ring thread's; on the
@@ -366,6 +386,23 @@ export class WebSocket extends EventEmitter {
   readonly extensions: string;
   /** Bytes queued and not yet reported sent (see the README). */
   readonly bufferedAmount: number;
+  /** How binary messages come: a Buffer (default), an ArrayBuffer, [Buffer] or a Blob. Other values are ignored. */
+  binaryType: 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
+  /** pause() was called, and no resume() since. */
+  readonly isPaused: boolean;
+  /** Stops reading the connection (messages read already still come); no-op before open or once closed. */
+  pause(): void;
+  resume(): void;
+  /** Browser-style events, as ws's: text messages' data is a string. */
+  addEventListener(type: 'message', handler: WebSocketEventHandler<WebSocketMessageEvent>, options?: { once?: boolean }): void;
+  addEventListener(type: 'close', handler: WebSocketEventHandler<WebSocketCloseEvent>, options?: { once?: boolean }): void;
+  addEventListener(type: 'error', handler: WebSocketEventHandler<WebSocketErrorEvent>, options?: { once?: boolean }): void;
+  addEventListener(type: 'open', handler: WebSocketEventHandler<WebSocketEvent>, options?: { once?: boolean }): void;
+  removeEventListener(type: 'open' | 'message' | 'close' | 'error', handler: WebSocketEventHandler<any>): void;
+  onopen: ((this: WebSocket, event: WebSocketEvent) => void) | null;
+  onmessage: ((this: WebSocket, event: WebSocketMessageEvent) => void) | null;
+  onclose: ((this: WebSocket, event: WebSocketCloseEvent) => void) | null;
+  onerror: ((this: WebSocket, event: WebSocketErrorEvent) => void) | null;
   /**
    * Queues a message. false once bufferedAmount is past maxBackpressure
    * ('drain' follows when it is back to 0) or the socket is not open; on
@@ -388,6 +425,7 @@ export class WebSocket extends EventEmitter {
   close(code?: number, reason?: string | Buffer): void;
   /** Closes the connection at once ('close' with 1006). */
   terminate(): void;
+  /** data is a Buffer unless binaryType says otherwise (binary messages only). */
   on(event: 'message', listener: (data: Buffer, isBinary: boolean) => void): this;
   on(event: 'ping' | 'pong', listener: (data: Buffer) => void): this;
   on(event: 'drain', listener: () => void): this;
@@ -406,6 +444,8 @@ export class WebSocketServer extends EventEmitter {
     callback: (ws: WebSocket, req: IncomingMessage) => void): void;
   /** To every subscriber of topic, on every ring of every server it took connections from. */
   publish(topic: string, data: string | Buffer | ArrayBuffer | ArrayBufferView, options?: { binary?: boolean }): void;
+  /** The sockets a publish(topic) reaches now, as uWS's app.numSubscribers(). */
+  numSubscribers(topic: string): number;
   /** No more handshakes; 'close' once the clients are gone (or its own server closed). */
   close(callback?: (err?: Error) => void): void;
   on(event: 'connection', listener: (ws: WebSocket, req: IncomingMessage) => void): this;

@@ -31,6 +31,7 @@ const kGen = Symbol('gen');
 const kAddr = Symbol('addr');
 const kPort = Symbol('port');
 const kPending = Symbol('pending');
+const kNextSeq = Symbol('nextSeq');
 const kBodyRequest = Symbol('bodyRequest');
 const kQueuedBytes = Symbol('queuedBytes');
 const kSentBytes = Symbol('sentBytes');
@@ -112,6 +113,9 @@ class UringSocket extends Duplex {
     this[kAddr] = addr;
     this[kPort] = port;
     this[kPending] = [];
+    // The seq of the response after the last request seen: where an end()
+    // with no response pending closes the connection.
+    this[kNextSeq] = 0;
     this[kBodyRequest] = null;
     // Response bytes (heads and bodies, as the ring thread counts them)
     // queued for the ring thread, and those it reported sent; whether a
@@ -304,21 +308,26 @@ class UringSocket extends Duplex {
     }
   }
 
-  // end(): the connection closes once what was written is sent; in raw
-  // mode its write side is shut then (the peer's FIN closes it).
+  // end(): the connection closes once what was written is sent, in the
+  // place of the first response not yet ended (what it wrote goes, the
+  // rest of it never), or after the last one; in raw mode its write side
+  // is shut then (the peer's FIN closes it).
   _final(callback) {
     if (this[kUpgradeSeq] !== -1) {
       this[kGoRaw]();
       this[kSend](this[kUpgradeSeq], C.OUT_RAW | C.OUT_SHUTDOWN, undefined, undefined, 0);
     } else if (!this[kClosed]) {
-      this[kSend](0, C.OUT_CLOSE, undefined, undefined, 0);
+      const pending = this[kPending];
+      this[kSend](pending.length > 0 ? pending[0][kSeq] : this[kNextSeq], C.OUT_CLOSE, undefined, undefined, 0);
     }
     callback();
   }
 
   // destroy([err]): the connection closes at once, its responses not yet
   // ended are aborted; 'error' (with err) and 'close' follow once the ring
-  // thread confirms.
+  // thread confirms. When every response begun was ended, the ring thread
+  // sends what is left of them first, as the kernel sends what a
+  // net.Socket wrote (nu__conn_abort()).
   _destroy(err, callback) {
     if (this[kTimer] !== null) clearTimeout(this[kTimer]);
     this[kTimer] = null;
@@ -505,6 +514,7 @@ class UringSocket extends Duplex {
   // body receives the BODY events that follow, until END.
   [kAddExchange](req, res, hasBody) {
     this[kPending].push(res);
+    this[kNextSeq] = (res[kSeq] + 1) >>> 0;
     if (this._httpMessage === null) this._httpMessage = res;
     if (this[kTimer] !== null) this[kTimer].refresh();
     if (hasBody) {

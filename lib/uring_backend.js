@@ -168,6 +168,9 @@ class UringServer extends EventEmitter {
     // flush is due once any ring has been sent chunks since the last one.
     this.corked = false;
     this.flushPending = false;
+    // WebSocket subscriptions on all rings, topic -> sockets, for
+    // wss.numSubscribers(): the ring threads each know only their own.
+    this.subscribers = new Map();
     // The ring threads hand malformed requests to JS only while the server
     // listens to 'clientError'; otherwise they answer them themselves.
     this.onNewListener = (event) => {
@@ -286,6 +289,13 @@ class UringServer extends EventEmitter {
     if (ring === undefined) return false;
     ring.wsPublish(topic, data, opcode, native.constants.WS_NOBODY, 0);
     return true;
+  }
+
+  // A WebSocket subscribed to topic (delta 1), or left it (-1).
+  countSubscriber(topic, delta) {
+    const n = (this.subscribers.get(topic) ?? 0) + delta;
+    if (n === 0) this.subscribers.delete(topic);
+    else this.subscribers.set(topic, n);
   }
 
   // A ring thread is gone; 'close' once they all are.

@@ -16,8 +16,9 @@ const http = require('node:http');
 const native = require('./native');
 const { codedError } = require('./errors');
 const {
-  UringSocket, kWsOpen, kWsSend, kAskDrain, kWsTopic, kWsPublish, kWsServer,
+  UringSocket, kWsOpen, kWsSend, kAskDrain, kSetReading, kWsTopic, kWsPublish, kWsServer,
 } = require('./socket');
+const { mixEventTarget } = require('./websocket_events');
 
 const C = native.constants ?? {};
 const OP_TEXT = C.WS_OP_TEXT;
@@ -115,6 +116,28 @@ const kCallbacks = Symbol('callbacks');
 const kLimits = Symbol('limits');
 const kTopics = Symbol('topics');
 const kNeedDrain = Symbol('needDrain');
+const kPaused = Symbol('paused');
+const kBinaryType = Symbol('binaryType');
+const kCleanClose = Symbol('cleanClose');
+
+// What binaryType takes, as in ws: how a binary message comes.
+const BINARY_TYPES = ['nodebuffer', 'arraybuffer', 'fragments'];
+if (typeof Blob === 'function') BINARY_TYPES.push('blob');
+
+// A binary message's bytes as the socket's binaryType asks. buf is a
+// view into the batch the message came in: 'arraybuffer' copies it out.
+function binaryOf(buf, type) {
+  switch (type) {
+    case 'arraybuffer':
+      return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+    case 'fragments':
+      return [buf];
+    case 'blob':
+      return new Blob([buf]);
+    default:
+      return buf;
+  }
+}
 
 // One WebSocket connection on the io_uring backend, as ws's WebSocket is
 // on the server side. Made by WebSocketServer#handleUpgrade().
@@ -139,14 +162,47 @@ class WebSocket extends EventEmitter {
     this[kFragment] = false;
     // send() callbacks, called once the ring thread reports all sent.
     this[kCallbacks] = [];
+    this[kPaused] = false;
+    this[kBinaryType] = 'nodebuffer';
+    // The closing handshake completed: close frames went both ways.
+    this[kCleanClose] = false;
   }
 
   get readyState() { return this[kState]; }
   get protocol() { return this[kProtocol]; }
   get extensions() { return ''; }
-  get binaryType() { return 'nodebuffer'; }
   get url() { return undefined; }
-  get isPaused() { return false; }
+
+  // 'nodebuffer' (a Buffer, the default), 'arraybuffer', 'fragments' (an
+  // array of Buffers: here always one, the ring thread joins fragments)
+  // or 'blob'; anything else is ignored, as in ws. Text messages come as
+  // Buffers whatever it says.
+  get binaryType() { return this[kBinaryType]; }
+  set binaryType(type) {
+    if (BINARY_TYPES.includes(type)) this[kBinaryType] = type;
+  }
+
+  // For the 'close' event's wasClean (websocket_events.js).
+  get closedCleanly() { return this[kCleanClose]; }
+
+  // pause() and resume(), as ws's: the ring thread stops reading the
+  // connection, so the peer is held by TCP's flow control (and an idle
+  // timeout does not count the pause), then reads it again. Messages it
+  // had read already still come, as ws's own do until what its socket
+  // had read is parsed. No-ops before the socket is open or once closed.
+  get isPaused() { return this[kPaused]; }
+
+  pause() {
+    if (this[kState] === CONNECTING || this[kState] === CLOSED) return;
+    this[kPaused] = true;
+    this[kSocket][kSetReading](false);
+  }
+
+  resume() {
+    if (this[kState] === CONNECTING || this[kState] === CLOSED) return;
+    this[kPaused] = false;
+    this[kSocket][kSetReading](true);
+  }
 
   // Bytes of send(), ping(), pong() and close() queued that the ring
   // thread has not reported sent (published messages are not counted).
@@ -198,6 +254,7 @@ class WebSocket extends EventEmitter {
     if (topics.has(topic)) return false;
     if (!this[kSocket][kWsTopic](SUBSCRIBE, topic)) return false; // gone meanwhile
     topics.add(topic);
+    this[kSocket][kWsServer].countSubscriber(topic, 1);
     return true;
   }
 
@@ -207,6 +264,7 @@ class WebSocket extends EventEmitter {
     const topics = this[kTopics];
     if (topics === null || !topics.delete(topic)) return false;
     this[kSocket][kWsTopic](UNSUBSCRIBE, topic);
+    this[kSocket][kWsServer].countSubscriber(topic, -1);
     return true;
   }
 
@@ -322,7 +380,7 @@ class WebSocket extends EventEmitter {
         this.emit('message', chunk, false);
         break;
       case OP_BINARY:
-        this.emit('message', chunk, true);
+        this.emit('message', binaryOf(chunk, this[kBinaryType]), true);
         break;
       case OP_PING:
         this.emit('ping', chunk);
@@ -332,6 +390,7 @@ class WebSocket extends EventEmitter {
         break;
       case OP_CLOSE: // the ring thread answered (or this was the answer)
         this[kState] = CLOSING;
+        this[kCleanClose] = true;
         this[kCloseCode] = code;
         this[kCloseReason] = chunk;
         this.closeSoon();
@@ -366,7 +425,11 @@ class WebSocket extends EventEmitter {
 
   onClose() {
     this[kState] = CLOSED;
-    this[kTopics] = null; // the ring thread dropped them with the connection
+    // The ring thread dropped them with the connection.
+    if (this[kTopics] !== null) {
+      for (const topic of this[kTopics]) this[kSocket][kWsServer].countSubscriber(topic, -1);
+    }
+    this[kTopics] = null;
     if (this[kCloseTimer] !== null) clearTimeout(this[kCloseTimer]);
     this[kCloseTimer] = null;
     const callbacks = this[kCallbacks];
@@ -380,6 +443,7 @@ for (const [name, value] of Object.entries({ CONNECTING, OPEN, CLOSING, CLOSED }
   Object.defineProperty(WebSocket, name, { value, enumerable: true });
   Object.defineProperty(WebSocket.prototype, name, { value, enumerable: true });
 }
+mixEventTarget(WebSocket);
 
 function cut(socket) {
   socket.destroy();
@@ -660,6 +724,17 @@ class WebSocketServer extends EventEmitter {
       this.track(ws);
       cb(ws, req);
     });
+  }
+
+  // numSubscribers(topic), as uWS's app.numSubscribers(): the sockets a
+  // publish(topic) reaches now, on every ring of every server this one
+  // took connections from (its other WebSocketServers' included: topics
+  // are the server's).
+  numSubscribers(topic) {
+    checkTopic(topic);
+    let n = this[kHub]?.topics.get(topic)?.size ?? 0;
+    for (const server of this[kServers]) n += server.subscribers.get(topic) ?? 0;
+    return n;
   }
 
   // publish(topic, data[, { binary }]): to every subscriber of topic, on

@@ -1,10 +1,11 @@
 'use strict';
 
-// Runs a framework's own test suite (mocha files, as Express's are, or
-// node:test files, as Koa's) twice: on node:http, then with every
-// http.createServer() of the run made by node-uring (backend 'uring'),
-// which is what supertest and app.listen() call. Reports each run's pass
-// count and the tests that pass on node:http but not on node-uring.
+// Runs a framework's own test suite (mocha files, as Express's are,
+// node:test files, as Koa's, or Vitest files, as @hono/node-server's)
+// twice: on node:http, then with every http.createServer() of the run
+// made by node-uring (backend 'uring'), which is what supertest and
+// app.listen() call. Reports each run's pass count and the tests that
+// pass on node:http but not on node-uring.
 //
 //   node scripts/framework-suite.js [--mocha-args '...'] DIR [FILE...]
 //
@@ -13,8 +14,12 @@
 // require('..') for express itself); they run with DIR as the working
 // directory. Files that require('node:test') run under node --test, the
 // others under mocha. The suites are not shipped with the packages nor
-// kept here: bring your own copy. Exit code 1 when a test passes on
-// node:http only.
+// kept here: bring your own copy. A DIR with a vitest.config.* is a
+// Vitest project (its own vitest installed in it): the FILEs, relative to
+// DIR, run with `vitest run` in child processes (pool 'forks'), which get
+// the node-uring run's preload through NODE_OPTIONS (what NODE_OPTIONS
+// already holds, --expose-gc for instance, goes to both runs). Exit code
+// 1 when a test passes on node:http only.
 //
 // Run with --preload (internal): the module that swaps http.createServer.
 
@@ -25,7 +30,8 @@ const { spawnSync } = require('node:child_process');
 const ROOT = path.join(__dirname, '..');
 
 // In a test process of the node-uring run: http.createServer() is node-
-// uring's createServer, with the same signature.
+// uring's createServer, with the same signature, for require('node:http')
+// and import { createServer } from 'node:http' alike.
 function preload() {
   const http = require('node:http');
   const { createServer } = require(ROOT);
@@ -35,13 +41,18 @@ function preload() {
     if (typeof options === 'function') [options, handler] = [{}, options];
     return createServer({ ...options, backend: 'uring' }, handler);
   };
+  // ESM's `import { createServer } from 'node:http'` (@hono/node-server's
+  // dist) reads a copy of the exports: bring it up to date.
+  require('node:module').syncBuiltinESMExports();
 }
 
-// Runs a test process in dir, the node-uring run with this file preloaded;
-// returns the report it wrote to `out`, deleted.
-function runReport(dir, args, uring, out) {
+// Runs a test process in dir, the node-uring run with this file preloaded
+// (in every process of the run, children too, when viaEnv); returns the
+// report it wrote to `out`, deleted.
+function runReport(dir, args, uring, out, viaEnv = false) {
   const env = { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules'), FRAMEWORK_SUITE_URING: uring ? '1' : '' };
-  const preload = uring ? ['--require', __filename] : [];
+  if (uring && viaEnv) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --require ${__filename}`.trim();
+  const preload = uring && !viaEnv ? ['--require', __filename] : [];
   const r = spawnSync(process.execPath, [...preload, ...args], {
     cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'], timeout: 600000,
   });
@@ -106,6 +117,26 @@ function runNodeTest(dir, files, uring) {
   return result;
 }
 
+// Runs the files with Vitest, its JSON reporter (Jest's shape) to a file,
+// read back into runMocha()'s shape; a title is the file's, then the
+// describe blocks' and the test's, ' > ' between, as Vitest prints them.
+function runVitest(dir, files, uring) {
+  const vitest = path.join(path.dirname(require.resolve('vitest/package.json', { paths: [dir] })), 'vitest.mjs');
+  const out = reportFile(uring);
+  const report = JSON.parse(runReport(dir, [vitest, 'run', '--pool=forks', '--reporter=json',
+    `--outputFile=${out}`, ...files], uring, out, true));
+  const result = { passed: new Set(), failed: new Map(), pending: 0 };
+  for (const file of report.testResults) {
+    for (const t of file.assertionResults) {
+      const title = [path.relative(dir, file.name), ...t.ancestorTitles, t.title].join(' > ');
+      if (t.status === 'passed') result.passed.add(title);
+      else if (t.status === 'failed') result.failed.set(title, t.failureMessages.join('\n').split('\n')[0]);
+      else result.pending++;
+    }
+  }
+  return result;
+}
+
 function settle(result, test) {
   if (test.state === 'passed') result.passed.add(test.title);
   else if (test.state === 'failure') result.failed.set(test.title, test.message);
@@ -127,8 +158,11 @@ function main(argv) {
   }
   const files = named.length > 0 ? named
     : fs.readdirSync(dir).filter((f) => f.endsWith('.js')).sort();
-  const nodeTest = files.some((f) => /require\(['"]node:test['"]\)/.test(fs.readFileSync(path.resolve(dir, f), 'latin1')));
-  const run = (uring) => (nodeTest ? runNodeTest(dir, files, uring) : runMocha(dir, files, uring, extra));
+  const vitest = fs.readdirSync(dir).some((f) => /^vitest\.config\.[cm]?[jt]s$/.test(f));
+  const nodeTest = !vitest &&
+    files.some((f) => /require\(['"]node:test['"]\)/.test(fs.readFileSync(path.resolve(dir, f), 'latin1')));
+  const run = (uring) => (vitest ? runVitest(dir, files, uring)
+    : nodeTest ? runNodeTest(dir, files, uring) : runMocha(dir, files, uring, extra));
   const node = run(false);
   const uring = run(true);
   const lost = [...node.passed].filter((t) => !uring.passed.has(t));

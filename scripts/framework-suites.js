@@ -10,7 +10,10 @@
 // Fastify ships its tests in the npm package (node_modules/fastify/test;
 // copy the package out so that its devDependencies can be installed next
 // to it), ws does not (bring test/ from its repository, with ws's lib/
-// beside it). Without NAME, lists the suites and their files.
+// beside it), nor does @hono/node-server (DIR is then the folder holding
+// its repository's test/ and vitest.config.ts; run with
+// NODE_OPTIONS=--expose-gc). Without NAME, lists the suites and their
+// files.
 
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
@@ -40,6 +43,14 @@ const SUITES = {
     'router-compile.test.js', 'server.test.js', 'skip-reply-send.test.js', 'stream.1.test.js',
     'stream.3.test.js', 'stream.5.test.js', 'trust-proxy.test.js', 'upgrade.test.js', 'url-rewriting.test.js',
     'use-semicolon-delimiter.test.js', 'versioned-routes.test.js', 'web-api.test.js',
+  ],
+  // @hono/node-server 2.1.9's Vitest suite: the files whose tests start a
+  // server (DIR is the suite's root, with its vitest.config.ts; see README,
+  // Frameworks, for making its ../src imports reach the package's dist).
+  hono: [
+    'test/server.test.ts', 'test/listener.test.ts', 'test/request-client-disconnect.test.ts',
+    'test/server-socket.test.ts', 'test/serve-static.test.ts', 'test/content-length.test.ts',
+    'test/early-hints.test.ts', 'test/websocket.test.ts',
   ],
   express: [
     'res.send.js', 'res.json.js', 'res.set.js', 'res.status.js', 'res.redirect.js', 'res.download.js',

@@ -26,6 +26,7 @@ const SUITES = {
   mount: ['src/static/mount.c'],
   out: ['src/http/out.c', 'src/http/pubsub.c', 'src/http/out_pool.c'],
   out_pool: ['src/http/out_pool.c'],
+  pubsub: ['src/http/pubsub.c'],
   topics: ['src/http/topics.c'],
   ws: ['src/ws/frame.c', 'src/ws/handshake.c', 'src/ws/utf8.c'],
 };

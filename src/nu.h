@@ -296,6 +296,20 @@ int nu_server_start(const struct nu_server_config *cfg, struct nu_server **out,
  * nu_server_flush(). Only ever from the thread that flushes (JS's). */
 void nu_server_send(struct nu_server *s, struct nu_out *o);
 
+/* Queues a publish of frame (a whole frame, or several) to s's
+ * subscribers of the topic's len bytes, but connection (slot, gen)
+ * (NU_WS_NOBODY: none), as nu_server_send() does. When the chunk queued
+ * just before is a publish to the same topic, skipping the same
+ * connection, and both together stay within NU_PUBLISH_MERGE_MAX, it
+ * takes frame's bytes instead: its subscribers get both in one chunk.
+ * The caller keeps its reference to frame (a chunk queued takes its
+ * own). 0, or -ENOMEM. */
+int nu_server_publish(struct nu_server *s, uint32_t slot, uint32_t gen,
+                      const char *topic, size_t len, struct nu_frame *frame);
+/* The bytes of publishes merged into one chunk at most: a subscriber's
+ * backpressure limit (nu_ws_options) is checked once for them all. */
+#define NU_PUBLISH_MERGE_MAX (16u * 1024)
+
 /* Hands the ring thread what was queued, and wakes it to send it. Cheap
  * when it is awake. */
 void nu_server_flush(struct nu_server *s);

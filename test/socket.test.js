@@ -118,4 +118,51 @@ describe('req.socket', function () {
     const text = Buffer.concat(chunks).toString('latin1');
     assert.equal(text, 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello');
   });
+
+  // What a raw client gets from requests written one after the other on
+  // one connection, until the server's FIN (or 3 s).
+  async function exchange(port, paths) {
+    const client = net.connect(port, '127.0.0.1');
+    const chunks = [];
+    client.on('data', (d) => chunks.push(d));
+    const ended = new Promise((resolve) => client.on('end', () => resolve(true)));
+    for (const path of paths) {
+      client.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const fin = await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, 3000, false))]);
+    client.destroy();
+    return { fin, text: Buffer.concat(chunks).toString('latin1') };
+  }
+
+  it('end() closes the connection once its responses are sent, on its first request or a later one', async function () {
+    const { port } = await startServer((req, res) => {
+      res.end(`body of ${req.url}`);
+      if (req.url === '/first') res.on('finish', () => req.socket.end());
+      if (req.url === '/later') setTimeout(() => req.socket.end(), 20);
+    });
+    let r = await exchange(port, ['/first']);
+    assert.equal(r.fin, true, 'a FIN after the first response');
+    assert.match(r.text, /body of \/first$/);
+    r = await exchange(port, ['/a', '/b', '/later']);
+    assert.equal(r.fin, true, 'a FIN after the third response');
+    assert.equal(r.text.match(/HTTP\/1\.1 200/g).length, 3);
+    assert.match(r.text, /body of \/later$/);
+  });
+
+  it('end() with a response half written sends what it wrote, then closes', async function () {
+    const { port } = await startServer((req, res) => {
+      if (req.url !== '/half') return res.end('whole');
+      res.write('partial');
+      setTimeout(() => {
+        req.socket.end();
+        res.write('never'); // after the end: not sent
+      }, 20);
+    });
+    const r = await exchange(port, ['/', '/half']);
+    assert.equal(r.fin, true);
+    assert.match(r.text, /\r\n\r\nwhole/);
+    assert.match(r.text, /partial\r\n$/);
+    assert.doesNotMatch(r.text, /never/);
+  });
 });

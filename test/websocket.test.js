@@ -7,8 +7,9 @@ const net = require('node:net');
 const { once } = require('node:events');
 const { WebSocketServer, WebSocket } = require('ws');
 const { Server: IoServer } = require('socket.io');
+const { WebSocketServer: UringWebSocketServer, WebSocket: UringWebSocket } = require('..');
 const ioClient = require('socket.io-client');
-const { startServer, cleanup, withTimeout, HOST } = require('./helpers');
+const { startServer, cleanup, withTimeout, HOST, BACKEND } = require('./helpers');
 
 // A ws server attached by hand, as the ws docs show for noServer.
 async function wsServer(onConnection) {
@@ -187,7 +188,10 @@ describe('ws', () => {
   });
 });
 
-describe('socket.io', () => {
+// socket.io's websocket transport on the ws package (its default), and on
+// node-uring's WebSocketServer (wsEngine: frames on the ring thread).
+for (const [engine, wsEngine] of [['ws', undefined], ["node-uring's WebSocketServer", UringWebSocketServer]]) {
+describe(`socket.io (wsEngine: ${engine})`, () => {
   const ios = [];
   const clients = [];
   afterEach(async () => {
@@ -200,7 +204,7 @@ describe('socket.io', () => {
     const { server, port } = await startServer((req, res) => {
       if (!res.headersSent && !res.writableEnded) res.end('other');
     });
-    const io = new IoServer(server);
+    const io = new IoServer(server, wsEngine ? { wsEngine } : {});
     ios.push(io);
     io.on('connection', (socket) => {
       socket.on('join', (room, ack) => {
@@ -209,6 +213,7 @@ describe('socket.io', () => {
       });
       socket.on('say', (room, text) => io.to(room).emit('said', text));
       socket.on('add', (a, b, ack) => ack(a + b));
+      socket.on('echo', (data, ack) => ack(data));
     });
     return port;
   }
@@ -250,4 +255,21 @@ describe('socket.io', () => {
     assert.equal(a.io.engine.transport.name, 'websocket');
     assert.equal(await a.emitWithAck('add', 20, 22), 42);
   });
+
+  it('carries binary payloads and large messages over websocket', async () => {
+    const port = await start();
+    const a = await client(port, ['websocket']);
+    // On io_uring, node-uring's engine gives the transport its own sockets.
+    const [serverSide] = ios.at(-1).of('/').sockets.values();
+    const native = serverSide.conn.transport.socket instanceof UringWebSocket;
+    assert.equal(native, wsEngine !== undefined && BACKEND !== 'node');
+    // socket.io's maxHttpBufferSize is 1e6 bytes: just under it.
+    const text = 'x'.repeat(900000);
+    assert.equal(await a.emitWithAck('echo', text), text);
+    const bytes = Buffer.alloc(900000, 7);
+    const echoed = await a.emitWithAck('echo', { bytes, n: 1 });
+    assert.equal(echoed.n, 1);
+    assert.ok(Buffer.from(echoed.bytes).equals(bytes));
+  });
 });
+}

@@ -116,6 +116,57 @@ describe('WebSocket pub/sub', () => {
     c.terminate();
   });
 
+  // A burst of publishes to one topic goes to the ring thread as one
+  // chunk (nu_server_publish() merges them): what is queued between two
+  // of them keeps its place, and each message arrives whole.
+  it('keeps a burst of publishes in order with what is sent, subscribed and published between them', async () => {
+    const { wss, port } = await start({ topics: () => ['news', 'other'] });
+    const [[ws], c] = await Promise.all([once(wss, 'connection'), subscriber(port)]);
+    wss.publish('news', 'n1');
+    wss.publish('news', 'n2');
+    ws.send('direct');
+    wss.publish('news', 'n3');
+    wss.publish('other', 'o1');
+    wss.publish('news', 'n4');
+    ws.publish('news', 'skips-itself'); // skips ws: not merged with n4
+    wss.publish('news', 'n5');
+    wss.publish('late', 'before-subscribe');
+    ws.subscribe('late');
+    wss.publish('late', 'after-subscribe');
+    ws.unsubscribe('news');
+    wss.publish('news', 'after-unsubscribe');
+    wss.publish('other', 'end');
+    await received([c], 9);
+    await delay(50);
+    assert.deepEqual(c.got, ['n1', 'n2', 'direct', 'n3', 'o1', 'n4', 'n5', 'after-subscribe', 'end']);
+    c.terminate();
+  });
+
+  it('delivers bursts of publishes of every size around the merge limit whole, on every ring (rings: 2)', async function () {
+    const { wss, port, rings } = await start({ server: { rings: 2 }, maxBackpressure: 16 << 20 });
+    const clients = [];
+    for (let i = 0; i < 8; i++) clients.push(await subscriber(port));
+    if (BACKEND !== 'node') assert.equal(rings.size, 2);
+    // 16 KiB a chunk at most: these sizes merge, fill and overflow it.
+    const sizes = [];
+    for (let i = 0; i < 300; i++) sizes.push([0, 1, 125, 126, 1000, 8190, 16381, 16384, 20000][i % 9]);
+    const bytes = clients.map((c) => {
+      const all = [];
+      c.on('message', (m) => all.push(m));
+      return all;
+    });
+    sizes.forEach((n, i) => wss.publish('news', Buffer.alloc(n, i & 0xff)));
+    await received(clients, sizes.length);
+    for (const all of bytes) {
+      assert.equal(all.length, sizes.length);
+      all.forEach((m, i) => {
+        assert.equal(m.length, sizes[i], `message ${i}`);
+        assert.ok(m.every((b) => b === (i & 0xff)), `message ${i}'s bytes`);
+      });
+    }
+    for (const c of clients) c.terminate();
+  });
+
   it('reaches only the subscribers of the topic published', async () => {
     const { wss, port } = await start({ topics: (req) => req.url.slice(1).split(',').filter(Boolean) });
     const a = await subscriber(port, '/a');
@@ -190,6 +241,25 @@ describe('WebSocket pub/sub', () => {
     await delay(50);
     assert.deepEqual(second.got, ['fresh']);
     second.terminate();
+  });
+
+  it('counts the subscribers of a topic on every ring: numSubscribers() (rings: 2)', async () => {
+    const { wss, port } = await start({ server: { rings: 2 } });
+    assert.equal(wss.numSubscribers('news'), 0);
+    const clients = [];
+    for (let i = 0; i < 10; i++) clients.push(await subscriber(port));
+    assert.equal(wss.numSubscribers('news'), 10);
+    assert.equal(wss.numSubscribers('other'), 0);
+    clients[0].send('unsubscribe:news');
+    await received([clients[0]], 1);
+    assert.equal(wss.numSubscribers('news'), 9);
+    const gone = [...wss.clients].find((ws) => ws.isSubscribed('news'));
+    const closed = once(gone, 'close');
+    gone.terminate();
+    await withTimeout(closed, WAIT_MS, 'close');
+    assert.equal(wss.numSubscribers('news'), 8);
+    assert.throws(() => wss.numSubscribers(7), { code: 'ERR_INVALID_ARG_TYPE' });
+    for (const c of clients) c.terminate();
   });
 
   it('refuses a topic that is not a string or is longer than 1 KiB, with a code', async () => {

@@ -168,17 +168,6 @@ bool TopicArg(Napi::Value v, char *topic, size_t *len) {
   return true;
 }
 
-// Queues a publish of frame on s, skipping (slot, gen). False when out of
-// memory.
-bool Publish(nu_server *s, uint32_t slot, uint32_t gen, const char *topic,
-             size_t len, nu_frame *frame) {
-  nu_out *o = nu_server_topic_new(s, slot, gen, NU_WS_PUBLISH, topic, len, frame);
-  if (o == nullptr)
-    return false;
-  nu_server_send(s, o);
-  return true;
-}
-
 Napi::Value OutOfMemory(Napi::Env env) {
   NAPI_THROW(Napi::Error::New(env, "out of memory for a response"),
              env.Undefined());
@@ -444,15 +433,15 @@ private:
     nu_ws_frame_header(reinterpret_cast<uint8_t *>(bytes), Uint32Arg(info[2]),
                        1, data.len);
     data.CopyTo(env, bytes + hlen);
-    bool ok = Publish(server, Uint32Arg(info[3]), Uint32Arg(info[4]), topic,
-                      topic_len, frame);
+    bool ok = nu_server_publish(server, Uint32Arg(info[3]), Uint32Arg(info[4]),
+                                topic, topic_len, frame) == 0;
     Napi::Array others =
         info[5].IsArray() ? info[5].As<Napi::Array>() : Napi::Array::New(env);
     for (uint32_t i = 0; ok && i < others.Length(); i++) {
       NativeServer *peer = Unwrap(others.Get(i).As<Napi::Object>());
       if (peer->ctx_ != nullptr && peer->ctx_->core != nullptr)
-        ok = Publish(peer->ctx_->core, NU_WS_NOBODY, 0, topic, topic_len,
-                     frame);
+        ok = nu_server_publish(peer->ctx_->core, NU_WS_NOBODY, 0, topic,
+                               topic_len, frame) == 0;
     }
     nu_frame_unref(frame);
     return ok ? env.Undefined() : OutOfMemory(env);

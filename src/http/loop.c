@@ -791,34 +791,45 @@ static void nu__conn_reset(struct nu_server *s, struct nu_conn *c) {
 }
 
 /*
- * JS destroyed c (NU_OUT_ABORT), or reset it (with NU_OUT_RESET). A raw connection (a WebSocket's too), or
- * one handed to 'clientError', sends what JS wrote on it before first, as
+ * JS destroyed c (NU_OUT_ABORT; with NU_OUT_RESET, it resets c, whatever
+ * c owes). A raw connection (a WebSocket's too), or one handed to
+ * 'clientError', sends what JS wrote on it before first, as
  * a net.Socket's destroy() lets the kernel send what was written (ws ends
  * a refused handshake's answer, then destroys the socket on 'finish'; a
  * WebSocket terminated at once still sends its 101; Fastify's clientError
  * handler writes its 400, then destroys): o goes
  * after it as the chunk that closes c, and until then c lingers (its input
- * dropped, NU_LINGER_MS at most for a peer that does not read). Any other
- * connection closes at once: a response cut short must show as one.
+ * dropped, NU_LINGER_MS at most for a peer that does not read). So does an
+ * HTTP connection whose every response JS began is queued whole (a 500
+ * ended, then destroyed, as @hono/node-server answers a handler's error):
+ * what is left shows complete, as node:http's written responses do, and
+ * our FIN goes before any reset the client's unread input may cause. Any
+ * other connection closes at once: a response cut short must show as one.
  */
 static void nu__conn_abort(struct nu_server *s, struct nu_conn *c,
                            struct nu_out *o) {
   uint32_t socket_owned = c->flags & (NU_CONN_RAW | NU_CONN_CLIENT_ERROR);
+  int whole = !socket_owned && (int32_t)(c->reply_seq - c->send_seq) <= 0;
 
   if (o->flags & NU_OUT_RESET) {
     nu_out_free(o);
     nu__conn_reset(s, c);
     return;
   }
-  if (!socket_owned || (c->sendq.head == NULL && c->parked.head == NULL) ||
-      nu_timeout_tick_ms(&s->timeouts) == 0) {
+  if (!(socket_owned || whole) || nu_timeout_tick_ms(&s->timeouts) == 0 ||
+      (socket_owned && c->sendq.head == NULL && c->parked.head == NULL)) {
     nu_out_free(o);
     nu__conn_close(s, c);
     return;
   }
-  o->seq = c->upgrade_seq;
-  /* A client error's answer is response upgrade_seq, which ends here. */
-  o->flags = (c->flags & NU_CONN_RAW) ? NU_OUT_CLOSE : NU_OUT_END | NU_OUT_CLOSE;
+  if (whole) {
+    o->seq = c->send_seq; /* after the last response queued */
+    o->flags = NU_OUT_CLOSE;
+  } else {
+    o->seq = c->upgrade_seq;
+    /* A client error's answer is response upgrade_seq, which ends here. */
+    o->flags = (c->flags & NU_CONN_RAW) ? NU_OUT_CLOSE : NU_OUT_END | NU_OUT_CLOSE;
+  }
   nu_conn_enqueue(c, o);
   nu__mark_dirty(s, c);
   c->flags |= NU_CONN_LINGER;
@@ -1298,8 +1309,9 @@ static int nu__ws_expire(struct nu_server *s, struct nu_conn *c) {
 
   if (idle_ms == 0 || (c->flags & NU_CONN_CLOSING))
     return 0;
-  if (c->flags & NU_CONN_LOAD_HELD) {
-    ws->rx_ms = s->now_ms; /* the server does not read it: not its silence */
+  if (c->flags & (NU_CONN_LOAD_HELD | NU_CONN_JS_PAUSED)) {
+    /* The server does not read it (held, or ws.pause()): not its silence. */
+    ws->rx_ms = s->now_ms;
     return 0;
   }
   /* Not read while it owes too much (nu_conn_wants_input()): its pongs

@@ -6,9 +6,11 @@
 
 const assert = require('node:assert/strict');
 const http = require('node:http');
+const net = require('node:net');
 const { Hono } = require('hono');
 const { stream } = require('hono/streaming');
 const { HTTPException } = require('hono/http-exception');
+const { bodyLimit } = require('hono/body-limit');
 const { serve } = require('@hono/node-server');
 const { startOnBoth, compareResponses, HOST } = require('./compare');
 const { delay } = require('../helpers');
@@ -52,6 +54,9 @@ function honoApp(aborts) {
       resolve(c.text('too late'));
     });
   }));
+  // Refuses a body over 1 kB before reading it.
+  app.post('/limited', bodyLimit({ maxSize: 1024, onError: (c) => c.text('too large', 413) }),
+    (c) => c.text('ok'));
   app.onError((err, c) => {
     if (err instanceof HTTPException) return err.getResponse();
     return c.json({ error: err.message }, 500);
@@ -148,5 +153,70 @@ describe('Hono on node-uring (@hono/node-server), against node:http', () => {
       this.test.title += ' (WAITING: the ring thread does not report the close yet)';
       this.skip();
     }
+  });
+
+  // An upload refused before it is read, the client sending on: the 413
+  // arrives, and when the adapter gives up draining the body (500 ms on,
+  // it destroys the socket) the connection ends with our FIN, not a reset,
+  // as on node:http (@hono/node-server's own suite, server-socket.test.ts).
+  function refusedUpload(port) {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(port, HOST);
+      let response = '';
+      let writesAfter = 0;
+      const timer = setInterval(() => {
+        socket.write(Buffer.alloc(65536), (err) => {
+          if (err || !response.includes(' 413 ') || ++writesAfter < 4) return;
+          clearInterval(timer);
+          socket.end();
+        });
+      }, 20);
+      socket.setTimeout(5000, () => socket.destroy(new Error('no close in 5 s')));
+      socket.write(`POST /limited HTTP/1.1\r\nHost: ${HOST}\r\nContent-Length: ${50 * 1024 * 1024}\r\n\r\n`);
+      socket.on('data', (chunk) => { response += chunk.toString('latin1'); });
+      socket.on('error', (err) => {
+        clearInterval(timer);
+        reject(err);
+      });
+      socket.on('close', () => {
+        clearInterval(timer);
+        resolve(response);
+      });
+    });
+  }
+
+  it('ends a refused upload with a FIN once the adapter stops draining it', async () => {
+    const [uring, node] = await Promise.all([refusedUpload(pair.uring.port), refusedUpload(pair.node.port)]);
+    assert.match(node, /^HTTP\/1\.1 413 /);
+    assert.match(uring, /^HTTP\/1\.1 413 [^]*\r\n\r\ntoo large$/);
+  });
+});
+
+// A fetch callback whose answer is not a Response: the adapter writes its
+// 500, ends it, and destroys the response at once (handleResponseError()).
+// The 500 must arrive whole, as node:http's does, not a reset.
+describe('Hono on node-uring (@hono/node-server): a 500 ended, then destroyed', () => {
+  let pair;
+  let logged;
+  const consoleError = console.error;
+  before(async () => {
+    pair = await startOnBoth((createServer) => new Promise((resolve, reject) => {
+      const server = serve({ fetch: () => ({ body: 'not a Response' }), port: 0, hostname: HOST, createServer },
+        (info) => resolve({ port: info.port, close: () => new Promise((done) => server.close(() => done())) }));
+      server.once('error', reject);
+    }));
+    logged = [];
+    console.error = (err) => logged.push(err); // the adapter logs what went wrong
+  });
+  after(async () => {
+    console.error = consoleError;
+    if (pair) await pair.close();
+  });
+
+  it('delivers the 500, as node:http', async () => {
+    const res = await compareResponses(pair, { path: '/' });
+    assert.equal(res.statusCode, 500);
+    assert.match(res.body.toString(), /^Error: /);
+    assert.equal(logged.length, 2);
   });
 });
