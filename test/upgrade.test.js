@@ -93,6 +93,34 @@ describe('upgrade and CONNECT', () => {
     assert.ok(seen.ended);
   });
 
+  // node:http reads what reached the socket while JS was busy in one go:
+  // no nextTick runs between its parts (socket.io counts on it to drop an
+  // event that a disconnect right behind it cancels).
+  it('hands over what arrived while JS was busy with no tick in between', async () => {
+    const { server, port } = await startServer(() => {});
+    const parts = [];
+    let ticks = 0;
+    server.on('upgrade', (req, socket) => {
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
+      socket.on('data', (d) => {
+        parts.push({ text: d.toString(), ticks });
+        process.nextTick(() => { ticks++; });
+      });
+      socket.on('end', () => socket.end());
+    });
+    const socket = await connect(port);
+    const r = reader(socket);
+    socket.write(UPGRADE);
+    await r.until(/\r\n\r\n/);
+    for (const part of ['one', 'two', 'three']) socket.write(part); // three segments
+    const busyUntil = Date.now() + 50;
+    while (Date.now() < busyUntil); // JS busy while they arrive
+    await withTimeout((async () => {
+      while (parts.map((p) => p.text).join('') !== 'onetwothree') await delay(5);
+    })(), 3000, 'the three parts');
+    assert.deepEqual(parts.map((p) => p.ticks), parts.map(() => 0));
+  });
+
   it('passes on the bytes that came with the upgrade request', async () => {
     const { server, port } = await startServer(() => {});
     echoUpgrade(server);

@@ -9,7 +9,7 @@ const { WebSocketServer, WebSocket } = require('ws');
 const { Server: IoServer } = require('socket.io');
 const { WebSocketServer: UringWebSocketServer, WebSocket: UringWebSocket } = require('..');
 const ioClient = require('socket.io-client');
-const { startServer, cleanup, withTimeout, HOST, BACKEND } = require('./helpers');
+const { startServer, cleanup, delay, withTimeout, HOST, BACKEND } = require('./helpers');
 
 // A ws server attached by hand, as the ws docs show for noServer.
 async function wsServer(onConnection) {
@@ -245,6 +245,26 @@ describe(`socket.io (wsEngine: ${engine})`, () => {
       assert.equal(cGot, false);
     });
   }
+
+  // socket.io's own "should ignore a packet received after disconnection":
+  // the event goes to its listener a tick later, and the disconnect right
+  // behind it on the wire cancels it, when both are read in one go.
+  it('drops an event that a disconnect right behind it cancels', async () => {
+    const port = await start();
+    const events = [];
+    ios.at(-1).on('connection', (socket) => {
+      socket.on('late', () => events.push('late'));
+      socket.on('disconnect', (reason) => events.push(reason));
+    });
+    const c = await client(port, ['websocket']);
+    c.emit('late', Buffer.alloc(10));
+    c.disconnect();
+    const busyUntil = Date.now() + 50;
+    while (Date.now() < busyUntil); // JS busy while the frames arrive
+    await withTimeout((async () => { while (events.length === 0) await delay(5); })(), 5000, 'the disconnect');
+    await delay(20);
+    assert.deepEqual(events, ['client namespace disconnect']);
+  });
 
   it('upgrades a polling client to websocket', async () => {
     const port = await start();

@@ -8,6 +8,8 @@
 
 #include <napi.h>
 
+#include <atomic>
+
 #include "nu.h"
 
 namespace nu_addon {
@@ -28,12 +30,20 @@ protected:
 
 // Shared by a native object and its threadsafe function, which may outlive
 // one another; freed by the threadsafe function's finalizer. At env
-// teardown Node runs that finalizer before it drops the batches still
+// teardown Node runs that finalizer before it drops the calls still
 // queued, so CallJs must not touch the context when env is null.
+//
+// Batches wait on `pending` (linked through their pool link, newest
+// first), and one function call takes all of those delivered before it
+// runs: Node drains the nextTick and microtask queues after each call,
+// and node:http hands JS in one read what reached the socket while JS was
+// busy, so a peer's writes of one moment are seen in one go (socket.io
+// drops a packet that a disconnect right behind it cancels).
 template <typename Core> struct Context {
   using T = typename Core::Type;
   T *core = nullptr;
   napi_threadsafe_function tsfn = nullptr;
+  std::atomic<nu_batch *> pending{nullptr};
   Detachable *owner = nullptr;
   bool cleanup_hooked = false;
 
@@ -65,12 +75,39 @@ template <typename Core> struct Context {
   // The core did not start: the function goes, and the context with it.
   void Abandon() { napi_release_threadsafe_function(tsfn, napi_tsfn_abort); }
 
-  // Ring thread: one call per batch, never blocking.
+  // Ring thread: queues the batch; a call is made only when none is on its
+  // way already (the queue was empty), never blocking.
   static void Deliver(void *arg, nu_batch *b) {
     auto *ctx = static_cast<Context *>(arg);
-    if (napi_call_threadsafe_function(ctx->tsfn, b, napi_tsfn_nonblocking) !=
-        napi_ok)
-      Core::Done(ctx->core, b); // the env is going away
+    nu_batch *head = ctx->pending.load(std::memory_order_relaxed);
+    do
+      b->next = head;
+    while (!ctx->pending.compare_exchange_weak(head, b,
+                                               std::memory_order_release,
+                                               std::memory_order_relaxed));
+    if (head != nullptr)
+      return;
+    if (napi_call_threadsafe_function(ctx->tsfn, nullptr,
+                                      napi_tsfn_nonblocking) != napi_ok) {
+      // The env is going away: nobody will take them.
+      for (nu_batch *p = TakePending(ctx), *next; p != nullptr; p = next) {
+        next = p->next;
+        Core::Done(ctx->core, p);
+      }
+    }
+  }
+
+  // Any thread: the queued batches, oldest first.
+  static nu_batch *TakePending(Context *ctx) {
+    nu_batch *p = ctx->pending.exchange(nullptr, std::memory_order_acquire);
+    nu_batch *fifo = nullptr;
+    while (p != nullptr) {
+      nu_batch *next = p->next;
+      p->next = fifo;
+      fifo = p;
+      p = next;
+    }
+    return fifo;
   }
 
   // Ring thread, last call: lets the finalizer run once batches are in.
@@ -79,15 +116,25 @@ template <typename Core> struct Context {
                                      napi_tsfn_release);
   }
 
+  // JS thread: calls onBatch for each batch queued, oldest first, in this
+  // one call. At teardown (env null) ctx may be freed already; Finalize
+  // freed what was queued.
+  static void CallJs(napi_env env, napi_value cb, void *arg, void *) {
+    if (env == nullptr)
+      return;
+    auto *ctx = static_cast<Context *>(arg);
+    for (nu_batch *b = TakePending(ctx), *next; b != nullptr; b = next) {
+      next = b->next;
+      if (cb != nullptr)
+        CallOne(env, cb, ctx, b);
+      else
+        Core::Done(ctx->core, b);
+    }
+  }
+
   // JS thread: turns the batch into onBatch's arguments, gives it back,
   // and calls onBatch.
-  static void CallJs(napi_env env, napi_value cb, void *arg, void *data) {
-    auto *ctx = static_cast<Context *>(arg);
-    auto *b = static_cast<nu_batch *>(data);
-    if (env == nullptr || cb == nullptr) {
-      nu_batch_free(b); // ctx and its core may be freed already
-      return;
-    }
+  static void CallOne(napi_env env, napi_value cb, Context *ctx, nu_batch *b) {
     napi_value argv[2], undefined;
     napi_status st = Core::ToJs(env, b, argv);
     Core::Done(ctx->core, b);
@@ -111,8 +158,14 @@ template <typename Core> struct Context {
     if (ctx->core != nullptr) {
       Core::Stop(ctx->core); // a no-op unless the env is going away
       Core::Join(ctx->core);
-      Core::Destroy(ctx->core);
     }
+    // Batches no call will take (the env is going away).
+    for (nu_batch *b = TakePending(ctx), *next; b != nullptr; b = next) {
+      next = b->next;
+      nu_batch_free(b);
+    }
+    if (ctx->core != nullptr)
+      Core::Destroy(ctx->core);
     if (ctx->cleanup_hooked)
       napi_remove_env_cleanup_hook(env, Cleanup, ctx);
     if (ctx->owner != nullptr)
