@@ -12,8 +12,8 @@
 // to it), ws does not (bring test/ from its repository, with ws's lib/
 // beside it), nor does @hono/node-server (DIR is then the folder holding
 // its repository's test/ and vitest.config.ts; run with
-// NODE_OPTIONS=--expose-gc). Without NAME, lists the suites and their
-// files.
+// NODE_OPTIONS=--expose-gc), nor socket.io (its tests are TypeScript: see
+// README, Frameworks). Without NAME, lists the suites and their files.
 
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
@@ -51,6 +51,13 @@ const SUITES = {
     'test/server.test.ts', 'test/listener.test.ts', 'test/request-client-disconnect.test.ts',
     'test/server-socket.test.ts', 'test/serve-static.test.ts', 'test/content-length.test.ts',
     'test/early-hints.test.ts', 'test/websocket.test.ts',
+  ],
+  // socket.io 4.8's test/*.ts (from its repository, packages/socket.io)
+  // transpiled to .js beside them; uws.ts needs uWebSockets.js.
+  socketio: [
+    'server-attachment.js', 'handshake.js', 'close.js', 'namespaces.js', 'socket.js', 'messaging-many.js',
+    'middleware.js', 'socket-middleware.js', 'v2-compatibility.js', 'socket-timeout.js', 'utility-methods.js',
+    'connection-state-recovery.js',
   ],
   express: [
     'res.send.js', 'res.json.js', 'res.set.js', 'res.status.js', 'res.redirect.js', 'res.download.js',
