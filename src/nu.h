@@ -36,6 +36,12 @@ struct nu_batch {
   uint32_t nbytes, cap_bytes;
   struct nu_op *ops, *ops_last;
   int last; /* the ring thread's last batch: it is exiting */
+  /* A server's batch whose records are all one connection's: its slot + 1
+   * in the high half, its generation in the low one; 0 otherwise. */
+  uint64_t conn;
+  /* Set on delivery: JS takes it in the same call as the batch before it
+   * (see src/addon/context.h). */
+  int joins;
   /* Frees what the owner keeps in the batch beyond words and bytes. */
   void (*clear)(struct nu_batch *b);
 };

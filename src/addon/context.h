@@ -33,17 +33,23 @@ protected:
 // teardown Node runs that finalizer before it drops the calls still
 // queued, so CallJs must not touch the context when env is null.
 //
-// Batches wait on `pending` (linked through their pool link, newest
-// first), and one function call takes all of those delivered before it
-// runs: Node drains the nextTick and microtask queues after each call,
-// and node:http hands JS in one read what reached the socket while JS was
-// busy, so a peer's writes of one moment are seen in one go (socket.io
-// drops a packet that a disconnect right behind it cancels).
+// Node drains the nextTick and microtask queues after each function call.
+// node:http hands JS in one read what reached a socket while JS was busy,
+// so a peer's writes of one moment are seen with no tick between them
+// (socket.io drops an event that a disconnect right behind it cancels),
+// and each socket's read is a call of its own. So a batch whose records
+// are all one connection's, delivered right behind a batch of that same
+// connection only, joins that batch's call (`joins`); any other batch has
+// a call of its own. Batches wait on `pending` (newest first), then on the
+// JS thread's `carry` (oldest first) until their call.
 template <typename Core> struct Context {
   using T = typename Core::Type;
   T *core = nullptr;
   napi_threadsafe_function tsfn = nullptr;
   std::atomic<nu_batch *> pending{nullptr};
+  uint64_t last_conn = 0;             // ring thread: the last batch's conn
+  nu_batch *carry = nullptr;          // JS thread
+  nu_batch *carry_last = nullptr;
   Detachable *owner = nullptr;
   bool cleanup_hooked = false;
 
@@ -75,39 +81,51 @@ template <typename Core> struct Context {
   // The core did not start: the function goes, and the context with it.
   void Abandon() { napi_release_threadsafe_function(tsfn, napi_tsfn_abort); }
 
-  // Ring thread: queues the batch; a call is made only when none is on its
-  // way already (the queue was empty), never blocking.
+  // Ring thread: queues the batch, and makes a call for it unless it joins
+  // the call of the batch before it, still queued. Never blocks.
   static void Deliver(void *arg, nu_batch *b) {
     auto *ctx = static_cast<Context *>(arg);
     nu_batch *head = ctx->pending.load(std::memory_order_relaxed);
-    do
+    do {
+      // head, when not taken yet, is the batch delivered last.
+      b->joins = head != nullptr && b->conn != 0 && b->conn == ctx->last_conn;
       b->next = head;
-    while (!ctx->pending.compare_exchange_weak(head, b,
-                                               std::memory_order_release,
-                                               std::memory_order_relaxed));
-    if (head != nullptr)
-      return;
-    if (napi_call_threadsafe_function(ctx->tsfn, nullptr,
-                                      napi_tsfn_nonblocking) != napi_ok) {
-      // The env is going away: nobody will take them.
-      for (nu_batch *p = TakePending(ctx), *next; p != nullptr; p = next) {
-        next = p->next;
-        Core::Done(ctx->core, p);
-      }
-    }
+    } while (!ctx->pending.compare_exchange_weak(head, b,
+                                                 std::memory_order_release,
+                                                 std::memory_order_relaxed));
+    ctx->last_conn = b->conn;
+    if (!b->joins)
+      // On failure the env is going away: Finalize frees what is queued.
+      napi_call_threadsafe_function(ctx->tsfn, nullptr, napi_tsfn_nonblocking);
   }
 
-  // Any thread: the queued batches, oldest first.
-  static nu_batch *TakePending(Context *ctx) {
+  // JS thread: moves the batches queued to the end of carry, oldest first.
+  static void TakePending(Context *ctx) {
     nu_batch *p = ctx->pending.exchange(nullptr, std::memory_order_acquire);
-    nu_batch *fifo = nullptr;
+    nu_batch *fifo = nullptr, *last = p;
     while (p != nullptr) {
       nu_batch *next = p->next;
       p->next = fifo;
       fifo = p;
       p = next;
     }
-    return fifo;
+    if (fifo == nullptr)
+      return;
+    if (ctx->carry_last != nullptr)
+      ctx->carry_last->next = fifo;
+    else
+      ctx->carry = fifo;
+    ctx->carry_last = last;
+  }
+
+  // JS thread: frees every batch queued (the env is going away).
+  static void FreeQueued(Context *ctx) {
+    TakePending(ctx);
+    for (nu_batch *b = ctx->carry, *next; b != nullptr; b = next) {
+      next = b->next;
+      nu_batch_free(b);
+    }
+    ctx->carry = ctx->carry_last = nullptr;
   }
 
   // Ring thread, last call: lets the finalizer run once batches are in.
@@ -116,20 +134,28 @@ template <typename Core> struct Context {
                                      napi_tsfn_release);
   }
 
-  // JS thread: calls onBatch for each batch queued, oldest first, in this
-  // one call. At teardown (env null) ctx may be freed already; Finalize
-  // freed what was queued.
+  // JS thread: calls onBatch for this call's batches: the oldest queued
+  // and those that join it. At teardown (env null) ctx may be freed
+  // already; Finalize freed what was queued.
   static void CallJs(napi_env env, napi_value cb, void *arg, void *) {
     if (env == nullptr)
       return;
     auto *ctx = static_cast<Context *>(arg);
-    for (nu_batch *b = TakePending(ctx), *next; b != nullptr; b = next) {
-      next = b->next;
+    TakePending(ctx);
+    nu_batch *b = ctx->carry;
+    while (b != nullptr) {
+      nu_batch *next = b->next;
       if (cb != nullptr)
         CallOne(env, cb, ctx, b);
       else
         Core::Done(ctx->core, b);
+      b = next;
+      if (b != nullptr && !b->joins)
+        break; // its own call comes next
     }
+    ctx->carry = b;
+    if (b == nullptr)
+      ctx->carry_last = nullptr;
   }
 
   // JS thread: turns the batch into onBatch's arguments, gives it back,
@@ -159,11 +185,7 @@ template <typename Core> struct Context {
       Core::Stop(ctx->core); // a no-op unless the env is going away
       Core::Join(ctx->core);
     }
-    // Batches no call will take (the env is going away).
-    for (nu_batch *b = TakePending(ctx), *next; b != nullptr; b = next) {
-      next = b->next;
-      nu_batch_free(b);
-    }
+    FreeQueued(ctx); // none, unless the env is going away
     if (ctx->core != nullptr)
       Core::Destroy(ctx->core);
     if (ctx->cleanup_hooked)

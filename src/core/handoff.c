@@ -57,6 +57,8 @@ void nu_batch_pool_put(struct nu_batch_pool *p, struct nu_batch *b) {
   if (b->clear)
     b->clear(b);
   b->last = 0;
+  b->conn = 0;
+  b->joins = 0;
   b->nwords = 0;
   b->nbytes = 0;
   do

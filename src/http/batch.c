@@ -13,12 +13,18 @@ static uint32_t *nu__batch_record(struct nu_batch *b, uint32_t n,
                                   enum nu_event kind, uint32_t slot,
                                   uint32_t gen) {
   uint32_t *w = nu_batch_add_words(b, n);
+  uint64_t key;
 
   if (w == NULL)
     return NULL;
   w[NU_REC_KIND] = kind;
   w[NU_REC_SLOT] = slot;
   w[NU_REC_GEN] = gen;
+  key = (uint64_t)(slot + 1) << 32 | gen;
+  if (b->nwords == n)
+    b->conn = key; /* the first record */
+  else if (b->conn != key)
+    b->conn = 0;
   return w;
 }
 
@@ -244,5 +250,6 @@ int nu_batch_put_stopped(struct nu_batch *b) {
   if (w == NULL)
     return -ENOMEM;
   w[NU_REC_KIND] = NU_EV_STOPPED;
+  b->conn = 0;
   return 0;
 }
