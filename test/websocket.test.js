@@ -258,9 +258,12 @@ describe(`socket.io (wsEngine: ${engine})`, () => {
     });
     const c = await client(port, ['websocket']);
     c.emit('late', Buffer.alloc(10));
-    c.disconnect();
-    const busyUntil = Date.now() + 50;
-    while (Date.now() < busyUntil); // JS busy while the frames arrive
+    c.disconnect(); // its frame goes out on the next tick, after the event's
+    await new Promise((resolve) => process.nextTick(() => {
+      const busyUntil = Date.now() + 50;
+      while (Date.now() < busyUntil); // JS busy while the frames arrive
+      resolve();
+    }));
     await withTimeout((async () => { while (events.length === 0) await delay(5); })(), 5000, 'the disconnect');
     await delay(20);
     assert.deepEqual(events, ['client namespace disconnect']);
