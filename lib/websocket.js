@@ -18,7 +18,7 @@ const { codedError } = require('./errors');
 const {
   UringSocket, kWsOpen, kWsSend, kAskDrain, kSetReading, kWsTopic, kWsPublish, kWsServer,
 } = require('./socket');
-const { mixEventTarget } = require('./websocket_events');
+const { mixEventTarget, kWasClean } = require('./websocket_events');
 
 const C = native.constants ?? {};
 const OP_TEXT = C.WS_OP_TEXT;
@@ -118,7 +118,6 @@ const kTopics = Symbol('topics');
 const kNeedDrain = Symbol('needDrain');
 const kPaused = Symbol('paused');
 const kBinaryType = Symbol('binaryType');
-const kCleanClose = Symbol('cleanClose');
 
 // What binaryType takes, as in ws: how a binary message comes.
 const BINARY_TYPES = ['nodebuffer', 'arraybuffer', 'fragments'];
@@ -165,7 +164,7 @@ class WebSocket extends EventEmitter {
     this[kPaused] = false;
     this[kBinaryType] = 'nodebuffer';
     // The closing handshake completed: close frames went both ways.
-    this[kCleanClose] = false;
+    this[kWasClean] = false;
   }
 
   get readyState() { return this[kState]; }
@@ -181,9 +180,6 @@ class WebSocket extends EventEmitter {
   set binaryType(type) {
     if (BINARY_TYPES.includes(type)) this[kBinaryType] = type;
   }
-
-  // For the 'close' event's wasClean (websocket_events.js).
-  get closedCleanly() { return this[kCleanClose]; }
 
   // pause() and resume(), as ws's: the ring thread stops reading the
   // connection, so the peer is held by TCP's flow control (and an idle
@@ -390,7 +386,7 @@ class WebSocket extends EventEmitter {
         break;
       case OP_CLOSE: // the ring thread answered (or this was the answer)
         this[kState] = CLOSING;
-        this[kCleanClose] = true;
+        this[kWasClean] = true;
         this[kCloseCode] = code;
         this[kCloseReason] = chunk;
         this.closeSoon();

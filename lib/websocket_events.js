@@ -12,6 +12,9 @@ const kTarget = Symbol('target');
 // set it (attributes and addEventListener() do not see each other's).
 const kHandler = Symbol('handler');
 const kAttribute = Symbol('attribute');
+// On a socket: whether close frames went both ways (CloseEvent's
+// wasClean), kept off the public surface as ws keeps its own.
+const kWasClean = Symbol('wasClean');
 
 class Event {
   constructor(type) {
@@ -57,7 +60,7 @@ function eventOf(ws, type, args) {
     }
     case 'close': {
       const [code, reason] = args;
-      return new CloseEvent(type, { code, reason: reason.toString(), wasClean: ws.closedCleanly });
+      return new CloseEvent(type, { code, reason: reason.toString(), wasClean: ws[kWasClean] });
     }
     case 'error': {
       const [error] = args;
@@ -92,7 +95,7 @@ const methods = {
   // addEventListener(type, handler[, { once }]): a handler added twice
   // for one type is called once. Types other than the four are ignored.
   addEventListener(type, handler, options = {}) {
-    if (!TYPES.includes(type) || handler === null ||
+    if (!TYPES.includes(type) ||
         (typeof handler !== 'function' && typeof handler?.handleEvent !== 'function')) return;
     for (const listener of this.listeners(type)) {
       if (listener[kHandler] === handler && !listener[kAttribute]) return;
@@ -136,7 +139,7 @@ function defineAttribute(proto, type) {
   });
 }
 
-// Gives Class's instances (EventEmitters with a closedCleanly getter) the
+// Gives Class's instances (EventEmitters that keep [kWasClean]) the
 // browser-style API.
 function mixEventTarget(Class) {
   for (const [name, fn] of Object.entries(methods)) {
@@ -145,4 +148,4 @@ function mixEventTarget(Class) {
   for (const type of TYPES) defineAttribute(Class.prototype, type);
 }
 
-module.exports = { mixEventTarget, Event, MessageEvent, CloseEvent, ErrorEvent };
+module.exports = { mixEventTarget, kWasClean, Event, MessageEvent, CloseEvent, ErrorEvent };
