@@ -36,6 +36,13 @@ export interface ServerOptions {
   /** ms without traffic on a connection before 'timeout' (destroyed when unheard). Default 0: never. */
   timeout?: number;
   /**
+   * Whether the ring runs on a thread of its own (true) or this thread
+   * drives it between its other events (false). Default: false with one
+   * ring, true with more (which always have their threads). With a ring
+   * thread, routes and static files are served while JS is busy.
+   */
+  ringThread?: boolean;
+  /**
    * Ring threads (1 to 64), each with its own SO_REUSEPORT listening socket
    * on the port, all feeding this thread's handlers. Default 1. The
    * node:http backend ignores it.
@@ -109,6 +116,7 @@ export class Server extends EventEmitter {
   maxHeadersCount: number | null;
   maxRequestBodySize: number;
   rings: number;
+  ringThread: boolean;
   maxQueuedRequests: number;
   maxQueuedBytes: number;
   maxPausedConnections: number;

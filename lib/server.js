@@ -90,6 +90,22 @@ function checkRange(name, value, min, max) {
   }
 }
 
+// Not node:http's: whether the ring runs on a thread of its own (true), or
+// this thread drives it between its other events (false, the default with
+// one ring). Several rings always have their threads.
+function validateRingThread(ringThread, rings) {
+  if (ringThread === undefined) return rings > 1;
+  if (typeof ringThread !== 'boolean') {
+    throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE',
+      `The "options.ringThread" property must be of type boolean. Received ${util.inspect(ringThread)}`);
+  }
+  if (!ringThread && rings > 1) {
+    throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE',
+      `The property 'options.ringThread' must be true with ${rings} rings: each runs on a thread of its own`);
+  }
+  return ringThread;
+}
+
 function validateOptions(options) {
   if (options === null || typeof options !== 'object') {
     throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE',
@@ -105,6 +121,7 @@ function validateOptions(options) {
     opts[name] = options[name] ?? fallback;
     checkRange(`options.${name}`, opts[name], min, max);
   }
+  opts.ringThread = validateRingThread(options.ringThread, opts.rings);
   return opts;
 }
 
@@ -178,6 +195,7 @@ class Server extends EventEmitter {
     this.ringEntries = opts.ringEntries;
     this.timeout = opts.timeout;
     this.rings = opts.rings;
+    this.ringThread = opts.ringThread;
     this.maxQueuedRequests = opts.maxQueuedRequests;
     this.maxQueuedBytes = opts.maxQueuedBytes;
     this.maxPausedConnections = opts.maxPausedConnections;

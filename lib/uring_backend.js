@@ -43,6 +43,8 @@ function nativeOptions(server, { host, port, backlog, routes, statics }) {
     reusePort: server.reusePort || server.rings > 1 || require('node:cluster').isWorker,
     routes: routes.map((r) => ({ path: r.path, head: routeHead(r), body: r.body })),
     statics: statics.map(({ prefix, root }) => ({ prefix, root })),
+    // No ring thread: this thread drives the ring (see nu_server_turn()).
+    inline: !server.ringThread,
   };
   for (const name of RING_OPTIONS) options[name] = server[name];
   for (const name of SHARED_OPTIONS) options[name] = Math.ceil(server[name] / server.rings);

@@ -286,6 +286,9 @@ struct nu_server_config {
   nu_deliver_fn deliver;
   nu_exited_fn exited;
   void *ctx;
+  /* No ring thread: the calling thread drives the ring (see
+   * nu_server_turn()), and deliver() and exited() are called on it. */
+  int inline_mode;
 };
 
 /*
@@ -338,8 +341,19 @@ void nu_server_close_connections(struct nu_server *s);
  * start. Any thread; errors already reported keep their course. */
 void nu_server_set_client_errors(struct nu_server *s, int to_js);
 
-/* Waits for the ring thread to exit. Idempotent. */
+/* Waits for the ring thread to exit. Idempotent. Inline, it runs the
+ * loop to its end here, blocking, unless it ended already: for a server
+ * stopped (nu_server_stop()) whose JS is going away. */
 void nu_server_join(struct nu_server *s);
+
+/* Inline mode (cfg->inline_mode), on the thread that started s. Whether s
+ * runs so; the fd that is readable when s needs a turn (an eventfd the
+ * kernel signals on completions); and the turn, which never blocks, and
+ * calls deliver() (and on the last, exited()) from inside. Outside a turn,
+ * nu_server_flush(), _stop() and _close_connections() submit at once. */
+int nu_server_is_inline(const struct nu_server *s);
+int nu_server_fd(const struct nu_server *s);
+void nu_server_turn(struct nu_server *s);
 
 /* Gives back a batch that deliver() handed over. Any thread. */
 void nu_server_batch_done(struct nu_server *s, struct nu_batch *b);

@@ -42,37 +42,41 @@ describe('scale out', () => {
     skipOnNodeBackend(this, 'net.Server has reusePort only from Node 22.12');
   });
 
-  it('runs 20 worker_threads servers on one port, then terminates them cleanly', async function () {
-    this.timeout(60000);
-    const port = await freePort();
-    const fdsBefore = fs.readdirSync('/proc/self/fd').length;
-    const source = `
-      const { parentPort, threadId } = require('node:worker_threads');
-      const { createServer } = require(${JSON.stringify(packageDir)});
-      const server = createServer({ reusePort: true, backend: 'uring' },
-        (req, res) => res.end('worker ' + threadId));
-      server.listen(${port}, '127.0.0.1', () => parentPort.postMessage('listening'));
-      server.on('error', (err) => parentPort.postMessage(err.message));
-    `;
-    const workers = [];
-    for (let i = 0; i < 20; i++) {
-      const worker = new Worker(source, { eval: true });
-      workers.push(worker);
-      assert.equal(await new Promise((resolve, reject) => {
-        worker.once('message', resolve);
-        worker.once('error', reject);
-      }), 'listening');
-    }
-    assert.equal(ringThreads(), 20);
-    // The kernel spreads new connections over the 20 listening sockets.
-    const seen = await answerers(port, 200);
-    assert.ok(seen.size >= 5, `only ${seen.size} of 20 workers answered: ${[...seen.keys()]}`);
-    for (const who of seen.keys()) assert.match(who, /^worker \d+$/);
-    await Promise.all(workers.map((w) => w.terminate()));
-    await delay(100);
-    assert.equal(ringThreads(), 0);
-    assert.ok(fs.readdirSync('/proc/self/fd').length <= fdsBefore + 2);
-  });
+  // Each worker's ring is driven by the worker's own thread by default, or
+  // runs on a thread of its own (ringThread: true).
+  for (const ringThread of [false, true]) {
+    it(`runs 20 worker_threads servers on one port (ringThread: ${ringThread}), then terminates them cleanly`, async function () {
+      this.timeout(60000);
+      const port = await freePort();
+      const fdsBefore = fs.readdirSync('/proc/self/fd').length;
+      const source = `
+        const { parentPort, threadId } = require('node:worker_threads');
+        const { createServer } = require(${JSON.stringify(packageDir)});
+        const server = createServer({ reusePort: true, backend: 'uring', ringThread: ${ringThread} },
+          (req, res) => res.end('worker ' + threadId));
+        server.listen(${port}, '127.0.0.1', () => parentPort.postMessage('listening'));
+        server.on('error', (err) => parentPort.postMessage(err.message));
+      `;
+      const workers = [];
+      for (let i = 0; i < 20; i++) {
+        const worker = new Worker(source, { eval: true });
+        workers.push(worker);
+        assert.equal(await new Promise((resolve, reject) => {
+          worker.once('message', resolve);
+          worker.once('error', reject);
+        }), 'listening');
+      }
+      assert.equal(ringThreads(), ringThread ? 20 : 0);
+      // The kernel spreads new connections over the 20 listening sockets.
+      const seen = await answerers(port, 200);
+      assert.ok(seen.size >= 5, `only ${seen.size} of 20 workers answered: ${[...seen.keys()]}`);
+      for (const who of seen.keys()) assert.match(who, /^worker \d+$/);
+      await Promise.all(workers.map((w) => w.terminate()));
+      await delay(100);
+      assert.equal(ringThreads(), 0);
+      assert.ok(fs.readdirSync('/proc/self/fd').length <= fdsBefore + 2);
+    });
+  }
 
   it('runs under cluster with 2 workers sharing the port through reusePort', async function () {
     this.timeout(30000);

@@ -7,6 +7,7 @@
 #define NU_ADDON_CONTEXT_H
 
 #include <napi.h>
+#include <uv.h>
 
 #include <atomic>
 
@@ -42,6 +43,14 @@ protected:
 // connection only, joins that batch's call (`joins`); any other batch has
 // a call of its own. Batches wait on `pending` (newest first), then on the
 // JS thread's `carry` (oldest first) until their call.
+//
+// Inline (a core with no ring thread, driven from the JS thread: see
+// nu_server_turn()), the threadsafe function is kept for the context's
+// lifetime only, unreferenced and never called: a libuv poll of the core's
+// fd runs its turns, and each batch is handed to onBatch from inside the
+// turn, through napi_make_callback (the nextTick and microtask queues are
+// drained after each, as after a threadsafe function's call). The poll is
+// closed on the core's exit, and its close releases the function.
 template <typename Core> struct Context {
   using T = typename Core::Type;
   T *core = nullptr;
@@ -52,6 +61,19 @@ template <typename Core> struct Context {
   nu_batch *carry_last = nullptr;
   Detachable *owner = nullptr;
   bool cleanup_hooked = false;
+
+  // Inline only. The poll is allocated apart: its close may complete after
+  // the context is gone (env teardown), and then finds ctx null.
+  struct Poll {
+    uv_poll_t handle;
+    Context *ctx;
+  };
+  bool is_inline = false;
+  napi_env env = nullptr;
+  napi_ref on_batch = nullptr;
+  napi_async_context async = nullptr;
+  Poll *poll = nullptr;
+  bool tearing = false; // env teardown: batches go back unread
 
   // A context whose function calls onBatch; nullptr (with a pending JS
   // exception) on failure.
@@ -76,6 +98,102 @@ template <typename Core> struct Context {
     owner = o;
     napi_add_env_cleanup_hook(env, Cleanup, this);
     cleanup_hooked = true;
+  }
+
+  // Inline, once the core runs: polls its fd, and keeps onBatch. Returns 0,
+  // or a negative errno when the poll cannot be had; the caller stops the
+  // core then.
+  int StartInline(napi_env e, napi_value cb) {
+    is_inline = true;
+    env = e;
+    napi_unref_threadsafe_function(env, tsfn);
+    napi_value resource, name;
+    napi_create_object(env, &resource);
+    napi_create_string_utf8(env, "node-uring server", NAPI_AUTO_LENGTH, &name);
+    uv_loop_t *loop = nullptr;
+    if (napi_create_reference(env, cb, 1, &on_batch) != napi_ok ||
+        napi_async_init(env, resource, name, &async) != napi_ok ||
+        napi_get_uv_event_loop(env, &loop) != napi_ok)
+      return -ENOMEM;
+    auto *p = new Poll{{}, this};
+    int err = uv_poll_init(loop, &p->handle, Core::Fd(core));
+    if (err != 0) {
+      delete p; // not a handle of the loop yet
+      return err;
+    }
+    poll = p;
+    err = uv_poll_start(&p->handle, UV_READABLE, OnPoll);
+    if (err != 0)
+      DropPoll();
+    return err;
+  }
+
+  static void OnPoll(uv_poll_t *handle, int, int) {
+    Context *ctx = reinterpret_cast<Poll *>(handle)->ctx;
+    if (ctx != nullptr && ctx->core != nullptr)
+      Core::Turn(ctx->core);
+  }
+
+  // Inline: the turn's batch, to onBatch now (see CallOne).
+  static void DeliverInline(void *arg, nu_batch *b) {
+    auto *ctx = static_cast<Context *>(arg);
+    if (ctx->tearing) {
+      Core::Done(ctx->core, b);
+      return;
+    }
+    napi_env env = ctx->env;
+    napi_handle_scope scope;
+    napi_open_handle_scope(env, &scope);
+    napi_value cb, argv[2], recv;
+    napi_status st = Core::ToJs(env, b, argv);
+    Core::Done(ctx->core, b);
+    napi_get_reference_value(env, ctx->on_batch, &cb);
+    napi_get_global(env, &recv);
+    if (st == napi_ok &&
+        napi_make_callback(env, ctx->async, recv, cb, 2, argv, nullptr) ==
+            napi_pending_exception)
+      RethrowUncaught(env);
+    napi_close_handle_scope(env, scope);
+  }
+
+  // Inline, the core's last call: the poll closes, then the function goes.
+  static void ExitedInline(void *arg) {
+    auto *ctx = static_cast<Context *>(arg);
+    if (ctx->poll == nullptr)
+      Exited(arg);
+    else if (!uv_is_closing(reinterpret_cast<uv_handle_t *>(ctx->poll)))
+      uv_close(reinterpret_cast<uv_handle_t *>(ctx->poll), OnPollClosed);
+  }
+
+  static void OnPollClosed(uv_handle_t *handle) {
+    auto *poll = reinterpret_cast<Poll *>(handle);
+    if (poll->ctx != nullptr) {
+      poll->ctx->poll = nullptr;
+      Exited(poll->ctx);
+    }
+    delete poll;
+  }
+
+  // Inline, the context going first (env teardown): the poll's close no
+  // longer reaches it.
+  void DropPoll() {
+    if (poll == nullptr)
+      return;
+    poll->ctx = nullptr;
+    if (!uv_is_closing(reinterpret_cast<uv_handle_t *>(poll)))
+      uv_close(reinterpret_cast<uv_handle_t *>(poll), OnPollClosed);
+    poll = nullptr;
+  }
+
+  // What holds the event loop open: the poll inline, else the function.
+  void Ref(napi_env e, bool ref) {
+    if (is_inline) {
+      if (poll != nullptr)
+        ref ? uv_ref(reinterpret_cast<uv_handle_t *>(poll))
+            : uv_unref(reinterpret_cast<uv_handle_t *>(poll));
+    } else if (tsfn != nullptr)
+      ref ? napi_ref_threadsafe_function(e, tsfn)
+          : napi_unref_threadsafe_function(e, tsfn);
   }
 
   // The core did not start: the function goes, and the context with it.
@@ -168,13 +286,16 @@ template <typename Core> struct Context {
       return;
     napi_get_undefined(env, &undefined);
     if (napi_call_function(env, undefined, cb, 2, argv, nullptr) ==
-        napi_pending_exception) {
-      // Node 20 would only warn about an exception escaping a threadsafe
-      // function call; make it an uncaught exception, as it should be.
-      napi_value err;
-      napi_get_and_clear_last_exception(env, &err);
-      napi_fatal_exception(env, err);
-    }
+        napi_pending_exception)
+      RethrowUncaught(env);
+  }
+
+  // Node 20 would only warn about an exception escaping a threadsafe
+  // function call; make it an uncaught exception, as it should be.
+  static void RethrowUncaught(napi_env env) {
+    napi_value err;
+    napi_get_and_clear_last_exception(env, &err);
+    napi_fatal_exception(env, err);
   }
 
   // JS thread, once the ring thread released the function (or the env is
@@ -190,6 +311,11 @@ template <typename Core> struct Context {
       Core::Destroy(ctx->core);
     if (ctx->cleanup_hooked)
       napi_remove_env_cleanup_hook(env, Cleanup, ctx);
+    ctx->DropPoll();
+    if (env != nullptr && ctx->on_batch != nullptr)
+      napi_delete_reference(env, ctx->on_batch);
+    if (env != nullptr && ctx->async != nullptr)
+      napi_async_destroy(env, ctx->async);
     if (ctx->owner != nullptr)
       ctx->owner->Detach();
     delete ctx;
@@ -200,6 +326,7 @@ template <typename Core> struct Context {
   static void Cleanup(void *arg) {
     auto *ctx = static_cast<Context *>(arg);
     ctx->cleanup_hooked = false;
+    ctx->tearing = true;
     Core::Stop(ctx->core);
     Core::Join(ctx->core);
   }
@@ -224,14 +351,14 @@ protected:
   Context<Core> *ctx_ = nullptr;
 
   Napi::Value Ref(const Napi::CallbackInfo &info) {
-    if (ctx_ != nullptr && ctx_->tsfn != nullptr)
-      napi_ref_threadsafe_function(info.Env(), ctx_->tsfn);
+    if (ctx_ != nullptr)
+      ctx_->Ref(info.Env(), true);
     return info.Env().Undefined();
   }
 
   Napi::Value Unref(const Napi::CallbackInfo &info) {
-    if (ctx_ != nullptr && ctx_->tsfn != nullptr)
-      napi_unref_threadsafe_function(info.Env(), ctx_->tsfn);
+    if (ctx_ != nullptr)
+      ctx_->Ref(info.Env(), false);
     return info.Env().Undefined();
   }
 };

@@ -22,6 +22,8 @@ struct ServerCore {
   static void Join(nu_server *s) { nu_server_join(s); }
   static void Destroy(nu_server *s) { nu_server_destroy(s); }
   static void Done(nu_server *s, nu_batch *b) { nu_server_batch_done(s, b); }
+  static int Fd(nu_server *s) { return nu_server_fd(s); }
+  static void Turn(nu_server *s) { nu_server_turn(s); }
   static napi_status ToJs(napi_env env, nu_batch *b, napi_value argv[2]);
 };
 
@@ -257,8 +259,11 @@ private:
     MountSpecs mounts(opts.Get("statics"));
     cfg.mounts = mounts.specs.data();
     cfg.nmounts = static_cast<uint32_t>(mounts.specs.size());
-    cfg.deliver = ServerContext::Deliver;
-    cfg.exited = ServerContext::Exited;
+    cfg.inline_mode = opts.Get("inline").ToBoolean();
+    cfg.deliver = cfg.inline_mode ? ServerContext::DeliverInline
+                                  : ServerContext::Deliver;
+    cfg.exited =
+        cfg.inline_mode ? ServerContext::ExitedInline : ServerContext::Exited;
     cfg.ctx = ctx;
     nu_server *server = nullptr;
     err = nu_server_start(&cfg, &server, &op);
@@ -269,6 +274,14 @@ private:
     }
     ctx->Attach(env, server, this);
     ctx_ = ctx;
+    if (cfg.inline_mode && (err = ctx->StartInline(env, info[1])) < 0) {
+      // Stopped and ended here, as at env teardown; the context goes with
+      // its function.
+      ctx->tearing = true;
+      nu_server_stop(server, 1);
+      nu_server_join(server);
+      return Fail(env, err, "uv_poll_start");
+    }
     Napi::Object result = Napi::Object::New(env);
     result.Set("port", Napi::Number::New(env, port));
     result.Set("setupFlags",

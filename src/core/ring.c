@@ -4,21 +4,14 @@
 #include <string.h>
 #include <sys/mman.h>
 
-int nu_ring_init(struct nu_ring *r, unsigned sq_entries, unsigned cq_entries,
-                 unsigned extra_flags, unsigned sq_thread_idle) {
-  static const unsigned attempts[] = {
-      IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
-      IORING_SETUP_COOP_TASKRUN,
-      0,
-  };
-  static const unsigned sqpoll_attempts[] = {IORING_SETUP_SINGLE_ISSUER, 0};
-  int sqpoll = (extra_flags & IORING_SETUP_SQPOLL) != 0;
-  const unsigned *tries = sqpoll ? sqpoll_attempts : attempts;
-  size_t ntries = sqpoll ? 2 : 3;
+/* Sets r up with the first of tries[0..n) the kernel takes. */
+static int nu__ring_try(struct nu_ring *r, unsigned sq_entries,
+                        unsigned cq_entries, const unsigned *tries, size_t n,
+                        unsigned extra_flags, unsigned sq_thread_idle) {
   int ret = -EINVAL;
 
   memset(r, 0, sizeof(*r));
-  for (size_t i = 0; i < ntries; i++) {
+  for (size_t i = 0; i < n; i++) {
     struct io_uring_params p;
 
     memset(&p, 0, sizeof(p));
@@ -37,6 +30,38 @@ int nu_ring_init(struct nu_ring *r, unsigned sq_entries, unsigned cq_entries,
       return ret;
   }
   return ret;
+}
+
+int nu_ring_init(struct nu_ring *r, unsigned sq_entries, unsigned cq_entries,
+                 unsigned extra_flags, unsigned sq_thread_idle) {
+  static const unsigned attempts[] = {
+      IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+          IORING_SETUP_TASKRUN_FLAG,
+      IORING_SETUP_COOP_TASKRUN,
+      0,
+  };
+  static const unsigned sqpoll_attempts[] = {IORING_SETUP_SINGLE_ISSUER, 0};
+  int sqpoll = (extra_flags & IORING_SETUP_SQPOLL) != 0;
+
+  return sqpoll ? nu__ring_try(r, sq_entries, cq_entries, sqpoll_attempts, 2,
+                               extra_flags, sq_thread_idle)
+                : nu__ring_try(r, sq_entries, cq_entries, attempts, 3,
+                               extra_flags, sq_thread_idle);
+}
+
+/* COOP_TASKRUN is left out: its completions wait for the thread's next
+ * system call, and a thread asleep in epoll_wait() makes none. Without
+ * it, they interrupt the sleep; under DEFER_TASKRUN they signal the
+ * registered eventfd. */
+int nu_ring_init_polled(struct nu_ring *r, unsigned sq_entries,
+                        unsigned cq_entries) {
+  static const unsigned attempts[] = {
+      IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+          IORING_SETUP_TASKRUN_FLAG,
+      0,
+  };
+
+  return nu__ring_try(r, sq_entries, cq_entries, attempts, 2, 0, 0);
 }
 
 int nu_ring_bufs_init(struct nu_ring *r, unsigned nbufs, unsigned buf_size) {

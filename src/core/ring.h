@@ -25,7 +25,7 @@ struct nu_ring {
 
 /*
  * Sets up the ring with sq_entries SQEs and cq_entries CQEs. Tries
- * SINGLE_ISSUER | DEFER_TASKRUN first, then COOP_TASKRUN, then no flags;
+ * SINGLE_ISSUER | DEFER_TASKRUN | TASKRUN_FLAG first, then COOP_TASKRUN, then no flags;
  * with IORING_SETUP_SQPOLL in extra_flags (sq_thread_idle ms), only
  * SINGLE_ISSUER, then nothing, since the kernel thread does the work.
  * Returns 0 or -errno (-EPERM when seccomp or kernel.io_uring_disabled
@@ -33,6 +33,21 @@ struct nu_ring {
  */
 int nu_ring_init(struct nu_ring *r, unsigned sq_entries, unsigned cq_entries,
                  unsigned extra_flags, unsigned sq_thread_idle);
+
+/* As nu_ring_init(), for a ring whose thread sleeps in epoll rather than
+ * in io_uring_enter(), woken by an eventfd registered with the ring (see
+ * nu_worker_start_inline()). */
+int nu_ring_init_polled(struct nu_ring *r, unsigned sq_entries,
+                        unsigned cq_entries);
+
+/* Whether the kernel holds completions the CQ does not show yet: task
+ * work left for the next enter (DEFER_TASKRUN runs a bounded number of
+ * items per enter, and signals no eventfd for the rest), or an
+ * overflow. Under TASKRUN_FLAG only, which both setups ask for. */
+static inline int nu_ring_work_pending(const struct nu_ring *r) {
+  return (IO_URING_READ_ONCE(*r->uring.sq.kflags) &
+          (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)) != 0;
+}
 
 /*
  * Maps and registers a buffer ring of nbufs (a power of two) buffers of

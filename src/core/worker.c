@@ -1,6 +1,7 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -37,6 +38,39 @@ int nu_worker_start(struct nu_worker *w, const char *name,
   return nu_thread_start(&w->thread, name, nu__worker_main, w, op);
 }
 
+int nu_worker_start_inline(struct nu_worker *w, nu_worker_setup_fn setup,
+                           void *owner, const char **op) {
+  int flags = fcntl(w->waker.efd, F_GETFL), ret;
+
+  /* A turn empties the eventfd without knowing whether it was signalled. */
+  if (flags < 0 || fcntl(w->waker.efd, F_SETFL, flags | O_NONBLOCK) < 0) {
+    *op = "fcntl";
+    return -errno;
+  }
+  w->inline_mode = 1;
+  w->thread.joined = 1; /* nothing to join */
+  w->setup = setup;
+  w->owner = owner;
+  ret = setup(owner, op);
+  if (ret == 0)
+    nu_worker_signal(w); /* the first turn submits what setup queued */
+  return ret;
+}
+
+void nu_worker_clear(struct nu_worker *w) {
+  uint64_t value;
+
+  while (read(w->waker.efd, &value, sizeof(value)) < 0 && errno == EINTR)
+    ;
+}
+
+void nu_worker_signal(struct nu_worker *w) {
+  uint64_t one = 1;
+
+  while (write(w->waker.efd, &one, sizeof(one)) < 0 && errno == EINTR)
+    ;
+}
+
 static void nu__worker_arm_wake(struct nu_worker *w) {
   struct io_uring_sqe *sqe = nu_ring_sqe(&w->ring);
 
@@ -51,6 +85,17 @@ int nu_worker_ready(struct nu_worker *w, uint64_t wake_ud, const char **op) {
     *op = "malloc";
     nu_ring_exit(&w->ring);
     return -ENOMEM;
+  }
+  if (w->inline_mode) {
+    int ret = io_uring_register_eventfd(&w->ring.uring, w->waker.efd);
+
+    if (ret < 0) {
+      *op = "io_uring_register";
+      nu_batch_free(w->batch);
+      w->batch = NULL;
+      nu_ring_exit(&w->ring);
+    }
+    return ret;
   }
   w->wake_ud = wake_ud;
   nu__worker_arm_wake(w);
@@ -106,7 +151,9 @@ static void nu__worker_close_waker(struct nu_worker *w) {
 
 void nu_worker_join(struct nu_worker *w) {
   nu_thread_join(&w->thread);
-  nu__worker_close_waker(w);
+  /* Inline, the owner's poll of the eventfd may not be closed yet. */
+  if (!w->inline_mode)
+    nu__worker_close_waker(w);
 }
 
 void nu_worker_destroy(struct nu_worker *w) {

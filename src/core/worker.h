@@ -43,6 +43,10 @@ struct nu_worker {
   nu_worker_run_fn run;
   void *owner;
   struct nu_thread thread;
+  /* No ring thread: the starting thread drives the ring itself, turn by
+   * turn, when the eventfd (registered with the ring) says a completion
+   * is in (nu_worker_start_inline()). */
+  int inline_mode;
 
   /* Shared between threads. */
   struct nu_waker waker;     /* JS -> ring wake-ups */
@@ -67,9 +71,29 @@ int nu_worker_start(struct nu_worker *w, const char *name,
                     nu_worker_setup_fn setup, nu_worker_run_fn run, void *owner,
                     const char **op);
 
+/* JS thread: the inline mode of nu_worker_start(). setup(owner) runs here
+ * and now, and no thread starts: from here on this thread is the ring's
+ * (SINGLE_ISSUER), and drives it, never blocking, whenever the eventfd
+ * (nu_worker_fd()) is readable. Returns setup's result. */
+int nu_worker_start_inline(struct nu_worker *w, nu_worker_setup_fn setup,
+                           void *owner, const char **op);
+
+/* The eventfd: in inline mode, readable when the ring has completions (the
+ * kernel signals it) or the owner asked for a turn (nu_worker_signal()). */
+static inline int nu_worker_fd(const struct nu_worker *w) {
+  return w->waker.efd;
+}
+
+/* Inline mode: empties the eventfd, before a turn looks at the ring. */
+void nu_worker_clear(struct nu_worker *w);
+
+/* Inline mode: makes the eventfd readable, for a turn to come. */
+void nu_worker_signal(struct nu_worker *w);
+
 /* Ring thread, once w->ring is set up: takes the first batch and posts the
- * wake read under wake_ud. Returns 0, or -ENOMEM with *op "malloc" and the
- * ring torn down. */
+ * wake read under wake_ud; in inline mode it registers the eventfd with the
+ * ring instead. Returns 0, or -errno with *op ("malloc",
+ * "io_uring_register") and the ring torn down. */
 int nu_worker_ready(struct nu_worker *w, uint64_t wake_ud, const char **op);
 
 /* Ring thread: the wake read completed; it is posted again if rearm. */
@@ -116,7 +140,8 @@ static inline void nu_worker_exited(struct nu_worker *w) { w->exited(w->ctx); }
 
 /* JS thread: waits for the ring thread to exit, and closes the eventfd
  * with it, so that a stopped owner holds no fd while its JS object waits
- * for the GC. Idempotent. */
+ * for the GC. Idempotent. In inline mode there is no thread: the owner
+ * has ended its loop before. */
 void nu_worker_join(struct nu_worker *w);
 
 /* JS thread, once joined (or never started): frees the pooled batches and

@@ -69,7 +69,10 @@ int nu_server_start(const struct nu_server_config *cfg, struct nu_server **out,
     nu__server_free(s);
     return ret;
   }
-  ret = nu_worker_start(&s->w, "nu-ring", nu__loop_setup, nu__loop_run, s, op);
+  ret = cfg->inline_mode
+            ? nu_worker_start_inline(&s->w, nu__loop_setup, s, op)
+            : nu_worker_start(&s->w, "nu-ring", nu__loop_setup, nu__loop_run,
+                              s, op);
   if (ret < 0) {
     nu__server_free(s);
     return ret;
@@ -153,13 +156,31 @@ int nu_server_publish(struct nu_server *s, uint32_t slot, uint32_t gen,
   return 0;
 }
 
+/* The ring's thread is told JS queued something: woken, or, inline, the
+ * queued work is submitted now, unless a turn is running (JS is called from
+ * it, and it takes the work in once JS returns) or the ring is gone. */
+static void nu__server_kick(struct nu_server *s) {
+  if (!s->w.inline_mode)
+    nu_waker_wake(&s->w.waker);
+  else if (!s->in_turn && !s->finished)
+    nu__loop_submit(s);
+}
+
 void nu_server_flush(struct nu_server *s) {
   if (s->staged_newest != NULL) {
     nu_outbox_push_list(&s->outbox, s->staged_newest, s->staged_oldest);
     s->staged_newest = s->staged_oldest = NULL;
   }
-  nu_waker_wake(&s->w.waker);
+  nu__server_kick(s);
 }
+
+int nu_server_is_inline(const struct nu_server *s) {
+  return s->w.inline_mode;
+}
+
+int nu_server_fd(const struct nu_server *s) { return nu_worker_fd(&s->w); }
+
+void nu_server_turn(struct nu_server *s) { nu__loop_turn(s); }
 
 void nu_server_stop(struct nu_server *s, int force) {
   int level = force ? 2 : 1;
@@ -167,25 +188,32 @@ void nu_server_stop(struct nu_server *s, int force) {
 
   while (cur < level && !atomic_compare_exchange_weak(&s->stop, &cur, level))
     ;
-  nu_waker_wake(&s->w.waker);
+  nu__server_kick(s);
 }
 
 void nu_server_close_connections(struct nu_server *s) {
   atomic_fetch_add(&s->close_all, 1);
-  nu_waker_wake(&s->w.waker);
+  nu__server_kick(s);
 }
 
 void nu_server_set_client_errors(struct nu_server *s, int to_js) {
   atomic_store_explicit(&s->client_errors, to_js != 0, memory_order_relaxed);
 }
 
-void nu_server_join(struct nu_server *s) { nu_worker_join(&s->w); }
+/* Inline, a server not finished yet is being torn down with its env: its
+ * loop runs here to the end, blocking, as a ring thread's would (JS is not
+ * called any more, see src/addon/context.h). */
+void nu_server_join(struct nu_server *s) {
+  if (s->w.inline_mode && !s->finished && !s->in_turn)
+    nu__loop_run(s);
+  nu_worker_join(&s->w);
+}
 
 void nu_server_batch_done(struct nu_server *s, struct nu_batch *b) {
   atomic_fetch_sub(&s->js_bytes, (long long)nu_batch_size(b));
   nu_batch_pool_put(&s->w.pool, b);
   if (atomic_load_explicit(&s->load_waiting, memory_order_relaxed))
-    nu_waker_wake(&s->w.waker);
+    nu__server_kick(s);
 }
 
 void nu_server_destroy(struct nu_server *s) { nu__server_free(s); }

@@ -83,6 +83,8 @@ struct nu_server {
    * (nu_ring_bufs_release()): input came since the last tick; a release
    * is due after the drain; they are released and nothing came since. */
   int recv_since_tick, bufs_release_due, bufs_released;
+  int in_turn;  /* inline mode: a turn runs, JS's calls come from inside */
+  int finished; /* the ring is gone (nu__loop_finish()) */
 #ifdef NU_TEST_HOOKS
   int test_no_splice; /* NU_TEST_NO_SPLICE was set at start (loop.c) */
 #endif
@@ -92,5 +94,10 @@ struct nu_server {
  * rest of its life. s is a struct nu_server. */
 int nu__loop_setup(void *s, const char **op);
 void nu__loop_run(void *s);
+
+/* Inline mode (nu_worker_start_inline()), on the JS thread: a turn, when
+ * the eventfd is readable; and a submit of what JS queued outside one. */
+void nu__loop_turn(struct nu_server *s);
+void nu__loop_submit(struct nu_server *s);
 
 #endif
