@@ -96,10 +96,13 @@ const RING_IMPLS = ['ring', 'fs'];
 const HANDLER_CASES = ['hello', 'handler'];
 const SERVERS = {
   uring: { cases: HANDLER_CASES, about: 'createServer with a JS handler' },
+  'uring-thread': { cases: HANDLER_CASES, about: 'the same with ringThread: true (the ring on a thread of its own)' },
   'uring-rings2': { cases: ['hello'], about: 'the same with rings: 2 (two ring threads)' },
   'uring-default': { cases: ['hello'], about: "server_listen's built-in page, no handler" },
-  'uring-route': { cases: ['route'], about: "server.route('GET', '*', Hello World): the ring thread answers, no JS" },
+  'uring-route': { cases: ['route'], about: "server.route('GET', '*', Hello World): the ring answers, no JS" },
+  'uring-route-thread': { cases: ['route'], about: 'the same on a ring thread (ringThread: true)' },
   'uring-static': { cases: ['static'], about: "server.static('/', dir) (skipped where it does not exist)" },
+  'uring-static-thread': { cases: ['static'], about: 'the same on a ring thread (ringThread: true)' },
   node: { cases: [...HANDLER_CASES, 'route'], about: 'node:http with the same handler as uring' },
   'node-static': { cases: ['static'], about: 'node:http with fs.stat and fs.createReadStream' },
   fastify: { cases: HANDLER_CASES, about: 'fastify with the same routes (a devDependency; skipped when not installed)' },
@@ -108,6 +111,11 @@ const SERVERS = {
   'uring-ws': {
     cases: ['ws'],
     about: "node-uring's WebSocketServer: echo; ws.subscribe and wss.publish (skipped in ws-broadcast without wss.publish)",
+    skipCase: (kase) => (kase.ws === 'broadcast' ? publishMissing() : null),
+  },
+  'uring-ws-thread': {
+    cases: ['ws'],
+    about: 'the same on a ring thread (ringThread: true)',
     skipCase: (kase) => (kase.ws === 'broadcast' ? publishMissing() : null),
   },
   ws: { cases: ['ws'], about: 'the ws package on node:http: echo; broadcast by a loop over the subscribers' },

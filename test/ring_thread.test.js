@@ -18,11 +18,16 @@ const {
 const packageDir = path.join(__dirname, '..');
 const ringThreads = () => threadsNamed('nu-ring');
 
+// curl must not inherit the ASan runtime that `npm run test:asan` preloads
+// into node: it hangs under it.
+const { LD_PRELOAD, ...curlEnv } = process.env;
+
 // What curl says of one request, sent after `after` seconds: status, body
 // and the seconds it took.
 function curl(url, after) {
   return new Promise((resolve, reject) => {
-    const child = spawn('sh', ['-c', `sleep ${after} && exec curl -s -m 10 -w '\n%{http_code} %{time_total}' "$0"`, url]);
+    const script = `sleep ${after} && exec curl -s -m 10 -w '\n%{http_code} %{time_total}' "$0"`;
+    const child = spawn('sh', ['-c', script, url], { env: curlEnv });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('error', reject);

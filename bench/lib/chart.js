@@ -11,6 +11,7 @@ const COLORS = {
   uring: '#2563eb', 'uring-rings2': '#4f46e5', 'uring-default': '#7c3aed', 'uring-route': '#1e3a8a',
   'uring-static': '#60a5fa', node: '#6b7280', 'node-static': '#4b5563', fastify: '#059669', nginx: '#b91c1c', uws: '#ea580c',
   ring: '#0891b2', fs: '#9ca3af', 'uring-ws': '#2563eb', ws: '#6b7280', 'uws-ws': '#ea580c',
+  'uring-thread': '#93c5fd', 'uring-route-thread': '#3b82f6', 'uring-static-thread': '#bfdbfe', 'uring-ws-thread': '#93c5fd',
 };
 const SPARE_COLORS = ['#d97706', '#db2777', '#65a30d'];
 

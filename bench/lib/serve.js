@@ -8,9 +8,13 @@ const HOST = '127.0.0.1';
 // The server options the parent asks for, shared by every server so that
 // they are configured alike. BENCH_KEEP_ALIVE_TIMEOUT (ms, 0 turns it off)
 // lets the idle10k case keep its connections open while it measures.
+// BENCH_RING_THREAD=1, set by the *-thread servers, puts node-uring's ring
+// on a thread of its own (node:http ignores the option).
 function serverOptions() {
   const ms = process.env.BENCH_KEEP_ALIVE_TIMEOUT;
-  return ms === undefined ? {} : { keepAliveTimeout: Number(ms) };
+  const options = ms === undefined ? {} : { keepAliveTimeout: Number(ms) };
+  if (process.env.BENCH_RING_THREAD === '1') options.ringThread = true;
+  return options;
 }
 
 // The directory of the static cases' files, made by the bench.
