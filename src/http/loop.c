@@ -1727,14 +1727,18 @@ void nu__loop_run(void *arg) {
  * batch a turn, as libuv reads a socket once per poll. Going round again
  * at once was slower (hello: 8 rounds, 170k req/s against 184k), since a
  * client given the time sends more for the next batch. Work the kernel
- * still holds, or records collected after the batch went, signal the
- * eventfd for the next turn.
+ * still holds, records collected after the batch went, or a batch given
+ * back with the load over its bounds (held connections may go, as
+ * nu_server_batch_done() wakes a ring thread for) signal the eventfd for
+ * the next turn.
  */
 static int nu__batch_holds_any(const struct nu_server *s) {
   return s->w.batch->nwords != 0 || s->w.batch->ops != NULL;
 }
 
 void nu__loop_turn(struct nu_server *s) {
+  int delivered;
+
   if (s->finished)
     return;
   nu_worker_clear(&s->w);
@@ -1743,7 +1747,7 @@ void nu__loop_turn(struct nu_server *s) {
   io_uring_submit_and_get_events(&s->w.ring.uring);
   nu__woke(s);
   nu__handle_completions(s);
-  nu__deliver(s);
+  delivered = nu__deliver(s);
   /* What the handlers wrote, and the sends the completions called for. */
   nu__take_work(s);
   io_uring_submit(&s->w.ring.uring);
@@ -1751,17 +1755,20 @@ void nu__loop_turn(struct nu_server *s) {
   if (nu__done(s))
     nu__loop_finish(s);
   else if (nu__batch_holds_any(s) || s->expiring ||
-           nu_ring_work_pending(&s->w.ring))
+           nu_ring_work_pending(&s->w.ring) || (delivered && s->load.full))
     nu_worker_signal(&s->w);
 }
 
 /* Inline mode, whenever JS queued something outside a turn (a flush at
  * the end of a tick, a stop): submits it now. It hands JS nothing, since
  * JS is running; whatever it collects waits for the next turn, which the
- * eventfd is signalled for. */
+ * eventfd is signalled for. So does a load over its bounds: what JS
+ * answered may let held connections go (nu__load_update()), as a ring
+ * thread's wake-up would. */
 void nu__loop_submit(struct nu_server *s) {
   nu__take_work(s);
   io_uring_submit(&s->w.ring.uring);
-  if (nu__batch_holds_any(s) || nu__done(s) || nu_ring_work_pending(&s->w.ring))
+  if (nu__batch_holds_any(s) || nu__done(s) ||
+      nu_ring_work_pending(&s->w.ring) || s->load.full)
     nu_worker_signal(&s->w);
 }
