@@ -128,7 +128,10 @@ export class Server extends EventEmitter {
   listen(port?: number, host?: string, backlog?: number, callback?: () => void): this;
   listen(port?: number, host?: string, callback?: () => void): this;
   listen(port?: number, callback?: () => void): this;
-  listen(options: { port?: number; host?: string; backlog?: number }, callback?: () => void): this;
+  /** A Unix domain socket at path, removed again at close(); one ring only. */
+  listen(path: string, backlog?: number, callback?: () => void): this;
+  listen(path: string, callback?: () => void): this;
+  listen(options: { port?: number; host?: string; path?: string; backlog?: number }, callback?: () => void): this;
   close(callback?: (err?: Error) => void): this;
   closeAllConnections(): void;
   /** Closes the connections with no request in flight (idle keep-alive ones). */
@@ -157,7 +160,8 @@ export class Server extends EventEmitter {
   /** server.timeout, and a 'timeout' listener. Before listen(). */
   setTimeout(msecs: number, callback?: (socket: UringSocket) => void): this;
   timeout: number;
-  address(): AddressInfo | null;
+  /** A Unix socket's path, when listening on one. */
+  address(): AddressInfo | string | null;
   ref(): this;
   unref(): this;
   on(event: 'request', listener: RequestListener): this;

@@ -94,15 +94,19 @@ const REQ_EXPECT_CONTINUE = C.REQ_EXPECT_CONTINUE;
 const REQ_EXPECT_OTHER = C.REQ_EXPECT_OTHER;
 const REQ_UPGRADE = C.REQ_UPGRADE;
 
-// The OPEN record's family word for an IPv6 client (4 for IPv4).
+// The OPEN record's family word for an IPv6 client, an IPv4 one (0: a
+// Unix socket's).
 const FAMILY_IPV6 = 6;
+const FAMILY_IPV4 = 4;
 
 // Hands the records of one batch to sink, in the order the ring thread
 // wrote them, one call each:
 //   onOpen(slot, gen, family, port, addr)   a connection: family 'IPv4' or
 //                                           'IPv6', addr an IPv4 address as
 //                                           a number, or an IPv6 one's bytes
-//                                           (a copy)
+//                                           (a copy); family and addr
+//                                           undefined, port 0, on a Unix
+//                                           socket
 //   onRequest(slot, gen, seq, info, words, bytes, at)
 //                                           a request head; at is its record,
 //                                           for requestUrl/requestRawHeaders
@@ -148,8 +152,8 @@ function readBatch(buffer, nwords, sink) {
         i += REQUEST_WORDS + words[i + REQUEST_NLENS];
         break;
       case EV_OPEN:
-        sink.onOpen(slot, gen, words[i + OPEN_FAMILY] === FAMILY_IPV6 ? 'IPv6' : 'IPv4',
-          words[i + OPEN_PORT], clientAddress(words, bytes, i));
+        sink.onOpen(slot, gen, clientFamily(words[i + OPEN_FAMILY]), words[i + OPEN_PORT],
+          clientAddress(words, bytes, i));
         i += OPEN_WORDS;
         break;
       case EV_BODY:
@@ -218,9 +222,17 @@ function readBatch(buffer, nwords, sink) {
 // formats it only when asked. An IPv4 one is a number (big-endian, as on
 // the wire), not a Uint8Array and its ArrayBuffer: every idle connection
 // keeps one. An IPv6 one is its 16 bytes, copied.
+function clientFamily(word) {
+  if (word === FAMILY_IPV6) return 'IPv6';
+  return word === FAMILY_IPV4 ? 'IPv4' : undefined;
+}
+
+// undefined for a Unix socket's peer (family 0), which has none.
 function clientAddress(words, bytes, i) {
   const off = words[i + OPEN_ADDR_OFF];
-  if (words[i + OPEN_FAMILY] === FAMILY_IPV6) return new Uint8Array(bytes.subarray(off, off + 16));
+  const family = words[i + OPEN_FAMILY];
+  if (family === FAMILY_IPV6) return new Uint8Array(bytes.subarray(off, off + 16));
+  if (family !== FAMILY_IPV4) return undefined;
   return ((bytes[off] << 24) | (bytes[off + 1] << 16) | (bytes[off + 2] << 8) | bytes[off + 3]) >>> 0;
 }
 

@@ -231,7 +231,8 @@ function bodyTooLarge(server, req) {
 // net.Server#listen()'s options. reusePort needs Node 22.12 or 23.1; on an
 // older Node it is dropped with a warning (once), and a second server on
 // the port fails with EADDRINUSE.
-function listenOptions(host, port, backlog, reusePort) {
+function listenOptions({ host, port, path, backlog }, reusePort) {
+  if (path !== undefined) return { path, backlog };
   const options = { host, port, backlog };
   if (reusePort && HAS_REUSE_PORT) {
     options.reusePort = true;

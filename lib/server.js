@@ -7,6 +7,7 @@
 // (lib/node_backend.js) does instead. listen() decides, as backend says.
 const { EventEmitter } = require('node:events');
 const dns = require('node:dns');
+const fs = require('node:fs');
 const net = require('node:net');
 const util = require('node:util');
 const native = require('./native');
@@ -125,12 +126,23 @@ function validateOptions(options) {
   return opts;
 }
 
-// listen(port[, host][, backlog][, cb]) or listen({ port, host, backlog }[, cb])
+// listen(port[, host][, backlog][, cb]), listen(path[, backlog][, cb]) or
+// listen({ port, host, path, backlog }[, cb]): where to listen, as
+// { host, port, path, backlog, callback }. A string that is not a number
+// is a Unix socket's path, as net.Server#listen() reads it.
 function normalizeListenArgs(args) {
   const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined;
   let [port, host, backlog] = args;
-  if (port !== null && typeof port === 'object') ({ port, host, backlog } = port);
+  let path;
+  if (port !== null && typeof port === 'object') ({ port, host, backlog, path } = port);
+  else if (isPipeName(port)) [path, port, host, backlog] = [port, undefined, undefined, host];
   if (typeof host === 'number') [host, backlog] = [undefined, host];
+  if (path !== undefined && path !== null) {
+    if (typeof path !== 'string') {
+      throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE', 'The "path" argument must be of type string');
+    }
+    return { port: undefined, host: undefined, path, backlog: backlog ?? 511, callback };
+  }
   port = port === undefined || port === null ? 0 : Number(port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw codedError(RangeError, 'ERR_SOCKET_BAD_PORT',
@@ -140,7 +152,11 @@ function normalizeListenArgs(args) {
     throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE',
       'The "host" argument must be of type string');
   }
-  return { port, host: host || undefined, backlog: backlog ?? 511, callback };
+  return { port, host: host || undefined, path: undefined, backlog: backlog ?? 511, callback };
+}
+
+function isPipeName(s) {
+  return typeof s === 'string' && !(Number(s) >= 0);
 }
 
 let warnedFallback = false;
@@ -302,61 +318,71 @@ class Server extends EventEmitter {
   }
 
   address() {
-    return this[kAddress] ? { ...this[kAddress] } : null;
+    const address = this[kAddress];
+    return address !== null && typeof address === 'object' ? { ...address } : address;
   }
 
   listen(...args) {
-    const { port, host, backlog, callback } = normalizeListenArgs(args);
+    const { callback, ...where } = normalizeListenArgs(args);
     if (this[kState] !== IDLE) {
       throw codedError(Error, 'ERR_SERVER_ALREADY_LISTEN',
         'Listen method has been called more than once without closing.');
     }
     for (const [name, , min, max] of NUMERIC_OPTIONS) checkRange(`server.${name}`, this[name], min, max);
+    if (where.path !== undefined && this.rings > 1) {
+      throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE',
+        `A Unix socket is served by one ring; this server has ${this.rings} (rings)`);
+    }
     if (callback) this.once('listening', callback);
     this[kState] = STARTING;
-    if (host === undefined || net.isIP(host)) {
-      this._bind(host, port, backlog);
+    if (where.host === undefined || net.isIP(where.host)) {
+      this._bind(where);
     } else {
-      dns.lookup(host, (err, address) => {
+      dns.lookup(where.host, (err, address) => {
         if (err) {
           this[kState] = IDLE;
           this.emit('error', err);
         } else {
-          this._bind(address, port, backlog);
+          this._bind({ ...where, host: address });
         }
       });
     }
     return this;
   }
 
-  _bind(host, port, backlog) {
+  // where: { host, port, path, backlog }, host numeric or undefined.
+  _bind(where) {
     if (this[kBackend] === 'node') {
-      this._bindNode(host, port, backlog);
+      this._bindNode(where);
     } else if (native.loadError) { // backend 'auto': 'uring' threw in the constructor
       warnFallback(native.loadError);
-      this._bindNode(host, port, backlog);
+      this._bindNode(where);
     } else {
-      this._bindUring(host, port, backlog);
+      this._bindUring(where);
     }
   }
 
   // The io_uring backend: a UringServer's rings listen and serve; this
   // Server keeps its state and emits the events.
-  _bindUring(host, port, backlog) {
+  _bindUring(where) {
+    const { host, path } = where;
     const uring = new UringServer(this);
-    const failure = uring.listen({
-      host, port, backlog, routes: this[kRoutes], statics: this[kStatics],
-    });
+    const failure = uring.listen({ ...where, routes: this[kRoutes], statics: this[kStatics] });
     if (failure !== null) {
-      this._listenFailed(uring, failure, host, backlog);
+      this._listenFailed(uring, failure, where);
       return;
     }
     this[kUring] = uring;
-    uring.once('close', () => this._onStopped());
+    uring.once('close', () => {
+      // As libuv does at a pipe server's close.
+      if (path !== undefined) fs.rm(path, { force: true }, () => this._onStopped());
+      else this._onStopped();
+    });
     if (this[kUnref]) uring.unref();
     this[kState] = LISTENING;
     this[kActive] = 'uring';
-    this[kAddress] = {
+    // A Unix socket's address() is its path, as net.Server's.
+    this[kAddress] = path ?? {
       address: host ?? '::',
       family: host !== undefined && net.isIPv4(host) ? 'IPv4' : 'IPv6',
       port: uring.port,
@@ -367,18 +393,20 @@ class Server extends EventEmitter {
 
   // The ring numbered `started` could not start: { errno, syscall }. port
   // is the one asked for, or the one the first ring bound.
-  _listenFailed(uring, { errno, syscall, port, started }, host, backlog) {
+  _listenFailed(uring, { errno, syscall, port, started }, where) {
     // The socket is bound before the ring is set up: an error of the
     // first ring means the address itself was fine, and io_uring is not.
     const unavailable = syscall.startsWith('io_uring') && started === 0;
     if (unavailable && this[kBackend] === 'auto') {
       warnFallback(uringUnavailable(errno, syscall));
-      this._bindNode(host, port, backlog);
+      if (where.path !== undefined) fs.rmSync(where.path, { force: true }); // bound, for nothing
+      this._bindNode({ ...where, port });
       return;
     }
     const err = unavailable
       ? uringUnavailable(errno, syscall)
-      : errnoException(errno, syscall === 'bind' ? 'listen' : syscall, host ?? '::', port);
+      : errnoException(errno, syscall === 'bind' ? 'listen' : syscall, where.path ?? where.host ?? '::',
+        where.path === undefined ? port : undefined);
     if (started === 0) {
       this[kState] = IDLE;
       process.nextTick(() => this.emit('error', err));
@@ -397,7 +425,7 @@ class Server extends EventEmitter {
 
   // The node:http backend: an http.Server does the listening and serving;
   // this Server keeps its state and emits the events.
-  _bindNode(host, port, backlog) {
+  _bindNode(where) {
     const inner = createNodeServer(this);
     this[kNode] = inner;
     if (this[kUnref]) inner.unref();
@@ -421,8 +449,9 @@ class Server extends EventEmitter {
       this.emit('listening');
     });
     inner.once('close', () => this._onStopped());
-    inner.listen(listenOptions(host, port, backlog, this.reusePort));
-    if (this[kState] === STARTING && inner.address() !== null) bound();
+    inner.listen(listenOptions(where, this.reusePort));
+    // (A Unix socket's address() is its path even when its bind failed.)
+    if (this[kState] === STARTING && inner.listening) bound();
   }
 
   // Stops accepting, closes idle connections, lets in-flight responses
@@ -535,11 +564,13 @@ function emitListening(server) {
 function announceToCluster(server) {
   const cluster = require('node:cluster');
   if (!cluster.isWorker || typeof process.send !== 'function' || !process.connected) return;
-  const { address, family, port } = server[kAddress];
+  const bound = server[kAddress];
+  // A Unix socket's address is its path, its addressType -1.
+  const { address, family, port } = typeof bound === 'string' ? { address: bound, family: 'pipe' } : bound;
   cluster.worker.state = 'listening';
   process.send({
     cmd: 'NODE_CLUSTER', act: 'listening',
-    address, port, addressType: family === 'IPv4' ? 4 : 6, fd: undefined,
+    address, port, addressType: { IPv4: 4, IPv6: 6 }[family] ?? -1, fd: undefined,
   });
 }
 

@@ -169,20 +169,22 @@ class UringSocket extends Duplex {
   }
 
   // Accessors, as net.Socket's are.
+  // A Unix socket's peer has none of the three, as net.Socket's has not.
   get remoteAddress() {
     const addr = this[kAddr];
-    if (typeof addr === 'string') return addr;
+    if (typeof addr === 'string' || addr === undefined) return addr;
     return (this[kAddr] = formatAddress(addr));
   }
 
   get remoteFamily() {
     const addr = this[kAddr];
+    if (addr === undefined) return undefined;
     const v4 = typeof addr === 'number' || (typeof addr === 'string' && !addr.includes(':'));
     return v4 ? 'IPv4' : 'IPv6';
   }
 
   get remotePort() {
-    return this[kPort];
+    return this[kAddr] === undefined ? undefined : this[kPort];
   }
 
   get localAddress() {
@@ -214,8 +216,10 @@ class UringSocket extends Duplex {
     return 'open';
   }
 
+  // A Unix socket's is {}, as net.Socket's.
   address() {
-    return this.server.address();
+    const address = this.server.address();
+    return typeof address === 'string' ? {} : address;
   }
 
   // The ring thread already sets TCP_NODELAY on every connection, and

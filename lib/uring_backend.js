@@ -34,9 +34,9 @@ const SHARED_OPTIONS = ['maxQueuedRequests', 'maxQueuedBytes', 'maxPausedConnect
 
 // What NativeServer#listen() takes: the Server's options, its routes
 // as the bytes the ring thread sends, and its static mounts.
-function nativeOptions(server, { host, port, backlog, routes, statics }) {
+function nativeOptions(server, { host, port, path, backlog, routes, statics }) {
   const options = {
-    host: host ?? null, port, backlog,
+    host: host ?? null, port, path, backlog,
     // Each ring binds a socket of its own to the port. So does each worker
     // of a cluster, whose net servers share the port through the primary:
     // here the kernel shares it (a reload's new worker binds it too).

@@ -232,6 +232,11 @@ void nu_out_free(struct nu_out *o);
 int nu_listen(const char *host, int port, int backlog, int reuse_port, int *fd,
               int *bound_port, const char **op);
 
+/* The same on a Unix domain socket bound to path (which must not exist:
+ * EADDRINUSE; removing it once done is the caller's, as libuv does at a
+ * pipe server's close). A path past sun_path's 107 bytes is ENAMETOOLONG. */
+int nu_listen_unix(const char *path, int backlog, int *fd, const char **op);
+
 struct nu_server;
 
 /* Called on the ring thread. deliver() receives a full batch, whose

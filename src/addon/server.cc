@@ -209,7 +209,7 @@ private:
     return ctx_->core;
   }
 
-  // listen({ host, port, backlog, reusePort, maxHeaderSize, ringEntries,
+  // listen({ host, port | path, backlog, reusePort, maxHeaderSize, ringEntries,
   //          headersTimeout, requestTimeout, keepAliveTimeout,
   //          maxQueuedRequests, maxQueuedBytes, maxPausedConnections },
   //        onBatch)
@@ -225,13 +225,18 @@ private:
     }
     Napi::Object opts = info[0].As<Napi::Object>();
     Napi::Value host_value = opts.Get("host");
+    Napi::Value path_value = opts.Get("path");
     std::string host =
         host_value.IsString() ? host_value.As<Napi::String>().Utf8Value() : "";
     int fd = -1, port = 0;
     const char *op = "";
-    int err = nu_listen(host_value.IsString() ? host.c_str() : nullptr,
-                        static_cast<int>(Uint32Option(opts, "port")),
-                        static_cast<int>(Uint32Option(opts, "backlog")),
+    int backlog = static_cast<int>(Uint32Option(opts, "backlog"));
+    int err =
+        path_value.IsString()
+            ? nu_listen_unix(path_value.As<Napi::String>().Utf8Value().c_str(),
+                             backlog, &fd, &op)
+            : nu_listen(host_value.IsString() ? host.c_str() : nullptr,
+                        static_cast<int>(Uint32Option(opts, "port")), backlog,
                         opts.Get("reusePort").ToBoolean(), &fd, &port, &op);
     if (err < 0)
       return Fail(env, err, op);

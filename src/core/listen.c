@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 /* Fills *ss from a numeric address; NULL is IPv6 any. Returns the family or
@@ -105,4 +106,34 @@ int nu_listen(const char *host, int port, int backlog, int reuse_port, int *fd,
   }
   *bound_port = ret;
   return 0;
+}
+
+int nu_listen_unix(const char *path, int backlog, int *fd, const char **op) {
+  struct sockaddr_un un;
+  size_t n = strlen(path);
+  int ret;
+
+  if (n == 0 || n >= sizeof(un.sun_path)) {
+    *op = "bind";
+    return n == 0 ? -EINVAL : -ENAMETOOLONG;
+  }
+  memset(&un, 0, sizeof(un));
+  un.sun_family = AF_UNIX;
+  memcpy(un.sun_path, path, n);
+  *fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (*fd < 0) {
+    *op = "socket";
+    return -errno;
+  }
+  if (bind(*fd, (const struct sockaddr *)&un, sizeof(un)) < 0) {
+    *op = "bind";
+  } else if (listen(*fd, backlog) < 0) {
+    *op = "listen";
+  } else {
+    return 0;
+  }
+  ret = -errno;
+  close(*fd);
+  *fd = -1;
+  return ret;
 }

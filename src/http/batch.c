@@ -47,16 +47,17 @@ int nu_batch_put_open(struct nu_batch *b, uint32_t slot, uint32_t gen,
   const struct sockaddr_in6 *v6 = (const void *)peer;
   const struct sockaddr_in *v4 = (const void *)peer;
   int six = peer->ss_family == AF_INET6;
+  int ip = six || peer->ss_family == AF_INET; /* else a Unix socket's peer */
   uint32_t off;
-  uint32_t *w = nu__batch_record_with(b, NU_OPEN_WORDS, NU_EV_OPEN, slot, gen,
-                                      six ? (const void *)&v6->sin6_addr
-                                          : (const void *)&v4->sin_addr,
-                                      six ? 16 : 4, &off);
+  uint32_t *w = nu__batch_record_with(
+      b, NU_OPEN_WORDS, NU_EV_OPEN, slot, gen,
+      six ? (const void *)&v6->sin6_addr : (const void *)&v4->sin_addr,
+      six ? 16 : ip ? 4 : 0, &off);
 
   if (w == NULL)
     return -ENOMEM;
-  w[NU_OPEN_FAMILY] = six ? 6 : 4;
-  w[NU_OPEN_PORT] = ntohs(six ? v6->sin6_port : v4->sin_port);
+  w[NU_OPEN_FAMILY] = six ? 6 : ip ? 4 : 0;
+  w[NU_OPEN_PORT] = ip ? ntohs(six ? v6->sin6_port : v4->sin_port) : 0;
   w[NU_OPEN_ADDR_OFF] = off;
   return 0;
 }

@@ -49,8 +49,9 @@ enum nu_event {
 /* What every record starts with. */
 enum { NU_REC_KIND = 0, NU_REC_SLOT, NU_REC_GEN, NU_REC_WORDS };
 
-/* OPEN: family (4 or 6), the peer's port, and its address's offset in the
- * bytes (4 bytes for IPv4, 16 for IPv6). */
+/* OPEN: family (4 or 6; 0 for a Unix socket's peer, which has no address),
+ * the peer's port, and its address's offset in the bytes (4 bytes for
+ * IPv4, 16 for IPv6, none for 0). */
 enum {
   NU_OPEN_FAMILY = NU_REC_WORDS,
   NU_OPEN_PORT,
