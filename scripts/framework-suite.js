@@ -19,7 +19,10 @@
 // DIR, run with `vitest run` in child processes (pool 'forks'), which get
 // the node-uring run's preload through NODE_OPTIONS (what NODE_OPTIONS
 // already holds, --expose-gc for instance, goes to both runs). Exit code
-// 1 when a test passes on node:http only.
+// 1 when a test passes on node:http only. FRAMEWORK_SUITE_RING_THREAD=1
+// makes the node-uring run's servers with ringThread: true (a ring thread
+// instead of the JS thread driving the ring), to tell whether a failure
+// is the default's.
 //
 // Run with --preload (internal): the module that swaps http.createServer.
 
@@ -35,11 +38,13 @@ const ROOT = path.join(__dirname, '..');
 function preload() {
   const http = require('node:http');
   const { createServer } = require(ROOT);
+  // FRAMEWORK_SUITE_RING_THREAD=1 (see the top of this file).
+  const ringThread = process.env.FRAMEWORK_SUITE_RING_THREAD === '1' ? { ringThread: true } : {};
   http.createServer = function createUringServer(options, handler) {
     // createServer(handler), or (options, handler) with options possibly
     // undefined, as Fastify passes its `http` option.
     if (typeof options === 'function') [options, handler] = [{}, options];
-    return createServer({ ...options, backend: 'uring' }, handler);
+    return createServer({ ...options, backend: 'uring', ...ringThread }, handler);
   };
   // ESM's `import { createServer } from 'node:http'` (@hono/node-server's
   // dist) reads a copy of the exports: bring it up to date.

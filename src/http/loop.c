@@ -530,8 +530,12 @@ static void nu__mark_dirty(struct nu_server *s, struct nu_conn *c) {
   if (c->flags & NU_CONN_DIRTY)
     return;
   c->flags |= NU_CONN_DIRTY;
-  c->next_dirty = s->dirty;
-  s->dirty = c;
+  c->next_dirty = NULL;
+  if (s->dirty != NULL)
+    s->dirty_tail->next_dirty = c;
+  else
+    s->dirty = c;
+  s->dirty_tail = c;
 }
 
 /* Moves c's file responses along: queues the chunks they have ready and

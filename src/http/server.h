@@ -59,7 +59,9 @@ struct nu_server {
   struct nu_conn_table conns;
   struct nu_date date; /* for routes and mounts, if there are any */
   llhttp_settings_t settings;
-  struct nu_conn *dirty; /* connections with chunks to flush */
+  /* Connections with chunks to flush, in the order they got them, so that
+   * the sends of one flush go out in the order JS wrote them. */
+  struct nu_conn *dirty, *dirty_tail;
   /* The memory of the chunks this thread makes for each subscriber of a
    * publish: taken and put back here, it never reaches malloc (14% of the
    * thread's time in a broadcast to 1,000). */
