@@ -42,6 +42,8 @@ export interface ServerOptions {
    * thread, routes and static files are served while JS is busy.
    */
   ringThread?: boolean;
+  /** As node:http's: false serves an HTTP/1.1 request without Host (else 400). Default true. */
+  requireHostHeader?: boolean;
   /**
    * Ring threads (1 to 64), each with its own SO_REUSEPORT listening socket
    * on the port, all feeding this thread's handlers. Default 1. The
@@ -117,6 +119,7 @@ export class Server extends EventEmitter {
   maxRequestBodySize: number;
   rings: number;
   ringThread: boolean;
+  requireHostHeader: boolean;
   maxQueuedRequests: number;
   maxQueuedBytes: number;
   maxPausedConnections: number;

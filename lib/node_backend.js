@@ -119,6 +119,7 @@ function createNodeServer(server) {
   // node-uring's, as scripts/framework-suite.js does).
   const inner = new http.Server({
     maxHeaderSize: server.maxHeaderSize,
+    requireHostHeader: server.requireHostHeader,
     connectionsCheckingInterval: checkingInterval(server),
   });
   // Properties, not options: node:http's options refuse a headersTimeout

@@ -91,15 +91,22 @@ function checkRange(name, value, min, max) {
   }
 }
 
+// A boolean option, fallback when not given.
+function booleanOption(options, name, fallback) {
+  const value = options[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') {
+    throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE',
+      `The "options.${name}" property must be of type boolean. Received ${util.inspect(value)}`);
+  }
+  return value;
+}
+
 // Not node:http's: whether the ring runs on a thread of its own (true), or
 // this thread drives it between its other events (false, the default with
 // one ring). Several rings always have their threads.
-function validateRingThread(ringThread, rings) {
-  if (ringThread === undefined) return rings > 1;
-  if (typeof ringThread !== 'boolean') {
-    throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE',
-      `The "options.ringThread" property must be of type boolean. Received ${util.inspect(ringThread)}`);
-  }
+function validateRingThread(options, rings) {
+  const ringThread = booleanOption(options, 'ringThread', rings > 1);
   if (!ringThread && rings > 1) {
     throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE',
       `The property 'options.ringThread' must be true with ${rings} rings: each runs on a thread of its own`);
@@ -122,7 +129,9 @@ function validateOptions(options) {
     opts[name] = options[name] ?? fallback;
     checkRange(`options.${name}`, opts[name], min, max);
   }
-  opts.ringThread = validateRingThread(options.ringThread, opts.rings);
+  opts.ringThread = validateRingThread(options, opts.rings);
+  // node:http's: false serves an HTTP/1.1 request without Host.
+  opts.requireHostHeader = booleanOption(options, 'requireHostHeader', true);
   return opts;
 }
 
@@ -212,6 +221,7 @@ class Server extends EventEmitter {
     this.timeout = opts.timeout;
     this.rings = opts.rings;
     this.ringThread = opts.ringThread;
+    this.requireHostHeader = opts.requireHostHeader;
     this.maxQueuedRequests = opts.maxQueuedRequests;
     this.maxQueuedBytes = opts.maxQueuedBytes;
     this.maxPausedConnections = opts.maxPausedConnections;

@@ -27,7 +27,7 @@ const { codedError } = require('./errors');
 // The Server's options that the ring thread applies, by their names.
 const RING_OPTIONS = [
   'maxHeaderSize', 'headersTimeout', 'requestTimeout', 'keepAliveTimeout',
-  'maxRequestBodySize', 'ringEntries', 'timeout',
+  'maxRequestBodySize', 'ringEntries', 'timeout', 'requireHostHeader',
 ];
 // The load bounds, which are the whole server's: each ring gets its share.
 const SHARED_OPTIONS = ['maxQueuedRequests', 'maxQueuedBytes', 'maxPausedConnections'];

@@ -274,6 +274,8 @@ struct nu_server_config {
   uint32_t sq_entries;         /* SQ size; the CQ is four times larger */
   uint32_t max_header_size;    /* bytes of url and headers before a 431 */
   uint64_t max_body_size;      /* request body bytes before a 413; 0: none */
+  int host_optional; /* HTTP/1.1 without Host is served (requireHostHeader:
+                        false); 0: 400, as RFC 9112 asks */
   uint32_t headers_timeout_ms; /* 0 disables; see timeout.h */
   uint32_t request_timeout_ms;
   uint32_t keep_alive_timeout_ms;

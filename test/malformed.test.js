@@ -4,7 +4,7 @@
 // the server keeps serving everyone else.
 
 const assert = require('node:assert/strict');
-const { startServer, cleanup, request, RawClient } = require('./helpers');
+const { createServer, startServer, cleanup, request, RawClient } = require('./helpers');
 
 const BAD_REQUESTS = {
   'a header line without a colon': 'GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n',
@@ -47,6 +47,25 @@ describe('malformed requests', () => {
       assert.equal(body.toString(), 'ok /after');
     });
   }
+
+  it('answers HTTP/1.1 without Host with 400, and serves it with requireHostHeader: false, as node:http', async () => {
+    const noHost = 'GET /nohost HTTP/1.1\r\n\r\n';
+    assert.match(await sendAndWaitClose(port, noHost), /^HTTP\/1\.1 400 Bad Request\r\n/);
+    assert.deepEqual(handled, []);
+    const { server, port: lenient } = await startServer((req, res) => res.end(`ok ${req.url} ${req.headers.host}`),
+      { requireHostHeader: false });
+    assert.equal(server.requireHostHeader, false);
+    const client = await RawClient.connect(lenient);
+    client.write(noHost);
+    const res = await client.readResponse();
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.body.toString(), 'ok /nohost undefined');
+    client.destroy();
+    // HTTP/1.0 needs no Host either way.
+    const raw = await sendAndWaitClose(port, 'GET /old HTTP/1.0\r\n\r\n');
+    assert.match(raw, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.throws(() => createServer({ requireHostHeader: 'no' }, () => {}), { code: 'ERR_INVALID_ARG_TYPE' });
+  });
 
   it('answers the good request before a malformed one in a pipeline', async () => {
     const client = await RawClient.connect(port);

@@ -250,6 +250,8 @@ private:
     cfg.listen_fd = fd;
     cfg.max_header_size = Uint32Option(opts, "maxHeaderSize");
     cfg.max_body_size = Uint64Option(opts, "maxRequestBodySize");
+    cfg.host_optional = opts.Get("requireHostHeader").StrictEquals(
+        Napi::Boolean::New(env, false));
     cfg.sq_entries = Uint32Option(opts, "ringEntries");
     cfg.headers_timeout_ms = Uint32Option(opts, "headersTimeout");
     cfg.request_timeout_ms = Uint32Option(opts, "requestTimeout");

@@ -436,9 +436,11 @@ static int nu__check_framing(const llhttp_t *p, const struct nu_head *h) {
 /* What llhttp 8.1 lets through in a complete head and node:http refuses
  * before any handler sees the request, and the framing above. Returns 0,
  * an error status, or NU_HTTP_ABORT. */
-static int nu__check_head(const llhttp_t *p, const struct nu_head *h) {
+static int nu__check_head(const llhttp_t *p, const struct nu_head *h,
+                          const struct nu_http_limits *lim) {
   /* node:http's requireHostHeader, on by default; RFC 9112 3.2. */
-  if (h->hosts == 0 && p->http_major == 1 && p->http_minor == 1)
+  if (h->hosts == 0 && p->http_major == 1 && p->http_minor == 1 &&
+      !lim->host_optional)
     return 400;
   return nu__check_framing(p, h);
 }
@@ -563,7 +565,7 @@ static int nu__on_headers_complete(llhttp_t *p) {
   struct nu_http_parse_ctx *ctx = nu__ctx(p);
   struct nu_conn *c = ctx->conn;
   struct nu_head *h = &c->head;
-  int status = nu__check_head(p, h);
+  int status = nu__check_head(p, h, ctx->lim);
 
   if (status)
     return nu__reject(ctx, status);

@@ -21,6 +21,8 @@
 struct nu_http_limits {
   uint32_t max_header_size; /* url plus header names and values, in bytes */
   uint64_t max_body_size;   /* request body bytes before a 413; 0: no cap */
+  int host_optional; /* an HTTP/1.1 request may come without Host (node:http's
+                        requireHostHeader: false) */
   const struct nu_routes *routes;     /* answered without JS; may be empty */
   const struct nu_mounts *mounts;     /* static files; may be empty */
   const struct nu_head_end *head_end; /* what ends routed responses' heads */

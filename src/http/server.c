@@ -46,6 +46,7 @@ int nu_server_start(const struct nu_server_config *cfg, struct nu_server **out,
   }
   s->limits.max_header_size = cfg->max_header_size;
   s->limits.max_body_size = cfg->max_body_size;
+  s->limits.host_optional = cfg->host_optional;
   s->limits.routes = &s->routes;
   s->timeouts.headers_ms = cfg->headers_timeout_ms;
   s->timeouts.request_ms = cfg->request_timeout_ms;
