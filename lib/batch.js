@@ -218,16 +218,17 @@ function readBatch(buffer, nwords, sink) {
   }
 }
 
-// The client's address of the OPEN record at i: the socket keeps it, and
-// formats it only when asked. An IPv4 one is a number (big-endian, as on
-// the wire), not a Uint8Array and its ArrayBuffer: every idle connection
-// keeps one. An IPv6 one is its 16 bytes, copied.
+// The OPEN record's family word as net.Socket's remoteFamily.
 function clientFamily(word) {
   if (word === FAMILY_IPV6) return 'IPv6';
   return word === FAMILY_IPV4 ? 'IPv4' : undefined;
 }
 
-// undefined for a Unix socket's peer (family 0), which has none.
+// The client's address of the OPEN record at i: the socket keeps it, and
+// formats it only when asked. An IPv4 one is a number (big-endian, as on
+// the wire), not a Uint8Array and its ArrayBuffer: every idle connection
+// keeps one. An IPv6 one is its 16 bytes, copied. A Unix socket's peer
+// (family 0) has none: undefined.
 function clientAddress(words, bytes, i) {
   const off = words[i + OPEN_ADDR_OFF];
   const family = words[i + OPEN_FAMILY];
