@@ -353,12 +353,11 @@ void nu_server_set_client_errors(struct nu_server *s, int to_js);
  * stopped (nu_server_stop()) whose JS is going away. */
 void nu_server_join(struct nu_server *s);
 
-/* Inline mode (cfg->inline_mode), on the thread that started s. Whether s
- * runs so; the fd that is readable when s needs a turn (an eventfd the
- * kernel signals on completions); and the turn, which never blocks, and
- * calls deliver() (and on the last, exited()) from inside. Outside a turn,
- * nu_server_flush(), _stop() and _close_connections() submit at once. */
-int nu_server_is_inline(const struct nu_server *s);
+/* Inline mode (cfg->inline_mode), on the thread that started s: the fd
+ * that is readable when s needs a turn (an eventfd the kernel signals on
+ * completions), and the turn, which never blocks, and calls deliver() (and
+ * on the last, exited()) from inside. Outside a turn, nu_server_flush(),
+ * _stop() and _close_connections() submit at once. */
 int nu_server_fd(const struct nu_server *s);
 void nu_server_turn(struct nu_server *s);
 

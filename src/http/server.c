@@ -175,10 +175,6 @@ void nu_server_flush(struct nu_server *s) {
   nu__server_kick(s);
 }
 
-int nu_server_is_inline(const struct nu_server *s) {
-  return s->w.inline_mode;
-}
-
 int nu_server_fd(const struct nu_server *s) { return nu_worker_fd(&s->w); }
 
 void nu_server_turn(struct nu_server *s) { nu__loop_turn(s); }
