@@ -101,14 +101,18 @@ struct nu_out *nu_outbox_take_all(struct nu_outbox *q) {
   return fifo;
 }
 
-void nu_waker_wake(struct nu_waker *w) {
+void nu_waker_signal(struct nu_waker *w) {
   uint64_t one = 1;
 
+  while (write(w->efd, &one, sizeof(one)) < 0 && errno == EINTR)
+    ;
+}
+
+void nu_waker_wake(struct nu_waker *w) {
   if (!atomic_load(&w->sleeping))
     return;
   if (atomic_exchange(&w->pending, 1))
     return;
   /* The eventfd counter cannot overflow with one write per wake-up. */
-  while (write(w->efd, &one, sizeof(one)) < 0 && errno == EINTR)
-    ;
+  nu_waker_signal(w);
 }

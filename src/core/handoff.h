@@ -77,4 +77,7 @@ struct nu_waker {
 /* Any thread: wakes the ring thread unless it is awake or already woken. */
 void nu_waker_wake(struct nu_waker *w);
 
+/* Any thread: writes the eventfd, whoever reads it and whenever. */
+void nu_waker_signal(struct nu_waker *w);
+
 #endif

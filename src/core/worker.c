@@ -64,13 +64,6 @@ void nu_worker_clear(struct nu_worker *w) {
     ;
 }
 
-void nu_worker_signal(struct nu_worker *w) {
-  uint64_t one = 1;
-
-  while (write(w->waker.efd, &one, sizeof(one)) < 0 && errno == EINTR)
-    ;
-}
-
 static void nu__worker_arm_wake(struct nu_worker *w) {
   struct io_uring_sqe *sqe = nu_ring_sqe(&w->ring);
 

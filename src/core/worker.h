@@ -87,8 +87,11 @@ static inline int nu_worker_fd(const struct nu_worker *w) {
 /* Inline mode: empties the eventfd, before a turn looks at the ring. */
 void nu_worker_clear(struct nu_worker *w);
 
-/* Inline mode: makes the eventfd readable, for a turn to come. */
-void nu_worker_signal(struct nu_worker *w);
+/* Inline mode: makes the eventfd readable, for a turn to come. Each turn
+ * empties it, so its counter stays small. */
+static inline void nu_worker_signal(struct nu_worker *w) {
+  nu_waker_signal(&w->waker);
+}
 
 /* Ring thread, once w->ring is set up: takes the first batch and posts the
  * wake read under wake_ud; in inline mode it registers the eventfd with the
