@@ -37,8 +37,8 @@
       # (another version, with another struct layout): hidden symbols here,
       # -Bsymbolic on the addon.
       # Its parser is patched first (scripts/llhttp_patch.js: chunk
-      # extensions as llhttp 9 reads them); llhttp_llhttp.c includes the
-      # patched copy.
+      # extensions and QUERY as llhttp 9 reads them); llhttp_llhttp.c
+      # includes the patched copy.
       "target_name": "nu_llhttp",
       "type": "static_library",
       "include_dirs": [ "/usr/share/include/llhttp", "<(INTERMEDIATE_DIR)" ],

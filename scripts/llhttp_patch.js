@@ -2,14 +2,18 @@
 'use strict';
 
 // node scripts/llhttp_patch.js SOURCE OUTPUT: writes Debian's llhttp 8.1
-// parser (SOURCE, /usr/share/llhttp/llhttp.c) to OUTPUT with the fixes
-// llhttp 9 made to chunk extensions (RFC 9112 7.1.1), which 8.1 gets wrong:
+// parser (SOURCE, /usr/share/llhttp/llhttp.c) to OUTPUT with what llhttp 9
+// (Node 20's) changed that a client can tell:
 //
-// - after an unquoted value, the ';' of the next extension sent the parser
-//   where only another ';' or the CR may come, so `5;a=b;c=d` was refused
-//   (and `5;a=b;;c` taken);
-// - a quoted-string could not hold a quoted-pair: `5;q="a\"b"` was refused;
-// - a quoted-string could hold DEL, which qdtext leaves out.
+// - chunk extensions (RFC 9112 7.1.1), which 8.1 gets wrong:
+//   - after an unquoted value, the ';' of the next extension sent the
+//     parser where only another ';' or the CR may come, so `5;a=b;c=d` was
+//     refused (and `5;a=b;;c` taken);
+//   - a quoted-string could not hold a quoted-pair: `5;q="a\"b"` was
+//     refused;
+//   - a quoted-string could hold DEL, which qdtext leaves out;
+// - the QUERY method (llhttp 9's number 46, NU_HTTP_QUERY), which 8.1
+//   refuses as an invalid method where node:http serves it.
 //
 // binding.gyp runs it before compiling llhttp, and so does the fuzz build.
 // The file is generated code (llparse), and both its variants (strict and
@@ -22,6 +26,7 @@ const fs = require('node:fs');
 const S = 's_n_llhttp__internal__n_';
 const QUOTED = `${S}chunk_extension_quoted_value`;
 const PAIR = `${QUOTED}_quoted_pair`;
+const QUERY = `${S}after_start_req_nu_query`;
 
 // The head of the quoted value state and its lookup table's first eight
 // rows (0x00-0x7f; 0 refuses a byte, 1 takes it, 2 ends the string),
@@ -111,18 +116,85 @@ const EDITS = [
     }
     case ${QUOTED}:\n`,
   },
+  {
+    what: 'the QUERY state has a number',
+    from: `  ${S}after_start_req,\n`,
+    to: `  ${QUERY},\n  ${S}after_start_req,\n`,
+  },
+  {
+    what: 'the rest of QUERY, as the parser matches a method\'s letters',
+    from: `static const unsigned char llparse_blob18[] = {\n`,
+    to: `static const unsigned char nu_llhttp_blob_uery[] = {
+  'U', 'E', 'R', 'Y'
+};
+static const unsigned char llparse_blob18[] = {\n`,
+  },
+  {
+    what: 'QUERY is one of the methods an HTTP/x.x request may have',
+    from: `      case 34:
+        goto ${S}span_start_llhttp__on_version;
+`,
+    to: `      case 34:
+        goto ${S}span_start_llhttp__on_version;
+      case 46:
+        goto ${S}span_start_llhttp__on_version;
+`,
+  },
+  {
+    what: 'a method\'s first letter: "Q" goes to the QUERY state, which ends as ' +
+      'any other method does (stored, or refused with the parser\'s own error)',
+    // The two variants number their error states apart: the one the
+    // first letter's switch refuses with is read from it.
+    pattern: new RegExp(`(    case ${S}after_start_req:\\n[^]*?` +
+      `        case 'U': {\\n          p\\+\\+;\\n          goto ${S}after_start_req_63;\\n        }\\n)` +
+      `(        default: {\\n          goto (${S}error_\\d+);\\n[^]*?\\n    }\\n)`, 'g'),
+    replace: (all, head, tail, error) => `    case ${QUERY}:
+    ${QUERY}: {
+      llparse_match_t match_seq;
+
+      if (p == endp) {
+        return ${QUERY};
+      }
+      match_seq = llparse__match_sequence_id(state, p, endp, nu_llhttp_blob_uery, 4);
+      p = match_seq.current;
+      switch (match_seq.status) {
+        case kMatchComplete: {
+          p++;
+          match = 46;
+          goto ${S}invoke_store_method_1;
+        }
+        case kMatchPause: {
+          return ${QUERY};
+        }
+        case kMatchMismatch: {
+          goto ${error};
+        }
+      }
+      /* UNREACHABLE */;
+      abort();
+    }
+${head}        case 'Q': {
+          p++;
+          goto ${QUERY};
+        }
+${tail}`,
+  },
 ];
 
-function patch(text) {
-  for (const { what, from, to } of EDITS) {
-    const parts = text.split(from);
-    if (parts.length !== 3) {
-      throw new Error(`llhttp_patch: "${what}": the text to replace occurs ${parts.length - 1} ` +
-        'time(s), not twice; has node-llhttp changed? Check the edit against the new source.');
-    }
-    text = parts.join(to);
+// An edit replaces the text `from` by `to`, or what `pattern` (global)
+// matches by what `replace` makes of each match.
+function apply(text, { what, from, to, pattern, replace }) {
+  const found = from !== undefined ? text.split(from).length - 1 : (text.match(pattern) || []).length;
+  if (found !== 2) {
+    throw new Error(`llhttp_patch: "${what}": the text to replace occurs ${found} ` +
+      'time(s), not twice; has node-llhttp changed? Check the edit against the new source.');
   }
-  return `/* Patched by scripts/llhttp_patch.js: chunk extensions as in llhttp 9. */\n${text}`;
+  return from !== undefined ? text.split(from).join(to) : text.replace(pattern, replace);
+}
+
+function patch(text) {
+  for (const edit of EDITS) text = apply(text, edit);
+  return `/* Patched by scripts/llhttp_patch.js: chunk extensions and QUERY as in llhttp 9. */\n${text}`;
 }
 
 function main([source, output]) {

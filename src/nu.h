@@ -341,12 +341,26 @@ void nu_server_stop(struct nu_server *s, int force);
  * keeps accepting. Any thread. */
 void nu_server_close_connections(struct nu_server *s);
 
+/* Closes the connections idle now: no request being read or answered,
+ * nothing of a response left to send (a response JS ended but has not
+ * flushed is still owed). The others are left as they are. Any thread. */
+void nu_server_close_idle_connections(struct nu_server *s);
+
 /* Whether a request that cannot be parsed (or whose head times out) goes
  * to JS as a CLIENT_ERROR record (batch.h), JS answering it on the
  * connection, rather than being answered by the ring thread (400, 408,
  * 431; node:http's default without a 'clientError' listener). Off at
  * start. Any thread; errors already reported keep their course. */
 void nu_server_set_client_errors(struct nu_server *s, int to_js);
+
+/* The config's headers, request, keep-alive and socket timeouts (ms, 0:
+ * none), set again after the start, as node:http reads them at each use:
+ * from the ring thread's next turn on, they are the ones its connections,
+ * open or to come, are held to, and the Keep-Alive line of the responses
+ * it builds says the new keep-alive. Any thread. */
+void nu_server_set_timeouts(struct nu_server *s, uint32_t headers_ms,
+                            uint32_t request_ms, uint32_t keep_alive_ms,
+                            uint32_t socket_ms);
 
 /* Waits for the ring thread to exit. Idempotent. Inline, it runs the
  * loop to its end here, blocking, unless it ended already: for a server
@@ -496,7 +510,12 @@ const char *nu_probe_op_name(unsigned op);
  * -errno when no ring could be set up to ask the kernel. */
 int nu_probe(unsigned char *supported, unsigned count);
 
-/* The name of llhttp method number method, or NULL past the last one. */
+/* QUERY, which llhttp 9 numbers so and scripts/llhttp_patch.js teaches
+ * Debian's llhttp 8.1: past the methods its header lists. */
+#define NU_HTTP_QUERY 46u
+
+/* The name of llhttp method number method (below 256), or NULL for a
+ * number no method has. */
 const char *nu_http_method_name(unsigned method);
 
 /* The llhttp version compiled in, "major.minor.patch". */

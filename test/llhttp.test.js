@@ -63,6 +63,7 @@ describe('llhttp ownership', () => {
     const { patch } = require('../scripts/llhttp_patch.js');
     const source = require('node:fs').readFileSync('/usr/share/llhttp/llhttp.c', 'latin1');
     assert.match(patch(source), /s_n_llhttp__internal__n_chunk_extension_quoted_value_quoted_pair:/);
+    assert.match(patch(source), /s_n_llhttp__internal__n_after_start_req_nu_query:/);
     assert.throws(() => patch(source.replace(/pause_9/g, 'pause_99')), /occurs 0 time\(s\), not twice/);
     assert.throws(() => patch(patch(source)), /not twice/);
   });

@@ -58,10 +58,13 @@ Napi::Value WsAccept(const Napi::CallbackInfo &info) {
 }
 
 // The request methods llhttp knows, by number: what REQUEST events carry.
+// The numbers have gaps (RTSP's, and QUERY after them): those are holes.
 Napi::Array Methods(Napi::Env env) {
   Napi::Array methods = Napi::Array::New(env);
-  for (uint32_t i = 0; const char *name = nu_http_method_name(i); i++)
-    methods.Set(i, Napi::String::New(env, name));
+  for (uint32_t i = 0; i <= NU_REQ_METHOD_MASK; i++) {
+    if (const char *name = nu_http_method_name(i))
+      methods.Set(i, Napi::String::New(env, name));
+  }
   return methods;
 }
 

@@ -844,6 +844,8 @@ const char *nu_http_method_name(unsigned method) {
     return #string;
     HTTP_METHOD_MAP(NU__METHOD)
 #undef NU__METHOD
+  case NU_HTTP_QUERY:
+    return "QUERY";
   }
   return NULL;
 }
