@@ -130,8 +130,6 @@ function createNodeServer(server) {
   inner.maxRequestsPerSocket = server.maxRequestsPerSocket;
   inner.maxHeadersCount = server.maxHeadersCount;
   inner.timeout = server.timeout;
-  // A listener of node:http's own would stop its default destroy().
-  if (server.listenerCount('timeout') > 0) inner.on('timeout', (socket) => server.emit('timeout', socket));
   if (server.maxConnections !== undefined) inner.maxConnections = server.maxConnections;
   inner.on('drop', (data) => server.emit('drop', data));
   inner.on('dropRequest', (req, socket) => server.emit('dropRequest', req, socket));
@@ -193,9 +191,15 @@ function forwardConnect(req, socket, head) {
   this[kServer].emit('connect', req, socket, head);
 }
 
+// A listener of node:http's own stops its default destroy(): forwarded
+// only while the server has one.
+function forwardTimeout(socket) {
+  this[kServer].emit('timeout', socket);
+}
+
 const FORWARDED = {
   clientError: forwardClientError, checkExpectation: forwardCheckExpectation,
-  upgrade: forwardUpgrade, connect: forwardConnect,
+  upgrade: forwardUpgrade, connect: forwardConnect, timeout: forwardTimeout,
 };
 
 function watchListeners(server, inner) {

@@ -392,7 +392,8 @@ class ServerResponse extends http.ServerResponse {
       }
     }
     if (!hasConnection && !this._removedConnection) {
-      head += this.shouldKeepAlive ? this.socket[kKeepAliveLines] : CLOSE_LINES;
+      const keepAlive = this.shouldKeepAlive && !this.maxRequestsOnConnectionReached;
+      head += keepAlive ? this.socket[kKeepAliveLines] : CLOSE_LINES;
     }
     return `${head}${framing}\r\n`;
   }

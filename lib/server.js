@@ -32,6 +32,7 @@ const kRoutes = Symbol('routes');
 const kStatics = Symbol('statics');
 const kMaxConnections = Symbol('maxConnections');
 const kHandle = Symbol('handle');
+const kSettingChanged = Symbol('settingChanged');
 
 // What server._handle is while a ring backend listens. Harnesses written
 // against node:http (supertest, for one) read `_handle` to tell a
@@ -209,16 +210,17 @@ class Server extends EventEmitter {
     if (opts.backend === 'uring' && native.loadError) throw native.loadError;
     // Read at listen(), as the ring thread applies them.
     this.maxHeaderSize = opts.maxHeaderSize;
+    this.maxRequestBodySize = opts.maxRequestBodySize;
+    // Read at each use, as node:http's (see LIVE_SETTINGS).
     this.headersTimeout = opts.headersTimeout;
     this.requestTimeout = opts.requestTimeout;
     this.keepAliveTimeout = opts.keepAliveTimeout;
-    this.maxRequestBodySize = opts.maxRequestBodySize;
-    this.maxRequestsPerSocket = opts.maxRequestsPerSocket; // read per request
+    this.maxRequestsPerSocket = opts.maxRequestsPerSocket;
+    this.timeout = opts.timeout;
     // As node:http's: how many headers req.headers takes (null: 1000).
     // Read per request; on the node backend, at listen().
     this.maxHeadersCount = null;
     this.ringEntries = opts.ringEntries;
-    this.timeout = opts.timeout;
     this.rings = opts.rings;
     this.ringThread = opts.ringThread;
     this.requireHostHeader = opts.requireHostHeader;
@@ -479,6 +481,9 @@ class Server extends EventEmitter {
     }
     if (callback) this.once('close', callback);
     if (bound) {
+      // Through the instance, as node:http's close() calls it (Fastify
+      // counts the calls of its override).
+      this.closeIdleConnections();
       this[kState] = CLOSING;
       if (this[kNode] !== null) closeNodeServer(this[kNode]);
       if (this[kHanded] !== null) closeNodeServer(this[kHanded]);
@@ -538,12 +543,19 @@ class Server extends EventEmitter {
     return this;
   }
 
-  // As node:http's server.setTimeout(): read at listen().
+  // As node:http's server.setTimeout(): for the connections open and to come.
   setTimeout(msecs, callback) {
     checkRange('msecs', msecs, 0, 2 ** 31 - 1);
     this.timeout = msecs;
     if (callback) this.on('timeout', callback);
     return this;
+  }
+
+  // A setting of LIVE_SETTINGS was set: whichever backend serves applies it.
+  [kSettingChanged](name, value) {
+    if (this[kUring]) this[kUring].applySettings();
+    if (this[kNode]) this[kNode][name] = value;
+    if (this[kHanded]) this[kHanded][name] = value;
   }
 
   // Every ring, or the node backend's server, stopped.
@@ -581,6 +593,29 @@ function announceToCluster(server) {
   process.send({
     cmd: 'NODE_CLUSTER', act: 'listening',
     address, port, addressType: { IPv4: 4, IPv6: 6 }[family] ?? -1, fd: undefined,
+  });
+}
+
+// What node:http reads at each use, so that a server set up after
+// listen() (`server.keepAliveTimeout = 65000` behind a load balancer) holds
+// the connections open, and those to come, to the new value, on either
+// backend. Accessors: checked as the options are, once the server serves
+// (before, listen() checks them).
+const LIVE_SETTINGS = ['headersTimeout', 'requestTimeout', 'keepAliveTimeout', 'timeout', 'maxRequestsPerSocket'];
+for (const name of LIVE_SETTINGS) {
+  const key = Symbol(name);
+  const [, , min, max] = NUMERIC_OPTIONS.find((option) => option[0] === name);
+  Object.defineProperty(Server.prototype, name, {
+    get() {
+      return this[key];
+    },
+    set(value) {
+      if (this[kActive]) checkRange(`server.${name}`, value, min, max);
+      this[key] = value;
+      this[kSettingChanged](name, value);
+    },
+    enumerable: true,
+    configurable: true,
   });
 }
 

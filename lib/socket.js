@@ -67,7 +67,6 @@ const kNeedDrain = Symbol('needDrain');
 const kViaSocket = Symbol('viaSocket');
 // What the ring reports, for lib/uring_backend.js.
 const kMatches = Symbol('matches');
-const kIdle = Symbol('idle');
 const kAddExchange = Symbol('addExchange');
 const kCountRequest = Symbol('countRequest');
 const kOnBody = Symbol('onBody');
@@ -384,9 +383,9 @@ class UringSocket extends Duplex {
     this[kSend](0, C.OUT_NOTIFY, undefined, undefined, 0);
   }
 
-  // The head lines of a keep-alive response, as the server was listened.
+  // The head lines of a keep-alive response, as the server's settings are.
   get [kKeepAliveLines]() {
-    return this[kRing].keepAliveLines;
+    return this[kRing].uring.keepAliveLines;
   }
 
   // res.end() was called: the exchange is over for this side, and the
@@ -502,16 +501,6 @@ class UringSocket extends Duplex {
   // may be about an earlier connection that had the slot.
   [kMatches](gen) {
     return this[kGen] === gen;
-  }
-
-  // No request in flight (for closeIdleConnections()): every response
-  // ended, no body arriving. (What an ended response still has queued is
-  // not known here: the ring thread reports sent bytes only when asked.)
-  // An upgraded connection is never idle: it left HTTP, and node:http's
-  // closeIdleConnections() leaves it alone.
-  get [kIdle]() {
-    return !this.destroyed && this[kPending].length === 0 && this[kBodyRequest] === null &&
-      this[kUpgradeSeq] === -1;
   }
 
   // A request arrived: res is pending until it ends; a request with a
@@ -786,7 +775,6 @@ module.exports = {
   kSeq,
   kNeedDrain,
   kMatches,
-  kIdle,
   kAddExchange,
   kCountRequest,
   kOnBody,

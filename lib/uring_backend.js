@@ -17,7 +17,7 @@ const {
 const { IncomingMessage } = require('./request');
 const { ServerResponse } = require('./response');
 const {
-  UringSocket, kMatches, kIdle, kAddExchange, kCountRequest, kOnBody, kOnBodyEnd, kOnDrain, kOnClose,
+  UringSocket, kMatches, kAddExchange, kCountRequest, kOnBody, kOnBodyEnd, kOnDrain, kOnClose,
   kOnHangup, kOnHeldHangup, kOnData, kUpgrade, kKeepParsing, kOnWs, kClientError, kOnTrailers, timedOut,
 } = require('./socket');
 const { routeHead } = require('./route');
@@ -25,10 +25,9 @@ const { keepAliveLines, CLOSE_LINES } = require('./head');
 const { codedError } = require('./errors');
 
 // The Server's options that the ring thread applies, by their names.
-const RING_OPTIONS = [
-  'maxHeaderSize', 'headersTimeout', 'requestTimeout', 'keepAliveTimeout',
-  'maxRequestBodySize', 'ringEntries', 'timeout', 'requireHostHeader',
-];
+const RING_OPTIONS = ['maxHeaderSize', 'maxRequestBodySize', 'ringEntries', 'requireHostHeader'];
+// And its timeouts, which it applies again when they are set (setTimeouts()).
+const RING_TIMEOUTS = ['headersTimeout', 'requestTimeout', 'keepAliveTimeout', 'timeout'];
 // The load bounds, which are the whole server's: each ring gets its share.
 const SHARED_OPTIONS = ['maxQueuedRequests', 'maxQueuedBytes', 'maxPausedConnections'];
 
@@ -47,6 +46,7 @@ function nativeOptions(server, { host, port, path, backlog, routes, statics }) {
     inline: !server.ringThread,
   };
   for (const name of RING_OPTIONS) options[name] = server[name];
+  for (const name of RING_TIMEOUTS) options[name] = server[name];
   for (const name of SHARED_OPTIONS) options[name] = Math.ceil(server[name] / server.rings);
   return options;
 }
@@ -76,13 +76,15 @@ function emitSafely(server, event, a, b) {
   }
 }
 
-// maxRequestsPerSocket, as node:http: the last request allowed is answered
-// with Connection: close, and any pipelined after it with 503. Returns
-// true when req got its 503.
+// maxRequestsPerSocket, as node:http documents it: the last request
+// allowed is answered with Connection: close, and any after it with 503
+// (and close too), but the connection is left to the client, or to
+// keepAliveTimeout. Returns true when req got its 503.
 function refusedPastLimit(server, socket, req, res) {
   const max = server.maxRequestsPerSocket;
   const count = socket[kCountRequest]();
-  if (count >= max) res.shouldKeepAlive = false;
+  // node:http's own name: its head (after a prototype swap) reads it too.
+  res.maxRequestsOnConnectionReached = count >= max;
   if (count <= max) return false;
   server.emit('dropRequest', req, socket);
   res.writeHead(503);
@@ -173,6 +175,8 @@ class UringServer extends EventEmitter {
     // WebSocket subscriptions on all rings, topic -> sockets, for
     // wss.numSubscribers(): the ring threads each know only their own.
     this.subscribers = new Map();
+    // The head lines of a keep-alive response (applySettings()).
+    this.keepAliveLines = '';
     // The ring threads hand malformed requests to JS only while the server
     // listens to 'clientError'; otherwise they answer them themselves.
     this.onNewListener = (event) => {
@@ -192,10 +196,10 @@ class UringServer extends EventEmitter {
   // { errno, syscall, port, started }, port being the one asked for, or
   // the one the first ring bound.
   listen(where) {
-    const lines = keepAliveLines(this.server.keepAliveTimeout, this.server.maxRequestsPerSocket);
+    this.keepAliveLines = keepAliveLines(this.server.keepAliveTimeout, this.server.maxRequestsPerSocket);
     const options = nativeOptions(this.server, where);
     for (let k = 0; k < this.server.rings; k++) {
-      const ring = new ServerRing(this, k, lines);
+      const ring = new ServerRing(this, k);
       const result = ring.handle.listen(options, batchListener(ring));
       if (result.errno !== undefined) {
         return { errno: result.errno, syscall: result.syscall, port: options.port, started: k };
@@ -212,6 +216,15 @@ class UringServer extends EventEmitter {
     return null;
   }
 
+  // The server's timeouts or maxRequestsPerSocket were set: the rings hold
+  // every connection to them from now on, and responses advertise them.
+  applySettings() {
+    this.keepAliveLines = keepAliveLines(this.server.keepAliveTimeout, this.server.maxRequestsPerSocket);
+    const timeouts = {};
+    for (const name of RING_TIMEOUTS) timeouts[name] = this.server[name];
+    for (const handle of this.handles()) handle.setTimeouts(timeouts);
+  }
+
   // Stops accepting on every ring. force: connections close at once;
   // otherwise idle ones do, and the others once their responses are out.
   close(force = false) {
@@ -225,11 +238,11 @@ class UringServer extends EventEmitter {
   }
 
   // Closes the connections with no exchange in flight: no request being
-  // answered or read, nothing of a response still being sent.
+  // answered or read, nothing of a response still being sent. The ring
+  // threads judge it, who know what is left to send: a response ended
+  // here is idle only once it is all out.
   closeIdleConnections() {
-    for (const ring of this.rings) {
-      for (const socket of ring.conns) if (socket !== undefined && socket[kIdle]) socket.destroy();
-    }
+    for (const handle of this.handles()) handle.closeIdleConnections();
   }
 
   // As net.Server's: callback(null, count), the connections open on the
@@ -315,7 +328,7 @@ class UringServer extends EventEmitter {
 // them. It is the sink its batches are read into (lib/batch.js), and the
 // transport of its sockets (lib/socket.js).
 class ServerRing {
-  constructor(uring, index, keepAliveLines) {
+  constructor(uring, index) {
     this.uring = uring;
     this.server = uring.server;
     this.index = index;
@@ -327,8 +340,6 @@ class ServerRing {
     this.lentFree = [];
     // Chunks were sent to it since its last flush.
     this.flushPending = false;
-    // The head lines of a keep-alive response, fixed at listen().
-    this.keepAliveLines = keepAliveLines;
   }
 
   // Queues a response chunk (or a PAUSE, RESUME, NOTIFY or ABORT) for the

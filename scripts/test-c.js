@@ -27,6 +27,7 @@ const SUITES = {
   out: ['src/http/out.c', 'src/http/pubsub.c', 'src/http/out_pool.c'],
   out_pool: ['src/http/out_pool.c'],
   pubsub: ['src/http/pubsub.c'],
+  timeout: ['src/http/timeout.c'],
   topics: ['src/http/topics.c'],
   ws: ['src/ws/frame.c', 'src/ws/handshake.c', 'src/ws/utf8.c'],
 };

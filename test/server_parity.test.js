@@ -146,6 +146,35 @@ describe('server parity with node:http', () => {
     busy.destroy();
   });
 
+  // Fastify's close() with forceCloseConnections: 'idle' calls it while
+  // responses may still be going out.
+  it('closeIdleConnections() lets a response just ended go out whole', async () => {
+    const body = 'x'.repeat(4 * 1024 * 1024);
+    let server;
+    ({ server } = await startServer((req, res) => {
+      res.end(body);
+      server.closeIdleConnections();
+    }));
+    const client = await RawClient.connect(server.address().port);
+    client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    const res = await client.readResponse({ timeoutMs: 5000 });
+    assert.equal(res.body.length, body.length);
+    assert.equal(await client.closedWithin(200), false, 'it was not idle when asked');
+  });
+
+  // Fastify counts the calls of its override.
+  it('close() calls closeIdleConnections() through the instance, once', async () => {
+    const { server } = await startServer((req, res) => res.end());
+    let calls = 0;
+    const own = server.closeIdleConnections;
+    server.closeIdleConnections = function closeIdleConnections() {
+      calls++;
+      return own.call(this);
+    };
+    await new Promise((resolve) => server.close(resolve));
+    assert.equal(calls, 1);
+  });
+
   // ws's suite sets it to see its 'Invalid Upgrade header' refusal.
   it('takes only server.maxHeadersCount headers into req.headers, as node:http does', async () => {
     const seen = [];

@@ -199,6 +199,83 @@ describe('timeouts', () => {
     });
   });
 
+  // node:http reads them at each use: a server set up after listen()
+  // (behind a load balancer, `server.keepAliveTimeout = 65000`) holds its
+  // connections to the new values, those already open too.
+  describe('set after listen()', () => {
+    for (const ringThread of [false, true]) {
+      const mode = ringThread ? 'with a ring thread' : 'on the JS thread';
+
+      it(`keepAliveTimeout: advertised and enforced on an open connection (${mode})`, async () => {
+        const { server, port } = await startServer((req, res) => res.end('ok'), { ringThread });
+        const client = await RawClient.connect(port);
+        client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+        assert.equal((await client.readResponse()).headers['keep-alive'], 'timeout=5');
+        server.keepAliveTimeout = 2000;
+        client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+        assert.equal((await client.readResponse()).headers['keep-alive'], 'timeout=2');
+        server.keepAliveTimeout = 300;
+        client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+        assert.equal((await client.readResponse()).headers['keep-alive'], 'timeout=0');
+        // node:http waits a second more than keepAliveTimeout.
+        const { elapsed, rest } = await timeToClose(client, 3000);
+        assert.equal(rest, '');
+        assert.ok(elapsed >= 250, `closed after ${elapsed} ms`);
+      });
+
+      it(`headersTimeout: a silent connection gets its 408 (${mode})`, async () => {
+        const { server, port } = await startServer((req, res) => res.end(), { ringThread });
+        server.headersTimeout = 300;
+        server.requestTimeout = 300;
+        const client = await RawClient.connect(port);
+        const { elapsed, rest } = await timeToClose(client, 3000);
+        assert.match(rest, /^HTTP\/1\.1 408 /);
+        assert.ok(elapsed >= 250, `closed after ${elapsed} ms`);
+      });
+    }
+
+    it('keepAliveTimeout 0: the connection stays, without a Keep-Alive line', async () => {
+      const { server, port } = await startServer((req, res) => res.end('ok'), { keepAliveTimeout: 300 });
+      server.keepAliveTimeout = 0;
+      const client = await RawClient.connect(port);
+      client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      assert.equal((await client.readResponse()).headers['keep-alive'], undefined);
+      assert.equal(await client.closedWithin(1500), false);
+    });
+
+    it("setTimeout(): a handler that never answers gets 'timeout'", async () => {
+      const { server, port } = await startServer(() => {});
+      const timedOut = new Promise((resolve) => server.setTimeout(300, resolve));
+      const client = await RawClient.connect(port);
+      client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      const socket = await timedOut;
+      socket.destroy();
+      assert.ok(await client.closedWithin(2000));
+    });
+
+    it('maxRequestsPerSocket: advertised and counted', async () => {
+      const { server, port } = await startServer((req, res) => res.end('ok'));
+      server.maxRequestsPerSocket = 1;
+      const client = await RawClient.connect(port);
+      client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      const [first, second] = await client.readResponses(2);
+      assert.deepEqual([first.statusCode, first.headers.connection], [200, 'close']);
+      assert.equal(second.statusCode, 503);
+      server.maxRequestsPerSocket = 0;
+      const other = await RawClient.connect(port);
+      other.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      assert.equal((await other.readResponse()).headers['keep-alive'], 'timeout=5');
+    });
+
+    it('refuses a value out of range with ERR_OUT_OF_RANGE, keeping the one it had', async () => {
+      const { server } = await startServer((req, res) => res.end('ok'));
+      assert.throws(() => { server.keepAliveTimeout = -1; }, { code: 'ERR_OUT_OF_RANGE' });
+      assert.throws(() => { server.headersTimeout = 'soon'; }, { code: 'ERR_OUT_OF_RANGE' });
+      assert.equal(server.keepAliveTimeout, 5000);
+      assert.equal(server.headersTimeout, 60000);
+    });
+  });
+
   async function listenOn(server) {
     trackServer(server);
     await listening(server, 0, HOST);

@@ -190,7 +190,10 @@ public:
          InstanceMethod<&NativeServer::Stop>("stop"),
          InstanceMethod<&NativeServer::Join>("join"),
          InstanceMethod<&NativeServer::CloseConnections>("closeConnections"),
+         InstanceMethod<&NativeServer::CloseIdleConnections>(
+             "closeIdleConnections"),
          InstanceMethod<&NativeServer::SetClientErrors>("setClientErrors"),
+         InstanceMethod<&NativeServer::SetTimeouts>("setTimeouts"),
          InstanceMethod("ref", &NativeServer::Ref),
          InstanceMethod("unref", &NativeServer::Unref),
          InstanceMethod<&NativeServer::LiveConnections>("liveConnections"),
@@ -526,10 +529,30 @@ private:
     return info.Env().Undefined();
   }
 
+  Napi::Value CloseIdleConnections(const Napi::CallbackInfo &info) {
+    if (nu_server *server = Running(info))
+      nu_server_close_idle_connections(server);
+    return info.Env().Undefined();
+  }
+
   // setClientErrors(toJs): see nu_server_set_client_errors().
   Napi::Value SetClientErrors(const Napi::CallbackInfo &info) {
     if (nu_server *server = Running(info))
       nu_server_set_client_errors(server, info[0].ToBoolean());
+    return info.Env().Undefined();
+  }
+
+  // setTimeouts({ headersTimeout, requestTimeout, keepAliveTimeout,
+  // timeout }), ms that JS checked: see nu_server_set_timeouts().
+  Napi::Value SetTimeouts(const Napi::CallbackInfo &info) {
+    nu_server *server = Running(info);
+    if (server != nullptr && info[0].IsObject()) {
+      Napi::Object t = info[0].As<Napi::Object>();
+      nu_server_set_timeouts(server, Uint32Option(t, "headersTimeout"),
+                             Uint32Option(t, "requestTimeout"),
+                             Uint32Option(t, "keepAliveTimeout"),
+                             Uint32Option(t, "timeout"));
+    }
     return info.Env().Undefined();
   }
 };

@@ -1461,7 +1461,12 @@ static void nu__dispatch(void *arg, const struct io_uring_cqe *cqe) {
 /* What nu__close_connections() closes: the idle HTTP connections (a stop;
  * the others close once idle), every HTTP connection (closeAllConnections()),
  * or every connection (a forced stop). */
-enum nu__close_scope { NU__CLOSE_IDLE, NU__CLOSE_HTTP, NU__CLOSE_EVERY };
+enum nu__close_scope {
+  NU__CLOSE_IDLE_NOW, /* the idle ones, the others left as they are */
+  NU__CLOSE_IDLE,     /* the idle ones, the others once they are */
+  NU__CLOSE_HTTP,     /* all but those that left HTTP */
+  NU__CLOSE_EVERY
+};
 
 /* Closes the connections of scope. One that left HTTP (upgraded, or
  * holding an upgrade request for JS) is left open by all but a forced
@@ -1478,8 +1483,9 @@ static void nu__close_connections(struct nu_server *s,
     if (scope != NU__CLOSE_EVERY &&
         (c->flags & (NU_CONN_RAW | NU_CONN_UPGRADE_HELD)))
       continue;
-    c->flags |= NU_CONN_CLOSE_WHEN_IDLE;
-    if (scope != NU__CLOSE_IDLE || nu_conn_is_idle(c) ||
+    if (scope != NU__CLOSE_IDLE_NOW)
+      c->flags |= NU_CONN_CLOSE_WHEN_IDLE;
+    if (scope >= NU__CLOSE_HTTP || nu_conn_is_idle(c) ||
         (c->flags & NU_CONN_LINGER))
       nu__conn_close(s, c);
   }
@@ -1487,18 +1493,25 @@ static void nu__close_connections(struct nu_server *s,
 
 static int nu__requests_pending(struct nu_server *s) {
   return atomic_load(&s->stop) != s->stop_seen ||
-         atomic_load(&s->close_all) != s->close_all_seen;
+         atomic_load(&s->close_all) != s->close_all_seen ||
+         atomic_load(&s->close_idle) != s->close_idle_seen;
 }
 
 /* Acts on what JS asked since the last turn: close every connection, or
- * stop (stop accepting, close what is idle, or everything when forced). */
+ * the idle ones, or stop (stop accepting, close what is idle, or
+ * everything when forced). */
 static void nu__check_requests(struct nu_server *s) {
   unsigned close_all = atomic_load(&s->close_all);
+  unsigned close_idle = atomic_load(&s->close_idle);
   int level = atomic_load(&s->stop);
 
   if (close_all != s->close_all_seen) {
     s->close_all_seen = close_all;
     nu__close_connections(s, NU__CLOSE_HTTP);
+  }
+  if (close_idle != s->close_idle_seen) {
+    s->close_idle_seen = close_idle;
+    nu__close_connections(s, NU__CLOSE_IDLE_NOW);
   }
   if (level == s->stop_seen)
     return;
@@ -1676,8 +1689,30 @@ static void nu__release_bufs(struct nu_server *s) {
   }
 }
 
+/* Timeouts JS set again (nu_server_set_timeouts()), for every connection
+ * from now on, and the Keep-Alive line they make. One tick runs whatever
+ * they are: a new period starts at its next arming; timeouts that all go
+ * off leave it running, as the WebSocket one (nu__ws_tick_start()). */
+static void nu__take_timeouts(struct nu_server *s) {
+  int ticking = s->ws_tick || nu_timeout_tick_ms(&s->timeouts) != 0;
+  uint32_t tick;
+
+  if (!nu_timeouts_take(&s->timeouts_box, &s->timeouts))
+    return;
+  nu_head_end_init(&s->head_end, &s->date, s->timeouts.keep_alive_ms);
+  tick = nu_timeout_tick_ms(&s->timeouts);
+  s->ws_tick = tick == 0 && ticking;
+  if (tick == 0)
+    return;
+  s->tick.tv_sec = tick / 1000;
+  s->tick.tv_nsec = (long long)(tick % 1000) * 1000000;
+  if (!ticking)
+    nu__arm_tick(s);
+}
+
 /* A turn's first half: what JS queued or asked for, and the sends due. */
 static void nu__take_work(struct nu_server *s) {
+  nu__take_timeouts(s);
   nu__take_outbox(s);
   nu__check_requests(s);
   nu__flush_dirty(s);

@@ -193,8 +193,23 @@ void nu_server_close_connections(struct nu_server *s) {
   nu__server_kick(s);
 }
 
+void nu_server_close_idle_connections(struct nu_server *s) {
+  atomic_fetch_add(&s->close_idle, 1);
+  nu__server_kick(s);
+}
+
 void nu_server_set_client_errors(struct nu_server *s, int to_js) {
   atomic_store_explicit(&s->client_errors, to_js != 0, memory_order_relaxed);
+}
+
+void nu_server_set_timeouts(struct nu_server *s, uint32_t headers_ms,
+                            uint32_t request_ms, uint32_t keep_alive_ms,
+                            uint32_t socket_ms) {
+  const struct nu_timeouts t = {headers_ms, request_ms, keep_alive_ms,
+                                socket_ms};
+
+  nu_timeouts_post(&s->timeouts_box, &t);
+  nu__server_kick(s);
 }
 
 /* Inline, a server not finished yet is being torn down with its env: its

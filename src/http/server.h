@@ -30,10 +30,8 @@ struct nu_server {
   /* Written by nu_server_start(), read-only afterwards. */
   struct nu_server_config cfg;
   struct nu_http_limits limits;
-  struct nu_timeouts timeouts;
   struct nu_routes routes;
   struct nu_mounts mounts;
-  struct nu_head_end head_end; /* what ends the heads the ring thread builds */
   struct nu_worker w; /* the ring thread, its ring, waker and batches */
 
   /* The sending thread's only (JS's): chunks sent since its last flush,
@@ -45,6 +43,7 @@ struct nu_server {
   struct nu_out_pool out_pool; /* their memory, back from the ring thread */
   atomic_int stop;             /* 0, 1 graceful, 2 force */
   atomic_uint close_all;       /* bumped by nu_server_close_connections() */
+  atomic_uint close_idle; /* bumped by nu_server_close_idle_connections() */
   atomic_uint live_conns;      /* open connection structs, for JS to read */
   /* Bytes of the batches handed to JS and not yet given back. Signed: JS
    * may give a batch back before the ring thread counts it in. */
@@ -54,8 +53,11 @@ struct nu_server {
   atomic_uint pub_owed, pub_held, pub_state;
   atomic_ullong pub_unsent;
   atomic_int client_errors; /* nu_server_set_client_errors() */
+  struct nu_timeouts_box timeouts_box; /* nu_server_set_timeouts() */
 
   /* Ring thread only. */
+  struct nu_timeouts timeouts; /* the config's, then as JS sets them */
+  struct nu_head_end head_end; /* what ends the heads the ring thread builds */
   struct nu_conn_table conns;
   struct nu_date date; /* for routes and mounts, if there are any */
   llhttp_settings_t settings;
@@ -74,6 +76,7 @@ struct nu_server {
   int accept_held;         /* accepting stopped for load */
   int stop_seen;           /* the stop level already acted upon */
   unsigned close_all_seen; /* the close_all count already acted upon */
+  unsigned close_idle_seen; /* and the close_idle count */
   int accept_armed;        /* a multishot accept is posted */
   int accept_retry;        /* a timeout before re-arming accept is set */
   struct __kernel_timespec accept_backoff;

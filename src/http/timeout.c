@@ -69,6 +69,29 @@ enum nu_expiry nu_timeout_check(const struct nu_timeouts *t,
              : NU_EXPIRY_NONE;
 }
 
+void nu_timeouts_post(struct nu_timeouts_box *box,
+                      const struct nu_timeouts *t) {
+  atomic_store_explicit(&box->headers_ms, t->headers_ms, memory_order_relaxed);
+  atomic_store_explicit(&box->request_ms, t->request_ms, memory_order_relaxed);
+  atomic_store_explicit(&box->keep_alive_ms, t->keep_alive_ms,
+                        memory_order_relaxed);
+  atomic_store_explicit(&box->socket_ms, t->socket_ms, memory_order_relaxed);
+  atomic_store_explicit(&box->posted, 1, memory_order_release);
+}
+
+int nu_timeouts_take(struct nu_timeouts_box *box, struct nu_timeouts *t) {
+  /* Every turn asks: a plain load first, the exchange only for a post. */
+  if (!atomic_load_explicit(&box->posted, memory_order_relaxed) ||
+      !atomic_exchange_explicit(&box->posted, 0, memory_order_acquire))
+    return 0;
+  t->headers_ms = atomic_load_explicit(&box->headers_ms, memory_order_relaxed);
+  t->request_ms = atomic_load_explicit(&box->request_ms, memory_order_relaxed);
+  t->keep_alive_ms =
+      atomic_load_explicit(&box->keep_alive_ms, memory_order_relaxed);
+  t->socket_ms = atomic_load_explicit(&box->socket_ms, memory_order_relaxed);
+  return 1;
+}
+
 static uint32_t nu__min_set(uint32_t a, uint32_t b) {
   if (a == 0)
     return b;
