@@ -45,6 +45,9 @@ const kClosed = Symbol('closed');
 const kOnClosed = Symbol('onClosed');
 const kTimer = Symbol('timer');
 const kWriteCallback = Symbol('writeCallback');
+// Written after the bytes of a response that node:http's own end() wrote
+// through the socket, when they wait in its buffer: that response ends.
+const END_CHUNK = Buffer.alloc(0);
 // resetAndDestroy() was called: the destroy resets the connection.
 const kReset = Symbol('reset');
 
@@ -276,6 +279,12 @@ class UringSocket extends Duplex {
   // response's seq, in order with what the response itself sent. In raw
   // mode they go as they are (NU_OUT_RAW), after every response before.
   _write(chunk, encoding, callback) {
+    if (chunk === END_CHUNK) {
+      // The response whose bytes came before (a destroy() may have taken it).
+      if (this._httpMessage !== null) responseWritten(this, this._httpMessage);
+      callback();
+      return;
+    }
     const raw = this[kUpgradeSeq] !== -1;
     if (raw) this[kGoRaw]();
     const res = raw ? null : this._httpMessage;
@@ -657,16 +666,23 @@ function onSocketError() {}
 
 // A response written through its socket (node:http's end(), after a
 // prototype swap) ended: all its bytes were written, the ring thread may
-// move on to the next response.
+// move on to the next response. Unless some of them wait in the socket's
+// buffer, behind a write held at the high-water mark: then its end waits
+// behind them too (END_CHUNK), or the next response would take them.
 function onResponsePrefinish() {
   const socket = this.socket;
+  if (socket[kWriteCallback] !== null) socket.write(END_CHUNK);
+  else responseWritten(socket, this);
+}
+
+function responseWritten(socket, res) {
   let flags = C.OUT_END;
-  if (!this.shouldKeepAlive || this._last) flags |= C.OUT_CLOSE;
-  socket[kSend](this[kSeq], flags, undefined, undefined, 0);
-  socket[kResponseEnded](this);
+  if (!res.shouldKeepAlive || res._last) flags |= C.OUT_CLOSE;
+  socket[kSend](res[kSeq], flags, undefined, undefined, 0);
+  socket[kResponseEnded](res);
   // node:http's own end() emits 'finish' itself, unless the socket is gone.
-  if (socket.destroyed) dumpRequest(this.req);
-  else this.once('finish', onFinishDump);
+  if (socket.destroyed) dumpRequest(res.req);
+  else res.once('finish', onFinishDump);
 }
 
 const { emit: EMIT } = require('node:events').prototype;

@@ -34,6 +34,32 @@ describe('req and res as node:http objects', function () {
     assert.deepEqual(seen, [true, true, true]);
   });
 
+  // node:http's own end() writes through the socket; past its high-water
+  // mark (16 KiB of responses on one connection) a write waits for the
+  // ring thread, and the end must wait behind it: it went ahead, and the
+  // next response's bytes found none to belong to (Express cut every
+  // keep-alive connection after some 60 responses).
+  it('carry a keep-alive connection past the socket\'s high-water mark after a prototype swap', async function () {
+    const body = 'x'.repeat(1000);
+    const { port } = await startServer(swapped((req, res) => {
+      res.setHeader('Content-Type', 'text/plain');
+      res.end(`${req.url} ${body}`);
+    }));
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const sockets = new Set();
+      for (let i = 0; i < 100; i++) {
+        const { res, body: got } = await request(port, { path: `/${i}`, agent });
+        sockets.add(res.socket);
+        assert.equal(res.statusCode, 200);
+        assert.equal(got.toString(), `/${i} ${body}`);
+      }
+      assert.equal(sockets.size, 1, 'the connection was closed on the way');
+    } finally {
+      agent.destroy();
+    }
+  });
+
   it('answer as node:http does after their prototypes are swapped: headers, write, end', async function () {
     const ports = await startBoth(swapped((req, res) => {
       res.setHeader('X-Seen', JSON.stringify(req.headers));
