@@ -754,6 +754,18 @@ function notesFor(opts, results, skipped, failed) {
       ' uWebSockets.js\'s and "CPU vs uws" CPU µs/msg over its (lower is better); ws-broadcast counts deliveries,' +
       ' the publisher keeping at most 16 messages not yet at every subscriber.');
   }
+  // In the table's notes too, not only on stderr: a server that fails
+  // requests is not measured, whatever its req/s (an express-uring that
+  // cut its connections went unseen so).
+  const failing = results.map((r) => ({
+    r,
+    non2xx: (r.runs ?? []).reduce((n, run) => n + (run.non2xx || 0), 0),
+    socketErrors: (r.runs ?? []).reduce((n, run) => n + (run.socketErrors || 0), 0),
+  })).filter((f) => f.non2xx > 0 || f.socketErrors > 0);
+  if (failing.length) {
+    notes.push(`Errors: ${failing.map((f) => `${f.r.case} ${f.r.server}: ${f.non2xx} non-2xx responses,` +
+      ` ${f.socketErrors} socket errors`).join('; ')}. Those runs are not comparable.`);
+  }
   const busy = results.filter((r) => r.busy);
   if (busy.length) {
     notes.push(`The machine was not quiet: in the runs marked "!" (${busy.map((r) => `${r.case} ${r.server}`).join(', ')})` +
