@@ -44,7 +44,7 @@ struct nu_server {
   atomic_int stop;             /* 0, 1 graceful, 2 force */
   atomic_uint close_all;       /* bumped by nu_server_close_connections() */
   atomic_uint close_idle; /* bumped by nu_server_close_idle_connections() */
-  atomic_uint live_conns;      /* open connection structs, for JS to read */
+  atomic_uint live_conns; /* open connection structs, for JS to read */
   /* Bytes of the batches handed to JS and not yet given back. Signed: JS
    * may give a batch back before the ring thread counts it in. */
   atomic_llong js_bytes;
@@ -52,7 +52,7 @@ struct nu_server {
   /* struct nu_load's counts, published each turn for nu_server_stats(). */
   atomic_uint pub_owed, pub_held, pub_state;
   atomic_ullong pub_unsent;
-  atomic_int client_errors; /* nu_server_set_client_errors() */
+  atomic_int client_errors;            /* nu_server_set_client_errors() */
   struct nu_timeouts_box timeouts_box; /* nu_server_set_timeouts() */
 
   /* Ring thread only. */
@@ -73,12 +73,12 @@ struct nu_server {
   int ws_tick;             /* the tick runs for WebSocket idle timeouts only */
   struct nu_conn *held_head, *held_tail; /* NU_CONN_LOAD_HELD, oldest first */
   uint32_t nheld;
-  int accept_held;         /* accepting stopped for load */
-  int stop_seen;           /* the stop level already acted upon */
-  unsigned close_all_seen; /* the close_all count already acted upon */
+  int accept_held;          /* accepting stopped for load */
+  int stop_seen;            /* the stop level already acted upon */
+  unsigned close_all_seen;  /* the close_all count already acted upon */
   unsigned close_idle_seen; /* and the close_idle count */
-  int accept_armed;        /* a multishot accept is posted */
-  int accept_retry;        /* a timeout before re-arming accept is set */
+  int accept_armed;         /* a multishot accept is posted */
+  int accept_retry;         /* a timeout before re-arming accept is set */
   struct __kernel_timespec accept_backoff;
   struct __kernel_timespec tick; /* the timeout check's period */
   int expiring;                  /* a tick's pass is under way */

@@ -44,6 +44,7 @@ uint64_t nu_now_ms(void);
 enum nu_expiry nu_timeout_check(const struct nu_timeouts *t,
                                 const struct nu_conn *c, uint64_t now_ms);
 
+/* Posts t for the next take, replacing what a take has not had yet. */
 void nu_timeouts_post(struct nu_timeouts_box *box, const struct nu_timeouts *t);
 
 /* Into t the timeouts posted since the last take: returns 1, or 0 (t
