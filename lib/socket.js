@@ -308,10 +308,7 @@ class UringSocket extends Duplex {
     } else {
       this[kSend](seq, flags, undefined, chunk, chunk.byteLength);
     }
-    if (!raw && res[kViaSocket] !== true) {
-      res[kViaSocket] = true;
-      res.once('prefinish', onResponsePrefinish);
-    }
+    if (!raw) writesViaSocket(res);
     if (this.writableLength < this.writableHighWaterMark) {
       callback();
     } else {
@@ -413,8 +410,12 @@ class UringSocket extends Duplex {
       this._httpMessage = next;
       // What node:http's own write() kept for its turn (after a prototype
       // swap) goes now, as node:http's server hands a queued response its
-      // socket.
-      if (next !== null && next.outputData.length > 0) next._flush();
+      // socket. Its end, if it came, follows at once ('prefinish'), and
+      // its writes may wait in this socket's buffer: hear it first.
+      if (next !== null && next.outputData.length > 0) {
+        writesViaSocket(next);
+        next._flush();
+      }
     }
   }
 
@@ -664,15 +665,24 @@ class UringSocket extends Duplex {
 // none of them listens the connection goes, whoever listens to the socket.
 function onSocketError() {}
 
-// A response written through its socket (node:http's end(), after a
-// prototype swap) ended: all its bytes were written, the ring thread may
-// move on to the next response. Unless some of them wait in the socket's
-// buffer, behind a write held at the high-water mark: then its end waits
-// behind them too (END_CHUNK), or the next response would take them.
+// res writes through its socket (node:http's own write() and end(),
+// after a prototype swap): its end is heard ('prefinish').
+function writesViaSocket(res) {
+  if (res[kViaSocket] === true) return;
+  res[kViaSocket] = true;
+  res.once('prefinish', onResponsePrefinish);
+}
+
+// A response written through its socket ended: all its bytes were
+// written, the ring thread may move on to the next response. Some of them
+// may wait in the socket's buffer (behind a write held at the high-water
+// mark, or written while the buffer was being emptied), so its end goes
+// behind them, through the buffer too (END_CHUNK): ahead of them, the
+// next response would take them.
 function onResponsePrefinish() {
   const socket = this.socket;
-  if (socket[kWriteCallback] !== null) socket.write(END_CHUNK);
-  else responseWritten(socket, this);
+  if (socket.destroyed || socket.writableEnded) responseWritten(socket, this);
+  else socket.write(END_CHUNK);
 }
 
 function responseWritten(socket, res) {

@@ -60,6 +60,21 @@ describe('req and res as node:http objects', function () {
     }
   });
 
+  // Past 64 unanswered the ring thread reads no more, and past 16 KiB
+  // the socket's writes wait: the responses queued meanwhile (node:http's
+  // outputData) must still each end, in order.
+  it('answer 300 pipelined requests in order after a prototype swap', async function () {
+    const n = 300;
+    const { port } = await startServer(swapped((req, res) => {
+      res.setHeader('Content-Type', 'text/plain');
+      res.end(`${req.url} ${'y'.repeat(200)}`);
+    }));
+    const burst = Array.from({ length: n }, (_, i) => `GET /${i} HTTP/1.1\r\nHost: x\r\n\r\n`).join('');
+    const { responses } = await rawRequest(port, burst, n);
+    assert.deepEqual(responses.map((r) => r.body.toString().split(' ')[0]),
+      Array.from({ length: n }, (_, i) => `/${i}`));
+  });
+
   it('answer as node:http does after their prototypes are swapped: headers, write, end', async function () {
     const ports = await startBoth(swapped((req, res) => {
       res.setHeader('X-Seen', JSON.stringify(req.headers));
