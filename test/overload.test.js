@@ -330,7 +330,14 @@ describe('limits under load', () => {
     }
     const cutAfter = Date.now() - start;
     assert.ok(req !== null, 'the handler never got the request');
-    assert.ok(req.readableLength < 4 * 1024 * 1024, `${req.readableLength} bytes buffered in JS`);
+    // The bound README states: the stream's high-water mark, plus what the
+    // ring thread had received before the pause reached it, one turn's
+    // worth at most: its receive buffers (src/http/loop.c, NU_RECV_BUFS of
+    // NU_RECV_BUF_SIZE, 8 MiB). A turn that finds them all full does
+    // happen on loopback (4.2 MB was seen once).
+    const recvBuffers = 1024 * 8192;
+    assert.ok(req.readableLength < req.readableHighWaterMark + recvBuffers,
+      `${req.readableLength} bytes buffered in JS`);
     assert.ok(sent < 64 * block.length, `${sent / block.length} MiB taken from a client nobody reads`);
     assert.ok(client.ended || client.socket.destroyed, 'the upload was never cut');
     assert.ok(cutAfter >= requestTimeout - 50 && cutAfter <= requestTimeout + 1000,
