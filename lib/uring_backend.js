@@ -46,9 +46,21 @@ function nativeOptions(server, { host, port, path, backlog, routes, statics }) {
     inline: !server.ringThread,
   };
   for (const name of RING_OPTIONS) options[name] = server[name];
-  for (const name of RING_TIMEOUTS) options[name] = server[name];
+  Object.assign(options, ringTimeouts(server));
   for (const name of SHARED_OPTIONS) options[name] = Math.ceil(server[name] / server.rings);
   return options;
+}
+
+// The head lines of a keep-alive response, as the server's settings say.
+function serverKeepAliveLines(server) {
+  return keepAliveLines(server.keepAliveTimeout, server.maxRequestsPerSocket);
+}
+
+// The server's timeouts, as NativeServer#listen() and setTimeouts() take them.
+function ringTimeouts(server) {
+  const timeouts = {};
+  for (const name of RING_TIMEOUTS) timeouts[name] = server[name];
+  return timeouts;
 }
 
 // The body size (bytes of a Buffer or other typed array) from which a
@@ -196,7 +208,7 @@ class UringServer extends EventEmitter {
   // { errno, syscall, port, started }, port being the one asked for, or
   // the one the first ring bound.
   listen(where) {
-    this.keepAliveLines = keepAliveLines(this.server.keepAliveTimeout, this.server.maxRequestsPerSocket);
+    this.keepAliveLines = serverKeepAliveLines(this.server);
     const options = nativeOptions(this.server, where);
     for (let k = 0; k < this.server.rings; k++) {
       const ring = new ServerRing(this, k);
@@ -219,9 +231,8 @@ class UringServer extends EventEmitter {
   // The server's timeouts or maxRequestsPerSocket were set: the rings hold
   // every connection to them from now on, and responses advertise them.
   applySettings() {
-    this.keepAliveLines = keepAliveLines(this.server.keepAliveTimeout, this.server.maxRequestsPerSocket);
-    const timeouts = {};
-    for (const name of RING_TIMEOUTS) timeouts[name] = this.server[name];
+    this.keepAliveLines = serverKeepAliveLines(this.server);
+    const timeouts = ringTimeouts(this.server);
     for (const handle of this.handles()) handle.setTimeouts(timeouts);
   }
 

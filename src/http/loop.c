@@ -99,14 +99,19 @@ static void nu__arm_tick(struct nu_server *s) {
   io_uring_prep_timeout(nu__sqe(s, NU_OP_TICK, NULL), &s->tick, 0, 0);
 }
 
+/* The tick's period from its next arming on. */
+static void nu__tick_every(struct nu_server *s, uint32_t ms) {
+  s->tick.tv_sec = ms / 1000;
+  s->tick.tv_nsec = (long long)(ms % 1000) * 1000000;
+}
+
 /* A WebSocket with an idle timeout needs the tick, which runs already
  * unless every HTTP timeout is off: then it starts, once a second. */
 static void nu__ws_tick_start(struct nu_server *s) {
   if (s->ws_tick || nu_timeout_tick_ms(&s->timeouts) != 0)
     return;
   s->ws_tick = 1;
-  s->tick.tv_sec = 1;
-  s->tick.tv_nsec = 0;
+  nu__tick_every(s, 1000);
   nu__arm_tick(s);
 }
 
@@ -1670,10 +1675,7 @@ int nu__loop_setup(void *arg, const char **op) {
   s->now_ms = nu_now_ms();
   nu__arm_accept(s);
   if (nu_timeout_tick_ms(&s->timeouts)) {
-    uint32_t tick = nu_timeout_tick_ms(&s->timeouts);
-
-    s->tick.tv_sec = tick / 1000;
-    s->tick.tv_nsec = (long long)(tick % 1000) * 1000000;
+    nu__tick_every(s, nu_timeout_tick_ms(&s->timeouts));
     nu__arm_tick(s);
   }
   return 0;
@@ -1704,8 +1706,7 @@ static void nu__take_timeouts(struct nu_server *s) {
   s->ws_tick = tick == 0 && ticking;
   if (tick == 0)
     return;
-  s->tick.tv_sec = tick / 1000;
-  s->tick.tv_nsec = (long long)(tick % 1000) * 1000000;
+  nu__tick_every(s, tick);
   if (!ticking)
     nu__arm_tick(s);
 }
