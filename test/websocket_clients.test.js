@@ -9,7 +9,7 @@
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const { WebSocketServer } = require('..');
-const { startServer, cleanup, withTimeout, HOST } = require('./helpers');
+const { startServer, cleanupWebSockets, withTimeout, HOST } = require('./helpers');
 
 const WAIT_MS = 8000;
 const MIB = 1024 * 1024;
@@ -24,13 +24,17 @@ function next(target, type) {
 
 for (const [name, BrowserWebSocket] of CLIENTS) {
   describe(`WebSocketServer with ${name} WebSocket (browser-style)`, () => {
-    afterEach(cleanup);
+    // Their clients are cut at the end: a client that refused the server's
+    // 101 (Node 20's undici) never closes its connection.
+    const servers = [];
+    afterEach(() => cleanupWebSockets(servers));
 
     // A server whose WebSockets echo each message as it came (text as
     // text, binary as binary); onConnection(ws, req) may add to that.
     async function echoServer(options = {}, onConnection = () => {}) {
       const { server, port } = await startServer((req, res) => res.end('http'));
       const wss = new WebSocketServer({ server, ...options });
+      servers.push(wss);
       wss.on('connection', (ws, req) => {
         ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
         onConnection(ws, req);
