@@ -45,6 +45,13 @@ export interface ServerOptions {
   /** As node:http's: false serves an HTTP/1.1 request without Host (else 400). Default true. */
   requireHostHeader?: boolean;
   /**
+   * Not node:http's: close() closes each connection once its responses are
+   * out, those not begun saying Connection: close (true), instead of
+   * serving a busy connection on until it is idle past keepAliveTimeout,
+   * as node:http's close() does (false, the default).
+   */
+  drainOnClose?: boolean;
+  /**
    * Ring threads (1 to 64), each with its own SO_REUSEPORT listening socket
    * on the port, all feeding this thread's handlers. Default 1. The
    * node:http backend ignores it.
@@ -120,6 +127,8 @@ export class Server extends EventEmitter {
   rings: number;
   ringThread: boolean;
   requireHostHeader: boolean;
+  /** Read by close(); see ServerOptions.drainOnClose. */
+  drainOnClose: boolean;
   maxQueuedRequests: number;
   maxQueuedBytes: number;
   maxPausedConnections: number;

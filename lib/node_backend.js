@@ -19,7 +19,7 @@ let warnedReusePort = false;
 
 const kSockets = Symbol('sockets'); // on the http.Server: every open connection
 const kResponses = Symbol('responses'); // on a socket: its responses not closed yet
-const kClosing = Symbol('closing');
+const kDraining = Symbol('draining');
 const kServer = Symbol('server'); // on the http.Server: the Server it serves
 const kRefused = Symbol('refused'); // on a socket: a request on it was refused
 const kTunnel = Symbol('tunnel'); // on a socket: handed to 'upgrade' or 'connect'
@@ -34,15 +34,12 @@ function checkingInterval(server) {
   return Math.min(1000, Math.max(100, Math.floor(Math.min(...timeouts) / 4)));
 }
 
-// close() as the ring thread does it, which node:http does not: node:http
-// leaves a connection whose response was in flight open for keepAliveTimeout
-// after the response, and one whose request head is still arriving open
-// until the client gives up (close() stops the headersTimeout checks). So
-// the backend tracks each connection's responses: once closing, a response
-// not begun goes out with `Connection: close`, and a connection without a
-// response in flight is destroyed, at close() and when its last one ends.
-// The sets hang off the sockets, so a connection that goes away takes its
-// responses with it, closed or not.
+// close() as the ring thread does it (closeNodeServer()), so the backend
+// tracks each connection's responses: at close(), a connection without a
+// response in flight is destroyed; draining (drainOnClose), a response not
+// begun goes out with `Connection: close`, and a connection is destroyed
+// when its last one ends too. The sets hang off the sockets, so a
+// connection that goes away takes its responses with it, closed or not.
 function onConnection(socket) {
   socket[kResponses] = new Set();
   // One the Server was handed (serveHanded()) was its 'connection' already.
@@ -56,7 +53,7 @@ function onConnection(socket) {
 
 function track(res) {
   const socket = res.req.socket;
-  if (socket.server[kClosing]) res.shouldKeepAlive = false;
+  if (socket.server[kDraining]) res.shouldKeepAlive = false;
   socket[kResponses].add(res);
   res.once('close', onResponseClose);
 }
@@ -64,7 +61,7 @@ function track(res) {
 function onResponseClose() {
   const socket = this.req.socket;
   socket[kResponses].delete(this);
-  if (socket.server[kClosing] && socket[kResponses].size === 0 && !socket[kTunnel]) socket.destroy();
+  if (socket.server[kDraining] && socket[kResponses].size === 0 && !socket[kTunnel]) socket.destroy();
 }
 
 // Refuses a request whose framing the ring thread refuses (lib/framing.js)
@@ -136,7 +133,7 @@ function createNodeServer(server) {
   inner[kServer] = server;
   watchListeners(server, inner);
   inner[kSockets] = new Set();
-  inner[kClosing] = false;
+  inner[kDraining] = false;
   inner.on('connection', onConnection);
   inner.on('request', (req, res) => {
     track(res);
@@ -251,14 +248,18 @@ function listenOptions({ host, port, path, backlog }, reusePort) {
   return options;
 }
 
-// Stops accepting, closes idle connections now and the others once their
-// responses are out; 'close' follows when the last one is gone.
-function closeNodeServer(inner) {
-  inner[kClosing] = true;
+// Stops accepting and closes the connections without a response in flight,
+// as the ring thread does: node:http's close() leaves open one whose
+// request head is still arriving, for as long as its client likes (it
+// stops the headersTimeout checks). The others are served on, as
+// node:http's close() leaves them or, draining (drainOnClose), close once
+// their responses are out. 'close' follows when the last one is gone.
+function closeNodeServer(inner, drain) {
+  inner[kDraining] = drain;
   inner.close();
   for (const socket of inner[kSockets]) {
     const responses = socket[kResponses];
-    for (const res of responses) if (!res.headersSent) res.shouldKeepAlive = false;
+    if (drain) for (const res of responses) if (!res.headersSent) res.shouldKeepAlive = false;
     if (responses.size === 0 && !socket[kTunnel]) socket.destroy();
   }
 }

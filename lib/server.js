@@ -133,6 +133,9 @@ function validateOptions(options) {
   opts.ringThread = validateRingThread(options, opts.rings);
   // node:http's: false serves an HTTP/1.1 request without Host.
   opts.requireHostHeader = booleanOption(options, 'requireHostHeader', true);
+  // Not node:http's: close() lets each connection go once its responses
+  // are out (server.drainOnClose).
+  opts.drainOnClose = booleanOption(options, 'drainOnClose', false);
   return opts;
 }
 
@@ -224,6 +227,12 @@ class Server extends EventEmitter {
     this.rings = opts.rings;
     this.ringThread = opts.ringThread;
     this.requireHostHeader = opts.requireHostHeader;
+    // Read by close(): node:http's close() (false) leaves a connection
+    // with a request in flight open, served as before, until it is idle
+    // past keepAliveTimeout; true closes each once its responses are out,
+    // those not begun saying Connection: close, so that its clients go
+    // elsewhere (the new workers of a PM2 or cluster reload) at once.
+    this.drainOnClose = opts.drainOnClose;
     this.maxQueuedRequests = opts.maxQueuedRequests;
     this.maxQueuedBytes = opts.maxQueuedBytes;
     this.maxPausedConnections = opts.maxPausedConnections;
@@ -485,8 +494,8 @@ class Server extends EventEmitter {
       // counts the calls of its override).
       this.closeIdleConnections();
       this[kState] = CLOSING;
-      if (this[kNode] !== null) closeNodeServer(this[kNode]);
-      if (this[kHanded] !== null) closeNodeServer(this[kHanded]);
+      if (this[kNode] !== null) closeNodeServer(this[kNode], this.drainOnClose);
+      if (this[kHanded] !== null) closeNodeServer(this[kHanded], this.drainOnClose);
       this[kHanded] = null;
       // An unref()ed server still closes, and calls back, before the
       // process exits, as node:http's handle does: its rings hold the loop

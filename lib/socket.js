@@ -83,6 +83,7 @@ const kOnHeldHangup = Symbol('onHeldHangup');
 const kOnData = Symbol('onData');
 const kUpgrade = Symbol('upgrade');
 const kKeepParsing = Symbol('keepParsing');
+const kDrain = Symbol('drain');
 // The upgrade is taken but the ring thread still holds it: the first use of
 // the socket as a byte stream (a read, write or end) switches it to raw
 // mode; a WebSocket accept (kWsOpen) switches it to WebSocket mode instead.
@@ -533,6 +534,13 @@ class UringSocket extends Duplex {
     }
   }
 
+  // The server closes draining (drainOnClose), and so will the ring thread
+  // this connection once its responses are out: those whose head is not
+  // written yet say so (Connection: close).
+  [kDrain]() {
+    for (const res of this[kPending]) if (!res.headersSent) res.shouldKeepAlive = false;
+  }
+
   // Counts a request against maxRequestsPerSocket: returns how many came.
   [kCountRequest]() {
     return ++this[kRequests];
@@ -813,6 +821,7 @@ module.exports = {
   kOnData,
   kUpgrade,
   kKeepParsing,
+  kDrain,
   kWsOpen,
   kWsSend,
   kWsTopic,

@@ -18,7 +18,7 @@ const { IncomingMessage } = require('./request');
 const { ServerResponse } = require('./response');
 const {
   UringSocket, kMatches, kAddExchange, kCountRequest, kOnBody, kOnBodyEnd, kOnDrain, kOnClose,
-  kOnHangup, kOnHeldHangup, kOnData, kUpgrade, kKeepParsing, kOnWs, kClientError, kOnTrailers, timedOut,
+  kOnHangup, kOnHeldHangup, kOnData, kUpgrade, kKeepParsing, kDrain, kOnWs, kClientError, kOnTrailers, timedOut,
 } = require('./socket');
 const { routeHead } = require('./route');
 const { keepAliveLines, CLOSE_LINES } = require('./head');
@@ -180,6 +180,7 @@ class UringServer extends EventEmitter {
     // that failed is stopping the rings that did start.
     this.starting = true;
     this.closing = false;
+    this.draining = false; // closing with drainOnClose
     // While a batch is handled, chunks sent wait for its end (corked); a
     // flush is due once any ring has been sent chunks since the last one.
     this.corked = false;
@@ -236,11 +237,20 @@ class UringServer extends EventEmitter {
     for (const handle of this.handles()) handle.setTimeouts(timeouts);
   }
 
-  // Stops accepting on every ring. force: connections close at once;
-  // otherwise idle ones do, and the others once their responses are out.
+  // Stops accepting on every ring, and closes the idle connections. The
+  // others are served on, as node:http's close() leaves them, until idle
+  // past keepAliveTimeout; with drainOnClose each closes once its
+  // responses are out (those not begun say Connection: close); force
+  // closes every one at once.
   close(force = false) {
+    const { STOP_CLOSE, STOP_DRAIN, STOP_FORCE } = native.constants;
     this.closing = true;
-    for (const handle of this.handles()) handle.stop(force);
+    this.draining = !force && this.server.drainOnClose;
+    if (this.draining) {
+      for (const ring of this.rings) for (const socket of ring.conns) socket?.[kDrain]();
+    }
+    const how = force ? STOP_FORCE : this.draining ? STOP_DRAIN : STOP_CLOSE;
+    for (const handle of this.handles()) handle.stop(how);
   }
 
   // Closes every connection now, in-flight responses included.
@@ -481,7 +491,7 @@ class ServerRing {
     const req = new IncomingMessage(socket, requestMethod(info), requestMajor(info),
       requestMinor(info), words, bytes, at);
     if ((info & REQ_UPGRADE) !== 0 && takeUpgrade(this.server, socket, req, seq)) return;
-    const keepAlive = (info & REQ_KEEP_ALIVE) !== 0 && !this.uring.closing;
+    const keepAlive = (info & REQ_KEEP_ALIVE) !== 0 && !this.uring.draining;
     const res = new ServerResponse(req, seq, keepAlive, this.server);
     socket[kAddExchange](req, res, (info & REQ_HAS_BODY) !== 0);
     const server = this.server;

@@ -2,7 +2,8 @@
 
 // `npm start`: the classic demo, server_listen(28977). SIGINT and SIGTERM
 // (Ctrl-C, `docker stop`, a process manager's stop) close the server: it
-// stops accepting, in-flight responses finish, and the process exits 0.
+// stops accepting, in-flight responses finish (drainOnClose: each
+// connection closes once its responses are out), and the process exits 0.
 // Connections still open after GRACE_MS are closed; a second signal
 // closes them at once.
 const { server_listen } = require('..');
@@ -28,8 +29,8 @@ function stop() {
     return;
   }
   stopping = true;
+  server.drainOnClose = true;
   server.close(() => process.exit(process.exitCode ?? 0));
-  server.closeIdleConnections?.();
   setTimeout(() => server.closeAllConnections(), GRACE_MS).unref();
 }
 process.on('SIGINT', stop);

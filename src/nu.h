@@ -330,12 +330,25 @@ int nu_server_publish(struct nu_server *s, uint32_t slot, uint32_t gen,
  * when it is awake. */
 void nu_server_flush(struct nu_server *s);
 
+/* How a stop (nu_server_stop()) closes the connections; each is stronger
+ * than the one before. */
+enum nu_stop {
+  /* node:http's close(): the idle connections close, the others are
+   * served as before (keep-alive included) until they are idle past the
+   * Keep-Alive timeout or their client closes them. */
+  NU_STOP_CLOSE = 1,
+  /* Each connection closes once it is idle (drainOnClose). */
+  NU_STOP_DRAIN = 2,
+  /* Every connection closes at once. */
+  NU_STOP_FORCE = 3
+};
+
 /*
- * Asks the ring thread to stop: it stops accepting, closes connections as
- * they become idle (all at once when force is set), then exits. Any thread,
- * any number of times; force only ever strengthens an earlier request.
+ * Asks the ring thread to stop: it stops accepting, closes the connections
+ * as how says, then exits once none is left. Any thread, any number of
+ * times; a request only ever strengthens an earlier one.
  */
-void nu_server_stop(struct nu_server *s, int force);
+void nu_server_stop(struct nu_server *s, enum nu_stop how);
 
 /* Closes every connection now, responses in flight included; the server
  * keeps accepting. Any thread. */

@@ -109,7 +109,7 @@ describe('batch reader (lib/batch.js) against the addon', function () {
   afterEach(() => {
     for (const c of clients.splice(0)) c.destroy();
     if (handle !== null) {
-      handle.stop(true);
+      handle.stop(native.constants.STOP_FORCE);
       handle = null;
     }
   });
@@ -167,7 +167,7 @@ describe('batch reader (lib/batch.js) against the addon', function () {
     client.end();
     await recorder.next('close', conn);
 
-    handle.stop(false);
+    handle.stop(native.constants.STOP_DRAIN);
     handle = null;
     await recorder.next('stopped');
     assert.equal(recorder.error, null);

@@ -96,12 +96,15 @@ function closeServer(server, timeoutMs = CLOSE_TIMEOUT_MS) {
 
 // Closes every tracked server, then destroys the clients. Use in afterEach.
 async function cleanup() {
-  const servers = [...open.servers];
-  const results = await Promise.allSettled(servers.map((s) => closeServer(s)));
+  // The clients go first: as node:http's, a server's close() waits for a
+  // connection with a request in flight until it has been idle for
+  // keepAliveTimeout.
   for (const socket of open.sockets) socket.destroy();
   for (const agent of open.agents) agent.destroy();
   open.sockets.clear();
   open.agents.clear();
+  const servers = [...open.servers];
+  const results = await Promise.allSettled(servers.map((s) => closeServer(s)));
   const failed = results.find((r) => r.status === 'rejected');
   if (failed) throw failed.reason;
 }

@@ -173,7 +173,41 @@ describe('server lifecycle', () => {
     assert.equal((await request(port)).body.toString(), 'holder');
   });
 
-  it('finishes an in-flight response on close(), then emits close', async () => {
+  // node:http's close(), which Fastify's 503 while closing relies on: the
+  // connection of a response in flight stays as it was, keep-alive, and a
+  // request that follows on it is served; it closes once idle past
+  // keepAliveTimeout, and then the server emits 'close'.
+  it('serves on a connection busy at close() until it is idle past keepAliveTimeout, as node:http', async () => {
+    const order = [];
+    let arrived;
+    const requestArrived = new Promise((resolve) => (arrived = resolve));
+    const { server, port } = await startServer((req, res) => {
+      res.on('finish', () => order.push(`finish ${req.url}`));
+      arrived();
+      setTimeout(() => res.end(`late answer to ${req.url}`), 100);
+    }, { keepAliveTimeout: 400 });
+    server.on('close', () => order.push('close'));
+    const client = await RawClient.connect(port);
+    client.write('GET /first HTTP/1.1\r\nHost: x\r\n\r\n');
+    await requestArrived;
+    const closed = closeServer(server, 5000);
+
+    const first = await client.readResponse();
+    assert.equal(first.body.toString(), 'late answer to /first');
+    assert.equal(first.headers.connection, 'keep-alive');
+    client.write('GET /second HTTP/1.1\r\nHost: x\r\n\r\n');
+    const second = await client.readResponse();
+    assert.equal(second.body.toString(), 'late answer to /second');
+    const answered = Date.now();
+    await client.waitEnd(3000);
+    const idle = Date.now() - answered;
+    // node:http waits a second more than keepAliveTimeout, node-uring none.
+    assert.ok(idle >= 300, `closed ${idle} ms after the last response`);
+    await closed;
+    assert.deepEqual(order, ['finish /first', 'finish /second', 'close']);
+  });
+
+  it('with drainOnClose, finishes an in-flight response with Connection: close, then emits close', async () => {
     const order = [];
     let arrived;
     const requestArrived = new Promise((resolve) => (arrived = resolve));
@@ -181,7 +215,8 @@ describe('server lifecycle', () => {
       res.on('finish', () => order.push('finish'));
       arrived();
       setTimeout(() => res.end('late answer'), 100);
-    });
+    }, { drainOnClose: true, keepAliveTimeout: 60000 });
+    assert.equal(server.drainOnClose, true);
     server.on('close', () => order.push('close'));
     const client = await RawClient.connect(port);
     client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
@@ -191,9 +226,29 @@ describe('server lifecycle', () => {
     const res = await client.readResponse();
     assert.equal(res.statusCode, 200);
     assert.equal(res.body.toString(), 'late answer');
+    assert.equal(res.headers.connection, 'close');
     await client.waitEnd(2000);
     await closed;
     assert.deepEqual(order, ['finish', 'close']);
+  });
+
+  it('takes drainOnClose as a boolean, false by default, and reads it at close()', async () => {
+    assert.equal(createServer(() => {}).drainOnClose, false);
+    assert.throws(() => createServer({ drainOnClose: 1 }, () => {}), { code: 'ERR_INVALID_ARG_TYPE' });
+    let arrived;
+    const requestArrived = new Promise((resolve) => (arrived = resolve));
+    const { server, port } = await startServer((req, res) => {
+      arrived();
+      setTimeout(() => res.end('late'), 100);
+    }, { keepAliveTimeout: 60000 });
+    const client = await RawClient.connect(port);
+    client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await requestArrived;
+    server.drainOnClose = true;
+    const closed = closeServer(server);
+    assert.equal((await client.readResponse()).headers.connection, 'close');
+    await client.waitEnd(2000);
+    await closed;
   });
 
   it('closes idle keep-alive connections on close()', async () => {
@@ -283,11 +338,19 @@ describe('server lifecycle', () => {
     assert.deepEqual({ fds: fds(), threads: threads() }, before);
   });
 
-  it('lets a process exit by itself once its server closed after one request', async function () {
-    this.timeout(8000);
+  // With node:http's close(), the connection of the response in flight
+  // stays until it has been idle for keepAliveTimeout; drainOnClose closes
+  // it once the response is out.
+  for (const [options, ms] of [[{ keepAliveTimeout: 300 }, 2300], [{ drainOnClose: true }, 2000]]) {
+    it(`lets a process exit by itself once its server closed after one request (${JSON.stringify(options)})`, async function () {
+      await exitsAfterOneRequest(serverOptions(options), ms);
+    });
+  }
+
+  async function exitsAfterOneRequest(options, ms) {
     const run = runChild(`
       const { createServer } = require(${JSON.stringify(PKG)});
-      const server = createServer(${JSON.stringify(serverOptions())}, (req, res) => {
+      const server = createServer(${JSON.stringify(options)}, (req, res) => {
         res.end('bye');
         server.close();
       });
@@ -300,13 +363,13 @@ describe('server lifecycle', () => {
     const res = await client.readResponse();
     const answeredAt = Date.now();
     assert.equal(res.body.toString(), 'bye');
-    const { code, signal } = await exitWithin(run, 2000);
+    const { code, signal } = await exitWithin(run, ms);
     const elapsed = Date.now() - answeredAt;
     assert.equal(signal, null, `child killed by ${signal}; stderr: ${run.stderr()}`);
     assert.equal(code, 0, `child exit code ${code}; stderr: ${run.stderr()}`);
-    assert.ok(elapsed < 2000, `child took ${elapsed} ms to exit`);
+    assert.ok(elapsed < ms, `child took ${elapsed} ms to exit`);
     await client.waitEnd(500);
-  });
+  }
 
   it('lets a process exit by itself after listen() then close()', async function () {
     this.timeout(8000);

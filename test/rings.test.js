@@ -177,9 +177,9 @@ describe('rings', () => {
     assertSpread(server, seen, 2);
   });
 
-  it("close() lets in-flight responses of every ring finish, then emits 'close' once and frees the port", async () => {
+  it("close() with drainOnClose lets in-flight responses of every ring finish, then emits 'close' once and frees the port", async () => {
     const held = [];
-    const { server, port } = await startServer((req, res) => held.push({ req, res }), { rings: 2 });
+    const { server, port } = await startServer((req, res) => held.push({ req, res }), { rings: 2, drainOnClose: true });
     let closes = 0;
     server.on('close', () => closes++);
     const clients = await connectAll(port, 16);

@@ -16,6 +16,10 @@ Napi::Object Constants(Napi::Env env) {
 #define NU__EXPORT(name) SetConstant(c, #name, NU_##name);
   NU_BATCH_CONSTANTS(NU__EXPORT)
 #undef NU__EXPORT
+  // How a server's stop() closes its connections (nu.h).
+  SetConstant(c, "STOP_CLOSE", NU_STOP_CLOSE);
+  SetConstant(c, "STOP_DRAIN", NU_STOP_DRAIN);
+  SetConstant(c, "STOP_FORCE", NU_STOP_FORCE);
   SetConstant(c, "OUT_END", NU_OUT_END);
   SetConstant(c, "OUT_CLOSE", NU_OUT_CLOSE);
   SetConstant(c, "OUT_CHUNKED", NU_OUT_CHUNKED);

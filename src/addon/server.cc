@@ -18,7 +18,7 @@ namespace {
 // A server as a Context's core (see context.h).
 struct ServerCore {
   using Type = nu_server;
-  static void Stop(nu_server *s) { nu_server_stop(s, 1); }
+  static void Stop(nu_server *s) { nu_server_stop(s, NU_STOP_FORCE); }
   static void Join(nu_server *s) { nu_server_join(s); }
   static void Destroy(nu_server *s) { nu_server_destroy(s); }
   static void Done(nu_server *s, nu_batch *b) { nu_server_batch_done(s, b); }
@@ -288,7 +288,7 @@ private:
       // Stopped and ended here, as at env teardown; the context goes with
       // its function.
       ctx->tearing = true;
-      nu_server_stop(server, 1);
+      nu_server_stop(server, NU_STOP_FORCE);
       nu_server_join(server);
       return Fail(env, err, "uv_poll_start");
     }
@@ -506,10 +506,16 @@ private:
     return info.Env().Undefined();
   }
 
-  // stop(force): see nu_server_stop().
+  // stop(how): constants.STOP_CLOSE, _DRAIN or _FORCE; see
+  // nu_server_stop().
   Napi::Value Stop(const Napi::CallbackInfo &info) {
+    uint32_t how = info[0].ToNumber().Uint32Value();
+    if (how < NU_STOP_CLOSE || how > NU_STOP_FORCE) {
+      Napi::RangeError::New(info.Env(), "stop(): not a stop").ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
     if (nu_server *server = Running(info))
-      nu_server_stop(server, info[0].ToBoolean());
+      nu_server_stop(server, static_cast<nu_stop>(how));
     return info.Env().Undefined();
   }
 

@@ -353,8 +353,12 @@ static void nu__conn_open(struct nu_server *s, int fd) {
     return;
   }
   nu__arm_recv(s, c);
-  if (s->stop_seen)
+  /* Accepted as the stop came. Draining, it is served what it sent;
+   * otherwise it goes as the idle ones went. */
+  if (s->stop_seen == NU_STOP_DRAIN)
     c->flags |= NU_CONN_CLOSE_WHEN_IDLE;
+  else if (s->stop_seen)
+    nu__conn_close(s, c);
 }
 
 /* ---- sending ---- */
@@ -647,7 +651,7 @@ static void nu__conn_continue(struct nu_server *s, struct nu_conn *c) {
   if (!(c->flags & NU_CONN_UPGRADE_HELD))
     return;
   nu_http_continue(c);
-  if (s->stop_seen)
+  if (s->stop_seen >= NU_STOP_DRAIN)
     c->flags |= NU_CONN_CLOSE_WHEN_IDLE; /* back in HTTP after a stop */
   if (c->backlog_len > 0)
     nu__conn_input(s, c, c->backlog, c->backlog_len);
@@ -1463,15 +1467,23 @@ static void nu__dispatch(void *arg, const struct io_uring_cqe *cqe) {
 
 /* ---- the loop ---- */
 
-/* What nu__close_connections() closes: the idle HTTP connections (a stop;
- * the others close once idle), every HTTP connection (closeAllConnections()),
- * or every connection (a forced stop). */
+/* What nu__close_connections() closes: the idle HTTP connections
+ * (closeIdleConnections(), a stop; a draining stop closes the others once
+ * idle), every HTTP connection (closeAllConnections()), or every
+ * connection (a forced stop). */
 enum nu__close_scope {
   NU__CLOSE_IDLE_NOW, /* the idle ones, the others left as they are */
   NU__CLOSE_IDLE,     /* the idle ones, the others once they are */
   NU__CLOSE_HTTP,     /* all but those that left HTTP */
   NU__CLOSE_EVERY
 };
+
+/* What a stop of this level (enum nu_stop) closes. */
+static enum nu__close_scope nu__stop_scope(int level) {
+  if (level == NU_STOP_FORCE)
+    return NU__CLOSE_EVERY;
+  return level == NU_STOP_DRAIN ? NU__CLOSE_IDLE : NU__CLOSE_IDLE_NOW;
+}
 
 /* Closes the connections of scope. One that left HTTP (upgraded, or
  * holding an upgrade request for JS) is left open by all but a forced
@@ -1524,7 +1536,7 @@ static void nu__check_requests(struct nu_server *s) {
   if (s->accept_armed)
     io_uring_prep_cancel64(nu__sqe(s, NU_OP_CANCEL, NULL),
                            nu__ud(NU_OP_ACCEPT, NULL), 0);
-  nu__close_connections(s, level == 2 ? NU__CLOSE_EVERY : NU__CLOSE_IDLE);
+  nu__close_connections(s, nu__stop_scope(level));
 }
 
 /* Lets held connections go, oldest first, while the load stays under its

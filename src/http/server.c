@@ -179,8 +179,8 @@ int nu_server_fd(const struct nu_server *s) { return nu_worker_fd(&s->w); }
 
 void nu_server_turn(struct nu_server *s) { nu__loop_turn(s); }
 
-void nu_server_stop(struct nu_server *s, int force) {
-  int level = force ? 2 : 1;
+void nu_server_stop(struct nu_server *s, enum nu_stop how) {
+  int level = (int)how;
   int cur = atomic_load(&s->stop);
 
   while (cur < level && !atomic_compare_exchange_weak(&s->stop, &cur, level))

@@ -41,7 +41,7 @@ struct nu_server {
   /* Shared between threads. */
   struct nu_outbox outbox;     /* JS -> ring response chunks */
   struct nu_out_pool out_pool; /* their memory, back from the ring thread */
-  atomic_int stop;             /* 0, 1 graceful, 2 force */
+  atomic_int stop;             /* 0, or an enum nu_stop */
   atomic_uint close_all;       /* bumped by nu_server_close_connections() */
   atomic_uint close_idle; /* bumped by nu_server_close_idle_connections() */
   atomic_uint live_conns; /* open connection structs, for JS to read */
