@@ -61,7 +61,7 @@ const SUITES = {
     'middleware.js', 'socket-middleware.js', 'v2-compatibility.js', 'socket-timeout.js', 'utility-methods.js',
     'connection-state-recovery.js',
   ],
-  // Express 5's test/ (the npm package ships none) and the acceptance
+  // Express 5's test/ (the npm package ships none) and the 6 acceptance
   // files whose examples/ work with Express 5.3.0; DIR is the copy's root
   // (its tests read fixtures relative to it), run as Express's package.json
   // runs them, with test/support/env and --check-leaks.
@@ -81,7 +81,8 @@ const SUITES = {
       'res.get.js', 'res.json.js', 'res.jsonp.js', 'res.links.js', 'res.locals.js', 'res.location.js',
       'res.redirect.js', 'res.render.js', 'res.send.js', 'res.sendFile.js', 'res.sendStatus.js', 'res.set.js',
       'res.status.js', 'res.type.js', 'res.vary.js', 'utils.js',
-      'acceptance/error.js', 'acceptance/params.js', 'acceptance/resource.js', 'acceptance/web-service.js',
+      'acceptance/auth.js', 'acceptance/error.js', 'acceptance/multi-router.js', 'acceptance/params.js',
+      'acceptance/resource.js', 'acceptance/web-service.js',
     ].map((f) => `test/${f}`),
   },
 };
