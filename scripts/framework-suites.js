@@ -13,7 +13,9 @@
 // beside it), nor does @hono/node-server (DIR is then the folder holding
 // its repository's test/ and vitest.config.ts; run with
 // NODE_OPTIONS=--expose-gc), nor socket.io (its tests are TypeScript: see
-// README, Frameworks). Without NAME, lists the suites and their files.
+// README, Frameworks), nor Express (DIR is then the folder holding its
+// repository's test/ and examples/, with an index.js and lib/utils.js that
+// re-export the package's). Without NAME, lists the suites and their files.
 
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
@@ -59,23 +61,44 @@ const SUITES = {
     'middleware.js', 'socket-middleware.js', 'v2-compatibility.js', 'socket-timeout.js', 'utility-methods.js',
     'connection-state-recovery.js',
   ],
-  express: [
-    'res.send.js', 'res.json.js', 'res.set.js', 'res.status.js', 'res.redirect.js', 'res.download.js',
-    'req.ip.js', 'req.hostname.js', 'req.protocol.js', 'app.router.js', 'express.json.js',
-  ],
+  // Express 5's test/ (the npm package ships none) and the 6 acceptance
+  // files whose examples/ work with Express 5.3.0; DIR is the copy's root
+  // (its tests read fixtures relative to it), run as Express's package.json
+  // runs them, with test/support/env and --check-leaks.
+  express: {
+    mochaArgs: '--require test/support/env --check-leaks',
+    files: [
+      'Route.js', 'Router.js', 'app.all.js', 'app.engine.js', 'app.head.js', 'app.js', 'app.listen.js',
+      'app.locals.js', 'app.options.js', 'app.param.js', 'app.render.js', 'app.request.js', 'app.response.js',
+      'app.route.js', 'app.router.js', 'app.routes.error.js', 'app.use.js', 'config.js', 'exports.js',
+      'express.json.js', 'express.raw.js', 'express.static.js', 'express.text.js', 'express.urlencoded.js',
+      'middleware.basic.js', 'regression.js', 'req.accepts.js', 'req.acceptsCharsets.js',
+      'req.acceptsEncodings.js', 'req.acceptsLanguages.js', 'req.baseUrl.js', 'req.fresh.js', 'req.get.js',
+      'req.host.js', 'req.hostname.js', 'req.ip.js', 'req.ips.js', 'req.is.js', 'req.path.js',
+      'req.protocol.js', 'req.query.js', 'req.range.js', 'req.route.js', 'req.secure.js',
+      'req.signedCookies.js', 'req.stale.js', 'req.subdomains.js', 'req.xhr.js', 'res.append.js',
+      'res.attachment.js', 'res.clearCookie.js', 'res.cookie.js', 'res.download.js', 'res.format.js',
+      'res.get.js', 'res.json.js', 'res.jsonp.js', 'res.links.js', 'res.locals.js', 'res.location.js',
+      'res.redirect.js', 'res.render.js', 'res.send.js', 'res.sendFile.js', 'res.sendStatus.js', 'res.set.js',
+      'res.status.js', 'res.type.js', 'res.vary.js', 'utils.js',
+      'acceptance/auth.js', 'acceptance/error.js', 'acceptance/multi-router.js', 'acceptance/params.js',
+      'acceptance/resource.js', 'acceptance/web-service.js',
+    ].map((f) => `test/${f}`),
+  },
 };
 
 function main([name, dir]) {
   if (name === undefined) {
-    for (const [suite, files] of Object.entries(SUITES)) console.log(`${suite}: ${files.join(' ')}`);
+    for (const [suite, files] of Object.entries(SUITES)) console.log(`${suite}: ${(files.files ?? files).join(' ')}`);
     return;
   }
-  const files = SUITES[name];
-  if (files === undefined || dir === undefined) {
+  const suite = Array.isArray(SUITES[name]) ? { files: SUITES[name] } : SUITES[name];
+  if (suite === undefined || dir === undefined) {
     console.error(`usage: node scripts/framework-suites.js [${Object.keys(SUITES).join('|')} DIR]`);
     process.exit(2);
   }
-  const r = spawnSync(process.execPath, [path.join(__dirname, 'framework-suite.js'), dir, ...files],
+  const mochaArgs = suite.mochaArgs ? ['--mocha-args', suite.mochaArgs] : [];
+  const r = spawnSync(process.execPath, [path.join(__dirname, 'framework-suite.js'), ...mochaArgs, dir, ...suite.files],
     { stdio: 'inherit' });
   process.exitCode = r.status ?? 1;
 }
