@@ -84,6 +84,7 @@ const kOnData = Symbol('onData');
 const kUpgrade = Symbol('upgrade');
 const kKeepParsing = Symbol('keepParsing');
 const kDrain = Symbol('drain');
+const kIdentity = Symbol('identity');
 // The upgrade is taken but the ring thread still holds it: the first use of
 // the socket as a byte stream (a read, write or end) switches it to raw
 // mode; a WebSocket accept (kWsOpen) switches it to WebSocket mode instead.
@@ -508,6 +509,11 @@ class UringSocket extends Duplex {
     this[kSend](0, C.OUT_PARSE, undefined, undefined, 0);
   }
 
+  // Which connection of its ring this is: [slot, gen].
+  [kIdentity]() {
+    return [this[kSlot], this[kGen]];
+  }
+
   // Whether gen is this connection's generation: a record for its slot
   // may be about an earlier connection that had the slot.
   [kMatches](gen) {
@@ -802,6 +808,7 @@ module.exports = {
   kSend,
   kSetReading,
   kAskDrain,
+  kIdentity,
   kKeepAliveLines,
   kResponseEnded,
   dumpOnFinish,

@@ -18,7 +18,7 @@ const { IncomingMessage } = require('./request');
 const { ServerResponse } = require('./response');
 const {
   UringSocket, kMatches, kAddExchange, kCountRequest, kOnBody, kOnBodyEnd, kOnDrain, kOnClose,
-  kOnHangup, kOnHeldHangup, kOnData, kUpgrade, kKeepParsing, kDrain, kOnWs, kClientError, kOnTrailers, timedOut,
+  kOnHangup, kOnHeldHangup, kOnData, kUpgrade, kKeepParsing, kDrain, kIdentity, kOnWs, kClientError, kOnTrailers, timedOut,
 } = require('./socket');
 const { routeHead } = require('./route');
 const { keepAliveLines, CLOSE_LINES } = require('./head');
@@ -181,6 +181,8 @@ class UringServer extends EventEmitter {
     this.starting = true;
     this.closing = false;
     this.draining = false; // closing with drainOnClose
+    // The socket whose request is being handed to its handler, if any.
+    this.dispatching = null;
     // While a batch is handled, chunks sent wait for its end (corked); a
     // flush is due once any ring has been sent chunks since the last one.
     this.corked = false;
@@ -259,11 +261,18 @@ class UringServer extends EventEmitter {
   }
 
   // Closes the connections with no exchange in flight: no request being
-  // answered or read, nothing of a response still being sent. The ring
-  // threads judge it, who know what is left to send: a response ended
-  // here is idle only once it is all out.
+  // answered or read, nothing of a response still being sent; and, once
+  // sent, those whose responses have all ended. The ring threads judge it,
+  // who know what is left to send. As node:http's parser counts the
+  // connection whose request is being handled as busy (the handler runs
+  // inside its parse), that one is spared.
   closeIdleConnections() {
-    for (const handle of this.handles()) handle.closeIdleConnections();
+    const spared = this.dispatching;
+    for (const ring of this.rings) {
+      if (ring.handle === null) continue;
+      if (spared?.ring === ring.index) ring.handle.closeIdleConnections(...spared[kIdentity]());
+      else ring.handle.closeIdleConnections();
+    }
   }
 
   // As net.Server's: callback(null, count), the connections open on the
@@ -488,6 +497,18 @@ class ServerRing {
   onRequest(slot, gen, seq, info, words, bytes, at) {
     const socket = this.connection(slot, gen);
     if (socket === undefined) return;
+    const uring = this.uring;
+    uring.dispatching = socket; // see UringServer#closeIdleConnections()
+    try {
+      this.dispatchRequest(socket, seq, info, words, bytes, at);
+    } finally {
+      uring.dispatching = null;
+    }
+  }
+
+  // A request's objects, and its event ('request', or another a handler
+  // takes it with).
+  dispatchRequest(socket, seq, info, words, bytes, at) {
     const req = new IncomingMessage(socket, requestMethod(info), requestMajor(info),
       requestMinor(info), words, bytes, at);
     if ((info & REQ_UPGRADE) !== 0 && takeUpgrade(this.server, socket, req, seq)) return;

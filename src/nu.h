@@ -354,10 +354,15 @@ void nu_server_stop(struct nu_server *s, enum nu_stop how);
  * keeps accepting. Any thread. */
 void nu_server_close_connections(struct nu_server *s);
 
-/* Closes the connections idle now: no request being read or answered,
- * nothing of a response left to send (a response JS ended but has not
- * flushed is still owed). The others are left as they are. Any thread. */
-void nu_server_close_idle_connections(struct nu_server *s);
+/* Closes the connections idle now, as node:http's closeIdleConnections():
+ * no request being read or answered, nothing of a response left to send.
+ * One whose responses have all ended (before this call), some of them
+ * still going out, closes once they are sent; but for (slot, gen) when
+ * spare is set: the connection whose request JS is handling as it calls,
+ * which node:http's parser still counts as busy. The others are left as
+ * they are. The sending thread (its responses are handed over first). */
+void nu_server_close_idle_connections(struct nu_server *s, int spare,
+                                      uint32_t slot, uint32_t gen);
 
 /* Whether a request that cannot be parsed (or whose head times out) goes
  * to JS as a CLIENT_ERROR record (batch.h), JS answering it on the

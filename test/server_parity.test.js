@@ -15,7 +15,7 @@ const { spawn } = require('node:child_process');
 const { once } = require('node:events');
 const {
   HOST, BACKEND, createServer, startServer, trackServer, listening, cleanup,
-  RawClient, rawRequest, delay,
+  RawClient, rawRequest, delay, skipOnNodeBackend,
 } = require('./helpers');
 
 const PKG = path.join(__dirname, '..');
@@ -160,6 +160,26 @@ describe('server parity with node:http', () => {
     const res = await client.readResponse({ timeoutMs: 5000 });
     assert.equal(res.body.length, body.length);
     assert.equal(await client.closedWithin(200), false, 'it was not idle when asked');
+  });
+
+  // Called after the handler (Fastify's close() from an async handler,
+  // after reply.send()), node:http's closeIdleConnections() destroys a
+  // connection whose response has ended, flushed or not; node-uring lets
+  // the response out whole first. The handler's own connection, while it
+  // runs, is busy to node:http's parser (the test above).
+  it('closeIdleConnections() after the handler closes a connection whose response ended, once it is out', async function () {
+    skipOnNodeBackend(this, 'node:http cuts the response short');
+    const body = 'x'.repeat(4 * 1024 * 1024);
+    let server;
+    ({ server } = await startServer((req, res) => {
+      res.end(body);
+      setImmediate(() => server.closeIdleConnections());
+    }));
+    const client = await RawClient.connect(server.address().port);
+    client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    const res = await client.readResponse({ timeoutMs: 5000 });
+    assert.equal(res.body.length, body.length);
+    assert.equal(await client.closedWithin(2000), true, 'the connection stayed open');
   });
 
   // Fastify counts the calls of its override.

@@ -535,9 +535,15 @@ private:
     return info.Env().Undefined();
   }
 
+  // closeIdleConnections([slot, gen]): see
+  // nu_server_close_idle_connections(); (slot, gen) is the connection
+  // spared.
   Napi::Value CloseIdleConnections(const Napi::CallbackInfo &info) {
+    bool spare = info.Length() >= 2 && info[0].IsNumber();
+    uint32_t slot = spare ? info[0].ToNumber().Uint32Value() : 0;
+    uint32_t gen = spare ? info[1].ToNumber().Uint32Value() : 0;
     if (nu_server *server = Running(info))
-      nu_server_close_idle_connections(server);
+      nu_server_close_idle_connections(server, spare, slot, gen);
     return info.Env().Undefined();
   }
 

@@ -299,15 +299,21 @@ void nu_conn_pipe_close(struct nu_conn *c);
 /* Appends n bytes to c's backlog. Returns 0 or -ENOMEM. */
 int nu_conn_backlog_append(struct nu_conn *c, const char *data, uint32_t n);
 
-/* Every request JS has seen is answered and sent, and none is half
- * received: the connection may close without cutting anything off. A head
- * still arriving does not count; nobody has seen it yet. */
-static inline int nu_conn_is_idle(const struct nu_conn *c) {
+/* Every request JS has seen is answered (its response queued whole, if
+ * not all sent yet), and none is half received. A head still arriving does
+ * not count; nobody has seen it yet. */
+static inline int nu_conn_is_answered(const struct nu_conn *c) {
   const uint32_t receiving_body = NU_CONN_IN_MESSAGE | NU_CONN_DISPATCHED;
 
-  return c->send_seq == c->next_seq && c->sendq.head == NULL &&
-         c->backlog_len == 0 && !(c->flags & NU_CONN_SENDING) &&
+  return c->send_seq == c->next_seq && c->backlog_len == 0 &&
          (c->flags & receiving_body) != receiving_body;
+}
+
+/* Answered and sent: the connection may close without cutting anything
+ * off. */
+static inline int nu_conn_is_idle(const struct nu_conn *c) {
+  return nu_conn_is_answered(c) && c->sendq.head == NULL &&
+         !(c->flags & NU_CONN_SENDING);
 }
 
 #endif

@@ -1473,6 +1473,7 @@ static void nu__dispatch(void *arg, const struct io_uring_cqe *cqe) {
  * connection (a forced stop). */
 enum nu__close_scope {
   NU__CLOSE_IDLE_NOW, /* the idle ones, the others left as they are */
+  NU__CLOSE_ENDED,    /* and those answered, once sent (but the spared) */
   NU__CLOSE_IDLE,     /* the idle ones, the others once they are */
   NU__CLOSE_HTTP,     /* all but those that left HTTP */
   NU__CLOSE_EVERY
@@ -1491,7 +1492,8 @@ static enum nu__close_scope nu__stop_scope(int level) {
  * sockets alone: it is the 'upgrade' listener's now, and the server's
  * 'close' waits for it to end. */
 static void nu__close_connections(struct nu_server *s,
-                                  enum nu__close_scope scope) {
+                                  enum nu__close_scope scope,
+                                  uint64_t spared) {
   for (uint32_t i = 0; i < s->conns.next_new_slot; i++) {
     struct nu_conn *c = nu_conn_at(&s->conns, i);
 
@@ -1500,7 +1502,9 @@ static void nu__close_connections(struct nu_server *s,
     if (scope != NU__CLOSE_EVERY &&
         (c->flags & (NU_CONN_RAW | NU_CONN_UPGRADE_HELD)))
       continue;
-    if (scope != NU__CLOSE_IDLE_NOW)
+    if (scope >= NU__CLOSE_IDLE ||
+        (scope == NU__CLOSE_ENDED && nu_conn_is_answered(c) &&
+         ((uint64_t)c->slot << 32 | c->gen) != spared))
       c->flags |= NU_CONN_CLOSE_WHEN_IDLE;
     if (scope >= NU__CLOSE_HTTP || nu_conn_is_idle(c) ||
         (c->flags & NU_CONN_LINGER))
@@ -1524,11 +1528,15 @@ static void nu__check_requests(struct nu_server *s) {
 
   if (close_all != s->close_all_seen) {
     s->close_all_seen = close_all;
-    nu__close_connections(s, NU__CLOSE_HTTP);
+    nu__close_connections(s, NU__CLOSE_HTTP, UINT64_MAX);
   }
   if (close_idle != s->close_idle_seen) {
     s->close_idle_seen = close_idle;
-    nu__close_connections(s, NU__CLOSE_IDLE_NOW);
+    /* What JS sent before asking, handed over ahead of it. */
+    nu__take_outbox(s);
+    nu__close_connections(s, NU__CLOSE_ENDED,
+                          atomic_load_explicit(&s->close_idle_spared,
+                                               memory_order_relaxed));
   }
   if (level == s->stop_seen)
     return;
@@ -1536,7 +1544,7 @@ static void nu__check_requests(struct nu_server *s) {
   if (s->accept_armed)
     io_uring_prep_cancel64(nu__sqe(s, NU_OP_CANCEL, NULL),
                            nu__ud(NU_OP_ACCEPT, NULL), 0);
-  nu__close_connections(s, nu__stop_scope(level));
+  nu__close_connections(s, nu__stop_scope(level), UINT64_MAX);
 }
 
 /* Lets held connections go, oldest first, while the load stays under its

@@ -167,11 +167,16 @@ static void nu__server_kick(struct nu_server *s) {
     nu__loop_submit(s);
 }
 
-void nu_server_flush(struct nu_server *s) {
+/* Hands the ring thread the chunks staged so far. */
+static void nu__server_push_staged(struct nu_server *s) {
   if (s->staged_newest != NULL) {
     nu_outbox_push_list(&s->outbox, s->staged_newest, s->staged_oldest);
     s->staged_newest = s->staged_oldest = NULL;
   }
+}
+
+void nu_server_flush(struct nu_server *s) {
+  nu__server_push_staged(s);
   nu__server_kick(s);
 }
 
@@ -193,7 +198,14 @@ void nu_server_close_connections(struct nu_server *s) {
   nu__server_kick(s);
 }
 
-void nu_server_close_idle_connections(struct nu_server *s) {
+void nu_server_close_idle_connections(struct nu_server *s, int spare,
+                                      uint32_t slot, uint32_t gen) {
+  /* Both ahead of the request, which the ring thread reads them after:
+   * the responses ended before it count as ended. */
+  nu__server_push_staged(s);
+  atomic_store_explicit(&s->close_idle_spared,
+                        spare ? (uint64_t)slot << 32 | gen : UINT64_MAX,
+                        memory_order_relaxed);
   atomic_fetch_add(&s->close_idle, 1);
   nu__server_kick(s);
 }

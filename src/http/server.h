@@ -44,6 +44,8 @@ struct nu_server {
   atomic_int stop;             /* 0, or an enum nu_stop */
   atomic_uint close_all;       /* bumped by nu_server_close_connections() */
   atomic_uint close_idle; /* bumped by nu_server_close_idle_connections() */
+  /* The connection its last call spared, slot << 32 | gen, or UINT64_MAX. */
+  _Atomic uint64_t close_idle_spared;
   atomic_uint live_conns; /* open connection structs, for JS to read */
   /* Bytes of the batches handed to JS and not yet given back. Signed: JS
    * may give a batch back before the ring thread counts it in. */
