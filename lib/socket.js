@@ -229,8 +229,21 @@ class UringSocket extends Duplex {
   // The ring thread already sets TCP_NODELAY on every connection, and
   // its keep-alive is the server's: these change nothing, as node:http's
   // do on a socket already in that state.
-  setNoDelay() { return this; }
-  setKeepAlive() { return this; }
+  // As net.Socket's, applied by the ring thread to the connection's
+  // socket (which has TCP_NODELAY from its accept on).
+  setNoDelay(noDelay = true) {
+    this[kSend](noDelay ? C.SOCKOPT_NODELAY_ON : C.SOCKOPT_NODELAY_OFF, C.OUT_SOCKOPT, undefined, undefined, 0);
+    return this;
+  }
+
+  // As net.Socket's: TCP keepalive probes, the first after initialDelay
+  // ms of silence (in whole seconds; under one keeps the system's).
+  setKeepAlive(enable = false, initialDelay = 0) {
+    const idle = Math.min(32767, Math.max(0, Math.trunc(initialDelay / 1000))); // TCP_KEEPIDLE's bounds
+    const seq = enable ? (C.SOCKOPT_KEEPALIVE_ON | (idle << C.SOCKOPT_SHIFT)) >>> 0 : C.SOCKOPT_KEEPALIVE_OFF;
+    this[kSend](seq, C.OUT_SOCKOPT, undefined, undefined, 0);
+    return this;
+  }
 
   // The server is what keeps the loop alive: one connection cannot hold
   // it alone, nor let it go.

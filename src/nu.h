@@ -107,6 +107,20 @@ void nu_batch_free(struct nu_batch *b);
 /* With ABORT: the connection is reset rather than closed (an RST, as
  * net.Socket's resetAndDestroy() sends), dropping all it owes. */
 #define NU_OUT_RESET 65536u
+/* Carries no bytes: sets an option of the connection's socket, at once
+ * (net.Socket's setNoDelay() and setKeepAlive()); seq says which. */
+#define NU_OUT_SOCKOPT 131072u
+
+/* What a NU_OUT_SOCKOPT chunk sets, in the low bits of its seq. With
+ * KEEPALIVE_ON, the bits above NU_SOCKOPT_SHIFT are the idle seconds
+ * before the first probe (TCP_KEEPIDLE; 0 keeps the system's). */
+enum nu_sockopt {
+  NU_SOCKOPT_NODELAY_OFF,
+  NU_SOCKOPT_NODELAY_ON,
+  NU_SOCKOPT_KEEPALIVE_OFF,
+  NU_SOCKOPT_KEEPALIVE_ON
+};
+#define NU_SOCKOPT_SHIFT 4
 
 /* What a NU_OUT_WS_TOPIC chunk does, in its seq. */
 enum nu_ws_topic_action {

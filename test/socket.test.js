@@ -4,9 +4,35 @@
 // per connection, shared by its requests.
 
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
 const net = require('node:net');
 const { Duplex } = require('node:stream');
-const { startServer, cleanup, request, keepAliveAgent } = require('./helpers');
+const { startServer, cleanup, request, keepAliveAgent, delay } = require('./helpers');
+
+// The kernel's timer of the server's end of an IPv4 loopback connection,
+// from /proc/net/tcp: { kind, seconds }, kind 2 the keepalive timer, 0 none.
+function serverTimer(serverPort, clientPort) {
+  const hex = (port) => `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  for (const line of fs.readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const [, local, remote, , , timer] = line.trim().split(/\s+/);
+    if (local?.endsWith(hex(serverPort)) && remote.endsWith(hex(clientPort))) {
+      const [kind, when] = timer.split(':');
+      return { kind: parseInt(kind, 16), seconds: parseInt(when, 16) / 100 };
+    }
+  }
+  return null;
+}
+
+// Polls serverTimer() until test(timer) holds, for up to a second.
+async function timerBecomes(serverPort, clientPort, test) {
+  let timer;
+  for (let i = 0; i < 50; i++) {
+    timer = serverTimer(serverPort, clientPort);
+    if (timer !== null && test(timer)) return timer;
+    await delay(20);
+  }
+  throw new Error(`the server's timer stayed ${JSON.stringify(timer)}`);
+}
 
 describe('req.socket', function () {
   afterEach(cleanup);
@@ -62,6 +88,34 @@ describe('req.socket', function () {
     await request(port, { agent });
     assert.equal(sockets.length, 2);
     assert.equal(sockets[0], sockets[1]);
+  });
+
+  it('setKeepAlive(true, ms) sends TCP keepalive probes after ms of silence; setKeepAlive(false) stops them', async function () {
+    let clientPort;
+    const { port } = await startServer((req, res) => {
+      clientPort = req.socket.remotePort;
+      if (req.url === '/on') req.socket.setKeepAlive(true, 3000);
+      else req.socket.setKeepAlive(false);
+      res.end('ok');
+    });
+    const agent = keepAliveAgent();
+    await request(port, { agent, path: '/on' });
+    const on = await timerBecomes(port, clientPort, (t) => t.kind === 2);
+    assert.ok(on.seconds > 1 && on.seconds <= 3, `the first probe is due in ${on.seconds} s`);
+    await request(port, { agent, path: '/off' });
+    await timerBecomes(port, clientPort, (t) => t.kind === 0);
+  });
+
+  it('setNoDelay() and setKeepAlive() after the connection is gone do nothing', async function () {
+    let socket;
+    const { port } = await startServer((req, res) => {
+      socket = req.socket;
+      res.end('ok');
+    });
+    await request(port);
+    while (!socket.destroyed) await delay(5);
+    assert.equal(socket.setNoDelay(false), socket);
+    assert.equal(socket.setKeepAlive(true, 1000), socket);
   });
 
   it("destroy(err) emits 'error' with err, then 'close', and the client sees the connection go", async function () {

@@ -28,6 +28,12 @@ Napi::Object Constants(Napi::Env env) {
   SetConstant(c, "OUT_NOTIFY", NU_OUT_NOTIFY);
   SetConstant(c, "OUT_ABORT", NU_OUT_ABORT);
   SetConstant(c, "OUT_RESET", NU_OUT_RESET);
+  SetConstant(c, "OUT_SOCKOPT", NU_OUT_SOCKOPT);
+  SetConstant(c, "SOCKOPT_NODELAY_OFF", NU_SOCKOPT_NODELAY_OFF);
+  SetConstant(c, "SOCKOPT_NODELAY_ON", NU_SOCKOPT_NODELAY_ON);
+  SetConstant(c, "SOCKOPT_KEEPALIVE_OFF", NU_SOCKOPT_KEEPALIVE_OFF);
+  SetConstant(c, "SOCKOPT_KEEPALIVE_ON", NU_SOCKOPT_KEEPALIVE_ON);
+  SetConstant(c, "SOCKOPT_SHIFT", NU_SOCKOPT_SHIFT);
   SetConstant(c, "OUT_RAW", NU_OUT_RAW);
   SetConstant(c, "OUT_SHUTDOWN", NU_OUT_SHUTDOWN);
   SetConstant(c, "OUT_PARSE", NU_OUT_PARSE);

@@ -6,8 +6,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 void nu_outq_append(struct nu_outq *q, struct nu_out *o) {
@@ -246,6 +249,25 @@ int nu_conn_response_begun(const struct nu_conn *c, uint32_t seq) {
   for (o = c->parked.head; o; o = o->next)
     if (o->seq == seq)
       return 1;
+  return 0;
+}
+
+int nu_conn_sockopt(int fd, uint32_t seq) {
+  uint32_t what = seq & ((1u << NU_SOCKOPT_SHIFT) - 1);
+  int idle = (int)(seq >> NU_SOCKOPT_SHIFT);
+  int on = what == NU_SOCKOPT_NODELAY_ON || what == NU_SOCKOPT_KEEPALIVE_ON;
+
+  if (what == NU_SOCKOPT_NODELAY_OFF || what == NU_SOCKOPT_NODELAY_ON)
+    return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) < 0
+               ? -errno
+               : 0;
+  if (what != NU_SOCKOPT_KEEPALIVE_OFF && what != NU_SOCKOPT_KEEPALIVE_ON)
+    return -EINVAL;
+  if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) < 0)
+    return -errno;
+  if (on && idle > 0 &&
+      setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)) < 0)
+    return -errno;
   return 0;
 }
 

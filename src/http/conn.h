@@ -296,6 +296,11 @@ int nu_conn_pipe_open(struct nu_conn *c);
 /* Closes c's pipe, if open, and frees its read buffer. */
 void nu_conn_pipe_close(struct nu_conn *c);
 
+/* Sets what a NU_OUT_SOCKOPT chunk's seq says (enum nu_sockopt) on the
+ * socket fd, as libuv's uv_tcp_nodelay() and uv_tcp_keepalive() do.
+ * Returns 0 or -errno. */
+int nu_conn_sockopt(int fd, uint32_t seq);
+
 /* Appends n bytes to c's backlog. Returns 0 or -ENOMEM. */
 int nu_conn_backlog_append(struct nu_conn *c, const char *data, uint32_t n);
 

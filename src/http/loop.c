@@ -869,6 +869,9 @@ static void nu__take_outbox(struct nu_server *s) {
       c->flags |= NU_CONN_WANT_DRAIN;
       nu_out_free(o);
       nu__conn_maybe_drained(s, c);
+    } else if (o->flags & NU_OUT_SOCKOPT) {
+      (void)nu_conn_sockopt(c->fd, o->seq); /* the socket may be going */
+      nu_out_free(o);
     } else if (o->flags & NU_OUT_PARSE) {
       nu_out_free(o);
       nu__conn_continue(s, c);

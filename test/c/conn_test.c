@@ -1,8 +1,16 @@
 /* Unit tests of src/http/conn.c and conn.h: what a connection owes in
- * response order, and the load bounds it counts against. */
+ * response order, the load bounds it counts against, and the socket
+ * options JS sets on it. */
 #include "conn.h"
 
 #include "nu_test.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 static struct nu_conn *conn_new(struct nu_conn_table *tab) {
   struct nu_conn *c = nu_conn_acquire(tab);
@@ -90,11 +98,59 @@ static void test_conn_held_not_read(struct nu_test *t) {
   conn_free(&tab, c);
 }
 
+static int sockopt_value(int fd, int level, int name) {
+  int v = -1;
+  socklen_t len = sizeof(v);
+
+  return getsockopt(fd, level, name, &v, &len) < 0 ? -1 : v;
+}
+
+/* setNoDelay() and setKeepAlive() (NU_OUT_SOCKOPT) on a real TCP socket:
+ * the accepted end of a loopback connection, as the ring thread has. */
+static void test_conn_sockopt(struct nu_test *t) {
+  struct sockaddr_in a = {.sin_family = AF_INET};
+  socklen_t len = sizeof(a);
+  int lfd = socket(AF_INET, SOCK_STREAM, 0);
+  int cfd = socket(AF_INET, SOCK_STREAM, 0);
+  int fd;
+
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  NU_EXPECT(bind(lfd, (struct sockaddr *)&a, sizeof(a)) == 0);
+  NU_EXPECT(listen(lfd, 1) == 0);
+  NU_EXPECT(getsockname(lfd, (struct sockaddr *)&a, &len) == 0);
+  NU_EXPECT(connect(cfd, (struct sockaddr *)&a, sizeof(a)) == 0);
+  fd = accept(lfd, NULL, NULL);
+  NU_EXPECT(fd >= 0);
+
+  NU_EXPECT_INT(nu_conn_sockopt(fd, NU_SOCKOPT_NODELAY_ON), 0);
+  NU_EXPECT(sockopt_value(fd, IPPROTO_TCP, TCP_NODELAY) != 0);
+  NU_EXPECT_INT(nu_conn_sockopt(fd, NU_SOCKOPT_NODELAY_OFF), 0);
+  NU_EXPECT_INT(sockopt_value(fd, IPPROTO_TCP, TCP_NODELAY), 0);
+
+  NU_EXPECT_INT(nu_conn_sockopt(fd, NU_SOCKOPT_KEEPALIVE_ON |
+                                        (7u << NU_SOCKOPT_SHIFT)),
+                0);
+  NU_EXPECT(sockopt_value(fd, SOL_SOCKET, SO_KEEPALIVE) != 0);
+  NU_EXPECT_INT(sockopt_value(fd, IPPROTO_TCP, TCP_KEEPIDLE), 7);
+  /* No delay: the idle time set before stays. */
+  NU_EXPECT_INT(nu_conn_sockopt(fd, NU_SOCKOPT_KEEPALIVE_ON), 0);
+  NU_EXPECT_INT(sockopt_value(fd, IPPROTO_TCP, TCP_KEEPIDLE), 7);
+  NU_EXPECT_INT(nu_conn_sockopt(fd, NU_SOCKOPT_KEEPALIVE_OFF), 0);
+  NU_EXPECT_INT(sockopt_value(fd, SOL_SOCKET, SO_KEEPALIVE), 0);
+
+  NU_EXPECT_INT(nu_conn_sockopt(fd, 9), -EINVAL);
+  NU_EXPECT_INT(nu_conn_sockopt(-1, NU_SOCKOPT_NODELAY_ON), -EBADF);
+  close(fd);
+  close(cfd);
+  close(lfd);
+}
+
 int main(void) {
   struct nu_test t = {0};
 
   NU_RUN(&t, test_conn_owed);
   NU_RUN(&t, test_load_full);
   NU_RUN(&t, test_conn_held_not_read);
+  NU_RUN(&t, test_conn_sockopt);
   return nu_test_end(&t, __FILE__);
 }
