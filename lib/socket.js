@@ -607,7 +607,12 @@ class UringSocket extends Duplex {
   // input. Otherwise, as node:http, a client that half-closes has gone:
   // an empty last chunk that closes goes in the place of the first
   // response not yet ended, so that the ring thread sends those ended
-  // before, then closes; its CLOSE aborts the others (kOnClose).
+  // before, then closes; its CLOSE aborts the others (kOnClose). That
+  // waits for the check phase (hangUp()): node:http reads a FIN in a later
+  // turn of the loop than the requests before it (libuv stops reading at a
+  // short read), so a response those requests' handlers end from a promise
+  // or a setImmediate() still goes out, and Koa's, ended once its
+  // middleware's promise settles, do.
   [kOnHangup]() {
     if (this[kWsPeer] !== null) {
       this[kWsPeer].onHangup();
@@ -620,8 +625,7 @@ class UringSocket extends Duplex {
       this.read(0);
       return;
     }
-    const pending = this[kPending];
-    if (pending.length > 0) this[kSend](pending[0][kSeq], C.OUT_END | C.OUT_CLOSE, undefined, undefined, 0);
+    setImmediate(hangUp, this);
   }
 
   // The client sent its FIN, and nothing after the upgrade request the
@@ -710,6 +714,14 @@ function responseWritten(socket, res) {
 }
 
 const { emit: EMIT } = require('node:events').prototype;
+
+// The client's FIN, heard in the check phase (see kOnHangup): the first
+// response not yet ended closes the connection; with none, the ring thread
+// closes it once those ended are sent.
+function hangUp(socket) {
+  const pending = socket[kPending];
+  if (pending.length > 0) socket[kSend](pending[0][kSeq], C.OUT_END | C.OUT_CLOSE, undefined, undefined, 0);
+}
 
 // A request nobody reads once its response has finished is read and
 // dropped, as node:http's server dumps it from its 'finish' listener: the
