@@ -335,10 +335,12 @@ class UringSocket extends Duplex {
   }
 
   // destroy([err]): the connection closes at once, its responses not yet
-  // ended are aborted; 'error' (with err) and 'close' follow once the ring
-  // thread confirms. When every response begun was ended, the ring thread
-  // sends what is left of them first, as the kernel sends what a
-  // net.Socket wrote (nu__conn_abort()).
+  // ended are aborted; 'error' (with err) follows at the next tick, as a
+  // net.Socket's does (on-finished, which Koa reports an error through,
+  // hears it before a stream.pipeline() that destroyed the response calls
+  // back), and 'close' once the ring thread confirms. When every response
+  // begun was ended, the ring thread sends what is left of them first, as
+  // the kernel sends what a net.Socket wrote (nu__conn_abort()).
   _destroy(err, callback) {
     if (this[kTimer] !== null) clearTimeout(this[kTimer]);
     this[kTimer] = null;
@@ -346,7 +348,8 @@ class UringSocket extends Duplex {
       callback(err);
       return;
     }
-    this[kOnClosed] = () => callback(err);
+    if (err) process.nextTick(emitError, this, err);
+    this[kOnClosed] = callback; // called without err: 'close' alone
     this[kSend](0, this[kReset] ? C.OUT_ABORT | C.OUT_RESET : C.OUT_ABORT, undefined, undefined, 0);
   }
 
@@ -682,6 +685,12 @@ class UringSocket extends Duplex {
 // arriving, the response being written and the server are told, and when
 // none of them listens the connection goes, whoever listens to the socket.
 function onSocketError() {}
+
+// destroy(err)'s 'error', emitted before the ring thread confirms the
+// close (see _destroy()); destroy() has set socket.errored already.
+function emitError(socket, err) {
+  socket.emit('error', err);
+}
 
 // res writes through its socket (node:http's own write() and end(),
 // after a prototype swap): its end is heard ('prefinish').
