@@ -348,10 +348,12 @@ class UringSocket extends Duplex {
   }
 
   // destroy([err]): the connection closes at once, its responses not yet
-  // ended are aborted; 'error' (with err) and 'close' follow once the ring
-  // thread confirms. When every response begun was ended, the ring thread
-  // sends what is left of them first, as the kernel sends what a
-  // net.Socket wrote (nu__conn_abort()).
+  // ended are aborted; 'error' (with err) follows at the next tick, as a
+  // net.Socket's does (on-finished, which Koa reports an error through,
+  // hears it before a stream.pipeline() that destroyed the response calls
+  // back), and 'close' once the ring thread confirms. When every response
+  // begun was ended, the ring thread sends what is left of them first, as
+  // the kernel sends what a net.Socket wrote (nu__conn_abort()).
   _destroy(err, callback) {
     if (this[kTimer] !== null) clearTimeout(this[kTimer]);
     this[kTimer] = null;
@@ -359,7 +361,8 @@ class UringSocket extends Duplex {
       callback(err);
       return;
     }
-    this[kOnClosed] = () => callback(err);
+    if (err) process.nextTick(emitError, this, err);
+    this[kOnClosed] = callback; // called without err: 'close' alone
     this[kSend](0, this[kReset] ? C.OUT_ABORT | C.OUT_RESET : C.OUT_ABORT, undefined, undefined, 0);
   }
 
@@ -620,7 +623,12 @@ class UringSocket extends Duplex {
   // input. Otherwise, as node:http, a client that half-closes has gone:
   // an empty last chunk that closes goes in the place of the first
   // response not yet ended, so that the ring thread sends those ended
-  // before, then closes; its CLOSE aborts the others (kOnClose).
+  // before, then closes; its CLOSE aborts the others (kOnClose). That
+  // waits for the check phase (hangUp()): node:http reads a FIN in a later
+  // turn of the loop than the requests before it (libuv stops reading at a
+  // short read), so a response those requests' handlers end from a promise
+  // or a setImmediate() still goes out, and Koa's, ended once its
+  // middleware's promise settles, do.
   [kOnHangup]() {
     if (this[kWsPeer] !== null) {
       this[kWsPeer].onHangup();
@@ -633,8 +641,7 @@ class UringSocket extends Duplex {
       this.read(0);
       return;
     }
-    const pending = this[kPending];
-    if (pending.length > 0) this[kSend](pending[0][kSeq], C.OUT_END | C.OUT_CLOSE, undefined, undefined, 0);
+    setImmediate(hangUp, this);
   }
 
   // The client sent its FIN, and nothing after the upgrade request the
@@ -692,6 +699,12 @@ class UringSocket extends Duplex {
 // none of them listens the connection goes, whoever listens to the socket.
 function onSocketError() {}
 
+// destroy(err)'s 'error', emitted before the ring thread confirms the
+// close (see _destroy()); destroy() has set socket.errored already.
+function emitError(socket, err) {
+  socket.emit('error', err);
+}
+
 // res writes through its socket (node:http's own write() and end(),
 // after a prototype swap): its end is heard ('prefinish').
 function writesViaSocket(res) {
@@ -723,6 +736,14 @@ function responseWritten(socket, res) {
 }
 
 const { emit: EMIT } = require('node:events').prototype;
+
+// The client's FIN, heard in the check phase (see kOnHangup): the first
+// response not yet ended closes the connection; with none, the ring thread
+// closes it once those ended are sent.
+function hangUp(socket) {
+  const pending = socket[kPending];
+  if (pending.length > 0) socket[kSend](pending[0][kSeq], C.OUT_END | C.OUT_CLOSE, undefined, undefined, 0);
+}
 
 // A request nobody reads once its response has finished is read and
 // dropped, as node:http's server dumps it from its 'finish' listener: the

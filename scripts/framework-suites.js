@@ -15,7 +15,8 @@
 // NODE_OPTIONS=--expose-gc), nor socket.io (its tests are TypeScript: see
 // README, Frameworks), nor Express (DIR is then the folder holding its
 // repository's test/ and examples/, with an index.js and lib/utils.js that
-// re-export the package's). Without NAME, lists the suites and their files.
+// re-export the package's), nor Koa (DIR is then laid out as its entry
+// below says). Without NAME, lists the suites and their files.
 
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
@@ -60,6 +61,27 @@ const SUITES = {
     'server-attachment.js', 'handshake.js', 'close.js', 'namespaces.js', 'socket.js', 'messaging-many.js',
     'middleware.js', 'socket-middleware.js', 'v2-compatibility.js', 'socket-timeout.js', 'utility-methods.js',
     'connection-state-recovery.js',
+  ],
+  // Koa 3's __tests__/ (node:test), all of it. DIR holds __tests__/ and
+  // test-helpers/ from Koa's repository, with Koa's package.json and
+  // LICENSE (tests read them from the working directory), an index.js
+  // exporting require('koa') and a lib/ whose files export the package's
+  // (require('koa/lib/context.js'), ...): the tests' own require()s of
+  // Koa's dependencies then reach the copies Koa uses. Most of the tests
+  // build a context by hand and never reach a server.
+  koa: [
+    ...['compose', 'context', 'currentContext', 'flushHeaders', 'index', 'inspect', 'onerror', 'request',
+      'respond', 'response', 'toJSON', 'use'].map((f) => `__tests__/application/${f}.test.js`),
+    ...['assert', 'cookies', 'inspect', 'onerror', 'state', 'throw', 'toJSON']
+      .map((f) => `__tests__/context/${f}.test.js`),
+    ...['accept', 'accepts', 'acceptsCharsets', 'acceptsEncodings', 'acceptsLanguages', 'charset', 'fresh', 'get',
+      'header', 'headers', 'host', 'hostname', 'href', 'idempotent', 'inspect', 'ip-port', 'ip', 'ips', 'is',
+      'length', 'origin', 'path', 'protocol', 'query-boolean', 'query', 'querystring', 'search', 'secure', 'stale',
+      'subdomains', 'type', 'whatwg-url'].map((f) => `__tests__/request/${f}.test.js`),
+    ...['append', 'attachment', 'back', 'body', 'etag', 'flushHeaders', 'get', 'has', 'header', 'headers',
+      'inspect', 'is', 'last-modified', 'length', 'message', 'redirect', 'remove', 'set', 'socket', 'status', 'type',
+      'vary', 'writable'].map((f) => `__tests__/response/${f}.test.js`),
+    '__tests__/lib/search-params.test.js', '__tests__/load-with-esm.test.js',
   ],
   // Express 5's test/ (the npm package ships none) and the 6 acceptance
   // files whose examples/ work with Express 5.3.0; DIR is the copy's root

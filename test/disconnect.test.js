@@ -108,6 +108,26 @@ describe('a client that goes away while its response is pending', () => {
     assert.match(got, /\r\n\r\nhi$/);
   });
 
+  // node:http reads a FIN in a later turn of the loop than the requests it
+  // follows (libuv stops reading at a short read): a response ended from a
+  // promise, as Koa ends its responses, or from a setImmediate() still goes
+  // out, though requests and FIN came in together.
+  for (const defer of ['promise', 'setImmediate']) {
+    it(`still gets the responses ended from a ${defer} of the handler, requests and FIN sent at once`, async () => {
+      const later = defer === 'promise' ? (f) => Promise.resolve().then(f) : setImmediate;
+      const { port } = await startServer((req, res) => later(() => res.end(`hi ${req.url}`)));
+      const socket = await connect(port);
+      let got = '';
+      socket.on('data', (d) => { got += d; });
+      const ended = new Promise((resolve) => socket.on('end', resolve));
+      socket.end('GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n');
+      await withTimeout(ended, 2000, 'no end');
+      assert.equal(got.match(/HTTP\/1.1 200 OK/g)?.length, 2, got);
+      assert.match(got, /\r\n\r\nhi \/1HTTP/);
+      assert.match(got, /\r\n\r\nhi \/2$/);
+    });
+  }
+
   // The request of a response ended after its socket was destroyed still
   // closes, as node:http's does (its server dumps requests on 'finish',
   // which such a response never emits).

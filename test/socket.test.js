@@ -6,7 +6,7 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const net = require('node:net');
-const { Duplex } = require('node:stream');
+const { Duplex, PassThrough, pipeline } = require('node:stream');
 const { startServer, cleanup, request, keepAliveAgent, delay } = require('./helpers');
 
 // The kernel's timer of the server's end of an IPv4 loopback connection,
@@ -134,6 +134,31 @@ describe('req.socket', function () {
     await assert.rejects(request(port), { code: 'ECONNRESET' });
     await done;
     assert.deepEqual(events, ['error boom', 'close true']);
+  });
+
+  // As a net.Socket's, at the next tick: before the ring thread confirms
+  // the close, and so before the callback of a stream.pipeline() that
+  // destroyed the response with its source's error. Koa reports such an
+  // error once, from whichever of the two comes first (on-finished hears
+  // the socket's 'error'): app.once('error') saw it twice, and threw.
+  it("destroy(err) emits 'error' at the next tick, before a pipeline's callback", async function () {
+    const events = [];
+    let finished;
+    const done = new Promise((resolve) => (finished = resolve));
+    const { port } = await startServer((req, res) => {
+      res.writeHead(200, { 'Content-Length': '20' });
+      res.flushHeaders();
+      const source = new PassThrough();
+      req.socket.on('error', (err) => events.push(`socket error ${err.message}`));
+      pipeline(source, res, (err) => {
+        events.push(`pipeline ${err.message}`);
+        finished();
+      });
+      setTimeout(() => source.destroy(new Error('boom')), 10);
+    });
+    await assert.rejects(request(port));
+    await done;
+    assert.deepEqual(events, ['socket error boom', 'pipeline boom']);
   });
 
   it("setTimeout(ms) emits 'timeout' after ms without traffic, on the socket and its response", async function () {
