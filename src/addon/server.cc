@@ -511,7 +511,8 @@ private:
   Napi::Value Stop(const Napi::CallbackInfo &info) {
     uint32_t how = info[0].ToNumber().Uint32Value();
     if (how < NU_STOP_CLOSE || how > NU_STOP_FORCE) {
-      Napi::RangeError::New(info.Env(), "stop(): not a stop").ThrowAsJavaScriptException();
+      Napi::RangeError::New(info.Env(), "stop(): not a stop")
+          .ThrowAsJavaScriptException();
       return info.Env().Undefined();
     }
     if (nu_server *server = Running(info))

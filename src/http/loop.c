@@ -1495,8 +1495,7 @@ static enum nu__close_scope nu__stop_scope(int level) {
  * sockets alone: it is the 'upgrade' listener's now, and the server's
  * 'close' waits for it to end. */
 static void nu__close_connections(struct nu_server *s,
-                                  enum nu__close_scope scope,
-                                  uint64_t spared) {
+                                  enum nu__close_scope scope, uint64_t spared) {
   for (uint32_t i = 0; i < s->conns.next_new_slot; i++) {
     struct nu_conn *c = nu_conn_at(&s->conns, i);
 
@@ -1537,9 +1536,9 @@ static void nu__check_requests(struct nu_server *s) {
     s->close_idle_seen = close_idle;
     /* What JS sent before asking, handed over ahead of it. */
     nu__take_outbox(s);
-    nu__close_connections(s, NU__CLOSE_ENDED,
-                          atomic_load_explicit(&s->close_idle_spared,
-                                               memory_order_relaxed));
+    nu__close_connections(
+        s, NU__CLOSE_ENDED,
+        atomic_load_explicit(&s->close_idle_spared, memory_order_relaxed));
   }
   if (level == s->stop_seen)
     return;

@@ -127,9 +127,9 @@ static void test_conn_sockopt(struct nu_test *t) {
   NU_EXPECT_INT(nu_conn_sockopt(fd, NU_SOCKOPT_NODELAY_OFF), 0);
   NU_EXPECT_INT(sockopt_value(fd, IPPROTO_TCP, TCP_NODELAY), 0);
 
-  NU_EXPECT_INT(nu_conn_sockopt(fd, NU_SOCKOPT_KEEPALIVE_ON |
-                                        (7u << NU_SOCKOPT_SHIFT)),
-                0);
+  NU_EXPECT_INT(
+      nu_conn_sockopt(fd, NU_SOCKOPT_KEEPALIVE_ON | (7u << NU_SOCKOPT_SHIFT)),
+      0);
   NU_EXPECT(sockopt_value(fd, SOL_SOCKET, SO_KEEPALIVE) != 0);
   NU_EXPECT_INT(sockopt_value(fd, IPPROTO_TCP, TCP_KEEPIDLE), 7);
   /* No delay: the idle time set before stays. */
