@@ -226,9 +226,6 @@ class UringSocket extends Duplex {
     return typeof address === 'string' ? {} : address;
   }
 
-  // The ring thread already sets TCP_NODELAY on every connection, and
-  // its keep-alive is the server's: these change nothing, as node:http's
-  // do on a socket already in that state.
   // As net.Socket's, applied by the ring thread to the connection's
   // socket (which has TCP_NODELAY from its accept on).
   setNoDelay(noDelay = true) {

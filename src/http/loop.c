@@ -1534,7 +1534,8 @@ static void nu__check_requests(struct nu_server *s) {
   }
   if (close_idle != s->close_idle_seen) {
     s->close_idle_seen = close_idle;
-    /* What JS sent before asking, handed over ahead of it. */
+    /* Taken again: JS hands over what it sent before asking ahead of the
+     * request, maybe after this turn's first take (nu__take_work()). */
     nu__take_outbox(s);
     nu__close_connections(
         s, NU__CLOSE_ENDED,
